@@ -1,0 +1,126 @@
+"""The ``Recording``: brain data, its events and its geometry, for one subject and session."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+#: Columns of ``Recording.events`` and their meaning.
+EVENT_COLUMNS: dict[str, str] = {
+    "onset": "float, seconds from the first sample of the recording",
+    "duration": "float, seconds (0 for instantaneous events)",
+    "kind": "str, one of EVENT_KINDS",
+    "condition": "str, the condition or trial type label",
+    "stimulus": "str, stimulus identifier or file name ('' when none)",
+    "text": "str, the word, phoneme or sentence ('' when none)",
+    "block": "str, block / run / story identifier used to split data",
+    "value": "int, the numeric event code (-1 when none)",
+}
+
+#: Valid values of the ``kind`` column.
+EVENT_KINDS = ("word", "phoneme", "sound", "image", "block", "trial")
+
+MODALITIES = ("meeg", "fmri")
+
+
+@dataclass
+class Recording:
+    """Brain data of one subject and session with its events and sensor or voxel geometry.
+
+    Attributes
+    ----------
+    data : array of shape (n_channels, n_times) or (n_volumes, n_voxels)
+        M/EEG data in SI units as in MNE (channels first), or fMRI data as in
+        nilearn (volumes first). For M/EEG read from a file, ``data`` is loaded on
+        first access (the file stays on disk until then).
+    sfreq : float
+        Sampling frequency in Hz (``1 / TR`` for fMRI).
+    events : DataFrame
+        One row per event, columns :data:`EVENT_COLUMNS`, sorted by onset.
+    modality : {"meeg", "fmri"}
+    subject : str
+    session : str or None
+    ch_names : list of str
+        Channel names (M/EEG) or ``"voxel_<i>"`` (fMRI); length ``n_channels``.
+    ch_types : list of str
+        MNE channel types (``"mag"``, ``"grad"``, ``"eeg"``, ...) or ``"voxel"``.
+    pos_2d : array of shape (n_channels, 2) or None
+        2-D sensor positions in [0, 1] (MNE layout or montage projection).
+    pos_3d : array of shape (n_channels, 3) or None
+        3-D sensor positions in metres (head frame) or voxel centres in mm (world).
+    runs : array of shape (n_times,) or None
+        Run index of each sample (fMRI); ``None`` for a single continuous run.
+    info : mne.Info or None
+        The MNE measurement info (M/EEG), kept for topomaps.
+    masker : nilearn NiftiMasker or None
+        The fitted masker (fMRI) that maps per-voxel results back to a NIfTI image.
+    source : str or None
+        Path of the file the data came from (used to key caches).
+    """
+
+    data_loader: Any
+    sfreq: float
+    events: pd.DataFrame
+    modality: str
+    subject: str = "01"
+    session: str | None = None
+    ch_names: list[str] = field(default_factory=list)
+    ch_types: list[str] = field(default_factory=list)
+    pos_2d: np.ndarray | None = None
+    pos_3d: np.ndarray | None = None
+    runs: np.ndarray | None = None
+    info: Any = None
+    masker: Any = None
+    source: str | None = None
+    _data: np.ndarray | None = field(default=None, repr=False)
+
+    @property
+    def data(self) -> np.ndarray:
+        """The brain data array, loaded on first access."""
+        if self._data is None:
+            loaded = self.data_loader() if callable(self.data_loader) else self.data_loader
+            self._data = np.asarray(loaded)
+        return self._data
+
+    @property
+    def n_channels(self) -> int:
+        """Number of channels (M/EEG) or voxels (fMRI)."""
+        return len(self.ch_names)
+
+    @property
+    def n_times(self) -> int:
+        """Number of time samples (M/EEG) or volumes (fMRI)."""
+        if self._data is not None:
+            return int(self._data.shape[1 if self.modality == "meeg" else 0])
+        n_times = getattr(self.data_loader, "n_times", None)
+        if n_times is not None:
+            return int(n_times)
+        return int(self.data.shape[1 if self.modality == "meeg" else 0])
+
+    @property
+    def duration(self) -> float:
+        """Length of the recording in seconds."""
+        return self.n_times / self.sfreq
+
+    def channels_first(self) -> np.ndarray:
+        """Data as (n_channels, n_times) whatever the modality."""
+        return self.data if self.modality == "meeg" else self.data.T
+
+    def to_nifti(self, values: np.ndarray):
+        """Map per-voxel ``values`` of shape (n_voxels,) or (n_maps, n_voxels) to a NIfTI image."""
+        if self.masker is None:
+            raise ValueError(
+                "to_nifti needs a Recording read with read_fmri (it keeps the masker); "
+                f"this recording has modality={self.modality!r}."
+            )
+        return self.masker.inverse_transform(np.asarray(values))
+
+    def __repr__(self) -> str:
+        return (
+            f"Recording(modality={self.modality!r}, subject={self.subject!r}, "
+            f"n_channels={self.n_channels}, n_times={self.n_times}, sfreq={self.sfreq:g}, "
+            f"n_events={len(self.events)})"
+        )
