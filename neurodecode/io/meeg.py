@@ -1,0 +1,189 @@
+"""Read M/EEG recordings through MNE into a :class:`~neurodecode.io.recording.Recording`."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import mne
+import numpy as np
+import pandas as pd
+
+from ..exceptions import DataFormatError, DataNotFoundError
+from .events import check_within, events_from_array, normalize_events, read_events_tsv
+from .recording import Recording
+
+logger = logging.getLogger("neurodecode")
+
+#: Channel types kept by default (brain sensors only).
+DEFAULT_PICKS = ("meg", "eeg")
+
+
+def read_meeg(source: Any, *, events: Any = None, event_id: Mapping[str, int] | None = None,
+              subject: str | None = None, session: str | None = None,
+              picks: str | Sequence[str] | None = DEFAULT_PICKS, kind: str = "trial",
+              stim_channel: str | None = None, preload: bool = False) -> Recording:
+    """Read an M/EEG recording and its events.
+
+    Parameters
+    ----------
+    source : path, mne.io.BaseRaw or mne_bids.BIDSPath
+        Any file MNE reads (``mne.io.read_raw``), an already loaded Raw, or a BIDS path.
+    events : None, DataFrame, path, or array of shape (n_events, 3)
+        ``None``: a BIDS ``events.tsv`` next to a BIDSPath, else the stim channel, else
+        the annotations. A DataFrame or a path to a TSV table (BIDS ``events.tsv``,
+        onsets in seconds from the first sample). An MNE events array (samples include
+        ``raw.first_samp`` as MNE's are), named through ``event_id``.
+    event_id : mapping of str to int, optional
+        Condition names of the event codes; only the listed codes are kept.
+    subject, session : str, optional
+        Identifiers; taken from the BIDS path or the file's info when not given.
+    picks : str or sequence of str or None
+        Channel types or names to keep (MNE's ``picks``); ``None`` keeps all data channels.
+    kind : str
+        The ``kind`` of events that carry none (see ``EVENT_KINDS``).
+    stim_channel : str, optional
+        Stim channel to read events from (MNE's default when ``None``).
+    preload : bool
+        Load the data now; otherwise it stays on disk until ``Recording.data`` is used.
+
+    Returns
+    -------
+    recording : Recording
+        ``data`` of shape (n_channels, n_times) in SI units.
+    """
+    raw, tsv = _open_raw(source, preload=preload)
+    table = _read_events(raw, events, event_id, tsv, kind=kind, stim_channel=stim_channel)
+    check_within(table, raw.n_times / raw.info["sfreq"], source="events")
+    raw_picked = raw.copy().pick(picks if picks is not None else "data")
+    info = raw_picked.info
+    pos_2d, pos_3d = sensor_positions(info)
+    subj = subject or _bids_entity(source, "subject") or _info_subject(info)
+    return Recording(
+        data_loader=_RawLoader(raw_picked),
+        sfreq=float(info["sfreq"]),
+        events=table,
+        modality="meeg",
+        subject=subj,
+        session=session or _bids_entity(source, "session"),
+        ch_names=list(info["ch_names"]),
+        ch_types=list(raw_picked.get_channel_types()),
+        pos_2d=pos_2d,
+        pos_3d=pos_3d,
+        info=info,
+        source=_source_path(raw),
+    )
+
+
+class _RawLoader:
+    """Loads the data of a Raw on demand; ``get(start, stop)`` reads a slice only."""
+
+    def __init__(self, raw: mne.io.BaseRaw):
+        self.raw = raw
+        self.n_times = raw.n_times
+        self.shape = (len(raw.ch_names), raw.n_times)
+
+    def __call__(self) -> np.ndarray:
+        return self.raw.get_data()
+
+    def get(self, start: int, stop: int) -> np.ndarray:
+        return self.raw.get_data(start=start, stop=stop)
+
+
+def _open_raw(source: Any, *, preload: bool) -> tuple[mne.io.BaseRaw, Path | None]:
+    if isinstance(source, mne.io.BaseRaw):
+        return source, None
+    if type(source).__name__ == "BIDSPath":
+        return _open_bids(source)
+    if not isinstance(source, (str, Path)):
+        raise TypeError(
+            "source must be a path, an mne.io.Raw or an mne_bids.BIDSPath; "
+            f"got {type(source).__name__}."
+        )
+    path = Path(source)
+    if not path.exists():
+        raise DataNotFoundError(f"source {str(path)!r} does not exist.")
+    try:
+        return mne.io.read_raw(path, preload=preload, verbose="error"), None
+    except Exception as err:  # MNE raises many types for unreadable files
+        raise DataFormatError(
+            f"source {str(path)!r} could not be read by MNE ({type(err).__name__}: {err}). "
+            "Expected a file format supported by mne.io.read_raw (FIF, EDF, BrainVision, "
+            "CTF, KIT, BDF, EEGLAB, ...)."
+        ) from err
+
+
+def _open_bids(bids_path: Any) -> tuple[mne.io.BaseRaw, Path | None]:
+    import mne_bids
+
+    if bids_path.fpath is None or not Path(bids_path.fpath).exists():
+        raise DataNotFoundError(f"source {str(bids_path)!r}: no such BIDS recording on disk.")
+    raw = mne_bids.read_raw_bids(bids_path, verbose="error")
+    tsv = Path(bids_path.copy().update(suffix="events", extension=".tsv").fpath)
+    return raw, (tsv if tsv.is_file() else None)
+
+
+def _read_events(raw: mne.io.BaseRaw, events: Any, event_id, tsv: Path | None, *,
+                 kind: str, stim_channel: str | None) -> pd.DataFrame:
+    sfreq = raw.info["sfreq"]
+    if isinstance(events, pd.DataFrame):
+        return normalize_events(events, kind=kind, source="events table")
+    if isinstance(events, (str, Path)):
+        return read_events_tsv(events, kind=kind)
+    if events is not None:
+        return events_from_array(np.asarray(events), sfreq, first_samp=raw.first_samp,
+                                 event_id=event_id, kind=kind)
+    if tsv is not None:
+        return read_events_tsv(tsv, kind=kind)
+    if stim_channel is not None or "stim" in raw.get_channel_types():
+        found = mne.find_events(raw, stim_channel=stim_channel, shortest_event=1,
+                                verbose="error")
+        return events_from_array(found, sfreq, first_samp=raw.first_samp,
+                                 event_id=event_id, kind=kind)
+    return _events_from_annotations(raw, kind)
+
+
+def _events_from_annotations(raw: mne.io.BaseRaw, kind: str) -> pd.DataFrame:
+    ann = raw.annotations
+    offset = raw.first_time if ann.orig_time is not None else 0.0
+    table = pd.DataFrame({"onset": ann.onset - offset, "duration": ann.duration,
+                          "condition": ann.description})
+    return normalize_events(table.sort_values("onset", kind="stable"), kind=kind,
+                            source="annotations")
+
+
+def sensor_positions(info: mne.Info) -> tuple[np.ndarray | None, np.ndarray | None]:
+    """2-D positions in [0, 1] (MNE's topomap projection) and 3-D positions in metres.
+
+    Returns ``(None, None)`` when the channels carry no location (no montage set).
+    """
+    pos_3d = np.array([ch["loc"][:3] for ch in info["chs"]], dtype=float)
+    if not np.isfinite(pos_3d).all() or np.allclose(pos_3d, 0):
+        return None, None
+    from mne.channels.layout import _find_topomap_coords
+
+    try:
+        pos = _find_topomap_coords(info, picks=np.arange(len(info["ch_names"])),
+                                   ignore_overlap=True)
+    except Exception as err:  # noqa: BLE001  MNE cannot project some sensor sets
+        logger.warning("2-D sensor positions unavailable (%s); using a 3-D projection.", err)
+        pos = pos_3d[:, :2]
+    pos = np.asarray(pos, dtype=float)
+    lo, hi = pos.min(axis=0), pos.max(axis=0)
+    return (pos - lo) / np.where(hi > lo, hi - lo, 1.0), pos_3d
+
+
+def _bids_entity(source: Any, name: str) -> str | None:
+    return getattr(source, name, None) if type(source).__name__ == "BIDSPath" else None
+
+
+def _info_subject(info: mne.Info) -> str:
+    subj = info.get("subject_info") or {}
+    return str(subj.get("his_id") or subj.get("id") or "01")
+
+
+def _source_path(raw: mne.io.BaseRaw) -> str | None:
+    names = getattr(raw, "filenames", None) or []
+    return str(names[0]) if names and names[0] is not None else None
