@@ -1,0 +1,208 @@
+"""The ``Feature`` protocol, the feature registry and time-axis helpers.
+
+A feature turns a stimulus (a waveform, an image, a sentence) into numbers:
+
+- *time-resolved* features (``sfreq`` is a float) return an array of shape
+  ``(n_features, n_frames)`` with ``sfreq`` frames per second, the first frame
+  at the stimulus onset;
+- *item* features (``sfreq is None``) return one vector of shape ``(n_features,)``.
+
+Every feature describes itself with :meth:`Feature.identity` (its class, every
+parameter and, for pretrained models, the hash of the weights file) so that the
+cache can key results without loading the model.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+from scipy import signal
+
+from neurodecode._validation import check_option, check_positive
+
+logger = logging.getLogger("neurodecode")
+
+#: Registry of feature classes: name -> class. Filled by the feature modules.
+FEATURES: dict[str, type[Feature]] = {}
+
+
+def register(name: str):
+    """Class decorator adding a :class:`Feature` subclass to :data:`FEATURES` under ``name``."""
+
+    def decorator(cls):
+        cls.name = name
+        FEATURES[name] = cls
+        return cls
+
+    return decorator
+
+
+def get_feature(name: str, **params: Any) -> Feature:
+    """Instantiate the registered feature ``name`` with ``params``.
+
+    Parameters
+    ----------
+    name : str
+        A key of :data:`FEATURES`; an unknown name raises ``ValueError`` listing the valid ones.
+    **params
+        Passed to the feature's constructor.
+
+    Returns
+    -------
+    feature : Feature
+    """
+    check_option("feature", name, sorted(FEATURES))
+    return FEATURES[name](**params)
+
+
+def file_hash(path: str | Path, *, chunk_size: int = 1 << 20) -> str:
+    """SHA-256 (hex) of the content of the file at ``path``, read in chunks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(chunk_size), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def folder_hash(path: str | Path) -> str:
+    """SHA-256 over the relative names and contents of every file under ``path`` (sorted)."""
+    root = Path(path)
+    digest = hashlib.sha256()
+    for item in sorted(p for p in root.rglob("*") if p.is_file()):
+        digest.update(str(item.relative_to(root)).encode())
+        digest.update(file_hash(item).encode())
+    return digest.hexdigest()
+
+
+class Feature:
+    """Base class of every stimulus feature.
+
+    Subclasses set the class attributes ``name`` (given by :func:`register`) and
+    ``modality`` (``"audio"``, ``"image"`` or ``"text"``), store their parameters in
+    ``__init__`` without loading any model, and implement :meth:`_compute_one`
+    (and optionally :meth:`_load` and :meth:`weights_id`).
+
+    Attributes
+    ----------
+    name : str
+        Registry name.
+    modality : str
+        What :meth:`compute` expects: ``"audio"``, ``"image"`` or ``"text"``.
+    sfreq : float or None
+        Frames per second of the output, or ``None`` for one vector per item.
+    dimension : int
+        Number of output features ``n_features``.
+    """
+
+    name: ClassVar[str] = "feature"
+    modality: ClassVar[str] = "audio"
+    sfreq: float | None = None
+    dimension: int = 0
+
+    def params(self) -> dict[str, Any]:
+        """Constructor parameters that change the output (used in the cache key)."""
+        return {k: v for k, v in vars(self).items() if not k.startswith("_")}
+
+    def weights_id(self) -> str:
+        """Identity of the pretrained weights (a file hash), ``""`` for parameter-free features."""
+        return ""
+
+    def identity(self) -> dict[str, Any]:
+        """Everything that determines the output: name, class, parameters and weights hash."""
+        params = {k: v for k, v in self.params().items() if k not in ("device", "batch_size")}
+        return {
+            "name": self.name,
+            "class": type(self).__qualname__,
+            "params": {k: repr(v) for k, v in sorted(params.items())},
+            "weights": self.weights_id(),
+        }
+
+    def load(self) -> Feature:
+        """Load the model (once) and return ``self``; parameter-free features do nothing."""
+        if getattr(self, "_loaded", False):
+            return self
+        self._load()
+        self._loaded = True
+        return self
+
+    def _load(self) -> None:
+        return None
+
+    def compute(self, stimuli: list[Any], *, progress: bool = False, **kwargs: Any) -> list[np.ndarray]:
+        """Compute the feature of each stimulus.
+
+        Parameters
+        ----------
+        stimuli : list
+            Waveforms ``(wav, sr)`` tuples or paths (audio), images ``(H, W, 3)`` uint8 or
+            paths (image), strings (text).
+        progress : bool
+            Show a tqdm progress bar.
+
+        Returns
+        -------
+        values : list of array of shape (n_features, n_frames) or (n_features,)
+        """
+        from tqdm.auto import tqdm
+
+        self.load()
+        return [
+            self._compute_one(stim, **kwargs)
+            for stim in tqdm(stimuli, disable=not progress, desc=self.name)
+        ]
+
+    def _compute_one(self, stimulus: Any, **kwargs: Any) -> np.ndarray:  # pragma: no cover
+        raise NotImplementedError
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in self.params().items())
+        return f"{type(self).__name__}({args})"
+
+
+def resample_frames(
+    values: np.ndarray, sfreq: float, new_sfreq: float, n_out: int | None = None
+) -> np.ndarray:
+    """Resample a time-resolved feature along its last axis.
+
+    Frame ``i`` is taken to describe time ``i / sfreq``. When downsampling, a
+    zero-phase Butterworth low-pass at 0.45 x ``new_sfreq`` is applied first (no
+    aliasing); then values are linearly interpolated at ``j / new_sfreq``.
+
+    Parameters
+    ----------
+    values : array of shape (n_features, n_frames)
+    sfreq : float
+        Frames per second of ``values``.
+    new_sfreq : float
+        Wanted frames per second.
+    n_out : int or None
+        Number of output frames; default ``round(n_frames * new_sfreq / sfreq)``.
+        Times past the last input frame hold the last value.
+
+    Returns
+    -------
+    resampled : array of shape (n_features, n_out)
+    """
+    check_positive("sfreq", sfreq)
+    check_positive("new_sfreq", new_sfreq)
+    values = np.asarray(values, dtype=np.float64)
+    n_frames = values.shape[-1]
+    if n_out is None:
+        n_out = max(1, int(round(n_frames * new_sfreq / sfreq)))
+    if n_frames == 0:
+        return np.zeros(values.shape[:-1] + (n_out,))
+    if new_sfreq < sfreq and n_frames > 27:
+        sos = signal.butter(8, 0.45 * new_sfreq, fs=sfreq, output="sos")
+        values = signal.sosfiltfilt(sos, values, axis=-1)
+    t_in = np.arange(n_frames) / sfreq
+    t_out = np.arange(n_out) / new_sfreq
+    flat = values.reshape(-1, n_frames)
+    out = np.stack([np.interp(t_out, t_in, row) for row in flat])
+    return out.reshape(values.shape[:-1] + (n_out,))
+
+
+__all__ = ["FEATURES", "Feature", "file_hash", "folder_hash", "get_feature", "register", "resample_frames"]
