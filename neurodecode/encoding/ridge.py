@@ -1,0 +1,246 @@
+"""Multi-target ridge with a cross-validated penalty per target (scikit-learn estimators)."""
+
+from __future__ import annotations
+
+import logging
+import numbers
+import warnings
+from typing import Any
+
+import numpy as np
+from sklearn.base import BaseEstimator, RegressorMixin
+from sklearn.model_selection import GroupKFold, KFold, LeaveOneGroupOut
+from sklearn.utils.validation import check_is_fitted
+
+from .._validation import check_finite, check_option, check_shape
+from ._backend import get_backend
+from ._solvers import RIDGE_SOLVERS
+from .scoring import score_targets
+
+logger = logging.getLogger("neurodecode")
+
+DEFAULT_ALPHAS = tuple(np.logspace(-2, 10, 13))
+DTYPES = {"float32": np.float32, "float64": np.float64}
+
+
+def check_alphas(alphas: Any) -> np.ndarray:
+    """Return ``alphas`` as a 1-D float array, raising if any is not finite and > 0."""
+    arr = np.atleast_1d(np.asarray(alphas, dtype=float))
+    if arr.ndim != 1 or arr.size == 0:
+        raise ValueError(f"alphas must be a non-empty 1-D sequence of numbers; got {alphas!r}.")
+    if not np.all(np.isfinite(arr)) or np.any(arr <= 0):
+        raise ValueError(
+            f"alphas must all be finite and > 0; got {arr.tolist()!r}. Use e.g. "
+            "np.logspace(-2, 10, 13)."
+        )
+    return arr
+
+
+def check_xy(X: Any, Y: Any, dtype: Any = np.float64) -> tuple[np.ndarray, np.ndarray, bool]:
+    """Validate features and targets; return 2-D arrays and whether Y was 1-D."""
+    X = check_shape("X", np.asarray(X, dtype=dtype), ("n_samples", "n_features"))
+    Y = np.asarray(Y, dtype=dtype)
+    y_1d = Y.ndim == 1
+    Y = check_shape("Y", Y[:, None] if y_1d else Y, ("n_samples", "n_targets"))
+    if X.shape[0] != Y.shape[0]:
+        raise ValueError(
+            f"X and Y must have the same number of samples; got X with {X.shape[0]} and Y "
+            f"with {Y.shape[0]} rows."
+        )
+    check_finite("X", X, ("sample", "feature"))
+    check_finite("Y", Y, ("sample", "target"))
+    return X, Y, y_1d
+
+
+def make_splits(cv: Any, n_samples: int, groups: Any = None) -> list[tuple[np.ndarray, np.ndarray]]:
+    """Turn ``cv`` (int, ``"logo"`` or a splitter) into a list of (train, val) indices.
+
+    An int gives ``KFold`` (contiguous folds) or, with ``groups``, ``GroupKFold``;
+    ``"logo"`` gives leave-one-group-out (needs ``groups``).
+    """
+    dummy = np.zeros((n_samples, 1))
+    if groups is not None:
+        groups = np.asarray(groups)
+        if groups.shape != (n_samples,):
+            raise ValueError(
+                f"groups must have shape ({n_samples},) (one label per sample); got "
+                f"{groups.shape}."
+            )
+    if isinstance(cv, str):
+        check_option("cv", cv, ["logo"])
+        if groups is None:
+            raise ValueError("cv='logo' (leave one group out) needs groups=; got None.")
+        splitter = LeaveOneGroupOut()
+        if len(np.unique(groups)) < 2:
+            raise ValueError("cv='logo' needs at least 2 distinct groups; got 1.")
+    elif isinstance(cv, numbers.Integral):
+        if cv < 2:
+            raise ValueError(f"cv must be >= 2 folds; got {cv}.")
+        n_units = n_samples if groups is None else len(np.unique(groups))
+        unit = "samples" if groups is None else "groups"
+        if cv > n_units:
+            raise ValueError(
+                f"cv={cv} folds is more than the number of {unit} ({n_units}); use at most "
+                f"{n_units} folds."
+            )
+        splitter = KFold(cv) if groups is None else GroupKFold(cv)
+    elif hasattr(cv, "split"):
+        splitter = cv
+    else:
+        raise TypeError(f"cv must be an int, 'logo' or a splitter with .split; got {cv!r}.")
+    splits = [(np.asarray(tr), np.asarray(va)) for tr, va in splitter.split(dummy, None, groups)]
+    for train, val in splits:
+        if len(train) == 0 or len(val) == 0:
+            raise ValueError(f"cv={cv!r} produced an empty train or validation set.")
+    return splits
+
+
+def warn_constant_targets(Y: np.ndarray) -> np.ndarray:
+    """Warn about targets with zero variance; return the boolean mask of them."""
+    constant = np.ptp(Y, axis=0) == 0
+    if constant.any():
+        warnings.warn(
+            f"{int(constant.sum())} target(s) have zero variance (e.g. index "
+            f"{int(np.flatnonzero(constant)[0])}); they get zero coefficients and score 0.",
+            UserWarning,
+            stacklevel=3,
+        )
+    return constant
+
+
+class RidgeCV(RegressorMixin, BaseEstimator):
+    """Multi-target ridge regression choosing the penalty by K-fold CV, per target.
+
+    One eigendecomposition per fold; every alpha and target is evaluated with matrix
+    products, targets in batches, on numpy or torch (CPU or GPU).
+
+    Parameters
+    ----------
+    alphas : sequence of float
+        Candidate penalties (> 0).
+    cv : int, "logo" or splitter
+        Folds: an int gives contiguous K-fold (grouped K-fold when ``groups`` is
+        passed to ``fit``); ``"logo"`` leaves one group out; or any scikit-learn
+        splitter.
+    alpha_per_target : bool
+        Choose one alpha per target (True) or one shared alpha.
+    fit_intercept : bool
+        Fit an intercept (centre X and Y with training means).
+    device : str
+        Torch device (``"cpu"``, ``"cuda"``); anything but ``"cpu"`` uses torch.
+    backend : {"numpy", "torch"} or None
+        None picks numpy on the CPU and torch elsewhere.
+    dtype : {"float64", "float32"}
+        Working precision (the decompositions are always in float64).
+    n_targets_batch : int or None
+        Targets processed together (memory); None chooses automatically.
+    verbose : bool
+        Show a progress bar over target batches.
+
+    Attributes
+    ----------
+    alpha_ : array of shape (n_targets,)
+    coef_ : array of shape (n_targets, n_features)
+    intercept_ : array of shape (n_targets,)
+    cv_scores_ : array of shape (n_alphas, n_targets)
+        Validation R^2 averaged over folds for every alpha.
+    best_score_ : array of shape (n_targets,)
+        Validation R^2 at the chosen alpha.
+    """
+
+    def __init__(
+        self,
+        alphas: Any = DEFAULT_ALPHAS,
+        cv: Any = 5,
+        alpha_per_target: bool = True,
+        fit_intercept: bool = True,
+        device: str = "cpu",
+        backend: str | None = None,
+        dtype: str = "float64",
+        n_targets_batch: int | None = None,
+        verbose: bool = False,
+    ) -> None:
+        self.alphas = alphas
+        self.cv = cv
+        self.alpha_per_target = alpha_per_target
+        self.fit_intercept = fit_intercept
+        self.device = device
+        self.backend = backend
+        self.dtype = dtype
+        self.n_targets_batch = n_targets_batch
+        self.verbose = verbose
+
+    def fit(self, X: Any, Y: Any, groups: Any = None) -> RidgeCV:
+        """Fit the model.
+
+        Parameters
+        ----------
+        X : array of shape (n_samples, n_features)
+        Y : array of shape (n_samples, n_targets) or (n_samples,)
+        groups : array of shape (n_samples,) or None
+            Group (e.g. run) of each sample, for grouped or leave-one-group-out CV.
+
+        Returns
+        -------
+        self : RidgeCV
+        """
+        check_option("dtype", self.dtype, DTYPES)
+        alphas = check_alphas(self.alphas)
+        X, Y, self._y_1d = check_xy(X, Y, DTYPES[self.dtype])
+        splits = make_splits(self.cv, X.shape[0], groups)
+        warn_constant_targets(Y)
+        be = get_backend(self.backend, self.device, DTYPES[self.dtype])
+        best, coef, intercept, cv_scores = RIDGE_SOLVERS["eigh"](
+            be.asarray(X), Y, alphas, splits,
+            fit_intercept=self.fit_intercept, alpha_per_target=self.alpha_per_target,
+            n_targets_batch=self.n_targets_batch, backend=be, progress=self.verbose,
+        )
+        self.alpha_ = best
+        self.coef_ = coef.T
+        self.intercept_ = intercept
+        self.cv_scores_ = cv_scores
+        self.best_score_ = cv_scores.max(axis=0) if self.alpha_per_target else (
+            cv_scores[np.argmax(cv_scores.mean(1))])
+        self.n_features_in_ = X.shape[1]
+        logger.info("RidgeCV: %d targets, median alpha %.3g", Y.shape[1], np.median(best))
+        return self
+
+    def predict(self, X: Any) -> np.ndarray:
+        """Predict targets.
+
+        Parameters
+        ----------
+        X : array of shape (n_samples, n_features)
+
+        Returns
+        -------
+        Y_pred : array of shape (n_samples, n_targets) (or (n_samples,) if fit on 1-D Y)
+        """
+        check_is_fitted(self, "coef_")
+        X = check_shape("X", np.asarray(X, dtype=self.coef_.dtype),
+                        ("n_samples", self.n_features_in_))
+        check_finite("X", X, ("sample", "feature"))
+        pred = X @ self.coef_.T + self.intercept_
+        return pred[:, 0] if self._y_1d else pred
+
+    def score_targets(self, X: Any, Y: Any, metric: str = "r") -> np.ndarray:
+        """One score per target: Pearson ``"r"`` or ``"r2"``; constant targets score 0.
+
+        Parameters
+        ----------
+        X : array of shape (n_samples, n_features)
+        Y : array of shape (n_samples, n_targets)
+        metric : {"r", "r2"}
+
+        Returns
+        -------
+        scores : array of shape (n_targets,)
+        """
+        pred = self.predict(X)
+        return score_targets(np.asarray(Y), pred, metric=metric)
+
+    def score(self, X: Any, Y: Any, sample_weight: Any = None) -> float:
+        """Mean R^2 over targets (scikit-learn's convention)."""
+        if sample_weight is not None:
+            return super().score(X, Y, sample_weight=sample_weight)
+        return float(np.mean(self.score_targets(X, Y, metric="r2")))
