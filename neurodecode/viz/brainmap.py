@@ -102,7 +102,7 @@ def _plot_surface(img, threshold, title, cmap, vmax) -> Figure:
             vmin=-top, vmax=top, axes=ax, figure=fig, engine="matplotlib",
         )
         ax.set_title(f"{hemi} {view}", fontsize=9)
-    fig.subplots_adjust(left=0.0, right=0.85, bottom=0.0, top=0.92, wspace=-0.15, hspace=-0.05)
+    fig.subplots_adjust(left=0.0, right=0.85, bottom=0.0, top=0.9, wspace=0.0, hspace=0.0)
     mappable = ScalarMappable(norm=colors.Normalize(-top, top), cmap=cmap)
     fig.colorbar(mappable, ax=axes, shrink=0.6)
     if title:
