@@ -53,6 +53,17 @@ class NumpyBackend:
     def index(self, idx: np.ndarray) -> np.ndarray:
         return np.asarray(idx)
 
+    def empty(self, shape: tuple[int, ...]) -> np.ndarray:
+        return np.empty(shape, dtype=self.dtype)
+
+    def matmul_out(self, a: np.ndarray, b: np.ndarray, out: np.ndarray) -> np.ndarray:
+        """``a @ b`` written into a preallocated ``out`` (no page faults on reuse)."""
+        return np.matmul(a, b, out=out)
+
+    def sq_sum1(self, x: np.ndarray) -> np.ndarray:
+        """Sum of squares over axis 1 of a 3-D array, without a temporary."""
+        return np.einsum("aij,aij->aj", x, x)
+
 
 class TorchBackend:
     """Operations on torch tensors, on any device torch supports."""
@@ -99,6 +110,15 @@ class TorchBackend:
 
     def index(self, idx: np.ndarray) -> Any:
         return self.torch.as_tensor(np.asarray(idx), device=self.device)
+
+    def empty(self, shape: tuple[int, ...]) -> Any:
+        return self.torch.empty(shape, dtype=self.dtype, device=self.device)
+
+    def matmul_out(self, a: Any, b: Any, out: Any) -> Any:
+        return self.torch.matmul(a, b, out=out)
+
+    def sq_sum1(self, x: Any) -> Any:
+        return self.torch.linalg.vector_norm(x, dim=1) ** 2
 
 
 #: Registry of array backends.

@@ -111,9 +111,10 @@ def solve_ridge(X, Y, alphas, *, fit_intercept: bool = True, backend=None):
     return coef, intercept
 
 
-def _fold_scores(be, X, Y_b, folds, alphas, XtY_b):
+def _fold_scores(be, X, Y_b, folds, alphas, XtY_b, buffer):
     """Mean validation R^2 over folds, shape (n_alphas, n_targets_batch)."""
     total, n_zero = 0.0, 0
+    n_b = Y_b.shape[1]
     for dec, operator, train, val, partition in folds:
         X_tr, Y_tr, Y_val = X[train], Y_b[train], Y_b[val]
         if partition and XtY_b is not None:
@@ -121,11 +122,10 @@ def _fold_scores(be, X, Y_b, folds, alphas, XtY_b):
         else:
             XtY_tr = None
         B, y_mean = _project(be, dec, X_tr, Y_tr, XtY_tr)
-        preds = (operator @ B).reshape(len(alphas), len(val), -1)
-        resid = preds - (Y_val - y_mean if y_mean is not None else Y_val)[None]
-        sse = be.sum(resid * resid, 1)
-        del preds, resid
-        r2, zero = _r2_from_sse(be, sse, Y_val)
+        out = buffer[: operator.shape[0] * n_b].reshape(operator.shape[0], n_b)
+        preds = be.matmul_out(operator, B, out).reshape(len(alphas), len(val), n_b)
+        preds -= (Y_val - y_mean if y_mean is not None else Y_val)[None]
+        r2, zero = _r2_from_sse(be, be.sq_sum1(preds), Y_val)
         n_zero = max(n_zero, zero)
         total = total + r2
     return total / len(folds), n_zero
@@ -158,7 +158,7 @@ def solve_ridge_cv(
         Choose one alpha per target (True) or the one with the best mean score.
     n_targets_batch : int or None
         Targets processed together; None picks a batch keeping the stacked
-        predictions near 256 MB.
+        predictions near 2**24 values (64 MB in float32).
     backend : backend instance from :func:`get_backend`
     progress : bool
         Show a tqdm bar over target batches.
@@ -182,7 +182,8 @@ def solve_ridge_cv(
                       _is_partition(train, val, n_samples)))
     max_val = max(len(val) for _, val in splits)
     if n_targets_batch is None:
-        n_targets_batch = max(1, int(2**26 // (len(alphas) * max_val)))
+        n_targets_batch = max(1, int(2**24 // (len(alphas) * max_val)))
+    buffer = be.empty((len(alphas) * max_val * min(n_targets_batch, n_targets),))
     use_xty = any(f[4] for f in folds) and not folds[0][0].dual
     cv_scores = np.empty((len(alphas), n_targets))
     starts = range(0, n_targets, n_targets_batch)
@@ -191,7 +192,7 @@ def solve_ridge_cv(
         batch = slice(start, start + n_targets_batch)
         Y_b = be.asarray(Y[:, batch])
         XtY_b = X.T @ Y_b if use_xty else None
-        scores_b, zero_b = _fold_scores(be, X, Y_b, folds, alphas_t, XtY_b)
+        scores_b, zero_b = _fold_scores(be, X, Y_b, folds, alphas_t, XtY_b, buffer)
         n_zero += zero_b
         cv_scores[:, batch] = be.to_numpy(scores_b)
     if n_zero:

@@ -1,0 +1,278 @@
+"""Temporal receptive fields (TRFs) for M/EEG: time-lagged ridge on lists of trials."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from sklearn.base import BaseEstimator, RegressorMixin
+from sklearn.model_selection import KFold
+from sklearn.utils.validation import check_is_fitted
+
+from .._validation import check_finite, check_option, check_positive
+from ._backend import get_backend
+from ._solvers import solve_ridge, solve_ridge_cv
+from .ridge import DEFAULT_ALPHAS, DTYPES, check_alphas, warn_constant_targets
+from .scoring import score_targets
+
+DIRECTIONS = ("forward", "backward")
+
+
+def times_to_delays(tmin: float, tmax: float, sfreq: float) -> np.ndarray:
+    """Delays in samples from ``tmin`` to ``tmax`` seconds (as MNE's ReceptiveField).
+
+    A delay ``d`` pairs the response at ``t`` with the stimulus at ``t - d``.
+    """
+    check_positive("sfreq", sfreq)
+    if tmin > tmax:
+        raise ValueError(f"tmin must be <= tmax; got tmin={tmin} and tmax={tmax}.")
+    return np.arange(int(np.round(tmin * sfreq)), int(np.round(tmax * sfreq)) + 1)
+
+
+def lag_matrix(x: np.ndarray, delays: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """Time-lagged copy of ``x`` with zeros outside the trial, written into ``out``.
+
+    Parameters
+    ----------
+    x : array of shape (n_times, n_features)
+    delays : array of int, shape (n_delays,)
+    out : array of shape (n_times, n_features * n_delays) or None
+
+    Returns
+    -------
+    lagged : array of shape (n_times, n_features * n_delays)
+        Column ``f * n_delays + j`` holds feature ``f`` delayed by ``delays[j]``.
+    """
+    n_times, n_features = x.shape
+    if out is None:
+        out = np.zeros((n_times, n_features * len(delays)), dtype=x.dtype)
+    view = out.reshape(n_times, n_features, len(delays))
+    for j, d in enumerate(delays):
+        if d >= 0:
+            view[d:, :, j] = x[: n_times - d]
+            view[:d, :, j] = 0
+        else:
+            view[:d, :, j] = x[-d:]
+            view[d:, :, j] = 0
+    return out
+
+
+def _as_trials(name: str, data: Any, dtype: Any) -> list[np.ndarray]:
+    trials = [data] if isinstance(data, np.ndarray) else list(data)
+    if len(trials) == 0:
+        raise ValueError(f"{name} must hold at least one trial; got an empty list.")
+    out = []
+    for i, trial in enumerate(trials):
+        arr = np.asarray(trial, dtype=dtype)
+        arr = arr[:, None] if arr.ndim == 1 else arr
+        if arr.ndim != 2:
+            raise ValueError(
+                f"{name}[{i}] must have shape (n_times, n_features); got {arr.shape}."
+            )
+        check_finite(f"{name}[{i}]", arr, ("time", "feature"))
+        out.append(arr)
+    if len({a.shape[1] for a in out}) != 1:
+        raise ValueError(f"all trials of {name} must have the same number of columns; got "
+                         f"{[a.shape[1] for a in out]}.")
+    return out
+
+
+def _check_pairs(X: list[np.ndarray], Y: list[np.ndarray], delays: np.ndarray) -> None:
+    if len(X) != len(Y):
+        raise ValueError(f"X and Y must hold the same number of trials; got {len(X)} and {len(Y)}.")
+    span = int(np.abs(delays).max())
+    for i, (x, y) in enumerate(zip(X, Y)):
+        if x.shape[0] != y.shape[0]:
+            raise ValueError(
+                f"trial {i}: X and Y must have the same length; got {x.shape[0]} and "
+                f"{y.shape[0]} samples."
+            )
+        if span >= x.shape[0]:
+            raise ValueError(
+                f"trial {i} has {x.shape[0]} samples but the delays reach {span} samples "
+                "(tmin/tmax * sfreq); shorten tmin/tmax or use longer trials."
+            )
+
+
+class TemporalReceptiveField(RegressorMixin, BaseEstimator):
+    """Time-lagged ridge (TRF) fit on lists of trials, alpha chosen per target by CV.
+
+    With ``fit_intercept`` the stimulus and response are centred with their means
+    over all trials and zero-padded at trial edges, exactly as
+    :class:`mne.decoding.TimeDelayingRidge`, so a single alpha reproduces
+    :class:`mne.decoding.ReceptiveField` with that ridge.
+
+    Parameters
+    ----------
+    tmin, tmax : float
+        First and last lag in seconds (response at ``t`` from stimulus at ``t - lag``).
+    sfreq : float
+        Sampling frequency in Hz.
+    alphas : sequence of float
+        Candidate penalties (> 0); several are chosen between by CV over trials.
+    direction : {"forward", "backward"}
+        ``"forward"`` (encoding) predicts the response from the lagged stimulus;
+        ``"backward"`` (decoding, stimulus reconstruction) predicts the stimulus from
+        the response at the same lags (the response follows the stimulus).
+    cv : int or splitter
+        Folds over trials (an int gives contiguous K-fold over trials).
+    alpha_per_target : bool
+    fit_intercept : bool
+    device, backend, dtype, verbose
+        As in :class:`RidgeCV`.
+
+    Attributes
+    ----------
+    delays_ : array of int, shape (n_delays,)
+    coef_ : array of shape (n_outputs, n_inputs, n_delays)
+        Forward: (n_channels, n_features, n_delays); backward: (n_features,
+        n_channels, n_delays).
+    intercept_ : array of shape (n_outputs,)
+    alpha_ : array of shape (n_outputs,)
+    cv_scores_ : array of shape (n_alphas, n_outputs) or None
+    """
+
+    def __init__(
+        self,
+        tmin: float,
+        tmax: float,
+        sfreq: float,
+        alphas: Any = DEFAULT_ALPHAS,
+        direction: str = "forward",
+        cv: Any = 5,
+        alpha_per_target: bool = True,
+        fit_intercept: bool = True,
+        device: str = "cpu",
+        backend: str | None = None,
+        dtype: str = "float64",
+        verbose: bool = False,
+    ) -> None:
+        self.tmin = tmin
+        self.tmax = tmax
+        self.sfreq = sfreq
+        self.alphas = alphas
+        self.direction = direction
+        self.cv = cv
+        self.alpha_per_target = alpha_per_target
+        self.fit_intercept = fit_intercept
+        self.device = device
+        self.backend = backend
+        self.dtype = dtype
+        self.verbose = verbose
+
+    def _inputs_outputs(self, X, Y):
+        return (X, Y) if self.direction == "forward" else (Y, X)
+
+    def _lags(self) -> np.ndarray:
+        return self.delays_ if self.direction == "forward" else -self.delays_[::-1]
+
+    def _design(self, trials: list[np.ndarray], offset: np.ndarray) -> np.ndarray:
+        lags = self._lags()
+        sizes = [t.shape[0] for t in trials]
+        out = np.empty((sum(sizes), trials[0].shape[1] * len(lags)), dtype=trials[0].dtype)
+        start = 0
+        for trial, size in zip(trials, sizes):
+            lag_matrix(trial - offset, lags, out[start:start + size])
+            start += size
+        return out
+
+    def fit(self, X: Any, Y: Any) -> TemporalReceptiveField:
+        """Fit the TRF.
+
+        Parameters
+        ----------
+        X : list of arrays of shape (n_times, n_features), or one such array
+            Stimulus features per trial.
+        Y : list of arrays of shape (n_times, n_channels), or one such array
+            Responses per trial (same lengths as ``X``).
+
+        Returns
+        -------
+        self : TemporalReceptiveField
+        """
+        check_option("direction", self.direction, DIRECTIONS)
+        check_option("dtype", self.dtype, DTYPES)
+        alphas = check_alphas(self.alphas)
+        self.delays_ = times_to_delays(self.tmin, self.tmax, self.sfreq)
+        dtype = DTYPES[self.dtype]
+        X, Y = _as_trials("X", X, dtype), _as_trials("Y", Y, dtype)
+        _check_pairs(X, Y, self.delays_)
+        inputs, outputs = self._inputs_outputs(X, Y)
+        self.n_inputs_, n_out = inputs[0].shape[1], outputs[0].shape[1]
+        cat_in, cat_out = np.concatenate(inputs), np.concatenate(outputs)
+        x_mean = cat_in.mean(0) if self.fit_intercept else np.zeros(self.n_inputs_, dtype)
+        y_mean = cat_out.mean(0) if self.fit_intercept else np.zeros(n_out, dtype)
+        warn_constant_targets(cat_out)
+        design = self._design(inputs, x_mean)
+        be = get_backend(self.backend, self.device, dtype)
+        if len(alphas) == 1:
+            coef, _ = solve_ridge(be.asarray(design), be.asarray(cat_out - y_mean), alphas[0],
+                                  fit_intercept=False, backend=be)
+            coef, best, self.cv_scores_ = be.to_numpy(coef), np.full(n_out, alphas[0]), None
+        else:
+            splits = self._splits([t.shape[0] for t in inputs])
+            best, coef, _, self.cv_scores_ = solve_ridge_cv(
+                be.asarray(design), cat_out - y_mean, alphas, splits, fit_intercept=False,
+                alpha_per_target=self.alpha_per_target, backend=be, progress=self.verbose)
+        n_delays = len(self.delays_)
+        coef = coef.T.reshape(n_out, self.n_inputs_, n_delays)
+        self.alpha_ = best
+        self.intercept_ = y_mean - x_mean @ coef.sum(-1).T
+        self.coef_ = coef if self.direction == "forward" else coef[:, :, ::-1]
+        return self
+
+    def _splits(self, sizes: list[int]) -> list[tuple[np.ndarray, np.ndarray]]:
+        n_trials = len(sizes)
+        if isinstance(self.cv, int | np.integer):
+            if self.cv < 2 or self.cv > n_trials:
+                raise ValueError(
+                    f"cv={self.cv} folds over {n_trials} trial(s): need 2 <= cv <= n_trials to "
+                    "choose alpha; pass more trials (e.g. cut a long one) or a single alpha."
+                )
+            splitter = KFold(self.cv)
+        elif hasattr(self.cv, "split"):
+            splitter = self.cv
+        else:
+            raise TypeError(f"cv must be an int or a splitter with .split; got {self.cv!r}.")
+        bounds = np.concatenate([[0], np.cumsum(sizes)])
+        samples = [np.arange(bounds[i], bounds[i + 1]) for i in range(n_trials)]
+        return [(np.concatenate([samples[i] for i in tr]), np.concatenate([samples[i] for i in va]))
+                for tr, va in splitter.split(np.zeros((n_trials, 1)))]
+
+    def predict(self, X: Any) -> list[np.ndarray] | np.ndarray:
+        """Predict the outputs of each trial.
+
+        Parameters
+        ----------
+        X : list of arrays of shape (n_times, n_inputs), or one such array
+            The stimulus (forward) or the response (backward).
+
+        Returns
+        -------
+        Y_pred : list of arrays of shape (n_times, n_outputs) (an array if X was one)
+        """
+        check_is_fitted(self, "coef_")
+        single = isinstance(X, np.ndarray)
+        trials = _as_trials("X", X, self.intercept_.dtype)
+        if trials[0].shape[1] != self.n_inputs_:
+            raise ValueError(
+                f"X must have {self.n_inputs_} columns (as in fit); got {trials[0].shape[1]}."
+            )
+        coef = self.coef_ if self.direction == "forward" else self.coef_[:, :, ::-1]
+        flat = coef.reshape(coef.shape[0], -1).T
+        preds = [lag_matrix(t, self._lags()) @ flat + self.intercept_ for t in trials]
+        return preds[0] if single else preds
+
+    def score_targets(self, X: Any, Y: Any, metric: str = "r") -> np.ndarray:
+        """Score per output over the concatenated trials (``"r"`` or ``"r2"``).
+
+        For ``direction="backward"``, ``X`` is the response and ``Y`` the stimulus.
+        """
+        pred = self.predict(X)
+        pred = [pred] if isinstance(pred, np.ndarray) else pred
+        Y = _as_trials("Y", Y, self.intercept_.dtype)
+        return score_targets(np.concatenate(Y), np.concatenate(pred), metric)
+
+    def score(self, X: Any, Y: Any, sample_weight: Any = None) -> float:
+        """Mean R^2 over outputs."""
+        return float(np.mean(self.score_targets(X, Y, metric="r2")))
