@@ -1,0 +1,34 @@
+"""Publication figures and run reports.
+
+Every ``plot_*`` function returns a :class:`matplotlib.figure.Figure` (never shown,
+not registered with ``pyplot``) and saves it when given ``fname`` (``.png``, ``.svg``
+or ``.pdf``, chosen from the suffix) at ``dpi`` (default 300).
+"""
+
+from __future__ import annotations
+
+from ._save import save_figure
+from .brainmap import plot_brain_map
+from .curves import plot_retrieval_curve, plot_timecourse, plot_training_curves
+from .rdm import plot_layer_profile, plot_layer_time, plot_rdm, plot_rdms
+from .replot import replot_run
+from .report import config_hash, write_report
+from .topomap import plot_spatial_attention, plot_topomap, plot_topomap_row
+
+__all__ = [
+    "config_hash",
+    "plot_brain_map",
+    "plot_layer_profile",
+    "plot_layer_time",
+    "plot_rdm",
+    "plot_rdms",
+    "plot_retrieval_curve",
+    "plot_spatial_attention",
+    "plot_timecourse",
+    "plot_topomap",
+    "plot_topomap_row",
+    "plot_training_curves",
+    "replot_run",
+    "save_figure",
+    "write_report",
+]

@@ -1,0 +1,237 @@
+"""Redraw a run's figures from its saved files, then rewrite its report.
+
+File contract (every file optional; present -> figure drawn, absent -> skipped)::
+
+    run_dir/
+      metrics.json          mapping, nested allowed          -> report metrics tables
+      config.yaml           resolved config                  -> report config block (+ hash)
+      history.csv           epoch, train_loss, valid_loss, ... -> figures/training_curves
+      retrieval.csv         k, accuracy, chance [, ci_lower, ci_upper] -> figures/retrieval_curve
+      rdm*.npy              (n_pairs,) or (n, n) RDM         -> figures/<stem>
+      conditions.csv        label [, category]; one row per RDM condition (used by rdm*.npy)
+      topomap*.npy          (n_channels,) or (n_channels, n_times), with info.fif
+                            (mne.io.write_info) and, for 2-D, times.npy -> figures/<stem>
+      layer_time.npy        (n_layers, n_times), with times.npy [and layer_names.txt,
+                            one name per line]               -> figures/layer_time
+      timecourse.npy        (n_times,) or (n_models, n_times), with times.npy
+                                                             -> figures/timecourse
+      brainmap*.nii[.gz]    3-D map in MNI space             -> figures/<stem> (glass brain)
+
+Figures are written to ``run_dir/figures/`` in each requested format; the report embeds
+the PNG (or SVG) versions. A file of the contract that is present but unreadable, or
+that lacks its companion file (``info.fif``, ``times.npy``), raises an error naming it.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import mne
+import numpy as np
+import pandas as pd
+import yaml
+from matplotlib.figure import Figure
+
+from ..exceptions import DataFormatError, DataNotFoundError
+from ._save import DEFAULT_DPI, FORMATS, save_figure
+from .brainmap import plot_brain_map
+from .curves import plot_retrieval_curve, plot_timecourse, plot_training_curves
+from .rdm import plot_layer_time, plot_rdm
+from .report import config_hash, write_report
+from .topomap import plot_topomap, plot_topomap_row
+
+logger = logging.getLogger("neurodecode")
+
+FIGURES_DIR = "figures"
+
+
+def _need(run_dir: Path, name: str, for_file: str) -> Path:
+    path = run_dir / name
+    if not path.is_file():
+        raise DataNotFoundError(f"{for_file} in {run_dir} needs {name} next to it; it is missing.")
+    return path
+
+
+def _read_json(path: Path) -> dict:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as err:
+        raise DataFormatError(f"{path} is not valid JSON: {err}.") from err
+    if not isinstance(data, dict):
+        raise DataFormatError(f"{path} must hold a JSON object (mapping); got {type(data).__name__}.")
+    return data
+
+
+def _read_csv(path: Path, required: Sequence[str]) -> pd.DataFrame:
+    frame = pd.read_csv(path)
+    missing = [c for c in required if c not in frame.columns]
+    if missing:
+        raise DataFormatError(
+            f"{path.name} lacks column(s) {missing}; expected {list(required)}, "
+            f"found {list(frame.columns)}."
+        )
+    return frame
+
+
+def _npy(path: Path) -> np.ndarray:
+    try:
+        return np.load(path, allow_pickle=False)
+    except (ValueError, OSError) as err:
+        raise DataFormatError(f"{path} is not a readable .npy array: {err}.") from err
+
+
+def _retrieval(run_dir: Path) -> Figure:
+    frame = _read_csv(run_dir / "retrieval.csv", ["k", "accuracy", "chance"])
+    ci = None
+    if {"ci_lower", "ci_upper"} <= set(frame.columns):
+        ci = frame[["ci_lower", "ci_upper"]].to_numpy(dtype=float).T
+    return plot_retrieval_curve(
+        frame["k"].to_numpy(), frame["accuracy"].to_numpy(dtype=float),
+        frame["chance"].to_numpy(dtype=float), ci, title="Retrieval",
+    )
+
+
+def _rdm(run_dir: Path, path: Path) -> Figure:
+    labels = categories = None
+    cond = run_dir / "conditions.csv"
+    if cond.is_file():
+        frame = _read_csv(cond, ["label"])
+        labels = frame["label"].astype(str).tolist()
+        if "category" in frame.columns:
+            categories = frame["category"].astype(str).tolist()
+            labels = None if len(labels) > 40 else labels
+    return plot_rdm(_npy(path), labels=labels, categories=categories, title=path.stem)
+
+
+def _topomap(run_dir: Path, path: Path) -> Figure:
+    info = mne.io.read_info(_need(run_dir, "info.fif", path.name), verbose="error")
+    values = _npy(path)
+    if values.ndim == 2:
+        times = _npy(_need(run_dir, "times.npy", path.name))
+        return plot_topomap_row(values, info, times, title=path.stem, ch_type=_ch_type(info))
+    return plot_topomap(values, info, title=path.stem, ch_type=_ch_type(info))
+
+
+def _ch_type(info: mne.Info) -> str | None:
+    """The first data channel type (MEG: magnetometers) when the Info holds several."""
+    types = info.get_channel_types(picks="data", unique=True)
+    for preferred in ("mag", "eeg", "grad"):
+        if preferred in types and len(types) > 1:
+            return preferred
+    return None
+
+
+def _layer_time(run_dir: Path) -> Figure:
+    sim = _npy(run_dir / "layer_time.npy")
+    times = _npy(_need(run_dir, "times.npy", "layer_time.npy"))
+    names_file = run_dir / "layer_names.txt"
+    names = names_file.read_text(encoding="utf-8").split("\n") if names_file.is_file() else None
+    names = [n for n in names if n.strip()] if names else None
+    return plot_layer_time(sim, names, times, title="Layer x time")
+
+
+def _timecourse(run_dir: Path) -> Figure:
+    values = _npy(run_dir / "timecourse.npy")
+    times = _npy(_need(run_dir, "times.npy", "timecourse.npy"))
+    return plot_timecourse(values, times, title="Time course")
+
+
+def _jobs(run_dir: Path) -> list[tuple[str, Callable[[], Figure]]]:
+    """(figure stem, drawing function) for each contract file present."""
+    jobs: list[tuple[str, Callable[[], Figure]]] = []
+    if (run_dir / "history.csv").is_file():
+        jobs.append(("training_curves",
+                     lambda: plot_training_curves(pd.read_csv(run_dir / "history.csv"))))
+    if (run_dir / "retrieval.csv").is_file():
+        jobs.append(("retrieval_curve", lambda: _retrieval(run_dir)))
+    for path in sorted(run_dir.glob("rdm*.npy")):
+        jobs.append((path.stem, lambda p=path: _rdm(run_dir, p)))
+    for path in sorted(run_dir.glob("topomap*.npy")):
+        jobs.append((path.stem, lambda p=path: _topomap(run_dir, p)))
+    if (run_dir / "layer_time.npy").is_file():
+        jobs.append(("layer_time", lambda: _layer_time(run_dir)))
+    if (run_dir / "timecourse.npy").is_file():
+        jobs.append(("timecourse", lambda: _timecourse(run_dir)))
+    for path in sorted([*run_dir.glob("brainmap*.nii"), *run_dir.glob("brainmap*.nii.gz")]):
+        stem = path.name.split(".")[0]
+        jobs.append((stem, lambda p=path: plot_brain_map(p, kind="glass", title=p.name)))
+    return jobs
+
+
+def _check_formats(formats: Sequence[str]) -> list[str]:
+    if isinstance(formats, str):
+        formats = [formats]
+    fmts = [f.lower().lstrip(".") for f in formats]
+    valid = [s.lstrip(".") for s in FORMATS]
+    bad = [f for f in fmts if f not in valid]
+    if bad or not fmts:
+        raise ValueError(f"formats={list(formats)!r} is not valid; expected a non-empty subset of {valid}.")
+    if "png" not in fmts and "svg" not in fmts:
+        raise ValueError(f"formats={list(formats)!r} must include 'png' or 'svg' for the report.")
+    return fmts
+
+
+def replot_run(
+    run_dir: str | os.PathLike,
+    *,
+    formats: Sequence[str] = ("png",),
+    dpi: float = DEFAULT_DPI,
+    title: str | None = None,
+) -> list[Path]:
+    """Redraw every figure of a run from its saved files and rewrite its report.
+
+    Parameters
+    ----------
+    run_dir : str or Path
+        A run directory following the file contract of this module.
+    formats : sequence of {"png", "svg", "pdf"}
+        Formats written for each figure (at least one of png/svg, used by the report).
+    dpi : float
+        Export resolution.
+    title : str or None
+        Report title; default ``"neurodecode run <run_dir name>"``.
+
+    Returns
+    -------
+    paths : list of Path
+        The figure files written, under ``run_dir/figures/`` (``run_dir/report.html``
+        is rewritten too).
+
+    Raises
+    ------
+    DataNotFoundError
+        ``run_dir`` is not a directory, holds none of the contract files, or a file
+        lacks its companion (``info.fif``, ``times.npy``).
+    DataFormatError
+        A contract file exists but cannot be read as expected.
+    """
+    run_dir = Path(run_dir)
+    if not run_dir.is_dir():
+        raise DataNotFoundError(f"run_dir={str(run_dir)!r} is not a directory.")
+    fmts = _check_formats(formats)
+    jobs = _jobs(run_dir)
+    metrics_file, config_file = run_dir / "metrics.json", run_dir / "config.yaml"
+    if not jobs and not metrics_file.is_file():
+        raise DataNotFoundError(
+            f"{run_dir} holds no run files (metrics.json, history.csv, retrieval.csv, rdm*.npy, "
+            "topomap*.npy, layer_time.npy, timecourse.npy, brainmap*.nii.gz); is it a run directory?"
+        )
+    out_dir = run_dir / FIGURES_DIR
+    written, embedded = [], []
+    for stem, draw in jobs:
+        logger.info("replot %s: drawing %s", run_dir.name, stem)
+        fig = draw()
+        paths = [save_figure(fig, out_dir / f"{stem}.{fmt}", dpi=dpi) for fmt in fmts]
+        written.extend(paths)
+        embedded.append(next(p for p in paths if p.suffix in (".png", ".svg")))
+    metrics = _read_json(metrics_file) if metrics_file.is_file() else {}
+    config = yaml.safe_load(config_file.read_text(encoding="utf-8")) if config_file.is_file() else {}
+    if not isinstance(config, dict):
+        raise DataFormatError(f"{config_file} must hold a YAML mapping; got {type(config).__name__}.")
+    write_report(run_dir, title=title or f"neurodecode run {run_dir.name}", config=config,
+                 metrics=metrics, figures=embedded, config_digest=config_hash(config))
+    return written
