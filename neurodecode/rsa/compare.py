@@ -1,0 +1,259 @@
+"""Comparison of RDMs: one small function per method, vectorised over leading axes.
+
+Every method takes data RDMs of shape (n_a, n_pairs) and model RDMs of shape
+(n_b, n_pairs), NaN-free (the pairs where any input is NaN are removed first by
+:func:`compare_rdms`), and returns similarities of shape (n_a, n_b).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import numpy as np
+import scipy.stats
+
+from .._validation import check_option
+from . import _backend as B
+from .rdm import n_conditions_from_pairs
+
+METHODS = (
+    "pearson",
+    "spearman",
+    "kendall_tau_a",
+    "cosine",
+    "whitened_pearson",
+    "whitened_cosine",
+)
+
+
+def compare_rdms(
+    rdm_a: Any,
+    rdm_b: Any,
+    method: str = "spearman",
+    *,
+    backend: str = "numpy",
+    device: str | None = None,
+    dtype: str | None = None,
+    n_jobs: int = -1,
+) -> np.ndarray:
+    """Compare data RDMs with model RDMs.
+
+    Parameters
+    ----------
+    rdm_a : array of shape (..., n_pairs)
+        Condensed data RDMs (any leading axes: time, subjects, centres).
+    rdm_b : array of shape (n_models, n_pairs) or (n_pairs,)
+        Condensed model RDMs.
+    method : str
+        ``"pearson"``, ``"spearman"`` (Pearson on ranks, ties averaged),
+        ``"kendall_tau_a"``, ``"cosine"``, ``"whitened_pearson"`` and
+        ``"whitened_cosine"`` (rsatoolbox's ``corr_cov`` and ``cosine_cov`` with an
+        identity pattern covariance).
+    backend, device, dtype
+        Array library, torch device and precision for the matrix products (see
+        :func:`neurodecode.rsa.compute_rdm`).
+    n_jobs : int
+        Threads for ``"kendall_tau_a"`` (sorting and counting); -1 uses every core.
+
+    Returns
+    -------
+    similarity : array of shape (..., n_models) or (...)
+        The last axis is absent when ``rdm_b`` is one RDM of shape (n_pairs,).
+        Pairs that are NaN in any RDM of ``rdm_a`` or ``rdm_b`` are excluded from
+        every comparison of the call, so all values use the same pairs.
+    """
+    check_option("method", method, METHODS)
+    a, b, lead, single = _prepare(rdm_a, rdm_b)
+    dt = B.resolve_dtype(rdm_a, dtype)
+    if method == "kendall_tau_a":
+        sim = _tau_a(a, b, n_jobs)
+    else:
+        a_t, b_t = _TRANSFORMS[method](a), _TRANSFORMS[method](b)
+        sim = _cosine(B.to_backend(a_t, backend, device, dt), B.to_backend(b_t, backend, device, dt))
+        sim = B.to_numpy(sim)
+    sim = sim.reshape(lead + (b.shape[0],))
+    return sim[..., 0] if single else sim
+
+
+def _prepare(rdm_a: Any, rdm_b: Any) -> tuple[np.ndarray, np.ndarray, tuple, bool]:
+    a = np.asarray(B.to_numpy(rdm_a), dtype=np.float64)
+    b = np.asarray(B.to_numpy(rdm_b), dtype=np.float64)
+    if a.ndim < 1 or b.ndim not in (1, 2):
+        raise ValueError(
+            f"rdm_a must have shape (..., n_pairs) and rdm_b (n_models, n_pairs) or "
+            f"(n_pairs,); got {a.shape} and {b.shape}."
+        )
+    n_conditions_from_pairs(a.shape[-1], "rdm_a")
+    n_conditions_from_pairs(b.shape[-1], "rdm_b")
+    if a.shape[-1] != b.shape[-1]:
+        raise ValueError(
+            f"rdm_a and rdm_b must have the same number of pairs (last axis); got "
+            f"{a.shape[-1]} and {b.shape[-1]}."
+        )
+    single = b.ndim == 1
+    lead = a.shape[:-1]
+    a, b = a.reshape(-1, a.shape[-1]), b.reshape(-1, b.shape[-1])
+    keep = ~(np.isnan(a).any(0) | np.isnan(b).any(0))
+    if keep.sum() < 2:
+        raise ValueError(
+            f"rdm_a and rdm_b have fewer than 2 pairs that are not NaN ({int(keep.sum())} "
+            f"of {keep.size}); nothing to compare."
+        )
+    if not keep.all():
+        return a[:, keep], b[:, keep], lead, single
+    return a, b, lead, single
+
+
+def _cosine(a: Any, b: Any) -> Any:
+    """Cosine similarity of every row of ``a`` with every row of ``b``."""
+    na = B.sqrt((a * a).sum(-1))[:, None]
+    nb = B.sqrt((b * b).sum(-1))[None, :]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return (a @ B.swap(b)) / na / nb
+
+
+def _center(x: np.ndarray) -> np.ndarray:
+    return x - x.mean(-1, keepdims=True)
+
+
+def _ranks(x: np.ndarray) -> np.ndarray:
+    return _center(scipy.stats.rankdata(x, axis=-1))
+
+
+def _whiten(x: np.ndarray) -> np.ndarray:
+    """Double-centred second-moment matrices of the RDMs, stretched out (linear CKA).
+
+    Equal to rsatoolbox's ``_cov_weighting`` without a pattern covariance: the cosine
+    of these vectors is its ``cosine_cov``; on centred RDMs, its ``corr_cov``.
+    """
+    return _whiten_full(x)
+
+
+def _whiten_full(x: np.ndarray) -> np.ndarray:
+    n = n_conditions_from_pairs(x.shape[-1])
+    iu = np.triu_indices(n, 1)
+    g = np.zeros((x.shape[0], n, n))
+    g[:, iu[0], iu[1]] = -0.5 * x
+    g[:, iu[1], iu[0]] = -0.5 * x
+    row = g.mean(-1, keepdims=True)
+    g = g - row - np.swapaxes(row, -1, -2) + row.mean(-2, keepdims=True)
+    return np.concatenate([np.sqrt(2) * g[:, iu[0], iu[1]], np.diagonal(g, 0, 1, 2)], -1)
+
+
+_TRANSFORMS: dict[str, Callable[[np.ndarray], np.ndarray]] = {
+    "pearson": _center,
+    "spearman": _ranks,
+    "cosine": lambda x: x,
+    "whitened_cosine": _whiten,
+    "whitened_pearson": lambda x: _whiten(_center(x)),
+}
+
+
+# ----------------------------------------------------------------------- Kendall tau-a
+def _dense_ranks(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Dense ranks (1, 2, ...; ties share a rank) along the last axis of a 2-D array,
+    as intp, and the number of tied pairs in each row."""
+    order = np.argsort(x, axis=-1)
+    srt = np.take_along_axis(x, order, -1)
+    step = np.ones(x.shape, bool)
+    np.not_equal(srt[:, 1:], srt[:, :-1], out=step[:, 1:])
+    ranks = np.empty(x.shape, dtype=np.intp)
+    np.put_along_axis(ranks, order, np.cumsum(step, -1, dtype=np.intp), -1)
+    ties = np.zeros(x.shape[0], dtype=np.int64)
+    for i in np.flatnonzero(~step.all(-1)):
+        cnt = np.bincount(ranks[i])
+        ties[i] = (cnt * (cnt - 1) // 2).sum()
+    return ranks, ties
+
+
+def _tau_a(a: np.ndarray, b: np.ndarray, n_jobs: int) -> np.ndarray:
+    """Kendall tau-a of every row of ``a`` with every row of ``b``: O(n log n) per pair."""
+    workers = os.cpu_count() or 1 if n_jobs == -1 else max(1, n_jobs)
+    chunks = np.array_split(np.arange(b.shape[0]), min(workers, b.shape[0]))
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        parts = list(pool.map(lambda idx: _dense_ranks(b[idx]), chunks))
+        b_dense = np.concatenate([p[0] for p in parts])
+        b_ties = np.concatenate([p[1] for p in parts])
+        out = np.empty((a.shape[0], b.shape[0]))
+        for i, row in enumerate(a):
+            res = pool.map(lambda idx, r=row: _tau_a_row(r, b_dense[idx], b_ties[idx]), chunks)
+            out[i] = np.concatenate(list(res))
+    return out
+
+
+def _tau_a_row(a: np.ndarray, b_dense: np.ndarray, b_ties: np.ndarray) -> np.ndarray:
+    size = a.size
+    order = np.argsort(a, kind="stable")
+    dense, ties = _dense_ranks(a[order][None])
+    a_dense, a_ties = dense[0], int(ties[0])
+    y = np.ascontiguousarray(b_dense[:, order])
+    dis = np.array([_discordant(a_dense, row) for row in y], dtype=np.float64)
+    joint = _joint_ties(a_dense, y) if a_ties else np.zeros(len(y))
+    tot = size * (size - 1) // 2
+    tau = (tot - a_ties - b_ties + joint - 2 * dis) / tot
+    return np.clip(tau, -1.0, 1.0)
+
+
+def _joint_ties(a_dense: np.ndarray, y: np.ndarray) -> np.ndarray:
+    key = a_dense[None, :].astype(np.int64) * (y.shape[1] + 2) + y
+    return _dense_ranks(key)[1].astype(np.float64)
+
+
+try:  # Cython Fenwick-tree count from scipy (also used by rsatoolbox and mne-rsa)
+    from scipy.stats._stats import _kendall_dis as _scipy_dis
+except ImportError:  # pragma: no cover - depends on the scipy version
+    _scipy_dis = None
+
+
+def _discordant(x: np.ndarray, y: np.ndarray) -> int:
+    """Pairs with x_i < x_j and y_i > y_j (``x`` sorted ascending)."""
+    if _scipy_dis is not None:
+        return int(_scipy_dis(x, y))
+    return _discordant_chunked(x, y)
+
+
+def _discordant_chunked(x: np.ndarray, y: np.ndarray, chunk: int = 512) -> int:
+    """Exact O(n^2) fallback by sign products, in chunks of rows (bounded memory)."""
+    total = 0
+    for start in range(0, x.size, chunk):
+        sx = np.sign(x[start : start + chunk, None] - x[None, :])
+        sy = np.sign(y[start : start + chunk, None] - y[None, :])
+        total += int(((sx * sy) < 0).sum())
+    return total // 2
+
+
+def compare_rdms_paired(
+    rdm_a: Any, rdm_b: Any, method: str = "spearman", *, n_jobs: int = -1
+) -> np.ndarray:
+    """Compare RDMs element by element: ``rdm_a[k]`` with ``rdm_b[k]``.
+
+    Parameters
+    ----------
+    rdm_a, rdm_b : arrays of shape (..., n_pairs)
+        Condensed RDMs of the same shape (or broadcastable leading axes).
+    method : str
+        One of :data:`METHODS`.
+    n_jobs : int
+        Threads for ``"kendall_tau_a"``.
+
+    Returns
+    -------
+    similarity : array of shape (...)
+        Pairs NaN in any input are excluded from every comparison.
+    """
+    check_option("method", method, METHODS)
+    a, b = np.broadcast_arrays(
+        np.asarray(B.to_numpy(rdm_a), float), np.asarray(B.to_numpy(rdm_b), float)
+    )
+    lead = a.shape[:-1]
+    a2, b2, _, _ = _prepare(a.reshape(-1, a.shape[-1]), b.reshape(-1, b.shape[-1]))
+    if method == "kendall_tau_a":
+        sim = np.array([_tau_a(x[None], y[None], n_jobs)[0, 0] for x, y in zip(a2, b2)])
+    else:
+        ta, tb = _TRANSFORMS[method](a2), _TRANSFORMS[method](b2)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            sim = (ta * tb).sum(-1) / np.sqrt((ta * ta).sum(-1) * (tb * tb).sum(-1))
+    return sim.reshape(lead)

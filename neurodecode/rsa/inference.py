@@ -1,0 +1,339 @@
+"""Inference for RSA: permutations of condition labels, bootstrap confidence intervals,
+pairwise model comparison, FDR and cluster-based correction over time."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import scipy.stats
+
+from .._validation import check_option, check_positive
+from .compare import METHODS, compare_rdms
+from .rdm import n_conditions_from_pairs
+
+BOOTSTRAP_OVER = ("conditions", "subjects", "both")
+
+
+@dataclass(frozen=True)
+class PermutationResult:
+    """Result of :func:`permutation_test`.
+
+    Attributes
+    ----------
+    similarity : array of shape (..., n_models)
+        Observed similarity.
+    null : array of shape (n_permutations, ..., n_models)
+        Similarities after permuting the condition labels of the models.
+    p_value : array of shape (..., n_models)
+        One-sided p-value, ``(1 + #(null >= observed)) / (1 + n_permutations)``.
+    """
+
+    similarity: np.ndarray
+    null: np.ndarray
+    p_value: np.ndarray
+
+
+@dataclass(frozen=True)
+class BootstrapResult:
+    """Result of :func:`bootstrap_ci`: estimate, bounds and bootstrap samples.
+
+    Attributes
+    ----------
+    estimate : array of shape (n_models,)
+        Similarity on the full data (mean over subjects).
+    ci_low, ci_high : arrays of shape (n_models,)
+        Percentile confidence interval.
+    samples : array of shape (n_bootstrap, n_models)
+        Bootstrap distribution.
+    """
+
+    estimate: np.ndarray
+    ci_low: np.ndarray
+    ci_high: np.ndarray
+    samples: np.ndarray
+
+
+def _as_models(model_rdms: Any, n_pairs: int) -> np.ndarray:
+    models = np.atleast_2d(np.asarray(model_rdms, dtype=np.float64))
+    if models.ndim != 2 or models.shape[-1] != n_pairs:
+        raise ValueError(
+            f"model_rdms must have shape (n_models, n_pairs={n_pairs}) or ({n_pairs},); "
+            f"got {np.shape(model_rdms)}."
+        )
+    return models
+
+
+def _permuted_pairs(n: int, perm: np.ndarray) -> np.ndarray:
+    """Indices into a condensed RDM that give the RDM of permuted conditions."""
+    iu = np.triu_indices(n, 1)
+    pi, pj = perm[iu[0]], perm[iu[1]]
+    lo, hi = np.minimum(pi, pj), np.maximum(pi, pj)
+    return n * lo - lo * (lo + 1) // 2 + (hi - lo - 1)
+
+
+def permutation_test(
+    data_rdms: Any,
+    model_rdms: Any,
+    method: str = "spearman",
+    *,
+    n_permutations: int = 1000,
+    seed: int | np.random.Generator | None = 0,
+) -> PermutationResult:
+    """Test model similarity by permuting the condition labels of the model RDMs.
+
+    Parameters
+    ----------
+    data_rdms : array of shape (..., n_pairs)
+        Condensed data RDMs.
+    model_rdms : array of shape (n_models, n_pairs) or (n_pairs,)
+        Condensed model RDMs.
+    method : str
+        Comparison method (see :func:`compare_rdms`).
+    n_permutations : int
+        Number of random relabellings.
+    seed : int, Generator or None
+        Seed of the random permutations.
+
+    Returns
+    -------
+    result : PermutationResult
+    """
+    check_positive("n_permutations", n_permutations)
+    data = np.asarray(data_rdms, dtype=np.float64)
+    models = _as_models(model_rdms, data.shape[-1])
+    n = n_conditions_from_pairs(data.shape[-1], "data_rdms")
+    rng = np.random.default_rng(seed)
+    observed = compare_rdms(data, models, method)
+    idx = np.stack([_permuted_pairs(n, rng.permutation(n)) for _ in range(n_permutations)])
+    permuted = models[:, idx]  # (n_models, n_permutations, n_pairs)
+    null = compare_rdms(data, permuted.reshape(-1, data.shape[-1]), method)
+    null = null.reshape(data.shape[:-1] + (len(models), n_permutations))
+    null = np.moveaxis(null, -1, 0)
+    p = (1 + (null >= observed[None]).sum(0)) / (1 + n_permutations)
+    return PermutationResult(observed, null, p)
+
+
+def _bootstrap_conditions(n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Pair indices of a resample of conditions; pairs of a condition with itself dropped."""
+    pick = rng.integers(0, n, n)
+    iu = np.triu_indices(n, 1)
+    pi, pj = pick[iu[0]], pick[iu[1]]
+    keep = pi != pj
+    lo, hi = np.minimum(pi, pj)[keep], np.maximum(pi, pj)[keep]
+    return n * lo - lo * (lo + 1) // 2 + (hi - lo - 1), keep
+
+
+def bootstrap_ci(
+    subject_rdms: Any,
+    model_rdms: Any,
+    method: str = "spearman",
+    *,
+    over: str = "conditions",
+    n_bootstrap: int = 1000,
+    ci: float = 0.95,
+    seed: int | np.random.Generator | None = 0,
+) -> BootstrapResult:
+    """Bootstrap confidence intervals of model similarity.
+
+    Parameters
+    ----------
+    subject_rdms : array of shape (n_subjects, n_pairs) or (n_pairs,)
+        Condensed data RDMs, one per subject (similarity is averaged over subjects).
+    model_rdms : array of shape (n_models, n_pairs) or (n_pairs,)
+        Condensed model RDMs.
+    method : str
+        Comparison method (see :func:`compare_rdms`).
+    over : {"conditions", "subjects", "both"}
+        What to resample with replacement. Resampling conditions drops the pairs of
+        a condition with its own copy, as rsatoolbox does.
+    n_bootstrap : int
+        Number of bootstrap samples.
+    ci : float
+        Coverage of the percentile interval, in (0, 1).
+    seed : int, Generator or None
+        Seed of the resampling.
+
+    Returns
+    -------
+    result : BootstrapResult
+    """
+    check_option("over", over, BOOTSTRAP_OVER)
+    check_option("method", method, METHODS)
+    check_positive("n_bootstrap", n_bootstrap)
+    if not 0 < ci < 1:
+        raise ValueError(f"ci must be in (0, 1); got {ci!r}.")
+    data = np.atleast_2d(np.asarray(subject_rdms, dtype=np.float64))
+    models = _as_models(model_rdms, data.shape[-1])
+    n = n_conditions_from_pairs(data.shape[-1], "subject_rdms")
+    if over in ("subjects", "both") and data.shape[0] < 2:
+        raise ValueError(f"over={over!r} needs at least 2 subject RDMs; got {data.shape[0]}.")
+    rng = np.random.default_rng(seed)
+    estimate = compare_rdms(data, models, method).mean(0)
+    samples = np.empty((n_bootstrap, len(models)))
+    for k in range(n_bootstrap):
+        subj = data
+        if over in ("subjects", "both"):
+            subj = data[rng.integers(0, len(data), len(data))]
+        if over in ("conditions", "both"):
+            pairs, _ = _bootstrap_conditions(n, rng)
+            samples[k] = _similarity_subset(subj, models, pairs, method)
+        else:
+            samples[k] = compare_rdms(subj, models, method).mean(0)
+    alpha = (1 - ci) / 2
+    low, high = np.nanquantile(samples, [alpha, 1 - alpha], axis=0)
+    return BootstrapResult(estimate, low, high, samples)
+
+
+def _similarity_subset(data: np.ndarray, models: np.ndarray, pairs: np.ndarray, method: str):
+    # a resampled RDM is not condensed-sized: compare the vectors directly
+    from .compare import _TRANSFORMS, _cosine, _tau_a
+
+    a, b = data[:, pairs], models[:, pairs]
+    keep = ~(np.isnan(a).any(0) | np.isnan(b).any(0))
+    a, b = a[:, keep], b[:, keep]
+    if method == "kendall_tau_a":
+        return _tau_a(a, b, 1).mean(0)
+    if method.startswith("whitened"):  # needs full RDMs: fall back to the plain version
+        method = "pearson" if method == "whitened_pearson" else "cosine"
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return _cosine(_TRANSFORMS[method](a), _TRANSFORMS[method](b)).mean(0)
+
+
+def compare_models(
+    subject_rdms: Any,
+    model_rdms: Any,
+    method: str = "spearman",
+    *,
+    over: str = "conditions",
+    n_bootstrap: int = 1000,
+    seed: int | np.random.Generator | None = 0,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Pairwise comparison of models by bootstrapping differences in similarity.
+
+    Parameters
+    ----------
+    subject_rdms, model_rdms, method, over, n_bootstrap, seed
+        As in :func:`bootstrap_ci`.
+
+    Returns
+    -------
+    difference : array of shape (n_models, n_models)
+        ``difference[i, j]`` = similarity of model i minus that of model j.
+    p_value : array of shape (n_models, n_models)
+        Two-sided bootstrap p-value of each difference (1 on the diagonal). Correct
+        them for multiple comparisons with :func:`fdr_correction`.
+    """
+    res = bootstrap_ci(
+        subject_rdms, model_rdms, method, over=over, n_bootstrap=n_bootstrap, seed=seed
+    )
+    diff = res.estimate[:, None] - res.estimate[None, :]
+    boot = res.samples[:, :, None] - res.samples[:, None, :]
+    below = (boot <= 0).mean(0)
+    above = (boot >= 0).mean(0)
+    p = np.minimum(1.0, 2 * np.minimum(below, above))
+    np.fill_diagonal(p, 1.0)
+    return diff, p
+
+
+def fdr_correction(p_values: Any, alpha: float = 0.05) -> tuple[np.ndarray, np.ndarray]:
+    """Benjamini-Hochberg false discovery rate correction.
+
+    Parameters
+    ----------
+    p_values : array of any shape
+        Uncorrected p-values.
+    alpha : float
+        FDR level.
+
+    Returns
+    -------
+    reject : array of bool, same shape
+        Where the null hypothesis is rejected.
+    p_adjusted : array, same shape
+        FDR-adjusted p-values (equal to ``mne.stats.fdr_correction``).
+    """
+    p = np.asarray(p_values, dtype=np.float64)
+    if np.isnan(p).any() or (p < 0).any() or (p > 1).any():
+        raise ValueError("p_values must lie in [0, 1] with no NaN.")
+    flat = p.ravel()
+    order = np.argsort(flat)
+    ranked = flat[order] * flat.size / np.arange(1, flat.size + 1)
+    adj = np.minimum.accumulate(ranked[::-1])[::-1].clip(max=1)
+    out = np.empty_like(flat)
+    out[order] = adj
+    return (out <= alpha).reshape(p.shape), out.reshape(p.shape)
+
+
+@dataclass(frozen=True)
+class ClusterResult:
+    """Result of :func:`cluster_test`.
+
+    Attributes
+    ----------
+    t_obs : array of shape (n_times,)
+        One-sample t statistic at each time point.
+    clusters : list of slice
+        Contiguous supra-threshold time ranges.
+    p_values : array of shape (n_clusters,)
+        Cluster p-values from sign-flip permutations (max cluster mass).
+    """
+
+    t_obs: np.ndarray
+    clusters: list
+    p_values: np.ndarray
+
+
+def _tstat(x: np.ndarray) -> np.ndarray:
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return x.mean(-2) / (x.std(-2, ddof=1) / np.sqrt(x.shape[-2]))
+
+
+def _clusters(mask: np.ndarray) -> list:
+    edges = np.diff(np.concatenate([[0], mask.astype(int), [0]]))
+    return [slice(s, e) for s, e in zip(np.flatnonzero(edges == 1), np.flatnonzero(edges == -1))]
+
+
+def cluster_test(
+    x: Any,
+    *,
+    threshold: float | None = None,
+    n_permutations: int = 1000,
+    seed: int | np.random.Generator | None = 0,
+) -> ClusterResult:
+    """One-sided (greater than 0) cluster-based sign-flip permutation test over time.
+
+    Parameters
+    ----------
+    x : array of shape (n_subjects, n_times)
+        E.g. model similarity of each subject at each time point.
+    threshold : float or None
+        t threshold forming clusters; ``None`` uses the 95th percentile of Student's
+        t with n_subjects - 1 degrees of freedom.
+    n_permutations : int
+        Number of random sign flips.
+    seed : int, Generator or None
+        Seed of the sign flips.
+
+    Returns
+    -------
+    result : ClusterResult
+    """
+    x = np.asarray(x, dtype=np.float64)
+    if x.ndim != 2 or x.shape[0] < 2:
+        raise ValueError(f"x must have shape (n_subjects >= 2, n_times); got {x.shape}.")
+    check_positive("n_permutations", n_permutations)
+    if threshold is None:
+        threshold = float(scipy.stats.t.ppf(0.95, x.shape[0] - 1))
+    t_obs = _tstat(x)
+    clusters = _clusters(t_obs > threshold)
+    masses = np.array([t_obs[c].sum() for c in clusters])
+    rng = np.random.default_rng(seed)
+    signs = rng.choice([-1.0, 1.0], size=(n_permutations, x.shape[0], 1))
+    t_null = _tstat(signs * x[None])
+    null_max = np.array(
+        [max([t[c].sum() for c in _clusters(t > threshold)], default=0.0) for t in t_null]
+    )
+    p = np.array([(1 + (null_max >= m).sum()) / (1 + n_permutations) for m in masses])
+    return ClusterResult(t_obs, clusters, p)

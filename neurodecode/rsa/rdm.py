@@ -1,0 +1,288 @@
+"""Representational dissimilarity matrices (RDMs), vectorised over leading axes.
+
+Every RDM is returned condensed, in the order of :func:`scipy.spatial.distance.squareform`
+(the upper triangle read row by row). All metrics are computed from Gram matrices, so
+time points, subjects or searchlight centres stacked on leading axes are one batched
+matrix product.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .._validation import check_finite, check_option
+from . import _backend as B
+
+METRICS = ("correlation", "euclidean", "sqeuclidean", "cosine", "mahalanobis", "crossnobis")
+NOISE_TYPES = ("precision", "covariance")
+SHRINKAGE = ("shrinkage_diag", "shrinkage_eye", "diag", "full")
+
+
+def n_conditions_from_pairs(n_pairs: int, name: str = "rdm") -> int:
+    """Return ``n`` such that ``n * (n - 1) / 2 == n_pairs``, or raise ``ValueError``."""
+    n = int(round((1 + np.sqrt(1 + 8 * n_pairs)) / 2))
+    if n * (n - 1) // 2 != n_pairs or n_pairs < 1:
+        raise ValueError(
+            f"{name} must be condensed RDMs (last axis n_pairs = n*(n-1)/2, as given by "
+            f"scipy.spatial.distance.squareform); got a last axis of length {n_pairs}."
+        )
+    return n
+
+
+def to_square(rdms: np.ndarray) -> np.ndarray:
+    """Condensed RDMs of shape (..., n_pairs) to square matrices of shape (..., n, n)."""
+    rdms = np.asarray(rdms)
+    n = n_conditions_from_pairs(rdms.shape[-1])
+    iu = np.triu_indices(n, 1)
+    out = np.zeros(rdms.shape[:-1] + (n, n), dtype=rdms.dtype)
+    out[..., iu[0], iu[1]] = rdms
+    out[..., iu[1], iu[0]] = rdms
+    return out
+
+
+def to_condensed(square: Any) -> Any:
+    """Square matrices of shape (..., n, n) to condensed vectors of shape (..., n_pairs)."""
+    n = square.shape[-1]
+    iu = np.triu_indices(n, 1)
+    return square[..., iu[0], iu[1]]
+
+
+def compute_rdm(
+    patterns: Any,
+    metric: str = "correlation",
+    *,
+    runs: Any = None,
+    noise: Any = None,
+    noise_type: str = "precision",
+    backend: str = "numpy",
+    device: str | None = None,
+    dtype: str | None = None,
+) -> Any:
+    """Compute condensed RDMs from condition patterns.
+
+    Parameters
+    ----------
+    patterns : array of shape (..., n_conditions, n_features)
+        Condition-mean patterns. For ``metric="crossnobis"`` the shape is
+        (..., n_runs, n_conditions, n_features): one estimate per run (or fold).
+    metric : str
+        ``"correlation"`` (1 - Pearson r), ``"euclidean"``, ``"sqeuclidean"``,
+        ``"cosine"`` (1 - cosine), all as :func:`scipy.spatial.distance.pdist`;
+        ``"mahalanobis"`` (squared Mahalanobis distance divided by n_features, as in
+        rsatoolbox) and ``"crossnobis"`` (its unbiased, cross-validated estimate:
+        the mean over all pairs of distinct runs, equal to rsatoolbox's leave-one-run-out).
+    runs : array of shape (n_runs,) or None
+        Crossnobis only: a group label per run; runs sharing a label are averaged
+        before cross-validation (e.g. runs of one session). ``None``: each run alone.
+    noise : array of shape (n_features, n_features) or None
+        Noise precision (or covariance, see ``noise_type``) used to whiten the
+        ``"mahalanobis"`` and ``"crossnobis"`` distances; ``None`` is the identity.
+        Estimate one with shrinkage from residuals with :func:`noise_precision`.
+    noise_type : {"precision", "covariance"}
+        What ``noise`` holds.
+    backend : {"numpy", "torch"}
+        Array library to compute with; torch can use a GPU through ``device``.
+    device : str or None
+        Torch device such as ``"cuda"``; only with ``backend="torch"``.
+    dtype : {"float32", "float64"} or None
+        Computation precision; ``None`` keeps float32 input in float32, else float64.
+
+    Returns
+    -------
+    rdms : array of shape (..., n_pairs)
+        Condensed RDMs, ``n_pairs = n_conditions * (n_conditions - 1) / 2``; a numpy
+        array for the numpy backend, a tensor for the torch backend.
+    """
+    check_option("metric", metric, METRICS)
+    check_option("noise_type", noise_type, NOISE_TYPES)
+    x = _check_patterns(patterns, metric)
+    x = B.to_backend(x, backend, device, B.resolve_dtype(patterns, dtype))
+    prec = _precision(noise, noise_type, x.shape[-1], x)
+    if metric == "crossnobis":
+        return _crossnobis(x, prec, runs)
+    if metric == "mahalanobis":
+        return to_condensed(_dist_from_gram(_gram(x, prec))) / x.shape[-1]
+    if noise is not None:
+        raise ValueError(
+            f"noise is used only by metric='mahalanobis' or 'crossnobis'; got metric={metric!r}."
+        )
+    return to_condensed(_square_rdm(x, metric))
+
+
+def _check_patterns(patterns: Any, metric: str) -> Any:
+    if B._is_torch(patterns):
+        arr = patterns
+        finite = bool(patterns.isfinite().all())
+    else:
+        arr = np.asarray(patterns)
+        if not np.issubdtype(arr.dtype, np.number):
+            raise TypeError(f"patterns must be a numeric array; got dtype {arr.dtype}.")
+        finite = bool(np.isfinite(arr).all())
+    min_ndim = 3 if metric == "crossnobis" else 2
+    if arr.ndim < min_ndim:
+        wanted = "(..., n_runs, n_conditions, n_features)" if metric == "crossnobis" else (
+            "(..., n_conditions, n_features)")
+        raise ValueError(f"patterns must have shape {wanted}; got shape {tuple(arr.shape)}.")
+    if arr.shape[-2] < 3:
+        raise ValueError(
+            f"patterns must hold at least 3 conditions (axis -2) for an RDM; got "
+            f"{arr.shape[-2]} (shape {tuple(arr.shape)})."
+        )
+    if metric == "crossnobis" and arr.shape[-3] < 2:
+        raise ValueError(
+            f"metric='crossnobis' needs at least 2 runs (axis -3 of patterns); got "
+            f"{arr.shape[-3]}. Use metric='mahalanobis' for a single run."
+        )
+    if not finite:
+        check_finite("patterns", B.to_numpy(arr))
+    return arr
+
+
+def _precision(noise: Any, noise_type: str, n_features: int, like: Any) -> Any:
+    if noise is None:
+        return None
+    noise_np = B.to_numpy(noise).astype(np.float64)
+    if noise_np.shape != (n_features, n_features):
+        raise ValueError(
+            f"noise must have shape (n_features, n_features) = ({n_features}, {n_features}); "
+            f"got {noise_np.shape}."
+        )
+    check_finite("noise", noise_np)
+    if noise_type == "covariance":
+        noise_np = np.linalg.inv(noise_np)
+    if isinstance(like, np.ndarray):
+        return noise_np.astype(like.dtype)
+    return B.to_backend(noise_np, "torch", str(like.device), str(like.dtype).split(".")[-1])
+
+
+def _gram(x: Any, prec: Any = None, y: Any = None) -> Any:
+    """Gram matrices x @ prec @ y.T over the last two axes."""
+    y = x if y is None else y
+    left = x if prec is None else x @ prec
+    return left @ B.swap(y)
+
+
+def _dist_from_gram(gram: Any) -> Any:
+    """Squared distances d_ij = G_ii + G_jj - 2 G_ij (square, symmetric)."""
+    d = B.diagonal(gram)
+    return d[..., :, None] + d[..., None, :] - gram - B.swap(gram)
+
+
+def _square_rdm(x: Any, metric: str) -> Any:
+    if metric in ("correlation", "cosine"):
+        if metric == "correlation":
+            x = x - x.mean(-1, keepdims=True)
+        norm = B.sqrt((x * x).sum(-1, keepdims=True))
+        x = x / norm
+        return 1.0 - _gram(x)
+    sq = B.clip_min(_dist_from_gram(_gram(x)), 0.0)
+    return sq if metric == "sqeuclidean" else B.sqrt(sq)
+
+
+def _crossnobis(x: Any, prec: Any, runs: Any) -> Any:
+    if runs is not None:
+        x = _average_runs(x, runs)
+    n_runs, n_features = x.shape[-3], x.shape[-1]
+    total = x.sum(-3)
+    d_total = _dist_from_gram(_gram(total, prec))
+    d_within = _dist_from_gram(_gram(x, prec)).sum(-3)
+    d = (d_total - d_within) / (n_runs * (n_runs - 1) * n_features)
+    return to_condensed(d)
+
+
+def _average_runs(x: Any, runs: Any) -> Any:
+    runs = np.asarray(runs)
+    if runs.shape != (x.shape[-3],):
+        raise ValueError(
+            f"runs must have one label per run, shape ({x.shape[-3]},); got {runs.shape}."
+        )
+    labels = np.unique(runs)
+    if len(labels) < 2:
+        raise ValueError(
+            f"metric='crossnobis' needs at least 2 distinct run labels; got runs with only "
+            f"{labels.tolist()}."
+        )
+    parts = [x[..., np.flatnonzero(runs == lab), :, :].mean(-3) for lab in labels]
+    if isinstance(x, np.ndarray):
+        return np.stack(parts, axis=-3)
+    import torch
+
+    return torch.stack(parts, dim=-3)
+
+
+def noise_precision(
+    residuals: np.ndarray, method: str = "shrinkage_diag", dof: int | None = None
+) -> np.ndarray:
+    """Estimate a noise precision matrix from residuals, with shrinkage.
+
+    Parameters
+    ----------
+    residuals : array of shape (n_observations, n_features)
+        Residuals (e.g. trials minus their condition mean); they are demeaned here.
+    method : {"shrinkage_diag", "shrinkage_eye", "diag", "full"}
+        Covariance estimator: shrinkage towards the diagonal (Schäfer & Strimmer 2005),
+        towards a multiple of the identity (Ledoit & Wolf 2004), the diagonal only, or
+        the sample covariance; the same estimators as rsatoolbox.
+    dof : int or None
+        Degrees of freedom; ``None`` uses n_observations - 1.
+
+    Returns
+    -------
+    precision : array of shape (n_features, n_features)
+        Inverse of the estimated covariance, for ``compute_rdm(..., noise=precision)``.
+    """
+    return np.linalg.inv(noise_covariance(residuals, method, dof))
+
+
+def noise_covariance(
+    residuals: np.ndarray, method: str = "shrinkage_diag", dof: int | None = None
+) -> np.ndarray:
+    """Estimate a noise covariance matrix; see :func:`noise_precision` for the arguments.
+
+    Returns
+    -------
+    covariance : array of shape (n_features, n_features)
+    """
+    check_option("method", method, SHRINKAGE)
+    res = np.asarray(residuals, dtype=np.float64)
+    if res.ndim != 2 or res.shape[0] < 2:
+        raise ValueError(
+            f"residuals must have shape (n_observations >= 2, n_features); got {res.shape}."
+        )
+    check_finite("residuals", res, ("observation", "feature"))
+    res = res - res.mean(0, keepdims=True)
+    n_obs = res.shape[0]
+    dof = n_obs - 1 if dof is None else dof
+    s_sum = res.T @ res
+    if method == "full":
+        return s_sum / dof
+    if method == "diag":
+        return np.diag(np.diag(s_sum) / dof)
+    s2_sum = (res**2).T @ (res**2)
+    if method == "shrinkage_eye":
+        return _shrink_eye(s_sum, s2_sum, n_obs, dof)
+    return _shrink_diag(s_sum, s2_sum, n_obs, dof)
+
+
+def _shrink_eye(s_sum: np.ndarray, s2_sum: np.ndarray, n_obs: int, dof: int) -> np.ndarray:
+    s = s_sum / n_obs
+    b2 = np.sum(s2_sum / n_obs - s * s) / n_obs
+    m = np.trace(s) / s.shape[0]
+    eye = np.eye(s.shape[0])
+    d2 = np.sum((s - m * eye) ** 2)
+    b2 = min(d2, b2)
+    return (b2 / d2 * m * eye + (d2 - b2) / d2 * s) * n_obs / dof
+
+
+def _shrink_diag(s_sum: np.ndarray, s2_sum: np.ndarray, n_obs: int, dof: int) -> np.ndarray:
+    s = s_sum / dof
+    var = np.diag(s)
+    std = np.sqrt(var)
+    s_mean = s_sum / std[None, :] / std[:, None] / (n_obs - 1)
+    s2_mean = s2_sum / var[None, :] / var[:, None] / (n_obs - 1)
+    var_hat = n_obs / dof**2 * (s2_mean - s_mean**2)
+    mask = ~np.eye(s.shape[0], dtype=bool)
+    lamb = float(np.clip(np.sum(var_hat[mask]) / np.sum(s_mean[mask] ** 2), 0, 1))
+    return s * (np.eye(s.shape[0]) + (1 - lamb) * mask)

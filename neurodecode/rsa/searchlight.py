@@ -1,0 +1,307 @@
+"""Searchlight RSA over sensors (M/EEG) and voxel spheres (fMRI), streamed over centres.
+
+Patterns of each neighbourhood are gathered chunk by chunk (the chunk size follows a
+memory budget), padded to a common size with zeros, and turned into RDMs through Gram
+matrices that account for the padding; the peak memory therefore does not grow with
+the number of centres.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from typing import Any
+
+import numpy as np
+from tqdm.auto import tqdm
+
+from .._validation import check_finite, check_option, check_positive
+from .compare import compare_rdms
+from .timecourse import as_model_matrix, condition_means
+
+logger = logging.getLogger("neurodecode")
+
+SEARCHLIGHT_METRICS = ("correlation", "euclidean", "sqeuclidean", "cosine")
+
+
+def _padded(neighbors: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    k = max(len(n) for n in neighbors)
+    idx = np.zeros((len(neighbors), k), dtype=np.intp)
+    valid = np.zeros((len(neighbors), k), dtype=bool)
+    for c, nb in enumerate(neighbors):
+        idx[c, : len(nb)] = nb
+        valid[c, : len(nb)] = True
+    return idx, valid
+
+
+def _check_neighbors(neighbors: list[np.ndarray], radius: Any, unit: str) -> None:
+    if max(len(n) for n in neighbors) < 2:
+        raise ValueError(
+            f"radius={radius!r} {unit} selects no neighbour around any centre (each "
+            f"searchlight holds only its centre); use a larger radius."
+        )
+
+
+def _chunk_rdms(x: np.ndarray, idx: np.ndarray, valid: np.ndarray, metric: str) -> np.ndarray:
+    """RDMs of padded neighbourhoods: x (n_cond, n_feat, n_times) -> (c, n_times, n_pairs)."""
+    sub = x[:, idx, :] * valid[None, :, :, None]  # (n_cond, c, k, n_times)
+    sub = np.ascontiguousarray(sub.transpose(1, 3, 0, 2))  # (c, n_times, n_cond, k)
+    gram = sub @ sub.swapaxes(-1, -2)
+    if metric == "correlation":
+        sums = sub.sum(-1)
+        count = valid.sum(-1)[:, None, None, None]
+        gram = gram - sums[..., :, None] * sums[..., None, :] / count
+    diag = np.diagonal(gram, axis1=-2, axis2=-1)
+    iu = np.triu_indices(x.shape[0], 1)
+    g = gram[..., iu[0], iu[1]]
+    di, dj = diag[..., iu[0]], diag[..., iu[1]]
+    if metric in ("correlation", "cosine"):
+        return 1.0 - g / np.sqrt(di * dj)
+    sq = np.maximum(di + dj - 2 * g, 0.0)
+    return sq if metric == "sqeuclidean" else np.sqrt(sq)
+
+
+def _chunks(n: int, size: int) -> Iterator[slice]:
+    for start in range(0, n, size):
+        yield slice(start, min(n, start + size))
+
+
+def _run(
+    patterns: np.ndarray,
+    neighbor_chunks: Iterator[list[np.ndarray]],
+    n_centres: int,
+    models: np.ndarray,
+    metric: str,
+    method: str,
+    verbose: bool,
+) -> np.ndarray:
+    out = np.empty((n_centres, patterns.shape[-1], len(models)))
+    start = 0
+    with tqdm(total=n_centres, disable=not verbose, desc="searchlight") as bar:
+        for nbrs in neighbor_chunks:
+            idx, valid = _padded(nbrs)
+            rdms = _chunk_rdms(patterns, idx, valid, metric)
+            out[start : start + len(nbrs)] = compare_rdms(rdms, models, method)
+            start += len(nbrs)
+            bar.update(len(nbrs))
+    return out
+
+
+def _chunk_size(patterns: np.ndarray, k: int, max_memory: float) -> int:
+    n_cond, _, n_times = patterns.shape
+    per_centre = 8 * n_times * (3 * n_cond * k + 6 * n_cond * n_cond)
+    return int(max(1, max_memory // per_centre))
+
+
+def _as_patterns(data: Any, conditions: Any, condition_order: Any) -> tuple[np.ndarray, list]:
+    x = np.asarray(data, dtype=np.float64)
+    if x.ndim == 2:
+        x = x[..., None]
+    if conditions is not None:
+        return condition_means(x, conditions, condition_order)
+    check_finite("data", x)
+    if x.shape[0] < 3:
+        raise ValueError(f"data must hold at least 3 conditions (axis 0); got {x.shape[0]}.")
+    return x, list(range(x.shape[0]))
+
+
+# ----------------------------------------------------------------------------- sensors
+def sensor_neighbors(info: Any, radius: float | None = None) -> list[np.ndarray]:
+    """Neighbours of each channel (itself included).
+
+    Parameters
+    ----------
+    info : mne.Info
+        Measurement info of the channels, in data order.
+    radius : float or None
+        Distance in metres between sensor positions; ``None`` uses MNE's channel
+        adjacency (``mne.channels.find_ch_adjacency``) for each channel type, joining
+        channels of different types found at the same location (Neuromag triplets).
+
+    Returns
+    -------
+    neighbors : list of array of int
+        One array of channel indices per channel.
+    """
+    pos = np.array([ch["loc"][:3] for ch in info["chs"]])
+    dist = np.linalg.norm(pos[:, None] - pos[None], axis=-1)
+    if radius is not None:
+        check_positive("radius", radius)
+        neighbors = [np.flatnonzero(row <= radius) for row in dist]
+        _check_neighbors(neighbors, radius, "m")
+        return neighbors
+    import mne
+
+    adjacency = np.zeros((len(pos), len(pos)), dtype=bool)
+    types = info.get_channel_types()
+    for ch_type in sorted(set(types)):
+        picks = np.flatnonzero(np.array(types) == ch_type)
+        sub = mne.pick_info(info, picks)
+        adj, _ = mne.channels.find_ch_adjacency(sub, ch_type)
+        adjacency[np.ix_(picks, picks)] = adj.toarray().astype(bool)
+    colocated = dist < 1e-3
+    joined = (colocated.astype(int) @ adjacency.astype(int) @ colocated.astype(int)) > 0
+    return [np.flatnonzero(row) for row in joined | np.eye(len(pos), dtype=bool)]
+
+
+def sensor_searchlight(
+    data: Any,
+    model_rdms: Any,
+    info: Any,
+    *,
+    conditions: Any = None,
+    condition_order: Any = None,
+    radius: float | None = None,
+    metric: str = "correlation",
+    method: str = "spearman",
+    tmin: float = 0.0,
+    max_memory: float = 256e6,
+    verbose: bool = False,
+) -> dict:
+    """Sensor-space searchlight RSA at every time point.
+
+    Parameters
+    ----------
+    data : array of shape (n_trials, n_channels, n_times) or (n_conditions, n_channels, n_times)
+        Trials (with ``conditions``) or condition means (``conditions=None``).
+    model_rdms : dict, array of shape (n_models, n_pairs) or (n_pairs,)
+        Condensed model RDMs.
+    info : mne.Info
+        Channel info in the order of ``data``'s channels.
+    conditions, condition_order
+        Trial labels and the condition order of the model RDMs.
+    radius : float or None
+        Neighbourhood radius in metres; ``None``: MNE channel adjacency.
+    metric : {"correlation", "euclidean", "sqeuclidean", "cosine"}
+        Dissimilarity of the neighbourhood RDMs.
+    method : str
+        Comparison method (see :func:`compare_rdms`).
+    tmin : float
+        Time of the first sample in seconds.
+    max_memory : float
+        Bytes allowed for the working arrays of one chunk of centres.
+    verbose : bool
+        Show a progress bar.
+
+    Returns
+    -------
+    maps : dict of {model name: mne.EvokedArray}
+        Model similarity for each channel (as the centre) and time.
+    """
+    import mne
+
+    check_option("metric", metric, SEARCHLIGHT_METRICS)
+    patterns, order = _as_patterns(data, conditions, condition_order)
+    if patterns.shape[1] != len(info["ch_names"]):
+        raise ValueError(
+            f"data has {patterns.shape[1]} channels but info has {len(info['ch_names'])}."
+        )
+    names, models = as_model_matrix(model_rdms, len(order))
+    neighbors = sensor_neighbors(info, radius)
+    size = _chunk_size(patterns, max(len(n) for n in neighbors), max_memory)
+    chunks = (neighbors[s] for s in _chunks(len(neighbors), size))
+    out = _run(patterns, chunks, len(neighbors), models, metric, method, verbose)
+    return {
+        name: mne.EvokedArray(out[:, :, k], info, tmin=tmin, comment=name, nave=1)
+        for k, name in enumerate(names)
+    }
+
+
+# ----------------------------------------------------------------------------- volumes
+def volume_searchlight(
+    data: Any,
+    model_rdms: Any,
+    mask_img: Any,
+    radius: float,
+    *,
+    conditions: Any = None,
+    condition_order: Any = None,
+    metric: str = "correlation",
+    method: str = "spearman",
+    max_memory: float = 256e6,
+    verbose: bool = False,
+) -> dict:
+    """Volume searchlight RSA with spheres of ``radius`` mm inside a mask.
+
+    Parameters
+    ----------
+    data : array of shape (n_trials or n_conditions, n_voxels) or 4-D NIfTI image
+        Patterns of the voxels inside the mask in C order (as
+        ``nilearn.maskers.NiftiMasker`` gives them), or an image whose last axis holds
+        the trials / conditions.
+    model_rdms : dict, array of shape (n_models, n_pairs) or (n_pairs,)
+        Condensed model RDMs.
+    mask_img : NIfTI image or path
+        Voxels to use; every voxel of the mask is a centre.
+    radius : float
+        Sphere radius in millimetres (world coordinates of the mask affine).
+    conditions, condition_order, metric, method, max_memory, verbose
+        As in :func:`sensor_searchlight`.
+
+    Returns
+    -------
+    maps : dict of {model name: nibabel.Nifti1Image}
+        3-D similarity maps (0 outside the mask).
+    """
+    import nibabel as nib
+    from nibabel.affines import apply_affine
+    from scipy.spatial import cKDTree
+
+    check_option("metric", metric, SEARCHLIGHT_METRICS)
+    check_positive("radius", radius)
+    mask_img = nib.load(mask_img) if isinstance(mask_img, str) else mask_img
+    mask = np.asarray(mask_img.dataobj).astype(bool)
+    if hasattr(data, "dataobj"):
+        data = np.asarray(data.dataobj)[mask].T
+    patterns, order = _as_patterns(data, conditions, condition_order)
+    ijk = np.argwhere(mask)
+    if patterns.shape[1] != len(ijk):
+        raise ValueError(
+            f"data has {patterns.shape[1]} voxels but the mask holds {len(ijk)}."
+        )
+    names, models = as_model_matrix(model_rdms, len(order))
+    xyz = apply_affine(mask_img.affine, ijk)
+    tree = cKDTree(xyz)
+    nearest = tree.query(xyz, k=2)[0][:, 1].min() if len(xyz) > 1 else np.inf
+    if radius < nearest:
+        _check_neighbors([np.zeros(1)], radius, f"mm (the closest voxels are {nearest:.3g} mm apart)")
+    k = len(tree.query_ball_point(xyz[len(xyz) // 2], radius))
+    size = _chunk_size(patterns, k, max_memory)
+    chunks = (
+        [np.asarray(n) for n in tree.query_ball_point(xyz[s], radius)]
+        for s in _chunks(len(xyz), size)
+    )
+    out = _run(patterns, chunks, len(xyz), models, metric, method, verbose)
+    maps = {}
+    for k, name in enumerate(names):
+        vol = np.zeros(mask.shape, dtype=np.float32)
+        vol[mask] = out[:, 0, k]
+        maps[name] = nib.Nifti1Image(vol, mask_img.affine)
+    return maps
+
+
+def searchlight(
+    data: Any,
+    model_rdms: Any,
+    *,
+    info: Any = None,
+    mask_img: Any = None,
+    radius: float | None = None,
+    **kwargs: Any,
+) -> dict:
+    """Searchlight RSA: sensors when ``info`` is given, voxel spheres when ``mask_img`` is.
+
+    See :func:`sensor_searchlight` and :func:`volume_searchlight` for the arguments
+    and the returned maps.
+    """
+    if (info is None) == (mask_img is None):
+        raise ValueError(
+            "searchlight needs exactly one of info (sensor space) or mask_img (volume); "
+            f"got info={'set' if info is not None else None}, "
+            f"mask_img={'set' if mask_img is not None else None}."
+        )
+    if info is not None:
+        return sensor_searchlight(data, model_rdms, info, radius=radius, **kwargs)
+    if radius is None:
+        raise ValueError("radius (in mm) is required for a volume searchlight; got None.")
+    return volume_searchlight(data, model_rdms, mask_img, radius, **kwargs)

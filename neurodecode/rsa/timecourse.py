@@ -1,0 +1,234 @@
+"""Time-resolved RSA: model similarity at every time point (or sliding window), per
+subject, with temporal generalisation and group statistics."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import scipy.stats
+
+from .._validation import check_finite, check_positive
+from .compare import compare_rdms
+from .rdm import compute_rdm, n_conditions_from_pairs
+
+logger = logging.getLogger("neurodecode")
+
+
+@dataclass(frozen=True)
+class TimecourseResult:
+    """Result of :func:`rsa_timecourse`.
+
+    Attributes
+    ----------
+    times : array of shape (n_windows,)
+        Centre time of each window in seconds (sample index if no ``sfreq``).
+    similarity : array of shape (n_subjects, n_windows, n_models)
+        Model similarity per subject and time.
+    data_rdms : array of shape (n_subjects, n_windows, n_pairs)
+        Condensed data RDMs.
+    model_names : list of str
+    conditions : list
+        Condition order of the RDMs.
+    generalization : array of shape (n_subjects, n_windows, n_windows) or None
+        Similarity of the data RDM at time t with the data RDM at time t'.
+    group_mean, group_t, group_p : arrays of shape (n_windows, n_models)
+        Mean over subjects, one-sample t and its one-sided p-value (NaN with one subject).
+    """
+
+    times: np.ndarray
+    similarity: np.ndarray
+    data_rdms: np.ndarray
+    model_names: list
+    conditions: list
+    generalization: np.ndarray | None
+    group_mean: np.ndarray
+    group_t: np.ndarray
+    group_p: np.ndarray
+
+    def peak(self, model: int | str = 0) -> tuple[float, float]:
+        """Time and value of the maximum group-mean similarity for one model."""
+        k = self.model_names.index(model) if isinstance(model, str) else model
+        i = int(np.nanargmax(self.group_mean[:, k]))
+        return float(self.times[i]), float(self.group_mean[i, k])
+
+
+def as_model_matrix(model_rdms: Any, n_conditions: int | None = None) -> tuple[list, np.ndarray]:
+    """Model RDMs as (names, array of shape (n_models, n_pairs)).
+
+    ``model_rdms`` is a dict {name: condensed RDM}, an array (n_models, n_pairs) or one
+    condensed RDM (n_pairs,).
+    """
+    if isinstance(model_rdms, dict):
+        names = [str(k) for k in model_rdms]
+        mats = [np.asarray(v, dtype=np.float64) for v in model_rdms.values()]
+        lengths = {m.shape for m in mats}
+        if len(lengths) != 1 or mats[0].ndim != 1:
+            raise ValueError(
+                f"model_rdms must all be condensed RDMs of one length (n_pairs,); got shapes "
+                f"{sorted(lengths)}. Use scipy.spatial.distance.squareform on square RDMs."
+            )
+        arr = np.stack(mats)
+    else:
+        arr = np.atleast_2d(np.asarray(model_rdms, dtype=np.float64))
+        names = [f"model{k}" for k in range(len(arr))]
+    if arr.ndim != 2:
+        raise ValueError(f"model_rdms must be condensed RDMs (n_models, n_pairs); got {arr.shape}.")
+    n = n_conditions_from_pairs(arr.shape[-1], "model_rdms")
+    if n_conditions is not None and n != n_conditions:
+        raise ValueError(
+            f"model_rdms describe {n} conditions (n_pairs={arr.shape[-1]}) but the data has "
+            f"{n_conditions} conditions; expected n_pairs={n_conditions * (n_conditions - 1) // 2}."
+        )
+    return names, arr
+
+
+def condition_means(
+    data: Any, conditions: Any, condition_order: Any = None
+) -> tuple[np.ndarray, list]:
+    """Average trials per condition.
+
+    Parameters
+    ----------
+    data : array of shape (n_trials, n_channels, n_times)
+    conditions : array of shape (n_trials,)
+        Condition label of each trial.
+    condition_order : sequence or None
+        Conditions to keep, in this order; ``None``: sorted unique labels.
+
+    Returns
+    -------
+    means : array of shape (n_conditions, n_channels, n_times)
+    order : list
+    """
+    x = np.asarray(data)
+    labels = np.asarray(conditions)
+    if x.ndim != 3:
+        raise ValueError(f"data must have shape (n_trials, n_channels, n_times); got {x.shape}.")
+    if labels.shape != (x.shape[0],):
+        raise ValueError(
+            f"conditions must have one label per trial, shape ({x.shape[0]},); got {labels.shape}."
+        )
+    check_finite("data", x, ("trial", "channel", "time"))
+    order = list(np.unique(labels)) if condition_order is None else list(condition_order)
+    empty = [c for c in order if not (labels == c).any()]
+    if empty:
+        raise ValueError(
+            f"condition(s) {empty} have no trials; conditions present: "
+            f"{sorted(set(labels.tolist()))}."
+        )
+    if len(order) < 3:
+        raise ValueError(f"RSA needs at least 3 conditions; got {len(order)}: {order}.")
+    return np.stack([x[labels == c].mean(0) for c in order]), order
+
+
+def _unpack(data: Any, conditions: Any, sfreq: float | None, tmin: float):
+    if hasattr(data, "brain") and hasattr(data, "meta"):  # a Segments object
+        cond = data.meta["condition"].to_numpy() if conditions is None else conditions
+        return [np.asarray(data.brain)], [cond], getattr(data, "sfreq", sfreq), getattr(
+            data, "tmin", tmin
+        )
+    if isinstance(data, list | tuple):
+        if not isinstance(conditions, list | tuple) or len(conditions) != len(data):
+            raise ValueError(
+                f"with data given per subject (a list of {len(data)}), conditions must be a "
+                f"list of the same length; got {type(conditions).__name__}."
+            )
+        return list(data), list(conditions), sfreq, tmin
+    if conditions is None:
+        raise ValueError("conditions is required (one label per trial) unless data is Segments.")
+    return [data], [conditions], sfreq, tmin
+
+
+def _windows(means: np.ndarray, window: int, step: int) -> np.ndarray:
+    """(n_cond, n_ch, n_times) -> (n_windows, n_cond, n_ch * window)."""
+    if window == 1:
+        return np.ascontiguousarray(means[:, :, ::step].transpose(2, 0, 1))
+    view = np.lib.stride_tricks.sliding_window_view(means, window, axis=-1)[:, :, ::step]
+    n_cond, n_ch, n_win = view.shape[:3]
+    return np.ascontiguousarray(view.transpose(2, 0, 1, 3)).reshape(n_win, n_cond, n_ch * window)
+
+
+def rsa_timecourse(
+    data: Any,
+    conditions: Any = None,
+    model_rdms: Any = None,
+    *,
+    metric: str = "correlation",
+    method: str = "spearman",
+    window: int = 1,
+    step: int = 1,
+    generalization: bool = False,
+    condition_order: Any = None,
+    sfreq: float | None = None,
+    tmin: float = 0.0,
+    backend: str = "numpy",
+    device: str | None = None,
+) -> TimecourseResult:
+    """Time-resolved RSA of trials against model RDMs.
+
+    Parameters
+    ----------
+    data : array of shape (n_trials, n_channels, n_times), list of them, or Segments
+        One array per subject in a list; a ``Segments`` object (with ``.brain``,
+        ``.meta["condition"]``, ``.sfreq``, ``.tmin``) is read directly.
+    conditions : array of shape (n_trials,), list of them, or None
+        Condition label of each trial (``None`` for Segments).
+    model_rdms : dict, array of shape (n_models, n_pairs) or (n_pairs,)
+        Condensed model RDMs over the conditions in ``condition_order``.
+    metric : str
+        Dissimilarity of the data RDMs (see :func:`compute_rdm`; not crossnobis).
+    method : str
+        Comparison method (see :func:`compare_rdms`).
+    window : int
+        Width of the sliding window in samples; channels x samples form the pattern.
+    step : int
+        Hop between windows in samples.
+    generalization : bool
+        Also compare the data RDMs of every pair of windows.
+    condition_order : sequence or None
+        Conditions in the order of the model RDMs; ``None``: sorted unique labels.
+    sfreq, tmin : float
+        Sampling rate (Hz) and time of the first sample (s), for ``times``.
+    backend, device
+        Array library and torch device for the RDMs.
+
+    Returns
+    -------
+    result : TimecourseResult
+    """
+    check_positive("window", window)
+    check_positive("step", step)
+    subjects, labels, sfreq, tmin = _unpack(data, conditions, sfreq, tmin)
+    if model_rdms is None:
+        raise ValueError("model_rdms is required: a dict {name: condensed RDM} or an array.")
+    sims, rdms, gens, order = [], [], [], None
+    for x, lab in zip(subjects, labels):
+        means, order = condition_means(x, lab, condition_order)
+        if window > means.shape[-1]:
+            raise ValueError(f"window={window} exceeds the {means.shape[-1]} time samples.")
+        names, models = as_model_matrix(model_rdms, len(order))
+        rdm = compute_rdm(_windows(means, window, step), metric, backend=backend, device=device)
+        rdm = np.asarray(rdm if isinstance(rdm, np.ndarray) else rdm.cpu().numpy(), float)
+        rdms.append(rdm)
+        sims.append(compare_rdms(rdm, models, method))
+        if generalization:
+            gens.append(compare_rdms(rdm, rdm, method))
+    logger.info("rsa_timecourse: %d subject(s), %d windows", len(sims), len(rdms[0]))
+    sim = np.stack(sims)
+    times = (np.arange(rdms[0].shape[0]) * step + (window - 1) / 2)
+    times = times / sfreq + tmin if sfreq else times + tmin
+    mean, t, p = _group_stats(sim)
+    gen = np.stack(gens) if generalization else None
+    return TimecourseResult(times, sim, np.stack(rdms), names, order, gen, mean, t, p)
+
+
+def _group_stats(sim: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    mean = sim.mean(0)
+    if sim.shape[0] < 2:
+        nan = np.full(mean.shape, np.nan)
+        return mean, nan, nan
+    t, p = scipy.stats.ttest_1samp(sim, 0.0, axis=0, alternative="greater")
+    return mean, np.asarray(t), np.asarray(p)
