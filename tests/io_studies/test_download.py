@@ -1,0 +1,199 @@
+"""Download, resume, checksum and archive safety, all on the loopback server."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import tarfile
+import zipfile
+
+import numpy as np
+import pytest
+
+from neurodecode.exceptions import DataFormatError, DataNotFoundError
+from neurodecode.io.studies.archive import check_members, extract
+from neurodecode.io.studies.download import RemoteFile, download
+from neurodecode.io.studies.hosts import parse_md5sums
+
+
+def _payload(rng, n=300_000) -> bytes:
+    return rng.integers(0, 256, n, dtype=np.uint8).tobytes()
+
+
+def test_resume_after_broken_connection(server, tmp_path, rng):
+    data = _payload(rng)
+    (server.folder / "big.bin").write_bytes(data)
+    server.cut.add("/big.bin")
+    sha = "sha256:" + hashlib.sha256(data).hexdigest()
+    out = download(f"{server.url}/big.bin", tmp_path / "dl" / "big.bin", expected_hash=sha,
+                   progress=False)
+    assert out.read_bytes() == data
+    assert not (tmp_path / "dl" / "big.bin.part").exists()
+    # first request cut at half, second one asks for exactly the missing bytes
+    assert server.log[0] == ("/big.bin", None)
+    assert server.log[1] == ("/big.bin", f"bytes={len(data) // 2}-")
+
+
+def test_resume_from_part_left_by_earlier_run(server, tmp_path, rng):
+    data = _payload(rng, 50_000)
+    (server.folder / "f.bin").write_bytes(data)
+    dest = tmp_path / "f.bin"
+    (tmp_path / "f.bin.part").write_bytes(data[:12_345])
+    download(f"{server.url}/f.bin", dest, expected_hash="md5:" + hashlib.md5(data).hexdigest(),
+             progress=False)
+    assert dest.read_bytes() == data
+    assert server.log == [("/f.bin", "bytes=12345-")]
+
+
+def test_server_ignoring_range_restarts_from_zero(server, tmp_path, rng):
+    data = _payload(rng, 40_000)
+    (server.folder / "f.bin").write_bytes(data)
+    server.ranges = False
+    (tmp_path / "f.bin.part").write_bytes(b"garbage")
+    download(f"{server.url}/f.bin", tmp_path / "f.bin", progress=False)
+    assert (tmp_path / "f.bin").read_bytes() == data
+
+
+def test_checksum_mismatch_raises_and_removes(server, tmp_path, rng):
+    (server.folder / "f.bin").write_bytes(_payload(rng, 10_000))
+    dest = tmp_path / "f.bin"
+    with pytest.raises(DataFormatError, match="checksum mismatch .* expected sha256 0{64}"):
+        download(f"{server.url}/f.bin", dest, expected_hash="sha256:" + "0" * 64,
+                 progress=False)
+    assert not dest.exists() and not (tmp_path / "f.bin.part").exists()
+
+
+def test_http_error_names_url(server, tmp_path):
+    with pytest.raises(DataNotFoundError, match="HTTP 404"):
+        download(f"{server.url}/nope.bin", tmp_path / "nope.bin", progress=False)
+
+
+def test_gives_up_after_retries_and_keeps_part(server, tmp_path, rng):
+    (server.folder / "f.bin").write_bytes(_payload(rng, 64_000))
+    server.cut_always = True
+    server.cut.add("*")
+    with pytest.raises(DataNotFoundError, match="failed after 2 attempts.*run the fetch again"):
+        download(f"{server.url}/f.bin", tmp_path / "f.bin", retries=1, progress=False)
+    assert (tmp_path / "f.bin.part").stat().st_size > 0
+
+
+def test_name_from_content_disposition(server, tmp_path):
+    (server.folder / "deepblue").mkdir()
+    (server.folder / "deepblue" / "S01.mat").write_bytes(b"abc")
+    server.named["xyz"] = "S01.mat"
+    out = download(f"{server.url}/deepblue/xyz", tmp_path / "stage", progress=False,
+                   name_from_header=True)
+    assert out == tmp_path / "stage" / "S01.mat" and out.read_bytes() == b"abc"
+
+
+def test_unverified_file_logs_warning(server, tmp_path, caplog):
+    (server.folder / "f.txt").write_bytes(b"x")
+    with caplog.at_level("WARNING", logger="neurodecode"):
+        download(f"{server.url}/f.txt", tmp_path / "f.txt", progress=False)
+    assert "no checksum is published" in caplog.text
+
+
+@pytest.mark.parametrize("path", ["../x", "/abs/x", "a/../../x", ""])
+def test_remote_file_rejects_escaping_paths(path):
+    with pytest.raises(ValueError, match="must be a relative path inside the study folder"):
+        RemoteFile(path, "http://127.0.0.1/x")
+
+
+def test_remote_file_rejects_bad_hash():
+    with pytest.raises(ValueError, match="expected 'sha256:<hex>', 'md5:<hex>' or None"):
+        RemoteFile("a", "http://127.0.0.1/a", hash="crc32:abcd")
+
+
+def test_parse_md5sums():
+    digest = "d41d8cd98f00b204e9800998ecf8427e"
+    assert parse_md5sums(f"{digest}  a.tar.gz\n\n{digest} *b.txt\n") == {
+        "a.tar.gz": digest, "b.txt": digest}
+    with pytest.raises(DataFormatError, match="MD5SUMS line 1 is 'xyz  a'"):
+        parse_md5sums("xyz  a\n")
+
+
+# ------------------------------------------------------------------ archives
+def _zip(path, members):
+    with zipfile.ZipFile(path, "w") as handle:
+        for name, data in members.items():
+            handle.writestr(name, data)
+    return path
+
+
+def _tar(path, members):
+    with tarfile.open(path, "w:gz") as handle:
+        for info, data in members:
+            handle.addfile(info, io.BytesIO(data) if data is not None else None)
+    return path
+
+
+def _file(name, data=b"x"):
+    info = tarfile.TarInfo(name)
+    info.size = len(data)
+    return info, data
+
+
+def _link(name, target, kind=tarfile.SYMTYPE):
+    info = tarfile.TarInfo(name)
+    info.type, info.linkname = kind, target
+    return info, None
+
+
+def test_safe_archives_extract(tmp_path):
+    _zip(tmp_path / "a.zip", {"d/one.txt": "1", "two.txt": "2"})
+    extract(tmp_path / "a.zip", tmp_path / "out")
+    assert (tmp_path / "out" / "d" / "one.txt").read_text() == "1"
+    _tar(tmp_path / "b.tar.gz", [_file("e/three.txt", b"3"), _link("e/ln", "three.txt")])
+    assert check_members(tmp_path / "b.tar.gz") == ["e/three.txt", "e/ln"]
+    extract(tmp_path / "b.tar.gz", tmp_path / "out")
+    assert (tmp_path / "out" / "e" / "ln").read_text() == "3"
+
+
+@pytest.mark.parametrize("name, why", [
+    ("../evil.txt", "contains '..'"),
+    ("ok/../../evil.txt", "contains '..'"),
+    ("/etc/evil.txt", "has an absolute path"),
+    ("C:/evil.txt", "has an absolute path"),
+])
+def test_zip_member_escaping_root_refused(tmp_path, name, why):
+    _zip(tmp_path / "bad.zip", {"good.txt": "g", name: "evil"})
+    with pytest.raises(DataFormatError, match=f"member .* {why}.*nothing was extracted"):
+        extract(tmp_path / "bad.zip", tmp_path / "out")
+    assert not (tmp_path / "out").exists() and not (tmp_path / "evil.txt").exists()
+
+
+@pytest.mark.parametrize("member, why", [
+    (_file("../evil.txt"), "contains '..'"),
+    (_file("/tmp/evil.txt"), "has an absolute path"),
+    (_link("ln", "../../outside"), "outside the extraction root"),
+    (_link("d/ln", "/etc/passwd"), "links to the absolute path"),
+    (_link("hard", "../x", tarfile.LNKTYPE), "contains '..'|outside the extraction root"),
+])
+def test_tar_member_escaping_root_refused(tmp_path, member, why):
+    _tar(tmp_path / "bad.tar.gz", [_file("good.txt"), member])
+    with pytest.raises(DataFormatError, match=why):
+        extract(tmp_path / "bad.tar.gz", tmp_path / "out")
+    assert not (tmp_path / "out").exists()
+
+
+def test_tar_special_file_refused(tmp_path):
+    fifo = tarfile.TarInfo("pipe")
+    fifo.type = tarfile.FIFOTYPE
+    _tar(tmp_path / "bad.tar", [(fifo, None)])
+    with pytest.raises(DataFormatError, match="is a device, FIFO or other special file"):
+        check_members(tmp_path / "bad.tar")
+
+
+def test_zip_symlink_escaping_root_refused(tmp_path):
+    info = zipfile.ZipInfo("ln")
+    info.external_attr = (0o120777 << 16)
+    with zipfile.ZipFile(tmp_path / "ln.zip", "w") as handle:
+        handle.writestr(info, "../../etc/passwd")
+    with pytest.raises(DataFormatError, match="outside the extraction root"):
+        check_members(tmp_path / "ln.zip")
+
+
+def test_not_an_archive(tmp_path):
+    (tmp_path / "x.zip").write_bytes(b"not an archive at all")
+    with pytest.raises(DataFormatError, match="neither a zip nor a tar archive"):
+        extract(tmp_path / "x.zip", tmp_path / "out")
