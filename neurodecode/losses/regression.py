@@ -1,0 +1,27 @@
+"""Regression baseline: mean squared error between predicted and true features."""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .clip import check_pair
+
+
+class MSELoss(nn.Module):
+    """Mean squared error, the regression baseline of brainmagick's tables.
+
+    Notes
+    -----
+    Forward: ``pred`` and ``target`` of shape (batch, n_features, n_times) or
+    (batch, n_features) -> scalar, the mean over every element.
+    """
+
+    def forward(self, pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        """Mean squared error; see the class Notes."""
+        check_pair(pred, target)
+        return F.mse_loss(pred.float(), target.float())
+
+
+__all__ = ["MSELoss"]

@@ -1,0 +1,151 @@
+"""torch.distributed helpers: setup from torchrun's environment and gathers with gradients.
+
+Launch with ``torchrun --nproc_per_node=N script.py``; ``setup_distributed`` reads
+``RANK``, ``WORLD_SIZE``, ``LOCAL_RANK`` (and ``MASTER_ADDR``/``MASTER_PORT``) and
+initialises the default process group (NCCL on GPU, gloo on CPU). ``fit`` then wraps the
+model in ``DistributedDataParallel`` and shards the data with a ``DistributedSampler``.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+import torch
+import torch.distributed as dist
+
+
+@dataclass(frozen=True)
+class DistributedInfo:
+    """Where this process stands: ``rank`` of ``world_size``, ``local_rank`` on its node."""
+
+    rank: int = 0
+    world_size: int = 1
+    local_rank: int = 0
+
+    @property
+    def is_main(self) -> bool:
+        """True on the process that writes files and logs (rank 0)."""
+        return self.rank == 0
+
+
+def is_distributed() -> bool:
+    """True when a process group with more than one process is initialised."""
+    return dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1
+
+
+def get_info() -> DistributedInfo:
+    """Rank and world size of the current process group (single process if none)."""
+    if not is_distributed():
+        return DistributedInfo()
+    local = int(os.environ.get("LOCAL_RANK", dist.get_rank()))
+    return DistributedInfo(dist.get_rank(), dist.get_world_size(), local)
+
+
+def setup_distributed(backend: str | None = None) -> DistributedInfo:
+    """Initialise the default process group from torchrun's environment variables.
+
+    Parameters
+    ----------
+    backend : str or None
+        ``"nccl"``, ``"gloo"`` or None (NCCL when CUDA is available, else gloo).
+
+    Returns
+    -------
+    info : DistributedInfo
+        A single-process info when ``WORLD_SIZE`` is unset or 1 (nothing initialised).
+    """
+    world_size = int(os.environ.get("WORLD_SIZE", "1"))
+    if world_size <= 1 or is_distributed():
+        return get_info()
+    missing = [k for k in ("RANK", "MASTER_ADDR", "MASTER_PORT") if k not in os.environ]
+    if missing:
+        raise RuntimeError(
+            f"WORLD_SIZE={world_size} but {', '.join(missing)} unset; launch with torchrun "
+            "(e.g. torchrun --nproc_per_node=2 script.py)."
+        )
+    backend = backend or ("nccl" if torch.cuda.is_available() else "gloo")
+    dist.init_process_group(backend=backend)
+    info = get_info()
+    if backend == "nccl":
+        torch.cuda.set_device(info.local_rank)
+    return info
+
+
+def cleanup_distributed() -> None:
+    """Destroy the default process group if one is initialised."""
+    if dist.is_available() and dist.is_initialized():
+        dist.destroy_process_group()
+
+
+def _gather_sizes(n_local: int, device: torch.device) -> list[int]:
+    size = torch.tensor([n_local], device=device)
+    sizes = [torch.zeros_like(size) for _ in range(dist.get_world_size())]
+    dist.all_gather(sizes, size)
+    return [int(s) for s in sizes]
+
+
+class _GatherWithGrad(torch.autograd.Function):
+    """All-gather along dim 0 (sizes may differ); backward sums gradients over processes."""
+
+    @staticmethod
+    def forward(ctx, tensor: torch.Tensor, sizes: list[int], offset: int) -> torch.Tensor:  # noqa: D102
+        padded = tensor.new_zeros((max(sizes), *tensor.shape[1:]))
+        padded[: tensor.shape[0]] = tensor
+        parts = [torch.empty_like(padded) for _ in sizes]
+        dist.all_gather(parts, padded)
+        ctx.offset, ctx.length = offset, tensor.shape[0]
+        return torch.cat([p[:n] for p, n in zip(parts, sizes)])
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor):  # noqa: D102
+        grad = grad.contiguous().clone()
+        dist.all_reduce(grad, op=dist.ReduceOp.SUM)
+        return grad[ctx.offset: ctx.offset + ctx.length], None, None
+
+
+def all_gather_with_grad(tensor: torch.Tensor) -> tuple[torch.Tensor, int]:
+    """Concatenate ``tensor`` (n_local, ...) from every process, keeping gradients.
+
+    The gradient reaching each process's input is the sum, over processes, of the
+    gradients with respect to its slice of the output. When each process minimises the
+    mean loss of its own queries against all gathered candidates and DDP averages the
+    parameter gradients, the result equals the single-process full-batch gradient.
+
+    Parameters
+    ----------
+    tensor : tensor of shape (n_local, ...)
+        This process's rows; ``n_local`` may differ between processes.
+
+    Returns
+    -------
+    gathered : tensor of shape (n_total, ...)
+        Every process's rows, in rank order (the input itself when not distributed).
+    offset : int
+        Index of this process's first row in ``gathered``.
+    """
+    if not is_distributed():
+        return tensor, 0
+    sizes = _gather_sizes(tensor.shape[0], tensor.device)
+    offset = sum(sizes[: dist.get_rank()])
+    return _GatherWithGrad.apply(tensor.contiguous(), sizes, offset), offset
+
+
+def all_reduce_mean(value: float, weight: float = 1.0, device: str | torch.device = "cpu") -> float:
+    """Weighted mean of a Python number over processes (the number itself if single)."""
+    if not is_distributed():
+        return value
+    buf = torch.tensor([value * weight, weight], dtype=torch.float64, device=device)
+    dist.all_reduce(buf, op=dist.ReduceOp.SUM)
+    return float(buf[0] / buf[1])
+
+
+__all__ = [
+    "DistributedInfo",
+    "all_gather_with_grad",
+    "all_reduce_mean",
+    "cleanup_distributed",
+    "get_info",
+    "is_distributed",
+    "setup_distributed",
+]

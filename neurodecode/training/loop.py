@@ -1,0 +1,360 @@
+"""The training loop: AdamW, early stopping, atomic checkpoints, exact resume, DDP."""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+from torch import nn
+from torch.nn.parallel import DistributedDataParallel
+from torch.utils.data import BatchSampler, DataLoader, Dataset, RandomSampler, SequentialSampler
+from torch.utils.data.distributed import DistributedSampler
+from tqdm.auto import tqdm
+
+from .._validation import check_option, check_positive
+from ..exceptions import TrainingError
+from .checkpoint import load_checkpoint, rng_state, save_checkpoint, set_rng_state
+from .data import BatchView
+from .distributed import DistributedInfo, all_reduce_mean, get_info, is_distributed
+
+logger = logging.getLogger("neurodecode")
+
+OPTIMIZERS = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW}
+LAST, BEST, METRICS = "last.pt", "best.pt", "metrics.jsonl"
+
+
+@dataclass
+class FitResult:
+    """What ``fit`` returns.
+
+    Attributes
+    ----------
+    history : list of dict
+        One record per epoch: ``epoch`` (1-based), ``train_loss``, ``valid_loss``,
+        ``best_valid_loss``, ``lr``, ``time_s`` (also in ``run_dir/metrics.jsonl``).
+    best_epoch : int
+        Epoch (1-based) with the lowest validation loss; its weights are loaded into
+        the model when ``fit`` returns.
+    best_valid_loss : float
+    stopped_early : bool
+        True when ``patience`` epochs passed without improvement.
+    run_dir : Path
+        Holds ``best.pt`` (best weights), ``last.pt`` (full state for resuming) and
+        ``metrics.jsonl``.
+    """
+
+    history: list[dict] = field(default_factory=list)
+    best_epoch: int = 0
+    best_valid_loss: float = math.inf
+    stopped_early: bool = False
+    run_dir: Path = Path(".")
+
+    @property
+    def best_checkpoint(self) -> Path:
+        """Path of the best checkpoint."""
+        return self.run_dir / BEST
+
+    @property
+    def last_checkpoint(self) -> Path:
+        """Path of the checkpoint used to resume."""
+        return self.run_dir / LAST
+
+
+class _Task(nn.Module):
+    """Model and loss in one module, so that DDP synchronises both (e.g. a temperature)."""
+
+    def __init__(self, model: nn.Module, loss: nn.Module) -> None:
+        super().__init__()
+        self.model, self.loss = model, loss
+
+    def forward(self, batch: dict[str, torch.Tensor], positions) -> torch.Tensor:
+        return self.loss(predict_batch(self.model, batch, positions), batch["stimulus"])
+
+
+def predict_batch(model: nn.Module, batch: dict[str, torch.Tensor], positions) -> torch.Tensor:
+    """Call ``model`` on a batch dict, with per-segment positions when the batch has them."""
+    positions = batch.get("positions", positions)
+    if positions is None:
+        return model(batch["brain"], batch["subject"])
+    return model(batch["brain"], batch["subject"], positions)
+
+
+def _check_inputs(model, train_set, valid_set, optimizer, epochs, batch_size, lr, patience):
+    check_option("optimizer", optimizer, OPTIMIZERS)
+    for name, value in [("epochs", epochs), ("batch_size", batch_size), ("lr", lr),
+                        ("patience", patience)]:
+        check_positive(name, value)
+    for name, data in [("train_set", train_set), ("valid_set", valid_set)]:
+        if len(data) == 0:
+            raise ValueError(
+                f"{name} is empty (0 segments); early stopping and checkpoint selection "
+                "need a non-empty validation split and training needs data. Check the "
+                "split (e.g. the number of blocks held out) and the segmentation."
+            )
+    n_out, n_feat = getattr(model, "n_outputs", None), getattr(train_set, "n_features", None)
+    if n_out is not None and n_feat is not None and n_out != n_feat:
+        raise ValueError(
+            f"the model outputs n_outputs={n_out} features but the stimulus features have "
+            f"dimension {n_feat}; build the model with n_outputs={n_feat}."
+        )
+
+
+def _loader(dataset: Dataset, batch_size: int, *, train: bool, seed: int, epoch: int,
+            num_workers: int, info: DistributedInfo, pin: bool) -> DataLoader:
+    if info.world_size > 1:
+        sampler = DistributedSampler(dataset, info.world_size, info.rank, shuffle=train,
+                                     seed=seed, drop_last=train)
+        sampler.set_epoch(epoch)
+    elif train:
+        sampler = RandomSampler(dataset, generator=torch.Generator().manual_seed(
+            seed * 100_003 + epoch))
+    else:
+        sampler = SequentialSampler(dataset)
+    n_local = len(sampler)
+    batches = BatchSampler(sampler, batch_size, drop_last=train and n_local > batch_size)
+    if hasattr(dataset, "get_batch"):
+        return DataLoader(BatchView(dataset), sampler=batches, batch_size=None,
+                          num_workers=num_workers, pin_memory=pin)
+    return DataLoader(dataset, batch_sampler=batches, num_workers=num_workers, pin_memory=pin)
+
+
+def _nan_error(where: str, epoch: int, step: int, lr: float, run_dir: Path) -> TrainingError:
+    kept = run_dir / LAST
+    note = (f"the last good checkpoint is kept at {str(kept)!r}" if kept.is_file()
+            else "no epoch completed, so there is no checkpoint yet")
+    return TrainingError(
+        f"the {where} loss became NaN or Inf at epoch {epoch + 1}, batch {step + 1}; training "
+        f"stopped and {note}. Lower the learning rate (lr={lr:g}), check the scaling of the "
+        "brain data (robust scaling and clamping) and of the stimulus features, or set "
+        "amp=False."
+    )
+
+
+class _Runner:
+    """State of one ``fit`` call (kept small; ``fit`` is the public entry point)."""
+
+    def __init__(self, model, loss, positions, device, amp, max_grad_norm, run_dir, info):
+        self.model, self.loss, self.device = model, loss, device
+        self.positions = None if positions is None else torch.as_tensor(
+            positions, dtype=torch.float32, device=device)
+        self.task: nn.Module = _Task(model, loss).to(device)
+        if info.world_size > 1:
+            ids = [device.index] if device.type == "cuda" else None
+            self.task = DistributedDataParallel(self.task, device_ids=ids)
+        self.amp, self.max_grad_norm, self.run_dir, self.info = amp, max_grad_norm, run_dir, info
+        amp_dtype = torch.float16 if device.type == "cuda" else torch.bfloat16
+        self.autocast = lambda: torch.autocast(device.type, dtype=amp_dtype, enabled=amp)
+        self.scaler = torch.amp.GradScaler(device.type, enabled=amp and device.type == "cuda")
+
+    def _to_device(self, batch: dict) -> dict:
+        return {k: v.to(self.device, non_blocking=True) for k, v in batch.items()}
+
+    def train_epoch(self, loader, optimizer, epoch: int, lr: float) -> float:
+        self.task.train()
+        total, count = 0.0, 0
+        for step, batch in enumerate(loader):
+            batch = self._to_device(batch)
+            with self.autocast():
+                value = self.task(batch, self.positions)
+            if not torch.isfinite(value.detach()):
+                raise _nan_error("training", epoch, step, lr, self.run_dir)
+            optimizer.zero_grad(set_to_none=True)
+            self.scaler.scale(value).backward()
+            if self.max_grad_norm is not None:
+                self.scaler.unscale_(optimizer)
+                nn.utils.clip_grad_norm_(self.task.parameters(), self.max_grad_norm)
+            self.scaler.step(optimizer)
+            self.scaler.update()
+            n = len(batch["subject"])
+            total, count = total + float(value.detach()) * n, count + n
+        return all_reduce_mean(total / max(count, 1), count, self.device)
+
+    @torch.no_grad()
+    def valid_epoch(self, loader, epoch: int, lr: float) -> float:
+        self.task.eval()
+        total, count = 0.0, 0
+        for step, batch in enumerate(loader):
+            batch = self._to_device(batch)
+            with self.autocast():
+                value = self.task(batch, self.positions)
+            if not torch.isfinite(value):
+                raise _nan_error("validation", epoch, step, lr, self.run_dir)
+            n = len(batch["subject"])
+            total, count = total + float(value) * n, count + n
+        return all_reduce_mean(total / max(count, 1), count, self.device)
+
+
+def _parameters(model: nn.Module, loss: nn.Module) -> list[nn.Parameter]:
+    return [p for m in (model, loss) for p in m.parameters() if p.requires_grad]
+
+
+def _shapes(model: nn.Module, loss: nn.Module) -> dict[str, list[int]]:
+    state = {**model.state_dict(), **{f"loss.{k}": v for k, v in loss.state_dict().items()}}
+    return {k: list(v.shape) for k, v in state.items()}
+
+
+def _write_metrics(run_dir: Path, history: list[dict]) -> None:
+    tmp = run_dir / (METRICS + ".tmp")
+    tmp.write_text("".join(json.dumps(record) + "\n" for record in history))
+    os.replace(tmp, run_dir / METRICS)
+
+
+def _resume(state: dict, model, loss, optimizer, hparams: dict) -> None:
+    if state["shapes"] != _shapes(model, loss):
+        raise TrainingError(
+            "the checkpoint in run_dir was trained with a different model or loss (parameter "
+            "names or shapes differ); use a new run_dir or pass resume=False to start over."
+        )
+    changed = {k: (state["hparams"].get(k), v) for k, v in hparams.items()
+               if state["hparams"].get(k) != v}
+    if changed:
+        logger.warning("resuming with changed settings %s (old, new): results will differ "
+                       "from an uninterrupted run", changed)
+    model.load_state_dict(state["model"])
+    loss.load_state_dict(state["loss"])
+    optimizer.load_state_dict(state["optimizer"])
+    for group in optimizer.param_groups:
+        group["lr"], group["weight_decay"] = hparams["lr"], hparams["weight_decay"]
+    set_rng_state(state["rng"])
+
+
+def fit(model: nn.Module, loss: nn.Module, train_set: Dataset, valid_set: Dataset, *,
+        positions=None, run_dir: str | os.PathLike, epochs: int = 50, batch_size: int = 64,
+        lr: float = 3e-4, weight_decay: float = 0.0, optimizer: str = "adamw",
+        patience: int = 10, device: str | torch.device = "cpu", seed: int = 0,
+        num_workers: int = 0, amp: bool = False, progress: bool = True,
+        resume: bool = True, max_grad_norm: float | None = None) -> FitResult:
+    """Train ``model`` with ``loss``, early-stopping on the validation loss.
+
+    Parameters
+    ----------
+    model : nn.Module
+        Called as ``model(brain, subject, positions)`` (or ``model(brain, subject)`` when
+        no positions are given), e.g. ``ConvEncoder`` or ``FmriEncoder``.
+    loss : nn.Module
+        Called as ``loss(pred, stimulus)`` -> scalar, e.g. ``ClipLoss`` or ``MSELoss``;
+        its parameters (a learnable temperature) are trained too.
+    train_set, valid_set : SegmentDataset
+        Segments; any Dataset whose items are dicts with ``brain``, ``stimulus``,
+        ``subject`` (and optionally ``positions``) works.
+    positions : array of shape (n_channels, 2) or None
+        Sensor positions in [0, 1] for ``ConvEncoder``; None for ``FmriEncoder``.
+    run_dir : path
+        Receives ``metrics.jsonl`` (one JSON record per epoch), ``best.pt`` and ``last.pt``.
+    epochs : int
+        Maximum number of epochs (in total, counting epochs before a resume).
+    batch_size : int
+        Segments per batch per process (the contrastive negatives are the global batch).
+    lr, weight_decay : float
+        Optimiser settings.
+    optimizer : {"adamw", "adam"}
+    patience : int
+        Stop after this many epochs without a lower validation loss.
+    device : str or torch.device
+        ``"cpu"``, ``"cuda"``, ``"cuda:1"``...
+    seed : int
+        Seeds the data order (per epoch) and the training-time randomness (dropout);
+        the global random state is restored when ``fit`` returns.
+    num_workers : int
+        DataLoader worker processes.
+    amp : bool
+        Mixed precision (float16 with loss scaling on GPU, bfloat16 on CPU).
+    progress : bool
+        Show a tqdm bar over epochs.
+    resume : bool
+        Continue from ``run_dir/last.pt`` when it exists; on CPU the result is identical
+        to an uninterrupted run. False starts over (overwriting the run's files).
+    max_grad_norm : float or None
+        Clip the gradient norm (None: no clipping, as brainmagick).
+
+    Returns
+    -------
+    result : FitResult
+        The model holds the best epoch's weights on return.
+
+    Raises
+    ------
+    TrainingError
+        On a NaN/Inf loss (the last good checkpoint is kept), or when the checkpoint in
+        ``run_dir`` belongs to another model.
+    """
+    _check_inputs(model, train_set, valid_set, optimizer, epochs, batch_size, lr, patience)
+    run_dir, device, info = Path(run_dir), torch.device(device), get_info()
+    run_dir.mkdir(parents=True, exist_ok=True)
+    model.to(device)
+    loss.to(device)
+    opt = OPTIMIZERS[optimizer](_parameters(model, loss), lr=lr, weight_decay=weight_decay)
+    hparams = {"lr": lr, "weight_decay": weight_decay, "batch_size": batch_size,
+               "optimizer": optimizer, "seed": seed, "world_size": info.world_size}
+    cuda = [device.index or 0] if device.type == "cuda" else []
+    with torch.random.fork_rng(devices=cuda):
+        torch.manual_seed(seed)
+        state = {"epoch": 0, "history": [], "best_epoch": 0, "best_valid_loss": math.inf,
+                 "bad_epochs": 0, "stopped_early": False}
+        if resume and (run_dir / LAST).is_file():
+            saved = load_checkpoint(run_dir / LAST, map_location=device)
+            _resume(saved, model, loss, opt, hparams)
+            state = {k: saved[k] for k in state}
+            logger.info("resuming %s from epoch %d", run_dir, state["epoch"])
+        runner = _Runner(model, loss, positions, device, amp, max_grad_norm, run_dir, info)
+        _train(runner, opt, state, train_set, valid_set, batch_size=batch_size, seed=seed,
+               epochs=epochs, patience=patience, num_workers=num_workers,
+               progress=progress, hparams=hparams)
+    if (run_dir / BEST).is_file():
+        model.load_state_dict(load_checkpoint(run_dir / BEST, map_location=device)["model"])
+    return FitResult(state["history"], state["best_epoch"], state["best_valid_loss"],
+                     state["stopped_early"], run_dir)
+
+
+def _train(runner: _Runner, opt, state: dict, train_set, valid_set, *, batch_size, seed,
+           epochs, patience, num_workers, progress, hparams) -> None:
+    info, lr = runner.info, hparams["lr"]
+    pin = runner.device.type == "cuda"
+    bar = tqdm(range(state["epoch"], epochs), disable=not (progress and info.is_main),
+               desc="epochs", leave=False)
+    for epoch in bar:
+        if state["stopped_early"]:
+            break
+        start = time.perf_counter()
+        kw = {"seed": seed, "epoch": epoch, "num_workers": num_workers, "info": info, "pin": pin}
+        train_loss = runner.train_epoch(_loader(train_set, batch_size, train=True, **kw),
+                                        opt, epoch, lr)
+        valid_loss = runner.valid_epoch(_loader(valid_set, batch_size, train=False, **kw),
+                                        epoch, lr)
+        improved = valid_loss < state["best_valid_loss"]
+        if improved:
+            state.update(best_valid_loss=valid_loss, best_epoch=epoch + 1, bad_epochs=0)
+        else:
+            state["bad_epochs"] += 1
+        state["stopped_early"] = state["bad_epochs"] >= patience
+        state["epoch"] = epoch + 1
+        state["history"].append({
+            "epoch": epoch + 1, "train_loss": train_loss, "valid_loss": valid_loss,
+            "best_valid_loss": state["best_valid_loss"], "lr": lr,
+            "time_s": time.perf_counter() - start})
+        bar.set_postfix(train=f"{train_loss:.4f}", valid=f"{valid_loss:.4f}")
+        if info.is_main:
+            _save(runner, opt, state, hparams, improved)
+        if is_distributed():
+            torch.distributed.barrier()
+
+
+def _save(runner: _Runner, opt, state: dict, hparams: dict, improved: bool) -> None:
+    model, loss, run_dir = runner.model, runner.loss, runner.run_dir
+    if improved:
+        save_checkpoint({"model": model.state_dict(), "epoch": state["epoch"],
+                         "valid_loss": state["best_valid_loss"]}, run_dir / BEST)
+    full = {**state, "model": model.state_dict(), "loss": loss.state_dict(),
+            "optimizer": opt.state_dict(), "rng": rng_state(), "hparams": hparams,
+            "shapes": _shapes(model, loss)}
+    save_checkpoint(full, run_dir / LAST)
+    _write_metrics(run_dir, state["history"])
+
+
+__all__ = ["OPTIMIZERS", "FitResult", "fit", "predict_batch"]
