@@ -178,7 +178,7 @@ def plot_training_curves(
     if "valid_loss" in frame and frame["valid_loss"].notna().any():
         best = epoch[int(np.nanargmin(frame["valid_loss"].to_numpy(dtype=float)))]
         for ax in axes:
-            ax.axvline(best, color="0.5", ls=":", lw=1)
+            ax.axvline(best, color="0.5", ls=":", lw=1, label=f"best epoch ({best})")
     axes[0].set_ylabel("loss")
     for col in others:
         axes[1].plot(epoch, frame[col].to_numpy(dtype=float), marker=".", label=col)

@@ -30,6 +30,12 @@ def eeg_info() -> mne.Info:
 
 
 @pytest.fixture(scope="session")
+def blob_mni() -> np.ndarray:
+    """MNI coordinates (mm) of the blob planted in ``blob_img``."""
+    return BLOB_MNI.copy()
+
+
+@pytest.fixture(scope="session")
 def blob_img() -> nib.Nifti1Image:
     """A 4 mm MNI volume, 0 everywhere except a Gaussian blob (peak 5) at BLOB_MNI."""
     from nilearn import datasets
