@@ -6,7 +6,8 @@ on the origin, inverting the azimuthal-equidistant projection that MNE uses to d
 topomaps, so that ``mne.find_layout`` and MNE's topomap projection give back the
 layout's arrangement. EEG sets use MNE's standard montages (real 3-D positions).
 
-``kit208`` is the 208-channel KIT system of NYU Abu Dhabi (MNE layout ``KIT-AD``, the
+Neuromag triplets (a magnetometer and two orthogonal planar gradiometers) share one
+position, as in real recordings. ``kit208`` is the 208-channel KIT system of NYU Abu Dhabi (MNE layout ``KIT-AD``, the
 system of the Gwilliams et al. MEG-MASC study); its 3-D positions are synthetic
 (back-projected as above), not the true KIT helmet.
 """
@@ -86,11 +87,12 @@ def _from_montage(name: str, montage_name: str, sfreq: float) -> SensorArray:
 def _from_layout(name: str, layout_name: str, coil: int, sfreq: float) -> SensorArray:
     layout = mne.channels.read_layout(layout_name)
     xy = layout.pos[:, :2] + layout.pos[:, 2:4] / 2.0  # box centres
-    pos, normal, e_theta, e_phi = _back_project(xy)
     if name == "neuromag306":
         ch_names = [n.replace(" ", "") for n in layout.names]
         ch_types = ["mag" if n.endswith("1") else "grad" for n in ch_names]
-    else:
+        xy = _share_triplet_positions(xy, ch_names)
+    pos, normal, e_theta, e_phi = _back_project(xy)
+    if name != "neuromag306":
         ch_names = list(layout.names)
         ch_types = ["mag"] * len(ch_names)
     direction = normal.copy()
@@ -107,6 +109,16 @@ def _from_layout(name: str, layout_name: str, coil: int, sfreq: float) -> Sensor
         else:
             ch["coil_type"] = FIFF.FIFFV_COIL_VV_PLANAR_T1
     return SensorArray(name, ch_names, ch_types, pos, direction, info)
+
+
+def _share_triplet_positions(xy: np.ndarray, ch_names: list[str]) -> np.ndarray:
+    """Put the magnetometer and two gradiometers of each Neuromag triplet at one place."""
+    groups = np.array([n[:-1] for n in ch_names])
+    out = xy.copy()
+    for group in np.unique(groups):
+        rows = groups == group
+        out[rows] = xy[rows].mean(axis=0)
+    return out
 
 
 def _back_project(xy: np.ndarray) -> tuple[np.ndarray, ...]:
