@@ -155,7 +155,8 @@ def server(tmp_path):
     folder = tmp_path / "served"
     folder.mkdir()
     srv = _Server(folder)
-    thread = threading.Thread(target=srv.serve_forever, daemon=True)
+    thread = threading.Thread(target=srv.serve_forever, kwargs={"poll_interval": 0.02},
+                              daemon=True)
     thread.start()
     yield srv
     srv.shutdown()

@@ -53,7 +53,7 @@ class Study:
         raise DataNotFoundError(
             f"{self.name} cannot be downloaded automatically: it needs a registration.\n"
             f"{self.manual_steps}\nThen place the files as described by "
-            f"neurodecode.io.studies.{self.name}.layout() (data card: {self.card})."
+            f"neurodecode.io.studies.layout({self.name!r}) (data card: {self.card})."
         )
 
     def post_fetch(self, folder: Path) -> None:

@@ -92,12 +92,11 @@ def fetch(name: str, root: str | Path, *, url_override: str | None = None,
     """
     study = get_study(name)
     folder = Path(root) / study.name
-    files = study.select(study.remote(url_override, read=read), subjects)
+    listed = study.remote(url_override, read=read)
+    _check_subjects(study, listed, subjects)
+    files = study.select(listed, subjects)
     if not files:
-        raise DataNotFoundError(
-            f"{name}: the listing has no file for subjects={list(subjects or [])!r}; "
-            f"see {study.card} for the subject labels."
-        )
+        raise DataNotFoundError(f"{name}: the host lists no file; see {study.card}.")
     folder.mkdir(parents=True, exist_ok=True)
     state = _State(folder)
     todo = [f for f in files if not state.is_done(f, folder)]
@@ -107,6 +106,20 @@ def fetch(name: str, root: str | Path, *, url_override: str | None = None,
         state.mark(remote)
     study.post_fetch(folder)
     return folder
+
+
+def _check_subjects(study, listed: list[RemoteFile], subjects: Sequence[str] | None) -> None:
+    """Raise when a requested subject has no file (studies that name subjects in paths)."""
+    available = {study.subject_of(f.path) for f in listed} - {None}
+    if not subjects or not available:
+        return
+    missing = sorted({str(s).removeprefix("sub-") for s in subjects} - available)
+    if missing:
+        shown = ", ".join(sorted(available)[:30])
+        raise DataNotFoundError(
+            f"{study.name}: the listing has no file for subjects={missing!r}; "
+            f"available: {shown}. See {study.card}."
+        )
 
 
 def _fetch_one(remote: RemoteFile, folder: Path, *, progress: bool) -> None:

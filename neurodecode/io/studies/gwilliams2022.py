@@ -105,9 +105,10 @@ def parse_events(table: pd.DataFrame, root: Path, *, source: str = "events.tsv"
             "duration and trial_type (a dict literal)."
         )
     rows = []
+    durations = table["duration"] if "duration" in table.columns else [0.0] * len(table)
+    values = table["value"] if "value" in table.columns else [-1] * len(table)
     for index, (onset, duration, trial_type, value) in enumerate(zip(
-            table["onset"], table.get("duration", 0.0), table["trial_type"],
-            table.get("value", -1))):
+            table["onset"], durations, table["trial_type"], values)):
         meta = _literal(trial_type, source, index)
         kind = str(meta.get("kind", "")).lower()
         text = meta.get("word") if kind == "word" else meta.get("phoneme", "")
