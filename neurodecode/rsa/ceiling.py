@@ -53,11 +53,8 @@ def _whitened_unit(x: np.ndarray, centre: bool) -> np.ndarray:
     keep = ~np.isnan(x.reshape(-1, x.shape[-1])).any(0)
     if centre:
         x = x - np.nanmean(x, -1, keepdims=True)
-    flat = x.reshape(-1, x.shape[-1])
-    if keep.all():
-        norms = np.linalg.norm(_whiten(flat), axis=-1)
-    else:  # whitened norm over the pairs that are not NaN: fall back to plain norm
-        norms = np.linalg.norm(flat[:, keep], axis=-1)
+    flat = x.reshape(-1, x.shape[-1])[:, keep]
+    norms = np.linalg.norm(_whiten(flat, keep), axis=-1)
     return x / norms.reshape(x.shape[:-1] + (1,))
 
 

@@ -66,19 +66,19 @@ def compare_rdms(
         every comparison of the call, so all values use the same pairs.
     """
     check_option("method", method, METHODS)
-    a, b, lead, single = _prepare(rdm_a, rdm_b)
+    a, b, lead, single, keep = _prepare(rdm_a, rdm_b)
     dt = B.resolve_dtype(rdm_a, dtype)
     if method == "kendall_tau_a":
         sim = _tau_a(a, b, n_jobs)
     else:
-        a_t, b_t = _TRANSFORMS[method](a), _TRANSFORMS[method](b)
+        a_t, b_t = _TRANSFORMS[method](a, keep), _TRANSFORMS[method](b, keep)
         sim = _cosine(B.to_backend(a_t, backend, device, dt), B.to_backend(b_t, backend, device, dt))
         sim = B.to_numpy(sim)
     sim = sim.reshape(lead + (b.shape[0],))
     return sim[..., 0] if single else sim
 
 
-def _prepare(rdm_a: Any, rdm_b: Any) -> tuple[np.ndarray, np.ndarray, tuple, bool]:
+def _prepare(rdm_a: Any, rdm_b: Any) -> tuple[np.ndarray, np.ndarray, tuple, bool, np.ndarray]:
     a = np.asarray(B.to_numpy(rdm_a), dtype=np.float64)
     b = np.asarray(B.to_numpy(rdm_b), dtype=np.float64)
     if a.ndim < 1 or b.ndim not in (1, 2):
@@ -103,8 +103,8 @@ def _prepare(rdm_a: Any, rdm_b: Any) -> tuple[np.ndarray, np.ndarray, tuple, boo
             f"of {keep.size}); nothing to compare."
         )
     if not keep.all():
-        return a[:, keep], b[:, keep], lead, single
-    return a, b, lead, single
+        return a[:, keep], b[:, keep], lead, single, keep
+    return a, b, lead, single, keep
 
 
 def _cosine(a: Any, b: Any) -> Any:
@@ -115,21 +115,41 @@ def _cosine(a: Any, b: Any) -> Any:
         return (a @ B.swap(b)) / na / nb
 
 
-def _center(x: np.ndarray) -> np.ndarray:
+def _center(x: np.ndarray, keep: Any = None) -> np.ndarray:
     return x - x.mean(-1, keepdims=True)
 
 
-def _ranks(x: np.ndarray) -> np.ndarray:
+def _ranks(x: np.ndarray, keep: Any = None) -> np.ndarray:
     return _center(scipy.stats.rankdata(x, axis=-1))
 
 
-def _whiten(x: np.ndarray) -> np.ndarray:
+def _whiten(x: np.ndarray, keep: np.ndarray | None = None) -> np.ndarray:
     """Double-centred second-moment matrices of the RDMs, stretched out (linear CKA).
 
     Equal to rsatoolbox's ``_cov_weighting`` without a pattern covariance: the cosine
-    of these vectors is its ``cosine_cov``; on centred RDMs, its ``corr_cov``.
+    of these vectors is its ``cosine_cov``; on centred RDMs, its ``corr_cov``. ``x``
+    holds the pairs where ``keep`` is True (all pairs when ``keep`` is None); with
+    excluded pairs the centring is the least-squares projection rsatoolbox uses.
     """
-    return _whiten_full(x)
+    if keep is None or keep.all():
+        return _whiten_full(x)
+    return _whiten_missing(x, keep)
+
+
+def _whiten_missing(x: np.ndarray, keep: np.ndarray) -> np.ndarray:
+    n = n_conditions_from_pairs(keep.size)
+    iu = np.triu_indices(n, 1)
+    n_kept = x.shape[-1]
+    rows = np.arange(n_kept)
+    sum_i = np.zeros((n_kept + n, n))
+    sum_i[rows, iu[0][keep]] = 1.0
+    sum_i[rows, iu[1][keep]] += 1.0
+    sum_i[n_kept:] = np.eye(n)
+    weight = np.concatenate([np.full(n_kept, 0.5), np.ones(n)])[:, None] * sum_i
+    vec = -0.5 * np.concatenate([x, np.zeros((x.shape[0], n))], -1)
+    vec = vec - (vec @ sum_i) @ np.linalg.inv(sum_i.T @ weight) @ weight.T
+    vec[:, :n_kept] *= np.sqrt(2)
+    return vec
 
 
 def _whiten_full(x: np.ndarray) -> np.ndarray:
@@ -143,12 +163,12 @@ def _whiten_full(x: np.ndarray) -> np.ndarray:
     return np.concatenate([np.sqrt(2) * g[:, iu[0], iu[1]], np.diagonal(g, 0, 1, 2)], -1)
 
 
-_TRANSFORMS: dict[str, Callable[[np.ndarray], np.ndarray]] = {
+_TRANSFORMS: dict[str, Callable[[np.ndarray, np.ndarray | None], np.ndarray]] = {
     "pearson": _center,
     "spearman": _ranks,
-    "cosine": lambda x: x,
+    "cosine": lambda x, keep=None: x,
     "whitened_cosine": _whiten,
-    "whitened_pearson": lambda x: _whiten(_center(x)),
+    "whitened_pearson": lambda x, keep=None: _whiten(_center(x), keep),
 }
 
 
@@ -249,11 +269,11 @@ def compare_rdms_paired(
         np.asarray(B.to_numpy(rdm_a), float), np.asarray(B.to_numpy(rdm_b), float)
     )
     lead = a.shape[:-1]
-    a2, b2, _, _ = _prepare(a.reshape(-1, a.shape[-1]), b.reshape(-1, b.shape[-1]))
+    a2, b2, _, _, keep = _prepare(a.reshape(-1, a.shape[-1]), b.reshape(-1, b.shape[-1]))
     if method == "kendall_tau_a":
         sim = np.array([_tau_a(x[None], y[None], n_jobs)[0, 0] for x, y in zip(a2, b2)])
     else:
-        ta, tb = _TRANSFORMS[method](a2), _TRANSFORMS[method](b2)
+        ta, tb = _TRANSFORMS[method](a2, keep), _TRANSFORMS[method](b2, keep)
         with np.errstate(divide="ignore", invalid="ignore"):
             sim = (ta * tb).sum(-1) / np.sqrt((ta * ta).sum(-1) * (tb * tb).sum(-1))
     return sim.reshape(lead)

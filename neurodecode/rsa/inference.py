@@ -115,14 +115,16 @@ def permutation_test(
     return PermutationResult(observed, null, p)
 
 
-def _bootstrap_conditions(n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
-    """Pair indices of a resample of conditions; pairs of a condition with itself dropped."""
-    pick = rng.integers(0, n, n)
+def _resample_conditions(rdms: np.ndarray, n: int, rng: np.random.Generator) -> np.ndarray:
+    """RDMs of a resample of conditions; pairs of a condition with its copy are NaN."""
+    pick = np.sort(rng.integers(0, n, n))
     iu = np.triu_indices(n, 1)
     pi, pj = pick[iu[0]], pick[iu[1]]
-    keep = pi != pj
-    lo, hi = np.minimum(pi, pj)[keep], np.maximum(pi, pj)[keep]
-    return n * lo - lo * (lo + 1) // 2 + (hi - lo - 1), keep
+    lo, hi = np.minimum(pi, pj), np.maximum(pi, pj)
+    idx = n * lo - lo * (lo + 1) // 2 + (hi - lo - 1)
+    out = rdms[..., np.where(pi == pj, 0, idx)]
+    out[..., pi == pj] = np.nan
+    return out
 
 
 def bootstrap_ci(
@@ -146,8 +148,8 @@ def bootstrap_ci(
     method : str
         Comparison method (see :func:`compare_rdms`).
     over : {"conditions", "subjects", "both"}
-        What to resample with replacement. Resampling conditions drops the pairs of
-        a condition with its own copy, as rsatoolbox does.
+        What to resample with replacement. Resampling conditions sets the pairs of a
+        condition with its own copy to NaN (excluded), as rsatoolbox does.
     n_bootstrap : int
         Number of bootstrap samples.
     ci : float
@@ -176,29 +178,14 @@ def bootstrap_ci(
         subj = data
         if over in ("subjects", "both"):
             subj = data[rng.integers(0, len(data), len(data))]
+        mods = models
         if over in ("conditions", "both"):
-            pairs, _ = _bootstrap_conditions(n, rng)
-            samples[k] = _similarity_subset(subj, models, pairs, method)
-        else:
-            samples[k] = compare_rdms(subj, models, method).mean(0)
+            both = _resample_conditions(np.concatenate([subj, models]), n, rng)
+            subj, mods = both[: len(subj)], both[len(subj) :]
+        samples[k] = compare_rdms(subj, mods, method).mean(0)
     alpha = (1 - ci) / 2
     low, high = np.nanquantile(samples, [alpha, 1 - alpha], axis=0)
     return BootstrapResult(estimate, low, high, samples)
-
-
-def _similarity_subset(data: np.ndarray, models: np.ndarray, pairs: np.ndarray, method: str):
-    # a resampled RDM is not condensed-sized: compare the vectors directly
-    from .compare import _TRANSFORMS, _cosine, _tau_a
-
-    a, b = data[:, pairs], models[:, pairs]
-    keep = ~(np.isnan(a).any(0) | np.isnan(b).any(0))
-    a, b = a[:, keep], b[:, keep]
-    if method == "kendall_tau_a":
-        return _tau_a(a, b, 1).mean(0)
-    if method.startswith("whitened"):  # needs full RDMs: fall back to the plain version
-        method = "pearson" if method == "whitened_pearson" else "cosine"
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return _cosine(_TRANSFORMS[method](a), _TRANSFORMS[method](b)).mean(0)
 
 
 def compare_models(

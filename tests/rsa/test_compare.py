@@ -1,0 +1,115 @@
+"""compare_rdms against rsatoolbox and scipy, NaN handling, shapes, backends, errors."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import scipy.stats
+import torch
+from rsatoolbox.rdm import RDMs, compare
+
+from neurodecode.rsa import compare_rdms, compare_rdms_paired
+from neurodecode.rsa.compare import _discordant_chunked, _scipy_dis
+
+RSATOOLBOX = {
+    "pearson": "corr",
+    "spearman": "spearman",
+    "kendall_tau_a": "tau-a",
+    "cosine": "cosine",
+    "whitened_pearson": "corr_cov",
+    "whitened_cosine": "cosine_cov",
+}
+
+
+@pytest.mark.parametrize("method", list(RSATOOLBOX))
+def test_equal_to_rsatoolbox(rng, method):
+    a, b = rng.random((4, 66)), rng.random((3, 66))
+    ref = compare(RDMs(a), RDMs(b), RSATOOLBOX[method])
+    np.testing.assert_allclose(compare_rdms(a, b, method), ref, atol=1e-10)
+
+
+def test_kendall_tau_a_with_ties_equal_to_rsatoolbox(rng):
+    a = rng.integers(0, 4, (3, 105)).astype(float)  # many ties in both
+    b = rng.integers(0, 3, (5, 105)).astype(float)
+    ref = compare(RDMs(a), RDMs(b), "tau-a")
+    np.testing.assert_allclose(compare_rdms(a, b, "kendall_tau_a"), ref, atol=1e-12)
+
+
+def test_equal_to_scipy(rng):
+    a, b = rng.random(45), rng.random(45)
+    assert np.isclose(compare_rdms(a, b, "pearson"), scipy.stats.pearsonr(a, b)[0], atol=1e-12)
+    assert np.isclose(compare_rdms(a, b, "spearman"), scipy.stats.spearmanr(a, b)[0], atol=1e-12)
+    # untied data: tau-a equals scipy's tau-b
+    assert np.isclose(
+        compare_rdms(a, b, "kendall_tau_a"), scipy.stats.kendalltau(a, b)[0], atol=1e-12
+    )
+
+
+def test_chunked_sign_product_equals_fenwick(rng):
+    x = np.sort(rng.integers(1, 20, 700)).astype(np.intp)
+    y = rng.integers(1, 30, 700).astype(np.intp)
+    assert _scipy_dis is not None
+    assert _discordant_chunked(x, y, chunk=97) == int(_scipy_dis(x, y))
+
+
+def test_shapes_and_leading_axes(rng):
+    a, b = rng.random((2, 5, 28)), rng.random((3, 28))
+    out = compare_rdms(a, b)
+    assert out.shape == (2, 5, 3)
+    assert compare_rdms(a, b[0]).shape == (2, 5)
+    np.testing.assert_allclose(out[1, 4, 2], scipy.stats.spearmanr(a[1, 4], b[2])[0], atol=1e-12)
+
+
+@pytest.mark.parametrize("method", list(RSATOOLBOX))
+def test_nan_pairs_excluded_consistently(rng, method):
+    a, b = rng.random((3, 45)), rng.random((2, 45))
+    a[1, 7] = np.nan
+    b[0, 30] = np.nan
+    out = compare_rdms(a, b, method)
+    assert np.isfinite(out).all()
+    keep = np.ones(45, bool)
+    keep[[7, 30]] = False
+    if method.startswith("whitened"):  # equal to rsatoolbox's projection with NaNs
+        a2, b2 = a.copy(), b.copy()
+        a2[:, ~keep], b2[:, ~keep] = np.nan, np.nan
+        ref = compare(RDMs(a2), RDMs(b2), RSATOOLBOX[method])
+    else:
+        ref = compare(RDMs(a[:, keep]), RDMs(b[:, keep]), RSATOOLBOX[method])
+    np.testing.assert_allclose(out, ref, atol=1e-10)
+
+
+def test_paired_comparison(rng):
+    a, b = rng.random((4, 36)), rng.random((4, 36))
+    for method in RSATOOLBOX:
+        full = compare_rdms(a, b, method)
+        np.testing.assert_allclose(compare_rdms_paired(a, b, method), np.diag(full), atol=1e-12)
+
+
+def test_torch_backend(rng):
+    a, b = rng.random((6, 66)), rng.random((2, 66))
+    for method in ["pearson", "spearman", "cosine", "whitened_cosine"]:
+        ours = compare_rdms(torch.from_numpy(a), b, method, backend="torch")
+        np.testing.assert_allclose(ours, compare_rdms(a, b, method), atol=1e-10)
+
+
+def test_planted_model_ranks_first(rng):
+    truth = rng.random(190)
+    data = truth + 0.3 * rng.standard_normal((10, 190))
+    models = np.stack([rng.random(190), truth, rng.random(190)])
+    for method in RSATOOLBOX:
+        assert (compare_rdms(data, models, method).argmax(-1) == 1).all()
+
+
+def test_errors(rng):
+    with pytest.raises(ValueError, match="method='spearmann' is not valid.*Did you mean 'spearman'"):
+        compare_rdms(rng.random(6), rng.random(6), "spearmann")
+    with pytest.raises(ValueError, match="same number of pairs"):
+        compare_rdms(rng.random(6), rng.random(10))
+    with pytest.raises(ValueError, match="rdm_a must be condensed RDMs"):
+        compare_rdms(rng.random(7), rng.random(7))
+    with pytest.raises(ValueError, match="rdm_b must be condensed RDMs"):
+        compare_rdms(rng.random(6), rng.random((4, 4)))
+    with pytest.raises(ValueError, match=r"rdm_b \(n_models, n_pairs\)"):
+        compare_rdms(rng.random(6), rng.random((2, 2, 6)))
+    with pytest.raises(ValueError, match="fewer than 2 pairs that are not NaN"):
+        compare_rdms(np.full(6, np.nan), rng.random(6))

@@ -1,0 +1,117 @@
+"""Permutation tests, bootstrap, model comparison, FDR and cluster tests with planted effects."""
+
+from __future__ import annotations
+
+import mne
+import numpy as np
+import pytest
+from scipy.spatial.distance import squareform
+
+from neurodecode.rsa import (
+    bootstrap_ci,
+    cluster_test,
+    compare_models,
+    fdr_correction,
+    permutation_test,
+)
+from neurodecode.rsa.inference import _permuted_pairs, _resample_conditions
+
+
+def _planted(rng, n=12, n_subjects=5, noise=0.5):
+    truth = rng.random(n * (n - 1) // 2)
+    subjects = truth + noise * rng.standard_normal((n_subjects, truth.size))
+    return truth, subjects
+
+
+def test_permuted_pairs_match_square_permutation(rng):
+    rdm = rng.random(28)
+    perm = rng.permutation(8)
+    expected = squareform(squareform(rdm)[np.ix_(perm, perm)])
+    np.testing.assert_array_equal(rdm[_permuted_pairs(8, perm)], expected)
+
+
+def test_resampled_conditions_match_square_indexing(rng):
+    rdm = rng.random(21)
+    gen = np.random.default_rng(3)
+    out = _resample_conditions(rdm[None], 7, gen)[0]
+    pick = np.sort(np.random.default_rng(3).integers(0, 7, 7))
+    sq = squareform(rdm)[np.ix_(pick, pick)]
+    iu = np.triu_indices(7, 1)
+    same = pick[iu[0]] == pick[iu[1]]
+    np.testing.assert_array_equal(np.isnan(out), same)
+    np.testing.assert_array_equal(out[~same], sq[iu][~same])
+
+
+def test_permutation_test_planted(rng):
+    truth, subjects = _planted(rng)
+    models = np.stack([truth, rng.random(truth.size)])
+    res = permutation_test(subjects.mean(0), models, n_permutations=200)
+    assert res.null.shape == (200, 2)
+    assert res.p_value[0] < 0.01 and res.p_value[1] > 0.05
+    assert res.similarity[0] > np.quantile(res.null[:, 0], 0.99)
+
+
+@pytest.mark.parametrize("over", ["conditions", "subjects", "both"])
+def test_bootstrap_ci_covers_estimate(rng, over):
+    truth, subjects = _planted(rng, n=20, noise=0.3)
+    models = np.stack([truth, rng.random(truth.size)])
+    res = bootstrap_ci(subjects, models, "pearson", over=over, n_bootstrap=200)
+    assert res.samples.shape == (200, 2)
+    assert (res.ci_low <= res.estimate).all() and (res.estimate <= res.ci_high).all()
+    assert res.ci_low[0] > res.ci_high[1]  # planted model clearly better
+
+
+def test_bootstrap_narrower_with_less_noise(rng):
+    truth, noisy = _planted(rng, noise=2.0)
+    clean = truth + 0.1 * rng.standard_normal(noisy.shape)
+    model = truth + 0.5 * rng.standard_normal(truth.size)
+    r_noisy = bootstrap_ci(noisy, model, over="subjects", n_bootstrap=200)
+    r_clean = bootstrap_ci(clean, model, over="subjects", n_bootstrap=200)
+    assert (r_clean.ci_high - r_clean.ci_low) < (r_noisy.ci_high - r_noisy.ci_low)
+
+
+def test_compare_models_planted(rng):
+    truth, subjects = _planted(rng, n=15)
+    models = np.stack([truth, truth + 3 * rng.standard_normal(truth.size), rng.random(truth.size)])
+    diff, p = compare_models(subjects, models, "spearman", n_bootstrap=200)
+    assert diff.shape == p.shape == (3, 3)
+    assert diff[0, 1] > 0 and diff[0, 2] > 0 and p[0, 1] < 0.05 and p[0, 2] < 0.05
+    np.testing.assert_allclose(diff, -diff.T)
+    assert (np.diag(p) == 1).all()
+
+
+def test_fdr_equal_to_mne(rng):
+    p = rng.random((4, 25)) ** 3
+    reject, adj = fdr_correction(p, 0.05)
+    ref_reject, ref_adj = mne.stats.fdr_correction(p, 0.05)
+    np.testing.assert_allclose(adj, ref_adj, atol=1e-12)
+    np.testing.assert_array_equal(reject, ref_reject)
+
+
+def test_cluster_test_finds_planted_window(rng):
+    x = 0.3 * rng.standard_normal((12, 60))
+    x[:, 20:35] += 0.5
+    res = cluster_test(x, n_permutations=300)
+    best = int(np.argmin(res.p_values))
+    assert res.p_values[best] < 0.01
+    c = res.clusters[best]
+    assert 17 <= c.start <= 23 and 32 <= c.stop <= 38
+    assert all(p > 0.05 for i, p in enumerate(res.p_values) if i != best)
+
+
+def test_errors(rng):
+    rdm = rng.random(10)
+    with pytest.raises(ValueError, match="model_rdms must have shape"):
+        permutation_test(rdm, rng.random(6))
+    with pytest.raises(ValueError, match="n_permutations must be a finite number > 0"):
+        permutation_test(rdm, rdm, n_permutations=0)
+    with pytest.raises(ValueError, match="over='runs' is not valid"):
+        bootstrap_ci(rdm, rdm, over="runs")
+    with pytest.raises(ValueError, match="needs at least 2 subject RDMs"):
+        bootstrap_ci(rdm, rdm, over="subjects")
+    with pytest.raises(ValueError, match=r"ci must be in \(0, 1\)"):
+        bootstrap_ci(rdm, rdm, ci=95)
+    with pytest.raises(ValueError, match=r"p_values must lie in \[0, 1\]"):
+        fdr_correction([0.1, 1.5])
+    with pytest.raises(ValueError, match="n_subjects >= 2"):
+        cluster_test(rng.random(10))

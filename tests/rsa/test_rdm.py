@@ -1,0 +1,151 @@
+"""compute_rdm against scipy's pdist and rsatoolbox, on random data, in float64."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import rsatoolbox
+import torch
+from rsatoolbox.data.noise import prec_from_residuals
+from scipy.spatial.distance import pdist
+
+from neurodecode.rsa import compute_rdm, noise_covariance, noise_precision, to_condensed, to_square
+
+
+def _rsa_dataset(patterns, runs=None):
+    n_runs = 1 if runs is None else patterns.shape[0]
+    flat = patterns.reshape(-1, patterns.shape[-1])
+    n_cond = flat.shape[0] // n_runs
+    desc = {"conds": np.tile(np.arange(n_cond), n_runs)}
+    if runs is not None:
+        desc["runs"] = np.repeat(np.arange(n_runs), n_cond)
+    return rsatoolbox.data.Dataset(flat, obs_descriptors=desc)
+
+
+@pytest.mark.parametrize("metric", ["correlation", "euclidean", "sqeuclidean", "cosine"])
+def test_equal_to_scipy_pdist(rng, metric):
+    x = rng.standard_normal((12, 30))
+    np.testing.assert_allclose(compute_rdm(x, metric), pdist(x, metric), atol=1e-10)
+
+
+def test_equal_to_rsatoolbox_correlation_and_euclidean(rng):
+    x = rng.standard_normal((10, 25))
+    ds = _rsa_dataset(x)
+    corr = rsatoolbox.rdm.calc_rdm(ds, method="correlation", descriptor="conds")
+    eucl = rsatoolbox.rdm.calc_rdm(ds, method="euclidean", descriptor="conds")
+    np.testing.assert_allclose(compute_rdm(x), corr.get_vectors()[0], atol=1e-10)
+    # rsatoolbox's "euclidean" is the squared distance per feature
+    np.testing.assert_allclose(compute_rdm(x, "sqeuclidean") / 25, eucl.get_vectors()[0], atol=1e-10)
+
+
+def test_mahalanobis_equal_to_rsatoolbox_and_scipy(rng):
+    x = rng.standard_normal((9, 15))
+    prec = noise_precision(rng.standard_normal((60, 15)))
+    ds = _rsa_dataset(x)
+    ref = rsatoolbox.rdm.calc_rdm(ds, method="mahalanobis", descriptor="conds", noise=prec)
+    ours = compute_rdm(x, "mahalanobis", noise=prec)
+    np.testing.assert_allclose(ours, ref.get_vectors()[0], atol=1e-9)
+    np.testing.assert_allclose(ours, pdist(x, "mahalanobis", VI=prec) ** 2 / 15, atol=1e-9)
+    cov = np.linalg.inv(prec)
+    np.testing.assert_allclose(
+        compute_rdm(x, "mahalanobis", noise=cov, noise_type="covariance"), ours, atol=1e-8
+    )
+
+
+@pytest.mark.parametrize("whiten", [False, True])
+def test_crossnobis_equal_to_rsatoolbox(rng, whiten):
+    x = rng.standard_normal((5, 8, 20))  # runs, conditions, features
+    prec = noise_precision(rng.standard_normal((50, 20)), "shrinkage_eye") if whiten else None
+    ds = _rsa_dataset(x, runs=True)
+    ref = rsatoolbox.rdm.calc_rdm(
+        ds, method="crossnobis", descriptor="conds", cv_descriptor="runs", noise=prec
+    )
+    ours = compute_rdm(x, "crossnobis", noise=prec)
+    np.testing.assert_allclose(ours, ref.get_vectors()[0], atol=1e-9)
+
+
+def test_crossnobis_is_unbiased_and_runs_group(rng):
+    # planted: 2 conditions identical, noise only -> crossnobis ~ 0, euclidean > 0
+    signal = rng.standard_normal((3, 50))
+    signal[1] = signal[0]
+    x = signal[None] + rng.standard_normal((40, 3, 50))
+    d = compute_rdm(x, "crossnobis")
+    assert abs(d[0]) < 0.05 and d[1] > 1.5
+    grouped = compute_rdm(x, "crossnobis", runs=np.repeat(np.arange(20), 2))
+    averaged = compute_rdm(x.reshape(20, 2, 3, 50).mean(1), "crossnobis")
+    np.testing.assert_allclose(grouped, averaged, atol=1e-12)
+
+
+def test_leading_axes_in_one_pass(rng):
+    x = rng.standard_normal((4, 7, 6, 11))
+    out = compute_rdm(x)
+    assert out.shape == (4, 7, 15)
+    np.testing.assert_allclose(out[2, 5], pdist(x[2, 5], "correlation"), atol=1e-10)
+    cn = compute_rdm(rng.standard_normal((3, 4, 6, 11)), "crossnobis")
+    assert cn.shape == (3, 15)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_torch_backend_matches_numpy(rng, dtype):
+    x = rng.standard_normal((5, 10, 16))
+    for metric in ["correlation", "euclidean", "cosine", "crossnobis"]:
+        ours = compute_rdm(torch.from_numpy(x), metric, backend="torch", dtype=dtype)
+        assert isinstance(ours, torch.Tensor) and str(ours.dtype) == f"torch.{dtype}"
+        tol = 1e-4 if dtype == "float32" else 1e-10
+        np.testing.assert_allclose(ours.numpy(), compute_rdm(x, metric), atol=tol)
+
+
+def test_float32_input_stays_float32(rng):
+    x = rng.standard_normal((6, 10)).astype(np.float32)
+    assert compute_rdm(x).dtype == np.float32
+    assert compute_rdm(x, dtype="float64").dtype == np.float64
+
+
+@pytest.mark.parametrize("method", ["shrinkage_diag", "shrinkage_eye", "diag", "full"])
+def test_noise_covariance_equal_to_rsatoolbox(rng, method):
+    res = rng.standard_normal((40, 12)) @ rng.standard_normal((12, 12))
+    ref = prec_from_residuals(res.copy(), method=method)
+    np.testing.assert_allclose(noise_precision(res, method), ref, rtol=1e-8, atol=1e-10)
+
+
+def test_square_condensed_roundtrip(rng):
+    v = rng.random((3, 10))
+    sq = to_square(v)
+    assert sq.shape == (3, 5, 5)
+    np.testing.assert_array_equal(to_condensed(sq), v)
+
+
+def test_errors(rng):
+    x = rng.standard_normal((5, 4))
+    with pytest.raises(ValueError, match="metric='corr' is not valid; expected one of"):
+        compute_rdm(x, "corr")
+    with pytest.raises(ValueError, match="at least 3 conditions"):
+        compute_rdm(x[:2])
+    bad = x.copy()
+    bad[1, 2] = np.nan
+    with pytest.raises(ValueError, match="patterns contains 1 NaN"):
+        compute_rdm(bad)
+    with pytest.raises(ValueError, match="at least 2 runs"):
+        compute_rdm(x[None], "crossnobis")
+    with pytest.raises(ValueError, match="must have shape"):
+        compute_rdm(np.ones(5))
+    with pytest.raises(TypeError, match="numeric"):
+        compute_rdm(np.array([["a", "b"]] * 3))
+    with pytest.raises(ValueError, match="noise must have shape"):
+        compute_rdm(x, "mahalanobis", noise=np.eye(3))
+    with pytest.raises(ValueError, match="noise is used only"):
+        compute_rdm(x, "euclidean", noise=np.eye(4))
+    with pytest.raises(ValueError, match="runs must have one label per run"):
+        compute_rdm(x[None].repeat(3, 0), "crossnobis", runs=[0, 1])
+    with pytest.raises(ValueError, match="at least 2 distinct run labels"):
+        compute_rdm(x[None].repeat(3, 0), "crossnobis", runs=[0, 0, 0])
+    with pytest.raises(ValueError, match="backend='torch'"):
+        compute_rdm(x, device="cuda")
+    with pytest.raises(ValueError, match="dtype='float16' is not valid"):
+        compute_rdm(x, dtype="float16")
+    with pytest.raises(ValueError, match="method='ledoit' is not valid"):
+        noise_covariance(x, "ledoit")
+    with pytest.raises(ValueError, match="residuals must have shape"):
+        noise_covariance(np.ones(4))
+    with pytest.raises(ValueError, match="condensed RDMs"):
+        to_square(np.ones(4))
