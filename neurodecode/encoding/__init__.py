@@ -1,5 +1,21 @@
-"""Encoding models: multi-target ridge, temporal receptive fields, voxelwise fMRI models."""
+"""Encoding models: multi-target ridge, temporal receptive fields, voxelwise fMRI models.
 
+Public API: :class:`RidgeCV`, :class:`BandedRidgeCV`, :class:`TemporalReceptiveField`,
+the fMRI helpers (:func:`make_hrf_regressors`, :func:`make_fir_design`,
+:func:`fit_voxelwise`, :func:`fit_recording`, :func:`scores_to_nifti`) and the scores
+(:func:`score_targets`, :func:`noise_ceiling`, :func:`permutation_test`, ...).
+"""
+
+from ._solvers import RIDGE_SOLVERS, solve_ridge, solve_ridge_cv
+from .banded import BandedRidgeCV
+from .fmri import (
+    VoxelwiseResult,
+    fit_recording,
+    fit_voxelwise,
+    make_fir_design,
+    make_hrf_regressors,
+    scores_to_nifti,
+)
 from .ridge import RidgeCV
 from .scoring import (
     correlation_per_target,
@@ -10,14 +26,28 @@ from .scoring import (
     r2_per_target,
     score_targets,
 )
+from .trf import TemporalReceptiveField, lag_matrix, times_to_delays
 
 __all__ = [
+    "RIDGE_SOLVERS",
+    "BandedRidgeCV",
     "RidgeCV",
+    "TemporalReceptiveField",
+    "VoxelwiseResult",
     "correlation_per_target",
     "fdr_correction",
+    "fit_recording",
+    "fit_voxelwise",
+    "lag_matrix",
+    "make_fir_design",
+    "make_hrf_regressors",
     "noise_ceiling",
     "normalise_by_ceiling",
     "permutation_test",
     "r2_per_target",
     "score_targets",
+    "scores_to_nifti",
+    "solve_ridge",
+    "solve_ridge_cv",
+    "times_to_delays",
 ]

@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.model_selection import GroupKFold, KFold, LeaveOneGroupOut
-from sklearn.utils.validation import check_is_fitted
+from sklearn.utils.validation import check_is_fitted, validate_data
 
 from .._validation import check_finite, check_option, check_shape
 from ._backend import get_backend
@@ -108,6 +108,33 @@ def warn_constant_targets(Y: np.ndarray) -> np.ndarray:
     return constant
 
 
+def check_predict_x(estimator: Any, X: Any) -> np.ndarray:
+    """Validate ``X`` at predict time against the number of features seen in fit."""
+    check_is_fitted(estimator, "coef_")
+    X = validate_data(estimator, X, reset=False, dtype=estimator.coef_.dtype,
+                      ensure_all_finite=False)
+    check_finite("X", X, ("sample", "feature"))
+    return X
+
+
+def validate_fit_xy(estimator: Any, X: Any, Y: Any, dtype: Any):
+    """scikit-learn's input validation, then neurodecode's messages for lengths and NaN."""
+    n_x = X.shape[0] if hasattr(X, "shape") and len(X.shape) else None
+    n_y = Y.shape[0] if hasattr(Y, "shape") and len(Y.shape) else None
+    if n_x is not None and n_y is not None and n_x != n_y:
+        raise ValueError(
+            f"X and Y must have the same number of samples; got X with {n_x} and Y with "
+            f"{n_y} rows."
+        )
+    for name, arr in (("X", X), ("Y", Y)):
+        arr = arr if hasattr(arr, "dtype") else np.asarray(arr)
+        if not hasattr(arr, "toarray") and arr.dtype.kind == "f":
+            check_finite(name, np.asarray(arr))
+    X, Y = validate_data(estimator, X, Y, multi_output=True, y_numeric=True, dtype=dtype,
+                         ensure_all_finite=False, ensure_min_samples=2)
+    return check_xy(X, Y, dtype)
+
+
 class RidgeCV(RegressorMixin, BaseEstimator):
     """Multi-target ridge regression choosing the penalty by K-fold CV, per target.
 
@@ -186,24 +213,29 @@ class RidgeCV(RegressorMixin, BaseEstimator):
         """
         check_option("dtype", self.dtype, DTYPES)
         alphas = check_alphas(self.alphas)
-        X, Y, self._y_1d = check_xy(X, Y, DTYPES[self.dtype])
+        X, Y, self._y_1d = validate_fit_xy(self, X, Y, DTYPES[self.dtype])
         splits = make_splits(self.cv, X.shape[0], groups)
-        warn_constant_targets(Y)
+        constant = warn_constant_targets(Y)
         be = get_backend(self.backend, self.device, DTYPES[self.dtype])
         best, coef, intercept, cv_scores = RIDGE_SOLVERS["eigh"](
             be.asarray(X), Y, alphas, splits,
             fit_intercept=self.fit_intercept, alpha_per_target=self.alpha_per_target,
             n_targets_batch=self.n_targets_batch, backend=be, progress=self.verbose,
         )
+        coef[:, constant], intercept[constant] = 0.0, Y[0, constant]
         self.alpha_ = best
         self.coef_ = coef.T
         self.intercept_ = intercept
         self.cv_scores_ = cv_scores
         self.best_score_ = cv_scores.max(axis=0) if self.alpha_per_target else (
             cv_scores[np.argmax(cv_scores.mean(1))])
-        self.n_features_in_ = X.shape[1]
         logger.info("RidgeCV: %d targets, median alpha %.3g", Y.shape[1], np.median(best))
         return self
+
+    def __sklearn_tags__(self):  # noqa: D105
+        tags = super().__sklearn_tags__()
+        tags.target_tags.multi_output = True
+        return tags
 
     def predict(self, X: Any) -> np.ndarray:
         """Predict targets.
@@ -216,10 +248,7 @@ class RidgeCV(RegressorMixin, BaseEstimator):
         -------
         Y_pred : array of shape (n_samples, n_targets) (or (n_samples,) if fit on 1-D Y)
         """
-        check_is_fitted(self, "coef_")
-        X = check_shape("X", np.asarray(X, dtype=self.coef_.dtype),
-                        ("n_samples", self.n_features_in_))
-        check_finite("X", X, ("sample", "feature"))
+        X = check_predict_x(self, X)
         pred = X @ self.coef_.T + self.intercept_
         return pred[:, 0] if self._y_1d else pred
 
@@ -239,8 +268,8 @@ class RidgeCV(RegressorMixin, BaseEstimator):
         pred = self.predict(X)
         return score_targets(np.asarray(Y), pred, metric=metric)
 
-    def score(self, X: Any, Y: Any, sample_weight: Any = None) -> float:
-        """Mean R^2 over targets (scikit-learn's convention)."""
+    def score(self, X: Any, y: Any, sample_weight: Any = None) -> float:
+        """Mean R^2 over targets (scikit-learn's convention); y of shape (n_samples, n_targets)."""
         if sample_weight is not None:
-            return super().score(X, Y, sample_weight=sample_weight)
-        return float(np.mean(self.score_targets(X, Y, metric="r2")))
+            return super().score(X, y, sample_weight=sample_weight)
+        return float(np.mean(self.score_targets(X, y, metric="r2")))

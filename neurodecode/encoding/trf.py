@@ -202,7 +202,7 @@ class TemporalReceptiveField(RegressorMixin, BaseEstimator):
         cat_in, cat_out = np.concatenate(inputs), np.concatenate(outputs)
         x_mean = cat_in.mean(0) if self.fit_intercept else np.zeros(self.n_inputs_, dtype)
         y_mean = cat_out.mean(0) if self.fit_intercept else np.zeros(n_out, dtype)
-        warn_constant_targets(cat_out)
+        constant = warn_constant_targets(cat_out)
         design = self._design(inputs, x_mean)
         be = get_backend(self.backend, self.device, dtype)
         if len(alphas) == 1:
@@ -215,6 +215,7 @@ class TemporalReceptiveField(RegressorMixin, BaseEstimator):
                 be.asarray(design), cat_out - y_mean, alphas, splits, fit_intercept=False,
                 alpha_per_target=self.alpha_per_target, backend=be, progress=self.verbose)
         n_delays = len(self.delays_)
+        coef[:, constant] = 0.0
         coef = coef.T.reshape(n_out, self.n_inputs_, n_delays)
         self.alpha_ = best
         self.intercept_ = y_mean - x_mean @ coef.sum(-1).T
@@ -273,6 +274,6 @@ class TemporalReceptiveField(RegressorMixin, BaseEstimator):
         Y = _as_trials("Y", Y, self.intercept_.dtype)
         return score_targets(np.concatenate(Y), np.concatenate(pred), metric)
 
-    def score(self, X: Any, Y: Any, sample_weight: Any = None) -> float:
+    def score(self, X: Any, y: Any, sample_weight: Any = None) -> float:
         """Mean R^2 over outputs."""
-        return float(np.mean(self.score_targets(X, Y, metric="r2")))
+        return float(np.mean(self.score_targets(X, y, metric="r2")))
