@@ -1,0 +1,245 @@
+"""The run report: one self-contained HTML page, checked by parsing and, when Debian's
+chromium is installed, by rendering it headless."""
+
+from __future__ import annotations
+
+import base64
+import io
+import math
+import os
+import re
+import shutil
+import subprocess
+from html.parser import HTMLParser
+from pathlib import Path
+
+import matplotlib.image as mpimg
+import numpy as np
+import pytest
+import yaml
+
+from neurodecode.exceptions import DataFormatError, DataNotFoundError
+from neurodecode.viz import config_hash, plot_rdm, plot_retrieval_curve, write_report
+from neurodecode.viz.report import render_report, to_plain
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+needs_chromium = pytest.mark.skipif(
+    CHROMIUM is None,
+    reason="chromium not installed (CI set-up: apt-get install -y chromium); "
+    "headless rendering check skipped",
+)
+
+
+class _Page(HTMLParser):
+    """Collects tags with their attributes, text by enclosing tag, and table rows."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.tags: list[tuple[str, dict]] = []
+        self.text: dict[str, list[str]] = {}
+        self.rows: dict[str, str] = {}
+        self._stack: list[str] = []
+        self._row: list[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.append((tag, dict(attrs)))
+        if tag not in ("img", "meta", "br"):
+            self._stack.append(tag)
+        if tag == "tr":
+            self._row = []
+
+    def handle_endtag(self, tag):
+        if self._stack and self._stack[-1] == tag:
+            self._stack.pop()
+        if tag == "tr" and len(self._row) == 2:
+            self.rows[self._row[0]] = self._row[1]
+
+    def handle_data(self, data):
+        tag = self._stack[-1] if self._stack else ""
+        self.text.setdefault(tag, []).append(data)
+        if tag in ("th", "td"):
+            self._row.append(data)
+
+
+def _parse(text: str) -> _Page:
+    page = _Page()
+    page.feed(text)
+    return page
+
+
+CONFIG = {
+    "dataset": {"name": "gwilliams2022", "root": Path("/data/meg")},
+    "model": {"name": "conv_encoder", "hidden": np.int64(320), "dilations": (1, 2, 4)},
+    "training": {"lr": 3e-4, "epochs": 40, "seed": 0},
+}
+METRICS = {
+    "top10_accuracy": 0.4213,
+    "n_segments": 1500,
+    "diverged": False,
+    "retrieval": {"top1": 0.1234567, "top10": 0.4213, "per_subject": {"s01": 0.45, "s02": 0.39}},
+    "rsa": {"ceiling": [0.31, 0.42], "missing": float("nan")},
+}
+
+
+@pytest.fixture
+def run_dir(tmp_path) -> Path:
+    """A run directory with a PNG (relative path) and an SVG (absolute path) figure."""
+    run = tmp_path / "run"
+    ks = np.array([1, 5, 10, 50])
+    plot_retrieval_curve(ks, [0.1, 0.3, 0.42, 0.8], n_candidates=100,
+                         fname=run / "figures" / "retrieval.png", dpi=80)
+    rng = np.random.default_rng(0)
+    plot_rdm(rng.random(45), categories=["a"] * 5 + ["b"] * 5, fname=run / "figures" / "rdm.svg")
+    return run
+
+
+def _write(run_dir: Path, **kwargs) -> Path:
+    args = dict(title="Run <b>&amp; demo", config=CONFIG, metrics=METRICS,
+                figures=["figures/retrieval.png", run_dir / "figures" / "rdm.svg"],
+                notes="line 1\n<script>alert('x')</script>")
+    args.update(kwargs)
+    return write_report(run_dir, **args)
+
+
+def test_report_embeds_every_figure(run_dir):
+    path = _write(run_dir)
+    assert path == run_dir / "report.html"
+    text = path.read_text(encoding="utf-8")
+    page = _parse(text)
+    imgs = [attrs for tag, attrs in page.tags if tag == "img"]
+    assert len(imgs) == 2
+    png_uri, svg_uri = imgs[0]["src"], imgs[1]["src"]
+    assert png_uri.startswith("data:image/png;base64,")
+    pixels = mpimg.imread(io.BytesIO(base64.b64decode(png_uri.split(",", 1)[1])), format="png")
+    assert pixels.shape[0] > 100 and pixels[..., :3].std() > 0.05
+    assert svg_uri.startswith("data:image/svg+xml;base64,")
+    svg = base64.b64decode(svg_uri.split(",", 1)[1])
+    assert svg == (run_dir / "figures" / "rdm.svg").read_bytes()
+    assert [a["alt"] for a in imgs] == ["retrieval", "rdm"]
+
+
+def test_report_is_self_contained_and_escaped(run_dir):
+    text = _write(run_dir).read_text(encoding="utf-8")
+    page = _parse(text)
+    assert "<script>alert" not in text and "<b>&amp; demo" not in text
+    assert "".join(page.text["title"]) == "Run <b>&amp; demo"
+    assert "<script>alert('x')</script>" in "".join(page.text["div"])
+    for tag, attrs in page.tags:
+        assert tag not in ("link", "iframe", "object", "embed")
+        for name, value in attrs.items():
+            if name in ("src", "href"):
+                assert value.startswith("data:"), (tag, name, value[:60])
+    scripts = [attrs for tag, attrs in page.tags if tag == "script"]
+    assert scripts == [{}]  # one inline script, no src
+
+
+def test_report_metrics_tables_and_config(run_dir):
+    page = _parse(_write(run_dir).read_text(encoding="utf-8"))
+    assert page.rows["top10_accuracy"] == "0.4213"
+    assert page.rows["n_segments"] == "1500"
+    assert page.rows["diverged"] == "False"
+    assert page.rows["top1"] == "0.1235"  # 4 significant digits
+    assert page.rows["per_subject.s02"] == "0.39"
+    assert page.rows["ceiling"] == "[0.31, 0.42]"
+    assert page.rows["missing"] == "nan"
+    assert "".join(page.text["h3"]) == "retrievalrsa"
+    config_text = "".join(page.text["pre"])
+    assert yaml.safe_load(config_text) == to_plain(CONFIG)
+    assert config_hash(CONFIG) in "".join(page.text["code"])
+
+
+def test_config_hash_is_canonical():
+    reordered = {"training": CONFIG["training"], "model": CONFIG["model"],
+                 "dataset": CONFIG["dataset"]}
+    assert config_hash(reordered) == config_hash(CONFIG)
+    changed = {**CONFIG, "training": {**CONFIG["training"], "lr": 1e-3}}
+    assert config_hash(changed) != config_hash(CONFIG)
+    assert re.fullmatch(r"[0-9a-f]{64}", config_hash(CONFIG))
+    assert to_plain({"a": np.arange(3), "b": (np.float32(0.5),)}) == {"a": [0, 1, 2], "b": [0.5]}
+
+
+def test_report_empty_and_given_digest(tmp_path):
+    path = write_report(tmp_path, title="empty", config={}, metrics={}, config_digest="abc123")
+    page = _parse(path.read_text(encoding="utf-8"))
+    assert not [t for t, _ in page.tags if t == "img"]
+    assert "No metrics." in "".join(page.text["p"]) and "abc123" in "".join(page.text["code"])
+
+
+def test_report_errors(run_dir, tmp_path):
+    with pytest.raises(DataNotFoundError, match="is not a directory"):
+        write_report(tmp_path / "nope", title="t", config={}, metrics={})
+    with pytest.raises(DataNotFoundError, match="figure 'figures/missing.png' not found"):
+        _write(run_dir, figures=["figures/missing.png"])
+    with pytest.raises(ValueError, match="a report embeds .png, .svg only"):
+        _write(run_dir, figures=["figures/retrieval.pdf"])
+    (run_dir / "fake.png").write_text("not an image")
+    with pytest.raises(DataFormatError, match="has a .png suffix but is not a PNG"):
+        _write(run_dir, figures=["fake.png"])
+    (run_dir / "fake.svg").write_text("<html></html>")
+    with pytest.raises(DataFormatError, match="holds no <svg> element"):
+        _write(run_dir, figures=["fake.svg"])
+    with pytest.raises(TypeError, match="figures must be a list of paths"):
+        _write(run_dir, figures="figures/retrieval.png")
+    with pytest.raises(TypeError, match="config must be Mapping"):
+        _write(run_dir, config=[1, 2])
+    with pytest.raises(TypeError, match="metrics must be Mapping"):
+        _write(run_dir, metrics=0.5)
+    with pytest.raises(TypeError, match="title must be str"):
+        _write(run_dir, title=None)
+
+
+# --------------------------------------------------------------------------- chromium
+def _chromium(page: Path, work: Path, *mode: str) -> subprocess.CompletedProcess:
+    cmd = [
+        CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+        "--no-first-run", "--disable-background-networking", "--disable-component-update",
+        "--disable-sync", f"--user-data-dir={work / 'profile'}", "--enable-logging=stderr",
+        "--v=0", *mode, page.as_uri(),
+    ]
+    env = {**os.environ, "HOME": str(work)}
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=120, env=env, check=False)
+
+
+def _render_check(page: Path, work: Path) -> tuple[dict, list[str]]:
+    """The ``#nd-render-check`` attributes after load, and the console messages."""
+    proc = _chromium(page, work, "--dump-dom")
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    marks = [a for t, a in _parse(proc.stdout).tags if a.get("id") == "nd-render-check"]
+    console = re.findall(r":CONSOLE[^\]]*\] (.*)", proc.stderr)
+    return marks[0], console
+
+
+@needs_chromium
+def test_chromium_detects_broken_page(tmp_path):
+    """Negative control: the checks below do catch a broken image and a script error."""
+    broken = ('<img src="data:image/png;base64,AAAA" alt="broken">'
+              "<script>undefinedFunction();</script>")
+    page = tmp_path / "broken.html"
+    page.write_text(render_report(title="broken", config={}, metrics={}, figures_html=broken))
+    mark, console = _render_check(page, tmp_path)
+    assert mark["data-status"] == "loaded"
+    assert mark["data-broken"] == "1" and int(mark["data-errors"]) >= 1
+    assert any("Uncaught" in line for line in console), console
+
+
+@needs_chromium
+def test_chromium_renders_every_figure(run_dir, tmp_path):
+    report = _write(run_dir)
+    moved = tmp_path / "elsewhere" / "report.html"  # the page must not need its folder
+    moved.parent.mkdir()
+    shutil.move(report, moved)
+    shutil.rmtree(run_dir)
+    mark, console = _render_check(moved, tmp_path)
+    assert mark["data-status"] == "loaded", mark
+    assert mark["data-images"] == "2" and mark["data-broken"] == "0", mark
+    assert mark["data-errors"] == "0" and console == [], console
+    shot = tmp_path / "shot.png"
+    proc = _chromium(moved, tmp_path, f"--screenshot={shot}", "--window-size=1200,2000",
+                     "--hide-scrollbars")
+    assert proc.returncode == 0 and shot.is_file(), proc.stderr[-2000:]
+    pixels = mpimg.imread(shot)[..., :3]
+    assert pixels.shape[:2] == (2000, 1200)
+    assert pixels.std() > 0.05, "screenshot looks blank"
+    inked_rows = (pixels.mean(axis=2) < 0.8).any(axis=1).mean()
+    assert inked_rows > 0.3, f"only {inked_rows:.0%} of screenshot rows hold content"
+    assert not math.isclose(pixels.mean(), 1.0, abs_tol=1e-3)
