@@ -51,11 +51,11 @@ class Brennan2019(Study):
                            named_by_server=True) for fid in FILE_IDS]
 
     def post_fetch(self, folder: Path) -> None:
-        """Move the files named by the server out of ``.deepblue/`` into the study folder."""
+        """Move what arrived in ``.deepblue/<id>/`` (named by the server) into the folder."""
         staging = folder / ".deepblue"
-        for path in sorted(staging.glob("*")) if staging.is_dir() else []:
-            if not path.name.endswith(".part"):
-                path.replace(folder / path.name)
+        for item in sorted(staging.glob("*/*")) if staging.is_dir() else []:
+            if not item.name.startswith("."):
+                _merge(item, folder / item.name)
 
     def subject_of(self, path: str) -> str | None:
         return None  # Deep Blue names files only when they arrive
@@ -86,6 +86,16 @@ class Brennan2019(Study):
         raw = read_fieldtrip_raw(eeg)
         events = word_events(proc, pd.read_csv(words), root, sfreq=raw.info["sfreq"])
         return [read_meeg(raw, events=events, subject=subject, **kwargs)]
+
+
+def _merge(src: Path, dst: Path) -> None:
+    """Move ``src`` to ``dst``, merging folders that already exist."""
+    if src.is_dir() and dst.is_dir():
+        for child in src.iterdir():
+            _merge(child, dst / child.name)
+        src.rmdir()
+    else:
+        src.replace(dst)
 
 
 def read_fieldtrip_raw(path: Path) -> mne.io.RawArray:

@@ -82,7 +82,7 @@ def _raw_from_npy(path: Path) -> mne.io.RawArray:
         raise DataFormatError(
             f"{path} lacks {err}; expected a dict with raw_eeg_data, ch_names, ch_types, sfreq."
         ) from err
-    montage = mne.channels.make_standard_montage("standard_1020")
+    montage = mne.channels.make_standard_montage("easycap-M1")
     raw.set_montage(montage, on_missing="ignore")
     return raw
 
@@ -97,7 +97,7 @@ def image_table(raw: mne.io.BaseRaw, partition: str, metadata: dict | None,
     """Image events from the ``stim`` channel: value = 1-based image number, 99999 = catch."""
     found = mne.find_events(raw, stim_channel="stim", shortest_event=1, verbose="error")
     files_key, concepts_key, folder = PARTITIONS.get(partition, PARTITIONS["training"])
-    image_dirs = sorted(root.glob(f"image_set/**/{folder}"))
+    image_dirs = sorted(root.glob(f"image_set/**/{folder}")) or [root / "image_set" / folder]
     rows = []
     for sample, _, code in found:
         row = {"onset": (sample - raw.first_samp) / raw.info["sfreq"], "kind": "image",
@@ -108,8 +108,7 @@ def image_table(raw: mne.io.BaseRaw, partition: str, metadata: dict | None,
         elif metadata is not None and 0 < code <= len(metadata[files_key]):
             concept = str(metadata[concepts_key][code - 1])
             row["text"] = concept
-            if image_dirs:
-                row["stimulus"] = str(image_dirs[0] / concept / metadata[files_key][code - 1])
+            row["stimulus"] = str(image_dirs[0] / concept / metadata[files_key][code - 1])
         rows.append(row)
     return pd.DataFrame(rows, columns=["onset", "kind", "value", "block", "condition",
                                        "text", "stimulus"])
