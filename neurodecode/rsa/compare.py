@@ -63,10 +63,19 @@ def compare_rdms(
     similarity : array of shape (..., n_models) or (...)
         The last axis is absent when ``rdm_b`` is one RDM of shape (n_pairs,).
         Pairs that are NaN in any RDM of ``rdm_a`` or ``rdm_b`` are excluded from
-        every comparison of the call, so all values use the same pairs.
+        every comparison of the call, so all values use the same pairs; an RDM of
+        ``rdm_a`` that is entirely NaN gives NaN.
     """
     check_option("method", method, METHODS)
-    a, b, lead, single, keep = _prepare(rdm_a, rdm_b)
+    a_all = np.asarray(B.to_numpy(rdm_a), dtype=np.float64)
+    empty = np.isnan(a_all).all(-1) if a_all.ndim > 1 else np.zeros((), bool)
+    if empty.any():  # RDMs that are all NaN (e.g. a one-voxel searchlight) give NaN
+        sim_ok = compare_rdms(a_all[~empty], rdm_b, method, backend=backend, device=device,
+                              dtype=dtype, n_jobs=n_jobs)
+        out = np.full(empty.shape + sim_ok.shape[1:], np.nan)
+        out[~empty] = sim_ok
+        return out
+    a, b, lead, single, keep = _prepare(a_all, rdm_b)
     dt = B.resolve_dtype(rdm_a, dtype)
     if method == "kendall_tau_a":
         sim = _tau_a(a, b, n_jobs)

@@ -113,3 +113,14 @@ def test_errors(rng):
         compare_rdms(rng.random(6), rng.random((2, 2, 6)))
     with pytest.raises(ValueError, match="fewer than 2 pairs that are not NaN"):
         compare_rdms(np.full(6, np.nan), rng.random(6))
+
+
+def test_all_nan_rdm_gives_nan_without_affecting_others(rng):
+    a, b = rng.random((3, 4, 15)), rng.random((2, 15))
+    ref = compare_rdms(a, b)
+    a[1, 2] = np.nan
+    out = compare_rdms(a, b)
+    assert np.isnan(out[1, 2]).all()
+    mask = np.ones((3, 4), bool)
+    mask[1, 2] = False
+    np.testing.assert_allclose(out[mask], ref[mask])

@@ -1,0 +1,164 @@
+"""Sensor and volume searchlights: planted effects, exactness per centre, bounded memory."""
+
+from __future__ import annotations
+
+import matplotlib
+import mne
+import nibabel as nib
+import numpy as np
+import pytest
+from scipy.spatial.distance import pdist
+
+from neurodecode.rsa import (
+    compare_rdms,
+    compute_rdm,
+    searchlight,
+    sensor_neighbors,
+    sensor_searchlight,
+    volume_searchlight,
+)
+
+matplotlib.use("Agg")
+CATEGORY = np.array([0, 0, 1, 1, 2])
+MODEL = pdist(CATEGORY[:, None], lambda u, v: float(u[0] != v[0]))
+
+
+def _eeg_info():
+    montage = mne.channels.make_standard_montage("standard_1005")
+    names = ["Fp1", "Fp2", "F7", "F3", "Fz", "F4", "F8", "T7", "C3", "Cz", "C4", "T8",
+             "P7", "P3", "Pz", "P4", "P8", "O1", "Oz", "O2"]
+    info = mne.create_info(names, 100.0, "eeg")
+    info.set_montage(montage)
+    return info
+
+
+def _planted_sensor_data(rng, info, active=("O1", "Oz", "O2")):
+    n_ch = len(info["ch_names"])
+    x = 0.1 * rng.standard_normal((5, n_ch, 30))
+    idx = [info["ch_names"].index(c) for c in active]
+    centres = 2 * rng.standard_normal((3, len(idx)))
+    x[:, idx, 10:20] += centres[CATEGORY][:, :, None]
+    return x
+
+
+def test_sensor_searchlight_planted_and_exact(rng):
+    info = _eeg_info()
+    x = _planted_sensor_data(rng, info)
+    maps = sensor_searchlight(
+        x, {"cat": MODEL}, info, metric="euclidean", method="pearson", tmin=-0.1
+    )
+    evoked = maps["cat"]
+    assert isinstance(evoked, mne.EvokedArray) and evoked.data.shape == (20, 30)
+    in_window = evoked.data[:, 10:20].mean(1)
+    best = {evoked.ch_names[i] for i in np.argsort(in_window)[-3:]}
+    assert best <= {"O1", "Oz", "O2", "P3", "Pz", "P4", "P7", "P8"}
+    assert in_window.max() > 0.6 and np.abs(evoked.data[:, :10]).mean() < 0.4
+    nbrs = sensor_neighbors(info)
+    c, t = info["ch_names"].index("Oz"), 15
+    expected = compare_rdms(compute_rdm(x[:, nbrs[c], t], "euclidean"), MODEL, "pearson")
+    assert np.isclose(evoked.data[c, t], expected)
+
+
+def test_sensor_radius_and_memory_budget(rng):
+    info = _eeg_info()
+    x = _planted_sensor_data(rng, info)
+    nbrs = sensor_neighbors(info, radius=0.07)
+    assert all(i in n for i, n in enumerate(nbrs))
+    big = sensor_searchlight(x, MODEL, info, radius=0.07)
+    small = sensor_searchlight(x, MODEL, info, radius=0.07, max_memory=1.0)  # one centre a chunk
+    np.testing.assert_allclose(big["model0"].data, small["model0"].data)
+    c, t = 5, 12
+    expected = compare_rdms(compute_rdm(x[:, nbrs[c], t]), MODEL)
+    assert np.isclose(big["model0"].data[c, t], expected)
+
+
+@pytest.mark.parametrize("metric", ["euclidean", "sqeuclidean", "cosine"])
+def test_sensor_metrics_exact(rng, metric):
+    info = _eeg_info()
+    x = _planted_sensor_data(rng, info)
+    out = sensor_searchlight(x, MODEL, info, metric=metric, method="pearson")["model0"].data
+    nbrs = sensor_neighbors(info)
+    expected = compare_rdms(compute_rdm(x[:, nbrs[3], 7], metric), MODEL, "pearson")
+    assert np.isclose(out[3, 7], expected)
+
+
+def _volume(rng):
+    affine = np.diag([2.0, 2.0, 2.0, 1.0])
+    mask = np.zeros((8, 8, 8), dtype=np.uint8)
+    mask[1:7, 1:7, 1:7] = 1
+    n_vox = int(mask.sum())
+    x = rng.standard_normal((5, n_vox))
+    ijk = np.argwhere(mask)
+    active = np.linalg.norm(ijk - [2, 2, 2], axis=1) <= 1.5
+    x[:, active] += 3 * rng.standard_normal((3, active.sum()))[CATEGORY]
+    return nib.Nifti1Image(mask, affine), x, ijk, active
+
+
+def test_volume_searchlight_planted_and_exact(rng):
+    mask_img, x, ijk, active = _volume(rng)
+    maps = volume_searchlight(x, {"cat": MODEL}, mask_img, radius=3.0, method="pearson")
+    img = maps["cat"]
+    assert isinstance(img, nib.Nifti1Image) and img.shape == (8, 8, 8)
+    vol = img.get_fdata()
+    assert vol[0].max() == 0  # outside the mask
+    peak = np.unravel_index(np.argmax(vol), vol.shape)
+    assert np.linalg.norm(np.array(peak) - [2, 2, 2]) <= 1.5
+    # exact at one voxel: the sphere of radius 3 mm = the centre and its 6 face neighbours
+    centre = int(np.flatnonzero((ijk == [3, 3, 3]).all(1))[0])
+    sphere = np.flatnonzero(np.linalg.norm((ijk - ijk[centre]) * 2.0, axis=1) <= 3.0)
+    expected = compare_rdms(compute_rdm(x[:, sphere]), MODEL, "pearson")
+    assert np.isclose(vol[3, 3, 3], expected, atol=1e-6)
+
+
+def test_volume_from_4d_image_and_dispatcher(rng):
+    mask_img, x, ijk, _ = _volume(rng)
+    data4d = np.zeros((8, 8, 8, 5))
+    data4d[tuple(ijk.T)] = x.T
+    img4d = nib.Nifti1Image(data4d, mask_img.affine)
+    a = searchlight(img4d, MODEL, mask_img=mask_img, radius=4.0)["model0"].get_fdata()
+    b = volume_searchlight(x, MODEL, mask_img, 4.0, max_memory=1.0)["model0"].get_fdata()
+    np.testing.assert_allclose(a, b, atol=1e-6)
+
+
+def test_errors(rng):
+    info = _eeg_info()
+    x = _planted_sensor_data(rng, info)
+    mask_img, xv, _, _ = _volume(rng)
+    with pytest.raises(ValueError, match=r"radius=0.001 m selects no neighbour"):
+        sensor_neighbors(info, radius=0.001)
+    with pytest.raises(ValueError, match=r"radius=1.0 mm \(the closest voxels are 2 mm apart\) selects no"):
+        volume_searchlight(xv, MODEL, mask_img, radius=1.0)
+    with pytest.raises(ValueError, match="metric='crossnobis' is not valid"):
+        sensor_searchlight(x, MODEL, info, metric="crossnobis")
+    with pytest.raises(ValueError, match="data has 19 channels but info has 20"):
+        sensor_searchlight(x[:, :19], MODEL, info)
+    with pytest.raises(ValueError, match="data has 10 voxels but the mask holds 216"):
+        volume_searchlight(xv[:, :10], MODEL, mask_img, radius=3.0)
+    with pytest.raises(ValueError, match="exactly one of info"):
+        searchlight(x, MODEL)
+    with pytest.raises(ValueError, match="radius \\(in mm\\) is required"):
+        searchlight(xv, MODEL, mask_img=mask_img)
+    with pytest.raises(ValueError, match="at least 3 conditions"):
+        sensor_searchlight(x[:2], pdist(np.ones((2, 1))), info)
+
+
+@pytest.mark.realdata
+def test_meg_sample_searchlight_topomap(data_root, tmp_path):
+    from .test_timecourse import AUDITORY_VS_VISUAL, read_sample_epochs
+
+    epochs = read_sample_epochs(data_root).crop(0.13, 0.2)
+    maps = sensor_searchlight(
+        epochs.get_data(), {"av": AUDITORY_VS_VISUAL}, epochs.info,
+        conditions=epochs.events[:, 2], method="pearson", tmin=epochs.tmin,
+    )
+    evoked = maps["av"]
+    ch, latency = evoked.get_peak(ch_type="mag")
+    t = evoked.time_as_index(latency)[0]
+    mags = mne.pick_types(evoked.info, meg="mag")
+    assert evoked.data[mags, t].max() > 0.9
+    fig, ax = matplotlib.pyplot.subplots()
+    mne.viz.plot_topomap(evoked.data[mags, t], mne.pick_info(evoked.info, mags), axes=ax, show=False)
+    path = tmp_path / "searchlight_topomap.png"
+    fig.savefig(path)
+    matplotlib.pyplot.close(fig)
+    assert path.stat().st_size > 1000

@@ -1,0 +1,138 @@
+"""Time-resolved RSA on planted synthetic trials and on the MNE sample MEG recording."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy.spatial.distance import pdist
+
+from neurodecode.rsa import compare_rdms, compute_rdm, rsa_timecourse
+
+CATEGORY = np.array([0, 0, 0, 1, 1, 1])
+MODEL = pdist(CATEGORY[:, None], "hamming")  # 0 within, 1 between categories
+
+
+def _trials(rng, n_subjects=1, onset=20, offset=30):
+    data, labels = [], []
+    for _ in range(n_subjects):
+        centres = rng.standard_normal((2, 16))
+        y = np.repeat(np.arange(6), 8)
+        x = rng.standard_normal((len(y), 16, 50))
+        x[:, :, onset:offset] += 1.5 * centres[CATEGORY[y]][:, :, None]
+        data.append(x)
+        labels.append(y)
+    return data, labels
+
+
+def test_planted_window_is_found(rng):
+    (x,), (y,) = _trials(rng)
+    res = rsa_timecourse(x, y, {"category": MODEL}, sfreq=100.0, tmin=-0.2)
+    assert res.similarity.shape == (1, 50, 1)
+    t_peak, value = res.peak("category")
+    assert 0.0 <= t_peak < 0.1 and value > 0.5  # samples 20..29 -> 0.0..0.09 s
+    assert np.abs(res.similarity[0, :15, 0]).mean() < 0.35
+    # exactly the per-time RDM + comparison
+    means = np.stack([x[y == c].mean(0) for c in range(6)])
+    t = 25
+    expected = compare_rdms(compute_rdm(means[:, :, t]), MODEL)
+    assert np.isclose(res.similarity[0, t, 0], expected)
+
+
+def test_sliding_window_and_generalization(rng):
+    (x,), (y,) = _trials(rng)
+    res = rsa_timecourse(x, y, MODEL, window=5, step=2, generalization=True, sfreq=100.0)
+    assert res.similarity.shape == (1, 23, 1)
+    assert np.isclose(res.times[0], 0.02)  # centre of the first 5-sample window
+    gen = res.generalization[0]
+    assert gen.shape == (23, 23)
+    np.testing.assert_allclose(gen, gen.T, atol=1e-12)
+    inside = np.arange(23)[(res.times >= 0.22) & (res.times <= 0.26)]
+    outside = np.arange(23)[res.times < 0.12]
+    # RDMs of the planted window generalise to each other, not to the baseline
+    assert gen[np.ix_(inside, inside)].mean() > gen[np.ix_(inside, outside)].mean() + 0.3
+
+
+def test_subjects_and_group_statistics(rng):
+    data, labels = _trials(rng, n_subjects=4)
+    res = rsa_timecourse(data, labels, {"category": MODEL}, method="pearson")
+    assert res.similarity.shape == (4, 50, 1)
+    assert res.group_p[25, 0] < 0.01 and res.group_p[5, 0] > 0.01
+    np.testing.assert_allclose(res.group_mean, res.similarity.mean(0))
+
+
+def test_segments_duck_type(rng):
+    (x,), (y,) = _trials(rng)
+    seg = SimpleNamespace(
+        brain=x.astype(np.float32), meta=pd.DataFrame({"condition": y}), sfreq=100.0, tmin=-0.2
+    )
+    res = rsa_timecourse(seg, model_rdms=MODEL)
+    ref = rsa_timecourse(x, y, MODEL, sfreq=100.0, tmin=-0.2)
+    np.testing.assert_allclose(res.similarity, ref.similarity, atol=1e-5)
+    np.testing.assert_allclose(res.times, ref.times)
+
+
+def test_errors(rng):
+    (x,), (y,) = _trials(rng)
+    with pytest.raises(ValueError, match=r"condition\(s\) \[7\] have no trials"):
+        rsa_timecourse(x, y, MODEL, condition_order=[0, 1, 2, 3, 4, 7])
+    with pytest.raises(ValueError, match="at least 3 conditions"):
+        rsa_timecourse(x[:16], y[:16], pdist(np.ones((2, 1))))
+    bad = x.copy()
+    bad[3, 2, 1] = np.nan
+    with pytest.raises(ValueError, match="data contains 1 NaN.*trial 3, channel 2, time 1"):
+        rsa_timecourse(bad, y, MODEL)
+    with pytest.raises(ValueError, match="model_rdms describe 4 conditions"):
+        rsa_timecourse(x, y, np.ones(6))
+    with pytest.raises(ValueError, match="model_rdms must be condensed RDMs"):
+        rsa_timecourse(x, y, np.ones(7))
+    with pytest.raises(ValueError, match="model_rdms must all be condensed RDMs of one length"):
+        rsa_timecourse(x, y, {"a": np.ones(15), "b": np.ones((6, 6))})
+    with pytest.raises(ValueError, match="conditions must have one label per trial"):
+        rsa_timecourse(x, y[:-1], MODEL)
+    with pytest.raises(ValueError, match="data must have shape"):
+        rsa_timecourse(x[0], y, MODEL)
+    with pytest.raises(ValueError, match="conditions is required"):
+        rsa_timecourse(x, None, MODEL)
+    with pytest.raises(ValueError, match="model_rdms is required"):
+        rsa_timecourse(x, y)
+    with pytest.raises(ValueError, match="must be a list of the same length"):
+        rsa_timecourse([x, x], y, MODEL)
+    with pytest.raises(ValueError, match="window=60 exceeds"):
+        rsa_timecourse(x, y, MODEL, window=60)
+    with pytest.raises(ValueError, match="window must be a finite number > 0"):
+        rsa_timecourse(x, y, MODEL, window=0)
+
+
+def read_sample_epochs(root):
+    """Epochs of the 4 auditory/visual conditions, MEG channels, 1-30 Hz, -0.2..0.5 s."""
+    import mne
+
+    raw = mne.io.read_raw_fif(root / "meg_sample_crop" / "test_raw.fif", preload=True, verbose=False)
+    events = mne.find_events(raw, "STI 014", verbose=False)
+    raw.filter(1.0, 30.0, verbose=False)
+    return mne.Epochs(
+        raw, events, event_id=[1, 2, 3, 4], tmin=-0.2, tmax=0.5, picks="meg",
+        baseline=(None, 0), preload=True, verbose=False,
+    )
+
+
+# pairs (1,2) (1,3) (1,4) (2,3) (2,4) (3,4): auditory = {1, 2}, visual = {3, 4}
+AUDITORY_VS_VISUAL = np.array([0.0, 1.0, 1.0, 1.0, 1.0, 0.0])
+
+
+@pytest.mark.realdata
+def test_meg_sample_peaks_after_onset(data_root):
+    epochs = read_sample_epochs(data_root)
+    res = rsa_timecourse(
+        epochs.get_data(), epochs.events[:, 2], {"auditory_vs_visual": AUDITORY_VS_VISUAL},
+        method="pearson", sfreq=epochs.info["sfreq"], tmin=epochs.tmin,
+    )
+    latency, value = res.peak("auditory_vs_visual")
+    print(f"MEG sample: peak auditory-vs-visual similarity r={value:.3f} at {latency * 1e3:.0f} ms")
+    assert 0.05 <= latency <= 0.3
+    assert value > 0.9
+    baseline = res.group_mean[res.times < 0, 0]
+    assert value > baseline.max()
