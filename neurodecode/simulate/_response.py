@@ -42,37 +42,48 @@ def perturb_kernel_params(rng: np.random.Generator, params: dict, variability: f
     return {"latency": np.clip(latency, 0.02, 0.8), "weights": weights * amp[..., None]}
 
 
+def _bumps(params: dict, n_lags: int) -> np.ndarray:
+    """Signed Gaussian bumps of shape (n_sources, n_comp, n_lags)."""
+    t = np.linspace(0.0, 1.0, n_lags)  # lag / trf_length
+    width = _WIDTH[None, :, None]
+    bumps = np.exp(-((t[None, None, :] - params["latency"][..., None]) ** 2) / (2 * width**2))
+    return bumps * _SIGN[None, :, None]
+
+
 def build_kernels(params: dict, n_lags: int) -> np.ndarray:
     """Kernels of shape (n_sources, n_features, n_lags) from component parameters.
 
     Each kernel is a sum of Gaussian bumps in time; each bump has its own weight per
     feature, so kernels are not separable in feature and time.
     """
-    t = np.linspace(0.0, 1.0, n_lags)  # lag / trf_length
-    width = _WIDTH[None, :, None]
-    bumps = np.exp(-((t[None, None, :] - params["latency"][..., None]) ** 2) / (2 * width**2))
-    bumps *= _SIGN[None, :, None]  # (n_sources, n_comp, n_lags)
-    return np.einsum("scf,scl->sfl", params["weights"], bumps)
+    return np.einsum("scf,scl->sfl", params["weights"], _bumps(params, n_lags))
 
 
-def convolve_kernels(features: np.ndarray, kernels: np.ndarray) -> np.ndarray:
-    """Causal convolution summed over features: ``out[s, t] = sum_f sum_l k[s, f, l] x[f, t - l]``.
+def convolve_components(features: np.ndarray, params: dict, n_lags: int) -> np.ndarray:
+    """Sources ``out[s, t] = sum_f sum_l k[s, f, l] x[f, t - l]`` for ``build_kernels(params)``.
+
+    Uses the structure of the kernels (a few bumps, each with weights over features):
+    the features are first mixed per bump, then each mix is convolved with its bump,
+    which is much cheaper than one convolution per source and feature.
 
     Parameters
     ----------
     features : array of shape (n_features, n_times)
-    kernels : array of shape (n_sources, n_features, n_lags)
+    params : dict
+        From :func:`draw_kernel_params` or :func:`perturb_kernel_params`.
+    n_lags : int
 
     Returns
     -------
     sources : array of shape (n_sources, n_times)
     """
+    from scipy.fft import irfft, next_fast_len, rfft
+
     n_times = features.shape[1]
-    n_fft = _next_fast_len(n_times + kernels.shape[2] - 1)
-    spec_x = np.fft.rfft(features, n=n_fft, axis=1)
-    spec_k = np.fft.rfft(kernels, n=n_fft, axis=2)
-    out = np.fft.irfft(np.einsum("sfk,fk->sk", spec_k, spec_x), n=n_fft, axis=1)
-    return out[:, :n_times]
+    mixed = np.einsum("scf,ft->sct", params["weights"], features)
+    n_fft = next_fast_len(n_times + n_lags - 1, real=True)
+    spec = rfft(mixed, n=n_fft, axis=-1) * rfft(_bumps(params, n_lags), n=n_fft, axis=-1)
+    return irfft(spec.sum(axis=1), n=n_fft, axis=-1)[:, :n_times]
 
 
 def nonlinear(linear: np.ndarray) -> np.ndarray:
@@ -84,9 +95,3 @@ def nonlinear(linear: np.ndarray) -> np.ndarray:
     z = linear / np.std(linear, axis=1, keepdims=True)
     y = np.logaddexp(0.0, NONLINEAR_GAIN * z) / NONLINEAR_GAIN
     return y - y.mean(axis=1, keepdims=True)
-
-
-def _next_fast_len(n: int) -> int:
-    from scipy.fft import next_fast_len
-
-    return int(next_fast_len(n, real=True))

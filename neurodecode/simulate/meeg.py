@@ -341,7 +341,7 @@ def _simulate_subject(rng, subject, group, array, drive, events, *, response, n_
                       trf_length, snr, exponent, variability) -> SimulatedSubject:
     params = resp.perturb_kernel_params(rng, group["kernels"], variability)
     kernels = resp.build_kernels(params, n_lags)
-    linear = resp.convolve_kernels(drive, kernels)
+    linear = resp.convolve_components(drive, params, n_lags)
     scale = np.std(linear, axis=1)
     kernels /= scale[:, None, None]
     linear /= scale[:, None]
