@@ -153,4 +153,10 @@ def _clean_word(word: str) -> str:
     return re.sub(r"[^\w'-]", "", word)
 
 
-__all__ = ["Brennan2019", "FILE_IDS", "read_fieldtrip_raw", "word_events"]
+#: Module-level entry points: ``read(root, subject, session=None, task=None, **kwargs)``
+#: returns a list of Recordings, ``layout()`` describes the expected files.
+read = Brennan2019().read
+layout = Brennan2019().layout
+
+
+__all__ = ["layout", "read", "Brennan2019", "FILE_IDS", "read_fieldtrip_raw", "word_events"]

@@ -116,4 +116,10 @@ def word_events(path: Path, root: Path, run: int) -> pd.DataFrame:
     return table.sort_values("onset", kind="stable").reset_index(drop=True)
 
 
-__all__ = ["Broderick2019", "read_run", "word_events"]
+#: Module-level entry points: ``read(root, subject, session=None, task=None, **kwargs)``
+#: returns a list of Recordings, ``layout()`` describes the expected files.
+read = Broderick2019().read
+layout = Broderick2019().layout
+
+
+__all__ = ["layout", "read", "Broderick2019", "read_run", "word_events"]

@@ -152,4 +152,10 @@ def _as_int(value) -> str:
         return "0"
 
 
-__all__ = ["Gwilliams2022", "OSF_NODES", "STORIES", "parse_events"]
+#: Module-level entry points: ``read(root, subject, session=None, task=None, **kwargs)``
+#: returns a list of Recordings, ``layout()`` describes the expected files.
+read = Gwilliams2022().read
+layout = Gwilliams2022().layout
+
+
+__all__ = ["layout", "read", "Gwilliams2022", "OSF_NODES", "STORIES", "parse_events"]

@@ -86,4 +86,10 @@ class Haxby2001(Study):
         return [recording]
 
 
-__all__ = ["BASE_URL", "Haxby2001", "MASKS", "SUBJECTS", "TR"]
+#: Module-level entry points: ``read(root, subject, session=None, task=None, **kwargs)``
+#: returns a list of Recordings, ``layout()`` describes the expected files.
+read = Haxby2001().read
+layout = Haxby2001().layout
+
+
+__all__ = ["layout", "read", "BASE_URL", "Haxby2001", "MASKS", "SUBJECTS", "TR"]

@@ -65,4 +65,10 @@ class MneSample(Study):
                           session=session, **kwargs)]
 
 
-__all__ = ["EVENT_ID", "MneSample"]
+#: Module-level entry points: ``read(root, subject, session=None, task=None, **kwargs)``
+#: returns a list of Recordings, ``layout()`` describes the expected files.
+read = MneSample().read
+layout = MneSample().layout
+
+
+__all__ = ["layout", "read", "EVENT_ID", "MneSample"]

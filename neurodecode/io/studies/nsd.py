@@ -106,4 +106,10 @@ def _roi_mask(path: Path):
     return nib.Nifti1Image((np.asarray(img.dataobj) > 0).astype(np.uint8), img.affine)
 
 
-__all__ = ["MANUAL_STEPS", "Nsd", "trial_events"]
+#: Module-level entry points: ``read(root, subject, session=None, task=None, **kwargs)``
+#: returns a list of Recordings, ``layout()`` describes the expected files.
+read = Nsd().read
+layout = Nsd().layout
+
+
+__all__ = ["layout", "read", "MANUAL_STEPS", "Nsd", "trial_events"]

@@ -84,4 +84,10 @@ def trigger_events(table: pd.DataFrame) -> pd.DataFrame:
     return events.sort_values("onset", kind="stable").reset_index(drop=True)
 
 
-__all__ = ["MANUAL_STEPS", "Schoffelen2019", "trigger_events"]
+#: Module-level entry points: ``read(root, subject, session=None, task=None, **kwargs)``
+#: returns a list of Recordings, ``layout()`` describes the expected files.
+read = Schoffelen2019().read
+layout = Schoffelen2019().layout
+
+
+__all__ = ["layout", "read", "MANUAL_STEPS", "Schoffelen2019", "trigger_events"]

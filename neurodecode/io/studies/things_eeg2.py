@@ -114,4 +114,10 @@ def image_table(raw: mne.io.BaseRaw, partition: str, metadata: dict | None,
                                        "text", "stimulus"])
 
 
-__all__ = ["CATCH_CODE", "ThingsEeg2", "image_table"]
+#: Module-level entry points: ``read(root, subject, session=None, task=None, **kwargs)``
+#: returns a list of Recordings, ``layout()`` describes the expected files.
+read = ThingsEeg2().read
+layout = ThingsEeg2().layout
+
+
+__all__ = ["layout", "read", "CATCH_CODE", "ThingsEeg2", "image_table"]

@@ -55,4 +55,10 @@ class ThingsMeg(Study):
         return recordings
 
 
-__all__ = ["DATASET", "SUBJECTS", "ThingsMeg"]
+#: Module-level entry points: ``read(root, subject, session=None, task=None, **kwargs)``
+#: returns a list of Recordings, ``layout()`` describes the expected files.
+read = ThingsMeg().read
+layout = ThingsMeg().layout
+
+
+__all__ = ["layout", "read", "DATASET", "SUBJECTS", "ThingsMeg"]
