@@ -141,7 +141,9 @@ def _timecourse(run_dir: Path) -> Figure:
 
 
 def _jobs(run_dir: Path) -> list[tuple[str, Callable[[], Figure]]]:
-    """(figure stem, drawing function) for each contract file present."""
+    """(figure stem, drawing function) for each contract file present.
+
+    Companion files are checked here, before anything is drawn."""
     jobs: list[tuple[str, Callable[[], Figure]]] = []
     if (run_dir / "history.csv").is_file():
         jobs.append(("training_curves",
@@ -151,10 +153,13 @@ def _jobs(run_dir: Path) -> list[tuple[str, Callable[[], Figure]]]:
     for path in sorted(run_dir.glob("rdm*.npy")):
         jobs.append((path.stem, lambda p=path: _rdm(run_dir, p)))
     for path in sorted(run_dir.glob("topomap*.npy")):
+        _need(run_dir, "info.fif", path.name)
         jobs.append((path.stem, lambda p=path: _topomap(run_dir, p)))
     if (run_dir / "layer_time.npy").is_file():
+        _need(run_dir, "times.npy", "layer_time.npy")
         jobs.append(("layer_time", lambda: _layer_time(run_dir)))
     if (run_dir / "timecourse.npy").is_file():
+        _need(run_dir, "times.npy", "timecourse.npy")
         jobs.append(("timecourse", lambda: _timecourse(run_dir)))
     for path in sorted([*run_dir.glob("brainmap*.nii"), *run_dir.glob("brainmap*.nii.gz")]):
         stem = path.name.split(".")[0]

@@ -48,7 +48,8 @@ figcaption{font-size:.9em;color:#555;margin-top:.3em}
 .notes{white-space:pre-wrap}
 """
 
-# Counts images that failed to decode and script errors once everything has loaded.
+# In <head>, so that it sees every error of the page: counts script and resource errors,
+# then, once everything has loaded, images that failed to decode.
 _CHECK_SCRIPT = """
 (function () {
   var errors = 0;
@@ -195,6 +196,7 @@ def render_report(
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{html.escape(title)}</title>
 <style>{_CSS}</style>
+<script>{_CHECK_SCRIPT}</script>
 </head>
 <body>
 <h1>{html.escape(title)}</h1>
@@ -209,7 +211,6 @@ config sha256 <code>{html.escape(digest[:12])}</code></p>
 <p class="meta">sha256: <code>{html.escape(digest)}</code></p>
 <pre>{html.escape(config_text)}</pre>
 <div id="nd-render-check" data-status="pending" hidden></div>
-<script>{_CHECK_SCRIPT}</script>
 </body>
 </html>
 """

@@ -219,6 +219,10 @@ def test_chromium_detects_broken_page(tmp_path):
     mark, console = _render_check(page, tmp_path)
     assert mark["data-status"] == "loaded"
     assert mark["data-broken"] == "1" and int(mark["data-errors"]) >= 1
+    page.write_text(render_report(title="throws", config={}, metrics={},
+                                  figures_html="<script>undefinedFunction();</script>"))
+    mark, _ = _render_check(page, tmp_path)
+    assert mark["data-broken"] == "0" and mark["data-errors"] == "1"
     assert any("Uncaught" in line for line in console), console
 
 
