@@ -66,8 +66,12 @@ def fetch(name: str, root: str | Path, *, url_override: str | None = None,
         Data root; the dataset goes into ``root/<name>``.
     url_override : str or None
         Base URL of a mirror that replaces the dataset's host and answers the same
-        requests (static files at the same relative paths; OSF or S3 listings for the
-        hosts that need one). None uses the official host.
+        requests. None uses the official host. What it replaces, per host: OSF studies
+        (gwilliams2022, things_eeg2) the API root ``https://api.osf.io/v2``; OpenNeuro
+        (things_meg) the bucket ``https://s3.amazonaws.com/openneuro.org``; PyMVPA
+        (haxby2001) the folder holding ``MD5SUMS``; Deep Blue (brennan2019) the
+        ``.../data/downloads`` folder; single archives (mne_sample, broderick2019)
+        ``<mirror>/<archive name>``.
     subjects : sequence of str or None
         Download only these subjects' files (plus the shared files: stimuli, sidecars).
     progress : bool
