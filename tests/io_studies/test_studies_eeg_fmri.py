@@ -314,3 +314,19 @@ def test_unknown_study_lists_valid_names():
     with pytest.raises(ValueError, match="name='mous' is not valid; expected one of .*"
                                          "'schoffelen2019'"):
         get_study("mous")
+
+
+@pytest.mark.realdata
+def test_haxby2001_reader_on_real_slice(data_root, tmp_path):
+    """Subject 1 (one slice, PyMVPA tutorial form) placed in the PyMVPA release layout."""
+    source, subj = data_root / "fmri_haxby", tmp_path / "subj1"
+    subj.mkdir()
+    (subj / "bold.nii.gz").symlink_to(source / "bold.nii.gz")
+    (subj / "labels.txt").symlink_to(source / "attributes_literal.txt")
+    (subj / "mask4_vt.nii.gz").symlink_to(source / "mask.nii.gz")
+    (rec,) = get_study("haxby2001").read(tmp_path, "1")
+    ev = rec.events
+    assert rec.data.shape == (1452, 530) and len(np.unique(rec.runs)) == 12
+    assert len(ev) == 96 and sorted(ev["condition"].unique()) == sorted(
+        ["face", "house", "cat", "bottle", "scissors", "shoe", "chair", "scrambledpix"])
+    assert np.allclose(ev["duration"], ev["duration"].iloc[0])
