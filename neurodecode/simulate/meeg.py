@@ -93,7 +93,9 @@ class GroundTruth:
     def noise(self) -> np.ndarray:
         """The noise, array of shape (n_channels, n_times): raw data minus ``signal``.
 
-        Computed on access (not stored) to halve the memory of long simulations.
+        Computed on access (not stored) to halve the memory of long simulations, so
+        it is only the noise while the Raw's data are unchanged (copy the Raw before
+        filtering it in place).
         """
         return self._raw.get_data() - self.signal
 
