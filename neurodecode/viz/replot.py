@@ -28,6 +28,7 @@ import json
 import logging
 import os
 from collections.abc import Callable, Sequence
+from functools import partial
 from pathlib import Path
 
 import mne
@@ -82,6 +83,10 @@ def _npy(path: Path) -> np.ndarray:
         return np.load(path, allow_pickle=False)
     except (ValueError, OSError) as err:
         raise DataFormatError(f"{path} is not a readable .npy array: {err}.") from err
+
+
+def _history(run_dir: Path) -> Figure:
+    return plot_training_curves(pd.read_csv(run_dir / "history.csv"), title="Training")
 
 
 def _retrieval(run_dir: Path) -> Figure:
@@ -146,24 +151,23 @@ def _jobs(run_dir: Path) -> list[tuple[str, Callable[[], Figure]]]:
     Companion files are checked here, before anything is drawn."""
     jobs: list[tuple[str, Callable[[], Figure]]] = []
     if (run_dir / "history.csv").is_file():
-        jobs.append(("training_curves",
-                     lambda: plot_training_curves(pd.read_csv(run_dir / "history.csv"))))
+        jobs.append(("training_curves", partial(_history, run_dir)))
     if (run_dir / "retrieval.csv").is_file():
-        jobs.append(("retrieval_curve", lambda: _retrieval(run_dir)))
+        jobs.append(("retrieval_curve", partial(_retrieval, run_dir)))
     for path in sorted(run_dir.glob("rdm*.npy")):
-        jobs.append((path.stem, lambda p=path: _rdm(run_dir, p)))
+        jobs.append((path.stem, partial(_rdm, run_dir, path)))
     for path in sorted(run_dir.glob("topomap*.npy")):
         _need(run_dir, "info.fif", path.name)
-        jobs.append((path.stem, lambda p=path: _topomap(run_dir, p)))
+        jobs.append((path.stem, partial(_topomap, run_dir, path)))
     if (run_dir / "layer_time.npy").is_file():
         _need(run_dir, "times.npy", "layer_time.npy")
-        jobs.append(("layer_time", lambda: _layer_time(run_dir)))
+        jobs.append(("layer_time", partial(_layer_time, run_dir)))
     if (run_dir / "timecourse.npy").is_file():
         _need(run_dir, "times.npy", "timecourse.npy")
-        jobs.append(("timecourse", lambda: _timecourse(run_dir)))
+        jobs.append(("timecourse", partial(_timecourse, run_dir)))
     for path in sorted([*run_dir.glob("brainmap*.nii"), *run_dir.glob("brainmap*.nii.gz")]):
         stem = path.name.split(".")[0]
-        jobs.append((stem, lambda p=path: plot_brain_map(p, kind="glass", title=p.name)))
+        jobs.append((stem, partial(plot_brain_map, path, kind="glass", title=path.name)))
     return jobs
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TypeAlias
 
 import mne
 import numpy as np
@@ -23,7 +24,7 @@ from ._save import DEFAULT_DPI, auto_vlim, finish, new_figure
 _HEAD_RADIUS = 0.095
 _ARRAY_RADIUS = 0.085
 
-Geometry = mne.Info | np.ndarray
+Geometry: TypeAlias = mne.Info | np.ndarray
 
 
 def _info_picks(info: mne.Info, ch_type: str | None) -> tuple[np.ndarray, str]:
@@ -77,7 +78,10 @@ def _resolve_geometry(
                 f"or {geometry['nchan']} (all channels in info)."
             )
         return values, mne.pick_info(geometry, picks), ch_type
-    pos = np.asarray(geometry, dtype=float) if not isinstance(geometry, str) else None
+    try:
+        pos = None if isinstance(geometry, str) else np.asarray(geometry, dtype=float)
+    except (TypeError, ValueError):
+        pos = None
     if pos is None or pos.ndim != 2 or pos.shape[1] != 2:
         raise TypeError(
             "info must be an mne.Info or an array of positions of shape (n_channels, 2); "
@@ -173,13 +177,13 @@ def _pick_times(
     if picks is not None:
         if tmin is not None or tmax is not None:
             raise ValueError("pass either picks (times to draw) or tmin/tmax, not both.")
-        picks = np.atleast_1d(np.asarray(picks, dtype=float))
-        outside = picks[(picks < times[0]) | (picks > times[-1])]
+        wanted = np.atleast_1d(np.asarray(picks, dtype=float))
+        outside = wanted[(wanted < times[0]) | (wanted > times[-1])]
         if outside.size:
             raise ValueError(
                 f"picks {outside.tolist()} lie outside times [{times[0]:g}, {times[-1]:g}]."
             )
-        return np.abs(times[None, :] - picks[:, None]).argmin(axis=1)
+        return np.abs(times[None, :] - wanted[:, None]).argmin(axis=1)
     lo = times[0] if tmin is None else tmin
     hi = times[-1] if tmax is None else tmax
     if not lo < hi or lo > times[-1] or hi < times[0]:
@@ -319,22 +323,26 @@ def plot_spatial_attention(
         check_type("n_maps", n_maps, int)
         if not 1 <= n_maps <= len(weights):
             raise ValueError(f"n_maps must be in [1, {len(weights)}] (n_virtual); got {n_maps}.")
-        picks = _top_maps(weights, n_maps)
-    picks = np.asarray(picks, dtype=int)
-    if picks.size == 0 or picks.min() < 0 or picks.max() >= len(weights):
-        raise ValueError(f"picks must index virtual channels 0..{len(weights) - 1}; got {picks}.")
-    maps, pos, ch_type = _resolve_geometry(weights[picks].T, positions, ch_type)
+        chosen = _top_maps(weights, n_maps)
+    else:
+        chosen = np.asarray(picks, dtype=int)
+    if chosen.size == 0 or chosen.min() < 0 or chosen.max() >= len(weights):
+        raise ValueError(f"picks must index virtual channels 0..{len(weights) - 1}; got {chosen.tolist()}.")
+    check_type("n_cols", n_cols, int)
+    if n_cols < 1:
+        raise ValueError(f"n_cols must be >= 1; got {n_cols}.")
+    maps, pos, ch_type = _resolve_geometry(weights[chosen].T, positions, ch_type)
     lims = auto_vlim(maps, None)
-    n_rows = math.ceil(len(picks) / n_cols)
-    n_c = min(n_cols, len(picks))
+    n_rows = math.ceil(len(chosen) / n_cols)
+    n_c = min(n_cols, len(chosen))
     fig = new_figure((2.0 * n_c + 0.8, 2.1 * n_rows + 0.3))
     grid = fig.subplots(n_rows, n_c, squeeze=False).ravel()
-    for ax in grid[len(picks):]:
+    for ax in grid[len(chosen):]:
         fig.delaxes(ax)
-    for k, ax in enumerate(grid[: len(picks)]):
+    for k, ax in enumerate(grid[: len(chosen)]):
         im = _draw_map(ax, maps[:, k], pos, ch_type, cmap, lims, sensors=False)
-        ax.set_title(f"virtual {picks[k]}", fontsize=9)
-    fig.colorbar(im, ax=list(grid[: len(picks)]), shrink=0.8, label="attention weight")
+        ax.set_title(f"virtual {chosen[k]}", fontsize=9)
+    fig.colorbar(im, ax=list(grid[: len(chosen)]), shrink=0.8, label="attention weight")
     if title:
         fig.suptitle(title)
     return finish(fig, fname, dpi)

@@ -118,6 +118,8 @@ def test_topomap_errors(eeg_info):
         plot_topomap(np.zeros(64), eeg_info, ch_type="mag")
     with pytest.raises(TypeError, match="info must be an mne.Info or an array of positions"):
         plot_topomap(np.zeros(3), np.zeros((3, 3)))
+    with pytest.raises(TypeError, match="got dict"):
+        plot_topomap(np.zeros(3), {"Cz": (0, 0)})
     with pytest.raises(ValueError, match="positions has 4 rows"):
         plot_topomap(np.zeros(3), np.zeros((4, 2)))
     with pytest.raises(ValueError, match=r"vlim=\(1, 0\) must be two finite numbers"):
@@ -160,6 +162,8 @@ def test_spatial_attention_errors():
         plot_spatial_attention(np.ones((4, 5)), pos, n_maps=9)
     with pytest.raises(ValueError, match="picks must index virtual channels 0..3"):
         plot_spatial_attention(np.ones((4, 5)), pos, picks=[4])
+    with pytest.raises(ValueError, match="n_cols must be >= 1"):
+        plot_spatial_attention(np.ones((4, 5)), pos, n_maps=2, n_cols=0)
     with pytest.raises(ValueError, match="weights must have 2 dimensions"):
         plot_spatial_attention(np.ones(5), pos)
 
