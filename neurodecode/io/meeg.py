@@ -146,9 +146,8 @@ def _read_events(raw: mne.io.BaseRaw, events: Any, event_id, tsv: Path | None, *
 
 
 def _events_from_annotations(raw: mne.io.BaseRaw, kind: str) -> pd.DataFrame:
-    ann = raw.annotations
-    offset = raw.first_time if ann.orig_time is not None else 0.0
-    table = pd.DataFrame({"onset": ann.onset - offset, "duration": ann.duration,
+    ann = raw.annotations  # MNE stores onsets including the first sample's time
+    table = pd.DataFrame({"onset": ann.onset - raw.first_time, "duration": ann.duration,
                           "condition": ann.description})
     return normalize_events(table.sort_values("onset", kind="stable"), kind=kind,
                             source="annotations")

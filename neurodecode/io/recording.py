@@ -98,12 +98,30 @@ class Recording:
         n_times = getattr(self.data_loader, "n_times", None)
         if n_times is not None:
             return int(n_times)
+        shape = getattr(self.data_loader, "shape", None)
+        if shape is not None:
+            return int(shape[1 if self.modality == "meeg" else 0])
         return int(self.data.shape[1 if self.modality == "meeg" else 0])
 
     @property
     def duration(self) -> float:
         """Length of the recording in seconds."""
         return self.n_times / self.sfreq
+
+    def get_data(self, start: int = 0, stop: int | None = None) -> np.ndarray:
+        """Channels-first slice of samples ``[start, stop)``, shape (n_channels, stop - start).
+
+        Lazy sources (an MNE Raw on disk, an h5py dataset, a memory map) are read for
+        that slice only.
+        """
+        stop = self.n_times if stop is None else stop
+        if self._data is None and hasattr(self.data_loader, "get"):
+            return np.asarray(self.data_loader.get(start, stop))
+        if self._data is None and not callable(self.data_loader):
+            source = self.data_loader
+            sliced = source[:, start:stop] if self.modality == "meeg" else source[start:stop].T
+            return np.asarray(sliced)
+        return self.channels_first()[:, start:stop]
 
     def channels_first(self) -> np.ndarray:
         """Data as (n_channels, n_times) whatever the modality."""

@@ -1,0 +1,18 @@
+"""Recordings (and stimulus features) to aligned, scaled, leak-free ``Segments``."""
+
+from .cache import cached_make_segments, read_segments, write_segments
+from .scaling import SegmentScaler
+from .segments import Segments, concatenate_segments, make_segments, select_events
+from .splits import split_segments
+
+__all__ = [
+    "SegmentScaler",
+    "Segments",
+    "cached_make_segments",
+    "concatenate_segments",
+    "make_segments",
+    "read_segments",
+    "select_events",
+    "split_segments",
+    "write_segments",
+]

@@ -1,0 +1,331 @@
+"""A Recording (and stimulus features) to ``Segments``: aligned brain and stimulus windows."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .._validation import check_finite
+from ..exceptions import AlignmentError
+from ..io.recording import EVENT_KINDS, Recording
+from .resample import n_resampled, resample_chunked, resample_ratio
+
+logger = logging.getLogger("neurodecode")
+
+#: Columns of ``Segments.meta``.
+META_COLUMNS = ("onset", "condition", "block", "stimulus", "text", "kind", "start", "stop",
+                "n_padded", "recording", "subject")
+
+
+@dataclass
+class Segments:
+    """Aligned brain (and stimulus) windows.
+
+    Attributes
+    ----------
+    brain : float32 array of shape (n_segments, n_channels, n_times)
+    meta : DataFrame
+        One row per segment: ``onset`` (s, window onset minus ``tmin``), ``condition``,
+        ``block``, ``stimulus``, ``text``, ``kind``, ``start``/``stop`` (samples of the
+        resampled recording), ``recording`` (index of its recording) and ``subject``.
+    sfreq : float
+        Sampling frequency of the windows in Hz.
+    tmin : float
+        Time of the first sample of a window relative to its onset, in seconds.
+    subject : int array of shape (n_segments,)
+        Index into ``subjects``.
+    subjects : list of str
+        Subject identifiers.
+    stimulus : float32 array of shape (n_segments, n_features, n_times) or None
+        Stimulus features on the brain's clock.
+    ch_names, ch_types : list of str
+    pos_2d : array of shape (n_channels, 2) or None
+    info : mne.Info or None
+    modality : {"meeg", "fmri"}
+    """
+
+    brain: np.ndarray
+    meta: pd.DataFrame
+    sfreq: float
+    tmin: float
+    subject: np.ndarray
+    subjects: list[str]
+    stimulus: np.ndarray | None = None
+    ch_names: list[str] = field(default_factory=list)
+    ch_types: list[str] = field(default_factory=list)
+    pos_2d: np.ndarray | None = None
+    info: Any = None
+    modality: str = "meeg"
+
+    def __len__(self) -> int:
+        return int(self.brain.shape[0])
+
+    @property
+    def times(self) -> np.ndarray:
+        """Time of each sample relative to onset, shape (n_times,)."""
+        return self.tmin + np.arange(self.brain.shape[2]) / self.sfreq
+
+    def select(self, index: Any) -> Segments:
+        """The segments at ``index`` (boolean mask or integer indices)."""
+        index = np.flatnonzero(index) if np.asarray(index).dtype == bool else np.asarray(index)
+        stim = None if self.stimulus is None else self.stimulus[index]
+        return replace(self, brain=self.brain[index], stimulus=stim,
+                       subject=self.subject[index], meta=self.meta.iloc[index].reset_index(drop=True))
+
+    def summary(self) -> str:
+        """A short human-readable description."""
+        n, c, t = self.brain.shape
+        stim = "none" if self.stimulus is None else f"{self.stimulus.shape[1]} features"
+        lines = [
+            f"Segments: {n} windows x {c} channels x {t} samples "
+            f"({self.tmin:+.3f} to {self.tmin + t / self.sfreq:+.3f} s at {self.sfreq:g} Hz)",
+            f"  subjects: {len(self.subjects)} | blocks: {self.meta['block'].nunique()} | "
+            f"conditions: {self.meta['condition'].nunique()} | stimulus: {stim}",
+            f"  brain: {self.brain.nbytes / 1e6:.1f} MB float32",
+        ]
+        return "\n".join(lines)
+
+
+def make_segments(recording: Recording | Sequence[Recording], *, tmin: float, tmax: float,
+                  on: str | Sequence[str] | None = None, stride: float | None = None,
+                  sfreq: float | None = 120.0, baseline: tuple[float | None, float] | None = (None, 0.0),
+                  delay: float = 0.0, features: Any = None,
+                  max_pad: float = 0.1, chunk_duration: float = 100.0) -> Segments:
+    """Cut aligned windows of brain data (and stimulus features) around events.
+
+    Parameters
+    ----------
+    recording : Recording or list of Recording
+        One recording, or several (subjects are indexed by their ``subject``).
+    tmin, tmax : float
+        Window start and end relative to each onset, in seconds (``tmin < tmax``).
+    on : str, list of str or None
+        Which events: an event kind (``"word"``, ``"sound"``, ...), one condition or a list
+        of conditions; ``None`` takes every event.
+    stride : float, optional
+        If given, slide windows of ``tmax - tmin`` seconds every ``stride`` seconds inside
+        each selected event (its ``duration``) instead of one window per event.
+    sfreq : float or None
+        Resample to this rate (brainmagick: 120 Hz) with a polyphase filter, chunk by
+        chunk; ``None`` keeps the recording's rate. Ignored for fMRI.
+    baseline : (float or None, float) or None
+        Interval (relative to onset, ``None`` = window start) whose mean is subtracted per
+        channel; applied only when it lies inside the window. ``None`` disables it.
+    delay : float
+        Shift added to every onset, in seconds: for fMRI, the hemodynamic delay
+        (typically 4-6 s for event-related designs; block labels that already mark the
+        stimulus volumes, as Haxby's, need none).
+    features : StimulusFeatures, array or None
+        Stimulus features: an object with ``to_timeline(events, n_times, sfreq)``
+        returning (n_features, n_times) on the resampled clock, or an array of shape
+        (n_features, n_times) on the recording's own clock.
+    max_pad : float
+        Windows reaching beyond the recording by at most this fraction of their length are
+        kept, padded with the edge sample (counted in ``meta["n_padded"]``, with a warning);
+        farther ones are dropped. ``0`` drops every incomplete window.
+    chunk_duration : float
+        Seconds of input resampled at once; bounds the memory used.
+
+    Returns
+    -------
+    segments : Segments
+    """
+    recordings = [recording] if isinstance(recording, Recording) else list(recording)
+    if not recordings:
+        raise ValueError("recording must be a Recording or a non-empty list of them; got [].")
+    if features is not None and len(recordings) > 1:
+        raise ValueError("features can be given for a single recording only; "
+                         "call make_segments per recording and concatenate_segments.")
+    if not tmin < tmax:
+        raise ValueError(f"tmin must be smaller than tmax; got tmin={tmin!r}, tmax={tmax!r}.")
+    subjects = list(dict.fromkeys(r.subject for r in recordings))
+    parts = [
+        _segment_one(rec, i, tmin=tmin, tmax=tmax, on=on,
+                     stride=stride, sfreq=sfreq, baseline=baseline, delay=delay,
+                     features=features, max_pad=max_pad, chunk_duration=chunk_duration)
+        for i, rec in enumerate(recordings)
+    ]
+    segs = concatenate_segments(parts)
+    segs.subjects = subjects
+    return segs
+
+
+def select_events(events: pd.DataFrame, on: str | Sequence[str] | None) -> pd.DataFrame:
+    """Rows of ``events`` matching a kind, a condition or a list of conditions."""
+    if on is None:
+        chosen = events
+    elif isinstance(on, str) and on in EVENT_KINDS:
+        chosen = events[events["kind"] == on]
+    else:
+        wanted = [on] if isinstance(on, str) else [str(o) for o in on]
+        chosen = events[events["condition"].isin(wanted)]
+    if chosen.empty:
+        raise AlignmentError(
+            f"on={on!r} selects no event; this recording has kinds "
+            f"{sorted(events['kind'].unique())} and conditions "
+            f"{sorted(events['condition'].unique())[:20]}."
+        )
+    return chosen
+
+
+def _segment_one(rec: Recording, rec_index: int, *, tmin, tmax, on, stride,
+                 sfreq, baseline, delay, features, max_pad, chunk_duration) -> Segments:
+    fmri = rec.modality == "fmri"
+    up, down = (1, 1) if (sfreq is None or fmri) else resample_ratio(rec.sfreq, sfreq)
+    out_sfreq = rec.sfreq * up / down
+    events = select_events(rec.events, on)
+    table = _window_table(events, tmin, tmax, stride, delay, out_sfreq)
+    continuous = _resampled_data(rec, up, down, chunk_duration)
+    table = _drop_outside(table, continuous.shape[1], max_pad)
+    starts, width = table["start"].to_numpy(), int(round((tmax - tmin) * out_sfreq))
+    brain = cut_windows(continuous, starts, width)
+    del continuous
+    if baseline is not None and not fmri:
+        apply_baseline(brain, tmin, out_sfreq, baseline)
+    stimulus = None
+    if features is not None:
+        timeline = _feature_timeline(features, rec, out_sfreq, up, down, table, width)
+        stimulus = cut_windows(timeline, starts, width)
+    meta = table.assign(recording=rec_index, subject=rec.subject)
+    return Segments(brain=brain, meta=meta.reset_index(drop=True), sfreq=out_sfreq, tmin=tmin,
+                    subject=np.zeros(len(meta), np.int64), subjects=[rec.subject],
+                    stimulus=stimulus, ch_names=list(rec.ch_names), ch_types=list(rec.ch_types),
+                    pos_2d=rec.pos_2d, info=rec.info, modality=rec.modality)
+
+
+def _window_table(events: pd.DataFrame, tmin: float, tmax: float, stride: float | None,
+                  delay: float, sfreq: float) -> pd.DataFrame:
+    """One row per window with its event's labels and ``start``/``stop`` samples."""
+    width = tmax - tmin
+    if stride is None:
+        rows = events.assign(onset=events["onset"] + delay)
+    else:
+        if not stride > 0:
+            raise ValueError(f"stride must be a positive number of seconds; got {stride!r}.")
+        too_short = events["duration"] < width - 1e-9
+        if too_short.any():
+            ev = events[too_short].iloc[0]
+            raise AlignmentError(
+                f"the window tmax - tmin = {width:g} s is longer than {int(too_short.sum())} "
+                f"selected event(s); e.g. block {ev['block']!r} at {ev['onset']:.3f} s lasts "
+                f"{ev['duration']:g} s. Shorten the window or select longer events."
+            )
+        offsets = [np.arange(0.0, d - width + 1e-9, stride) for d in events["duration"]]
+        rows = events.loc[events.index.repeat([len(o) for o in offsets])]
+        rows = rows.assign(onset=rows["onset"].to_numpy() + np.concatenate(offsets) + delay - tmin)
+    start = np.round((rows["onset"].to_numpy() + tmin) * sfreq).astype(np.int64)
+    cols = ["onset", "condition", "block", "stimulus", "text", "kind"]
+    return rows[cols].assign(start=start, stop=start + int(round(width * sfreq)))
+
+
+def _drop_outside(table: pd.DataFrame, n_times: int, max_pad: float) -> pd.DataFrame:
+    width = table["stop"] - table["start"]
+    overrun = np.maximum(-table["start"], 0) + np.maximum(table["stop"] - n_times, 0)
+    table = table.assign(n_padded=overrun)
+    inside = overrun <= np.floor(max_pad * width)
+    if not inside.any():
+        raise AlignmentError(
+            f"every window reaches beyond the recording ({n_times} samples); check tmin, "
+            "tmax and the event onsets."
+        )
+    if (overrun > 0).any():
+        logger.warning("%d window(s) reach beyond the recording: %d kept, edge-padded by at most "
+                       "%d samples (meta['n_padded']); %d dropped.", int((overrun > 0).sum()),
+                       int(((overrun > 0) & inside).sum()), int(overrun[inside].max()),
+                       int((~inside).sum()))
+    return table[inside]
+
+
+def _resampled_data(rec: Recording, up: int, down: int, chunk_duration: float) -> np.ndarray:
+    """The whole recording, channels first, float32, resampled by ``up / down`` in chunks."""
+    n_times = rec.n_times
+    out = np.empty((rec.n_channels, n_resampled(n_times, up, down)), dtype=np.float32)
+
+    def check(x: np.ndarray, start: int) -> None:
+        bad = ~np.isfinite(x)
+        if bad.any():
+            ch, t = np.argwhere(bad)[0]
+            raise ValueError(
+                f"recording data contains {int(bad.sum())} NaN or Inf value(s) in this chunk; "
+                f"the first is on channel {rec.ch_names[ch]!r} at {(start + t) / rec.sfreq:.3f} s "
+                f"(sample {start + t}). Interpolate or drop the channel before segmenting."
+            )
+
+    chunk_out = max(up, int(chunk_duration * rec.sfreq * up / down))
+    return resample_chunked(rec.get_data, n_times, up, down, out=out, chunk_out=chunk_out,
+                            on_chunk=check)
+
+
+def cut_windows(data: np.ndarray, starts: np.ndarray, width: int) -> np.ndarray:
+    """Windows ``data[:, s:s + width]`` for each start, shape (n_windows, n_channels, width).
+
+    Windows reaching beyond ``data`` are padded with its first or last sample.
+    """
+    out = np.empty((len(starts), data.shape[0], width), dtype=np.float32)
+    n_times = data.shape[1]
+    for i, s in enumerate(starts):
+        if 0 <= s and s + width <= n_times:
+            out[i] = data[:, s:s + width]
+        else:
+            idx = np.clip(np.arange(s, s + width), 0, n_times - 1)
+            out[i] = data[:, idx]
+    return out
+
+
+def apply_baseline(brain: np.ndarray, tmin: float, sfreq: float,
+                   baseline: tuple[float | None, float]) -> None:
+    """Subtract, in place, the per-window per-channel mean over ``baseline`` seconds."""
+    b0 = tmin if baseline[0] is None else baseline[0]
+    i0 = int(round((b0 - tmin) * sfreq))
+    i1 = int(round((baseline[1] - tmin) * sfreq))
+    if i0 < 0 or i1 > brain.shape[2]:
+        raise ValueError(
+            f"baseline={baseline!r} lies outside the window ({tmin:g} s to "
+            f"{tmin + brain.shape[2] / sfreq:g} s); expected an interval inside it."
+        )
+    if i1 <= i0:
+        return  # the window has no time before onset: nothing to subtract
+    brain -= brain[:, :, i0:i1].mean(axis=2, keepdims=True)
+
+
+def _feature_timeline(features: Any, rec: Recording, out_sfreq: float, up: int, down: int,
+                      table: pd.DataFrame, width: int) -> np.ndarray:
+    if hasattr(features, "to_timeline"):
+        n_out = n_resampled(rec.n_times, up, down)
+        timeline = np.asarray(features.to_timeline(rec.events, n_out, out_sfreq), np.float32)
+    else:
+        arr = np.asarray(features, dtype=np.float32)
+        if arr.ndim != 2 or arr.shape[1] != rec.n_times:
+            raise ValueError(
+                f"features must have shape (n_features, {rec.n_times}) on the recording's "
+                f"clock; got {arr.shape}."
+            )
+        check_finite("features", arr, ("feature", "sample"))
+        timeline = np.empty((arr.shape[0], n_resampled(rec.n_times, up, down)), np.float32)
+        resample_chunked(lambda a, b: arr[:, a:b], rec.n_times, up, down, out=timeline)
+    return timeline
+
+
+def concatenate_segments(parts: Sequence[Segments]) -> Segments:
+    """Stack segments of several recordings (same channels and window) into one."""
+    first = parts[0]
+    for p in parts[1:]:
+        if p.ch_names != first.ch_names or p.brain.shape[2] != first.brain.shape[2]:
+            raise AlignmentError(
+                "segments to concatenate must share channels and window length; got "
+                f"{len(p.ch_names)} channels x {p.brain.shape[2]} samples vs "
+                f"{len(first.ch_names)} x {first.brain.shape[2]}."
+            )
+    subjects = list(dict.fromkeys(s for p in parts for s in p.subjects))
+    subject = np.concatenate([[subjects.index(p.subjects[i]) for i in p.subject] for p in parts])
+    stims = [p.stimulus for p in parts]
+    stimulus = None if any(s is None for s in stims) else np.concatenate(stims)
+    brain = first.brain if len(parts) == 1 else np.concatenate([p.brain for p in parts])
+    meta = pd.concat([p.meta for p in parts], ignore_index=True)
+    return replace(first, brain=brain, meta=meta, subject=subject.astype(np.int64),
+                   subjects=subjects, stimulus=stimulus)

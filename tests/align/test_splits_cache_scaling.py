@@ -1,0 +1,123 @@
+"""Leak-free splits, the HDF5 cache and training-split scaling."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from neurodecode.align import (
+    SegmentScaler,
+    cached_make_segments,
+    make_segments,
+    split_segments,
+)
+from neurodecode.exceptions import AlignmentError
+from neurodecode.io import Recording
+
+
+def _recording(rng, n_blocks=10, block_len=20.0, sfreq=100.0, stimuli=None):
+    n_times = int(n_blocks * block_len * sfreq)
+    events = pd.DataFrame({
+        "onset": np.arange(n_blocks) * block_len, "duration": block_len, "kind": "sound",
+        "condition": "speech", "stimulus": stimuli or [f"s{k}" for k in range(n_blocks)],
+        "text": "", "block": [f"b{k}" for k in range(n_blocks)], "value": 1})
+    return Recording(data_loader=rng.standard_normal((4, n_times)), sfreq=sfreq, events=events,
+                     modality="meeg", ch_names=list("abcd"), ch_types=["mag"] * 4)
+
+
+def test_overlapping_windows_never_share_samples_or_stimuli(rng):
+    # Windows straddle block boundaries on purpose: tmin < 0 and a stride shorter than the window.
+    stimuli = [f"s{k % 6}" for k in range(12)]  # stimuli repeat across blocks
+    rec = _recording(rng, n_blocks=12, stimuli=stimuli)
+    segs = make_segments(rec, tmin=-1.0, tmax=2.0, stride=0.5, sfreq=None, baseline=None)
+    splits = split_segments(segs, by="block", test_size=0.25, valid_size=0.17, seed=3)
+    covered = {}
+    for name, part in splits.items():
+        mask = np.zeros(rec.n_times, bool)
+        for a, b in zip(part.meta["start"], part.meta["stop"]):
+            mask[a:b] = True
+        covered[name] = mask
+        assert len(part) > 0
+    assert not (covered["train"] & covered["test"]).any()
+    assert not (covered["train"] & covered["valid"]).any()
+    assert not (covered["valid"] & covered["test"]).any()
+    test_stim = set(splits["test"].meta["stimulus"])
+    assert not test_stim & set(splits["train"].meta["stimulus"])
+    assert not test_stim & set(splits["valid"].meta["stimulus"])
+    # Straddling windows were dropped: fewer segments than before.
+    assert sum(len(p) for p in splits.values()) < len(segs)
+
+
+def test_shared_stimuli_allowed_and_explicit_assignment(rng):
+    rec = _recording(rng, stimuli=["same"] * 10)
+    segs = make_segments(rec, tmin=0.0, tmax=2.0, stride=2.0, sfreq=None)
+    assignment = {"b0": "test", "b1": "valid"}
+    splits = split_segments(segs, assignment=assignment, allow_shared_stimuli=True)
+    assert set(splits["test"].meta["block"]) == {"b0"}
+    assert len(splits["train"]) == 8 * 10
+    with pytest.raises(AlignmentError, match="split 'train' would be empty"):
+        split_segments(segs, assignment=assignment)  # all train shares the test stimulus
+
+
+def test_split_errors(rng):
+    segs = make_segments(_recording(rng, n_blocks=2), tmin=0, tmax=1, stride=1, sfreq=None)
+    with pytest.raises(ValueError, match="by='chapter' is not valid"):
+        split_segments(segs, by="chapter")
+    with pytest.raises(ValueError, match="test_size must be in"):
+        split_segments(segs, test_size=1.5)
+    with pytest.raises(AlignmentError, match="would be empty"):
+        split_segments(segs, test_size=0.5, valid_size=0.5)
+    with pytest.raises(ValueError, match="assignment value for a group='holdout'"):
+        split_segments(segs, assignment={"b0": "holdout"})
+
+
+def test_scaler_fitted_on_train_only(rng):
+    train = rng.standard_normal((50, 3, 20)).astype(np.float32) * [[[1.0], [10.0], [100.0]]]
+    scaler = SegmentScaler().fit(train)
+    scaled = scaler.transform(train)
+    q1, q3 = np.percentile(np.moveaxis(scaled, 1, 0).reshape(3, -1), [25, 75], axis=1)
+    np.testing.assert_allclose(q3 - q1, 1.0, atol=1e-5)
+    outlier = np.full((1, 3, 20), 1e6, np.float32)
+    assert scaler.transform(outlier).max() == 20.0
+    std = SegmentScaler("standard", clamp=None).fit_transform(train)
+    np.testing.assert_allclose(std.std(axis=(0, 2)), 1.0, atol=1e-4)
+    with pytest.raises(ValueError, match="method='mad' is not valid"):
+        SegmentScaler("mad").fit(train)
+    with pytest.raises(ValueError, match="non-empty array of shape"):
+        SegmentScaler().fit(np.zeros((0, 3, 2)))
+
+
+def test_cache_hit_miss_and_corruption(rng, tmp_path):
+    rec = _recording(rng, n_blocks=3)
+    params = dict(tmin=0.0, tmax=1.0, stride=1.0, sfreq=50.0)
+    first = cached_make_segments(rec, tmp_path, **params)
+    files = list(tmp_path.glob("segments-*.h5"))
+    assert len(files) == 1
+    again = cached_make_segments(rec, tmp_path, **params)
+    np.testing.assert_array_equal(first.brain, again.brain)
+    pd.testing.assert_frame_equal(first.meta, again.meta, check_dtype=False)
+    assert files[0].stat().st_mtime_ns == list(tmp_path.glob("*.h5"))[0].stat().st_mtime_ns
+    other = cached_make_segments(rec, tmp_path, **dict(params, tmax=1.5))
+    assert other.brain.shape[2] == 75 and len(list(tmp_path.glob("*.h5"))) == 2
+    data = files[0].read_bytes()
+    files[0].write_bytes(data[: len(data) // 2])  # truncated
+    with pytest.warns(RuntimeWarning, match="corrupted"):
+        rebuilt = cached_make_segments(rec, tmp_path, **params)
+    np.testing.assert_array_equal(rebuilt.brain, first.brain)
+    rec.events.loc[0, "condition"] = "changed"  # a changed event never reads a stale cache
+    changed = cached_make_segments(rec, tmp_path, **params)
+    assert changed.meta["condition"].iloc[0] == "changed"
+
+
+def test_cache_detects_flipped_bytes(rng, tmp_path):
+    import h5py
+
+    rec = _recording(rng, n_blocks=2)
+    first = cached_make_segments(rec, tmp_path, tmin=0.0, tmax=1.0)
+    path = next(tmp_path.glob("*.h5"))
+    with h5py.File(path, "r+") as f:
+        f["brain"][0, 0, 0] += 1.0
+    with pytest.warns(RuntimeWarning, match="corrupted"):
+        again = cached_make_segments(rec, tmp_path, tmin=0.0, tmax=1.0)
+    np.testing.assert_array_equal(first.brain, again.brain)

@@ -1,0 +1,133 @@
+"""read_meeg: events from every source, positions, lazy data, and its errors."""
+
+from __future__ import annotations
+
+import collections
+
+import mne
+import numpy as np
+import pandas as pd
+import pytest
+
+from neurodecode.exceptions import AlignmentError, DataFormatError, DataNotFoundError
+from neurodecode.io import read_meeg
+
+
+def _raw_with_stim(rng, sfreq=250.0, n_times=5000, first_samp=100):
+    info = mne.create_info(["EEG 1", "EEG 2", "EEG 3", "STI"], sfreq, ["eeg"] * 3 + ["stim"])
+    data = rng.standard_normal((4, n_times)) * 1e-6
+    data[3] = 0
+    for sample, code in [(500, 1), (1500, 2), (3000, 1)]:
+        data[3, sample:sample + 5] = code
+    raw = mne.io.RawArray(data, info, first_samp=first_samp, verbose="error")
+    raw.set_montage(mne.channels.make_standard_montage("colin27_1005").rename_channels(
+        {"Fz": "EEG 1", "Cz": "EEG 2", "Pz": "EEG 3"}), on_missing="ignore")
+    return raw
+
+
+def test_stim_channel_events_are_relative_to_first_sample(rng):
+    raw = _raw_with_stim(rng)
+    rec = read_meeg(raw, event_id={"a": 1, "b": 2})
+    np.testing.assert_allclose(rec.events["onset"], [2.0, 6.0, 12.0])
+    assert rec.events["condition"].tolist() == ["a", "b", "a"]
+    assert rec.ch_names == ["EEG 1", "EEG 2", "EEG 3"]
+    assert rec.data.shape == (3, 5000)
+
+
+def test_events_array_with_first_samp(rng):
+    raw = _raw_with_stim(rng)
+    events = np.array([[raw.first_samp + 250, 0, 7]])
+    rec = read_meeg(raw, events=events, event_id={"go": 7})
+    assert rec.events["onset"].tolist() == [1.0]
+    assert rec.events["condition"].tolist() == ["go"]
+
+
+def test_annotations_events(rng):
+    raw = _raw_with_stim(rng).pick(["EEG 1", "EEG 2", "EEG 3"])
+    raw.set_annotations(mne.Annotations([1.0, 3.5], [0.5, 0.0], ["word", "pause"]))
+    rec = read_meeg(raw)
+    np.testing.assert_allclose(rec.events["onset"], [1.0, 3.5])
+    assert rec.events["duration"].tolist() == [0.5, 0.0]
+    assert rec.events["condition"].tolist() == ["word", "pause"]
+
+
+def test_events_tsv_with_bids_columns(rng, tmp_path):
+    raw = _raw_with_stim(rng)
+    tsv = tmp_path / "events.tsv"
+    tsv.write_text("onset\tduration\ttrial_type\tword\tsequence\n"
+                   "1.0\t0.3\tword\thello\t1\n2.0\tn/a\tword\tworld\t1\n")
+    rec = read_meeg(raw, events=tsv, kind="word")
+    assert rec.events["text"].tolist() == ["hello", "world"]
+    assert rec.events["block"].tolist() == ["1", "1"]
+    assert rec.events["kind"].tolist() == ["word", "word"]
+    assert rec.events["duration"].tolist() == [0.3, 0.0]
+
+
+def test_positions_2d_and_3d(rng):
+    rec = read_meeg(_raw_with_stim(rng))
+    assert rec.pos_2d.shape == (3, 2) and rec.pos_3d.shape == (3, 3)
+    assert rec.pos_2d.min() >= 0 and rec.pos_2d.max() <= 1
+
+
+def test_bids_path(rng, tmp_path):
+    mne_bids = pytest.importorskip("mne_bids")
+    raw = _raw_with_stim(rng, first_samp=0)
+    fname = tmp_path / "raw.fif"
+    raw.save(fname, verbose="error")
+    raw = mne.io.read_raw_fif(fname, verbose="error")
+    events = mne.find_events(raw, verbose="error")
+    path = mne_bids.BIDSPath(subject="07", session="a", task="listen", root=tmp_path / "bids",
+                             datatype="eeg")
+    mne_bids.write_raw_bids(raw, path, events=events, event_id={"x": 1, "y": 2},
+                            overwrite=True, verbose="error", allow_preload=False)
+    rec = read_meeg(path)
+    assert rec.subject == "07" and rec.session == "a"
+    assert rec.events["condition"].tolist() == ["x", "y", "x"]
+    np.testing.assert_allclose(rec.events["onset"], [2.0, 6.0, 12.0], atol=1e-3)
+
+
+def test_unreadable_file(tmp_path):
+    bad = tmp_path / "broken_raw.fif"
+    bad.write_bytes(b"not a fif file at all")
+    with pytest.raises(DataFormatError, match="could not be read by MNE"):
+        read_meeg(bad)
+    with pytest.raises(DataNotFoundError, match="does not exist"):
+        read_meeg(tmp_path / "missing_raw.fif")
+    with pytest.raises(TypeError, match="source must be a path"):
+        read_meeg(42)
+
+
+def test_events_outside_recording(rng):
+    raw = _raw_with_stim(rng)
+    table = pd.DataFrame({"onset": [1.0, 50.0]})
+    with pytest.raises(AlignmentError, match="outside the recording"):
+        read_meeg(raw, events=table)
+
+
+def test_events_table_missing_column(rng):
+    with pytest.raises(DataFormatError, match="missing the required column 'onset'"):
+        read_meeg(_raw_with_stim(rng), events=pd.DataFrame({"time": [1.0]}))
+
+
+def test_unsorted_onsets(rng):
+    with pytest.raises(AlignmentError, match="not sorted"):
+        read_meeg(_raw_with_stim(rng), events=pd.DataFrame({"onset": [3.0, 1.0]}))
+
+
+def test_bad_events_array_and_kind(rng):
+    raw = _raw_with_stim(rng)
+    with pytest.raises(ValueError, match=r"shape \(n_events, 3\)"):
+        read_meeg(raw, events=np.zeros((2, 2)))
+    with pytest.raises(DataFormatError, match="kind values"):
+        read_meeg(raw, events=pd.DataFrame({"onset": [1.0], "kind": ["banana"]}))
+
+
+@pytest.mark.realdata
+def test_sample_meg(data_root):
+    rec = read_meeg(data_root / "meg_sample_crop" / "test_raw.fif")
+    counts = collections.Counter(rec.ch_types)
+    assert (counts["grad"], counts["mag"], counts["eeg"]) == (204, 102, 60)
+    cond = rec.events["condition"].value_counts()
+    assert [cond[c] for c in "1234"] == [7, 8, 8, 6]
+    assert rec.pos_2d.shape == (366, 2) and np.isfinite(rec.pos_2d).all()
+    assert rec._data is None  # lazy until used
