@@ -10,6 +10,7 @@ from ._solvers import RIDGE_SOLVERS, solve_ridge, solve_ridge_cv
 from .banded import BandedRidgeCV
 from .fmri import (
     VoxelwiseResult,
+    events_from_labels,
     fit_recording,
     fit_voxelwise,
     make_fir_design,
@@ -35,6 +36,7 @@ __all__ = [
     "TemporalReceptiveField",
     "VoxelwiseResult",
     "correlation_per_target",
+    "events_from_labels",
     "fdr_correction",
     "fit_recording",
     "fit_voxelwise",

@@ -58,13 +58,28 @@ def _project(be, dec: _Decomposition, X_train, Y_train, XtY=None):
     return dec.evecs.T @ XtY, y_mean
 
 
-def _val_operator(be, dec: _Decomposition, X_val, alphas):
-    """Stack ``A diag(1 / (s + alpha))`` over alphas: shape (n_alphas * n_val, k)."""
+def _val_operator(be, dec: _Decomposition, X_val, alphas, low_rank: bool):
+    """Stack ``A diag(w_r)`` over weight rows: shape (n_rows * n_val, k), and the mixing.
+
+    The weights ``1 / (s + alpha)`` form a Cauchy matrix (n_alphas, k), numerically of
+    low rank: in float32 (``low_rank``) it is factored as ``mix @ basis`` with rows
+    scaled to unit norm and singular values kept above 1e-6 (relative), so that fewer
+    than n_alphas large products are needed; ``mix`` is None when all rows are kept.
+    """
     Xv = X_val - dec.x_mean if dec.x_mean is not None else X_val
     A = (Xv @ dec.x_train.T) @ dec.evecs if dec.dual else Xv @ dec.evecs
     weights = 1.0 / (dec.evals[None, :] + alphas[:, None])  # (n_alphas, k)
+    mix = None
+    if low_rank:
+        w64 = be.to_numpy(weights).astype(np.float64)
+        norms = np.linalg.norm(w64, axis=1)
+        U, S, Vt = np.linalg.svd(w64 / norms[:, None], full_matrices=False)
+        rank = int(np.sum(S > 1e-6 * S[0]))
+        if rank < len(S):
+            mix = be.asarray(norms[:, None] * U[:, :rank] * S[:rank])
+            weights = be.asarray(Vt[:rank])
     stacked = A[None, :, :] * weights[:, None, :]
-    return stacked.reshape(-1, A.shape[1])
+    return stacked.reshape(-1, A.shape[1]), mix
 
 
 def _r2_from_sse(be, sse, Y_val):
@@ -111,19 +126,23 @@ def solve_ridge(X, Y, alphas, *, fit_intercept: bool = True, backend=None):
     return coef, intercept
 
 
-def _fold_scores(be, X, Y_b, folds, alphas, XtY_b, buffer):
+def _fold_scores(be, X, Y_b, folds, alphas, XtY_b, buffers):
     """Mean validation R^2 over folds, shape (n_alphas, n_targets_batch)."""
     total, n_zero = 0.0, 0
     n_b = Y_b.shape[1]
-    for dec, operator, train, val, partition in folds:
+    for dec, (operator, mix), train, val, partition in folds:
         X_tr, Y_tr, Y_val = X[train], Y_b[train], Y_b[val]
         if partition and XtY_b is not None:
             XtY_tr = XtY_b - X[val].T @ Y_val
         else:
             XtY_tr = None
         B, y_mean = _project(be, dec, X_tr, Y_tr, XtY_tr)
-        out = buffer[: operator.shape[0] * n_b].reshape(operator.shape[0], n_b)
-        preds = be.matmul_out(operator, B, out).reshape(len(alphas), len(val), n_b)
+        out = buffers[0][: operator.shape[0] * n_b].reshape(operator.shape[0], n_b)
+        preds = be.matmul_out(operator, B, out)
+        if mix is not None:
+            out2 = buffers[1][: len(alphas) * len(val) * n_b].reshape(len(alphas), -1)
+            preds = be.matmul_out(mix, preds.reshape(mix.shape[1], -1), out2)
+        preds = preds.reshape(len(alphas), len(val), n_b)
         preds -= (Y_val - y_mean if y_mean is not None else Y_val)[None]
         r2, zero = _r2_from_sse(be, be.sq_sum1(preds), Y_val)
         n_zero = max(n_zero, zero)
@@ -175,15 +194,17 @@ def solve_ridge_cv(
     n_samples, n_targets = Y.shape
     alphas_t = be.asarray(alphas)
     folds = []
+    low_rank = be.to_numpy(X[:1, :1]).dtype == np.float32
     for train, val in splits:
         dec = _decompose(be, X[be.index(train)], fit_intercept)
-        operator = _val_operator(be, dec, X[be.index(val)], alphas_t)
+        operator = _val_operator(be, dec, X[be.index(val)], alphas_t, low_rank)
         folds.append((dec, operator, be.index(train), be.index(val),
                       _is_partition(train, val, n_samples)))
     max_val = max(len(val) for _, val in splits)
     if n_targets_batch is None:
         n_targets_batch = max(1, int(2**24 // (len(alphas) * max_val)))
-    buffer = be.empty((len(alphas) * max_val * min(n_targets_batch, n_targets),))
+    size = len(alphas) * max_val * min(n_targets_batch, n_targets)
+    buffers = (be.empty((size,)), be.empty((size,)) if low_rank else None)
     use_xty = any(f[4] for f in folds) and not folds[0][0].dual
     cv_scores = np.empty((len(alphas), n_targets))
     starts = range(0, n_targets, n_targets_batch)
@@ -192,7 +213,7 @@ def solve_ridge_cv(
         batch = slice(start, start + n_targets_batch)
         Y_b = be.asarray(Y[:, batch])
         XtY_b = X.T @ Y_b if use_xty else None
-        scores_b, zero_b = _fold_scores(be, X, Y_b, folds, alphas_t, XtY_b, buffer)
+        scores_b, zero_b = _fold_scores(be, X, Y_b, folds, alphas_t, XtY_b, buffers)
         n_zero += zero_b
         cv_scores[:, batch] = be.to_numpy(scores_b)
     if n_zero:

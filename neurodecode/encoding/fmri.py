@@ -86,6 +86,33 @@ def make_hrf_regressors(
     return out, list(conditions)
 
 
+def events_from_labels(labels: Any, runs: Any, t_r: float,
+                       baseline: str | None = "rest") -> pd.DataFrame:
+    """Block events from per-volume condition labels (one block per contiguous stretch).
+
+    Parameters
+    ----------
+    labels : array of str, shape (n_volumes,)
+    runs : array of shape (n_volumes,) or None
+        A block never spans two runs.
+    t_r : float
+    baseline : str or None
+        Label that is not an event (e.g. ``"rest"``).
+
+    Returns
+    -------
+    events : DataFrame with columns onset, duration, condition (seconds)
+    """
+    labels = np.asarray(labels)
+    runs = _check_runs(runs, len(labels))
+    check_positive("t_r", t_r)
+    change = np.flatnonzero((labels[1:] != labels[:-1]) | (runs[1:] != runs[:-1])) + 1
+    starts, stops = np.r_[0, change], np.r_[change, len(labels)]
+    rows = [(a * t_r, (b - a) * t_r, labels[a]) for a, b in zip(starts, stops)
+            if labels[a] != baseline]
+    return pd.DataFrame(rows, columns=["onset", "duration", "condition"])
+
+
 def make_fir_design(X: Any, delays: Any = (1, 2, 3, 4), runs: Any = None) -> np.ndarray:
     """Finite-impulse-response design: features delayed by whole volumes within each run.
 

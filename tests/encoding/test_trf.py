@@ -1,0 +1,142 @@
+"""TemporalReceptiveField: equality with MNE, planted kernel recovery, errors."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from neurodecode.encoding import TemporalReceptiveField, lag_matrix, times_to_delays
+
+SFREQ = 100.0
+
+
+def _simulate(rng, n_trials=6, n_times=400, n_features=3, n_channels=4, tmin=0.0, tmax=0.1,
+              noise=0.05):
+    delays = times_to_delays(tmin, tmax, SFREQ)
+    kernel = rng.standard_normal((n_channels, n_features, len(delays)))
+    X = [rng.standard_normal((n_times, n_features)) for _ in range(n_trials)]
+    flat = kernel.reshape(n_channels, -1).T
+    Y = [lag_matrix(x, delays) @ flat + noise * rng.standard_normal((n_times, n_channels))
+         for x in X]
+    return X, Y, kernel
+
+
+@pytest.mark.parametrize("tmin, tmax", [(-0.05, 0.1), (0.02, 0.1)])
+def test_equals_mne_receptive_field(rng, tmin, tmax):
+    from mne.decoding import ReceptiveField
+
+    X, Y, _ = _simulate(rng, n_trials=3, n_times=200, noise=1.0)
+    rf = ReceptiveField(tmin, tmax, SFREQ, estimator=10.0, fit_intercept=True, verbose=False)
+    rf.fit(np.stack(X, 1), np.stack(Y, 1) + 2.0)
+    ours = TemporalReceptiveField(tmin, tmax, SFREQ, alphas=[10.0]).fit(X, [y + 2.0 for y in Y])
+    rel = np.abs(rf.coef_ - ours.coef_).max() / np.abs(rf.coef_).max()
+    assert rel < 1e-6
+    np.testing.assert_allclose(ours.intercept_, rf.estimator_.intercept_, rtol=1e-6, atol=1e-9)
+    pred = np.stack(ours.predict(X), 1)
+    np.testing.assert_allclose(pred, rf.predict(np.stack(X, 1)), rtol=1e-6, atol=1e-9)
+
+
+def test_planted_kernel_recovered_with_cv(rng):
+    X, Y, kernel = _simulate(rng)
+    trf = TemporalReceptiveField(0.0, 0.1, SFREQ, alphas=np.logspace(-3, 3, 7), cv=3).fit(X, Y)
+    assert trf.coef_.shape == kernel.shape
+    for ch in range(kernel.shape[0]):
+        assert np.corrcoef(trf.coef_[ch].ravel(), kernel[ch].ravel())[0, 1] >= 0.99
+    assert trf.cv_scores_.shape == (7, 4)
+    assert np.all(trf.score_targets(X, Y, metric="r") > 0.95)
+    assert trf.score(X, Y) > 0.9
+    single = trf.predict(X[0])
+    assert isinstance(single, np.ndarray) and single.shape == Y[0].shape
+
+
+def test_backward_model_reconstructs_stimulus(rng):
+    n_times, delays = 600, times_to_delays(0.0, 0.05, SFREQ)
+    stim = [rng.standard_normal((n_times, 1)) for _ in range(4)]
+    mixing = rng.standard_normal((len(delays), 8))
+    resp = [lag_matrix(s, delays) @ mixing + 0.1 * rng.standard_normal((n_times, 8))
+            for s in stim]
+    back = TemporalReceptiveField(0.0, 0.05, SFREQ, alphas=[1e-2, 1.0, 100.0],
+                                  direction="backward", cv=2).fit(stim, resp)
+    assert back.coef_.shape == (1, 8, len(delays))
+    assert back.score_targets(resp, stim, metric="r")[0] > 0.95
+
+
+def test_zero_variance_channel_scores_zero(rng):
+    X, Y, _ = _simulate(rng, n_trials=3, n_times=150)
+    for y in Y:
+        y[:, 1] = 3.0
+    with pytest.warns(UserWarning, match="zero variance"):
+        trf = TemporalReceptiveField(0.0, 0.1, SFREQ, alphas=[1.0]).fit(X, Y)
+    assert np.all(trf.coef_[1] == 0)
+    with pytest.warns(UserWarning, match="zero variance"):
+        assert trf.score_targets(X, Y)[1] == 0
+
+
+def test_bad_inputs(rng):
+    X, Y, _ = _simulate(rng, n_trials=2, n_times=50)
+    with pytest.raises(ValueError, match="tmin must be <= tmax"):
+        TemporalReceptiveField(0.2, 0.1, SFREQ).fit(X, Y)
+    with pytest.raises(ValueError, match="delays reach 60 samples"):
+        TemporalReceptiveField(0.0, 0.6, SFREQ, alphas=[1.0]).fit(X, Y)
+    with pytest.raises(ValueError, match="same length"):
+        TemporalReceptiveField(0.0, 0.1, SFREQ).fit(X, [Y[0], Y[1][:-1]])
+    with pytest.raises(ValueError, match="same number of trials"):
+        TemporalReceptiveField(0.0, 0.1, SFREQ).fit(X, Y[:1])
+    with pytest.raises(ValueError, match="need 2 <= cv <= n_trials"):
+        TemporalReceptiveField(0.0, 0.1, SFREQ, cv=5).fit(X, Y)
+    with pytest.raises(TypeError, match="cv must be an int or a splitter"):
+        TemporalReceptiveField(0.0, 0.1, SFREQ, cv="x").fit(X, Y)
+    with pytest.raises(ValueError, match="direction='sideways' is not valid"):
+        TemporalReceptiveField(0.0, 0.1, SFREQ, direction="sideways").fit(X, Y)
+    with pytest.raises(ValueError, match="finite and > 0"):
+        TemporalReceptiveField(0.0, 0.1, SFREQ, alphas=[-1.0]).fit(X, Y)
+    with pytest.raises(ValueError, match="sfreq must be a finite number > 0"):
+        TemporalReceptiveField(0.0, 0.1, 0.0).fit(X, Y)
+    bad = [x.copy() for x in X]
+    bad[1][3, 0] = np.nan
+    with pytest.raises(ValueError, match=r"X\[1\] contains 1 NaN or Inf"):
+        TemporalReceptiveField(0.0, 0.1, SFREQ).fit(bad, Y)
+    with pytest.raises(ValueError, match="at least one trial"):
+        TemporalReceptiveField(0.0, 0.1, SFREQ).fit([], [])
+    with pytest.raises(ValueError, match="same number of columns"):
+        TemporalReceptiveField(0.0, 0.1, SFREQ).fit([X[0], X[1][:, :2]], Y)
+    with pytest.raises(ValueError, match=r"must have shape \(n_times, n_features\)"):
+        TemporalReceptiveField(0.0, 0.1, SFREQ).fit([np.zeros((5, 2, 2))], Y[:1])
+    trf = TemporalReceptiveField(0.0, 0.1, SFREQ, alphas=[1.0]).fit(X, Y)
+    with pytest.raises(ValueError, match="X must have 3 columns"):
+        trf.predict([X[0][:, :2]])
+
+
+@pytest.mark.realdata
+def test_speech_audiobook_mel_trf(data_root, rng):
+    import librosa
+    import soundfile as sf
+
+    sfreq, n_mels = 64.0, 16
+    feats = []
+    for name in ("trial01.wav", "trial02.wav"):
+        wav, sr = sf.read(data_root / "speech_audiobook" / name)
+        hop = int(round(sr / sfreq))
+        mel = librosa.feature.melspectrogram(y=wav.astype(np.float32), sr=sr, n_fft=512,
+                                             hop_length=hop, n_mels=n_mels, fmax=5000)
+        logmel = np.log(mel.T + 1e-6)
+        feats.append((logmel - logmel.mean(0)) / logmel.std(0))
+    delays = times_to_delays(0.0, 0.25, sfreq)
+    kernel = np.zeros((8, n_mels, len(delays)))  # 8 channels, smooth planted kernels
+    lags = np.arange(len(delays)) / sfreq
+    for ch in range(8):
+        weights = rng.standard_normal(n_mels)
+        latency = 0.05 + 0.02 * ch
+        kernel[ch] = weights[:, None] * np.exp(-((lags - latency) ** 2) / (2 * 0.02**2))
+    flat = kernel.reshape(8, -1).T
+    resp = []
+    for f in feats:
+        clean = lag_matrix(f, delays) @ flat
+        resp.append(clean + 0.1 * clean.std() * rng.standard_normal(clean.shape))
+    # cut each trial in halves: 4 trials for 2-fold alpha selection
+    cut = [a[s] for a in feats for s in (slice(0, len(a) // 2), slice(len(a) // 2, None))]
+    cut_y = [a[s] for a in resp for s in (slice(0, len(a) // 2), slice(len(a) // 2, None))]
+    trf = TemporalReceptiveField(0.0, 0.25, sfreq, alphas=np.logspace(-2, 4, 7), cv=2)
+    trf.fit(cut, cut_y)
+    for ch in range(8):
+        assert np.corrcoef(trf.coef_[ch].ravel(), kernel[ch].ravel())[0, 1] >= 0.95
