@@ -11,7 +11,7 @@ from .distributed import (
     is_distributed,
     setup_distributed,
 )
-from .loop import OPTIMIZERS, FitResult, fit, predict_batch
+from .loop import OPTIMIZERS, FitResult, fit, make_loader, predict_batch
 
 __all__ = [
     "OPTIMIZERS",
@@ -23,6 +23,7 @@ __all__ = [
     "fit",
     "is_distributed",
     "load_checkpoint",
+    "make_loader",
     "predict_batch",
     "save_checkpoint",
     "setup_distributed",

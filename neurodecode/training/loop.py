@@ -105,8 +105,16 @@ def _check_inputs(model, train_set, valid_set, optimizer, epochs, batch_size, lr
         )
 
 
-def _loader(dataset: Dataset, batch_size: int, *, train: bool, seed: int, epoch: int,
-            num_workers: int, info: DistributedInfo, pin: bool) -> DataLoader:
+def make_loader(dataset: Dataset, batch_size: int, *, train: bool, seed: int, epoch: int,
+                num_workers: int = 0, info: DistributedInfo | None = None,
+                pin: bool = False) -> DataLoader:
+    """The DataLoader ``fit`` uses: one ``get_batch`` call per batch.
+
+    Training batches come in a random order drawn from ``(seed, epoch)`` alone (so a
+    resumed run sees the same order) and drop a last incomplete batch; under
+    torch.distributed a ``DistributedSampler`` gives each process its shard.
+    """
+    info = info or DistributedInfo()
     if info.world_size > 1:
         sampler = DistributedSampler(dataset, info.world_size, info.rank, shuffle=train,
                                      seed=seed, drop_last=train)
@@ -323,9 +331,9 @@ def _train(runner: _Runner, opt, state: dict, train_set, valid_set, *, batch_siz
             break
         start = time.perf_counter()
         kw = {"seed": seed, "epoch": epoch, "num_workers": num_workers, "info": info, "pin": pin}
-        train_loss = runner.train_epoch(_loader(train_set, batch_size, train=True, **kw),
+        train_loss = runner.train_epoch(make_loader(train_set, batch_size, train=True, **kw),
                                         opt, epoch, lr)
-        valid_loss = runner.valid_epoch(_loader(valid_set, batch_size, train=False, **kw),
+        valid_loss = runner.valid_epoch(make_loader(valid_set, batch_size, train=False, **kw),
                                         epoch, lr)
         improved = valid_loss < state["best_valid_loss"]
         if improved:
@@ -357,4 +365,4 @@ def _save(runner: _Runner, opt, state: dict, hparams: dict, improved: bool) -> N
     _write_metrics(run_dir, state["history"])
 
 
-__all__ = ["OPTIMIZERS", "FitResult", "fit", "predict_batch"]
+__all__ = ["OPTIMIZERS", "FitResult", "fit", "make_loader", "predict_batch"]

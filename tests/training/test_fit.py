@@ -169,3 +169,12 @@ def test_fmri_encoder_trains_without_positions(rng, tmp_path):
                  lr=1e-2, progress=False)
     assert result.best_valid_loss < 0.3 * result.history[0]["train_loss"]
     assert predict(model, data).shape == (120, 5)
+
+
+def test_amp_on_cpu_and_worker_processes(rng, tmp_path):
+    brain, stim, subject, pos = planted(rng, n=64)
+    train, valid = _split(brain, stim, subject, 0, 48), _split(brain, stim, subject, 48, 64)
+    result = fit(_model(), ClipLoss(), train, valid, positions=pos, run_dir=tmp_path, epochs=2,
+                 batch_size=16, lr=3e-3, amp=True, num_workers=1, progress=True)
+    assert len(result.history) == 2
+    assert all(np.isfinite(r["train_loss"]) for r in result.history)
