@@ -159,7 +159,7 @@ def compute_ranks(pred, target, *, segment_ids=None, groups=None, chunk_size: in
         greater, words = _query_block_ranks(q, true_score, inverse_t[q0:q1], target, first,
                                             chunk_size, device, word_index, n_words)
         rank[q0:q1] = greater.cpu().numpy()
-        if words is not None:
+        if words is not None and word_rank is not None:
             word_rank[q0:q1] = words.cpu().numpy()
     out = {"rank": rank, "n_candidates": len(first)}
     if word_rank is not None:

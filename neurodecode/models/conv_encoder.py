@@ -120,6 +120,7 @@ class ConvEncoder(nn.Module):
         check_option("unseen_subject", unseen_subject, UNSEEN_SUBJECT)
         self.n_channels_in, self.n_outputs, self.n_subjects = n_channels_in, n_outputs, n_subjects
         self.pool_time = pool_time
+        self.spatial: nn.Module
         if spatial_attention:
             self.spatial = SpatialAttention(n_virtual, fourier_freqs, spatial_dropout_radius)
         else:

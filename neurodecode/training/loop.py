@@ -9,11 +9,19 @@ import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import torch
 from torch import nn
 from torch.nn.parallel import DistributedDataParallel
-from torch.utils.data import BatchSampler, DataLoader, Dataset, RandomSampler, SequentialSampler
+from torch.utils.data import (
+    BatchSampler,
+    DataLoader,
+    Dataset,
+    RandomSampler,
+    Sampler,
+    SequentialSampler,
+)
 from torch.utils.data.distributed import DistributedSampler
 from tqdm.auto import tqdm
 
@@ -115,19 +123,21 @@ def make_loader(dataset: Dataset, batch_size: int, *, train: bool, seed: int, ep
     torch.distributed a ``DistributedSampler`` gives each process its shard.
     """
     info = info or DistributedInfo()
+    sampler: Sampler
     if info.world_size > 1:
         sampler = DistributedSampler(dataset, info.world_size, info.rank, shuffle=train,
                                      seed=seed, drop_last=train)
         sampler.set_epoch(epoch)
     elif train:
-        sampler = RandomSampler(dataset, generator=torch.Generator().manual_seed(
-            seed * 100_003 + epoch))
+        sampler = RandomSampler(range(len(dataset)),  # type: ignore[arg-type]
+                                generator=torch.Generator().manual_seed(seed * 100_003 + epoch))
     else:
-        sampler = SequentialSampler(dataset)
+        sampler = SequentialSampler(range(len(dataset)))  # type: ignore[arg-type]
     n_local = len(sampler)
     batches = BatchSampler(sampler, batch_size, drop_last=train and n_local > batch_size)
     if hasattr(dataset, "get_batch"):
-        return DataLoader(BatchView(dataset), sampler=batches, batch_size=None,
+        view = BatchView(dataset)  # type: ignore[arg-type]
+        return DataLoader(view, sampler=batches, batch_size=None,
                           num_workers=num_workers, pin_memory=pin)
     return DataLoader(dataset, batch_sampler=batches, num_workers=num_workers, pin_memory=pin)
 
@@ -303,7 +313,7 @@ def fit(model: nn.Module, loss: nn.Module, train_set: Dataset, valid_set: Datase
     cuda = [device.index or 0] if device.type == "cuda" else []
     with torch.random.fork_rng(devices=cuda):
         torch.manual_seed(seed)
-        state = {"epoch": 0, "history": [], "best_epoch": 0, "best_valid_loss": math.inf,
+        state: dict[str, Any] = {"epoch": 0, "history": [], "best_epoch": 0, "best_valid_loss": math.inf,
                  "bad_epochs": 0, "stopped_early": False}
         if resume and (run_dir / LAST).is_file():
             saved = load_checkpoint(run_dir / LAST, map_location=device)
