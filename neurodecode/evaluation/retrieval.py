@@ -111,6 +111,7 @@ def _query_block_ranks(q: torch.Tensor, true_score: torch.Tensor, true_cand: tor
     return greater, word_rank
 
 
+@torch.no_grad()
 def compute_ranks(pred, target, *, segment_ids=None, groups=None, chunk_size: int = 1024,
                   device: str | torch.device = "cpu", progress: bool = False) -> dict:
     """Rank of the true segment among all unique segments, computed in blocks.

@@ -216,3 +216,13 @@ def test_registry():
     assert set(MODELS) == {"conv_encoder", "fmri_encoder"}
     with pytest.raises(ValueError, match="Did you mean 'conv_encoder'"):
         get_model("conv_encodr")
+
+
+@pytest.mark.slow
+def test_default_size_forward_and_backward(rng):
+    model = ConvEncoder(208, 1024, 2)
+    brain, subject, positions = _batch(rng, batch=2, channels=208, times=360, subjects=2)
+    out = model(brain, subject, positions)
+    assert out.shape == (2, 1024, 360)
+    out.square().mean().backward()
+    assert all(p.grad is not None for p in model.parameters())
