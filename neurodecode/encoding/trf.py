@@ -231,7 +231,7 @@ class TemporalReceptiveField(RegressorMixin, BaseEstimator):
                     "choose alpha; pass more trials (e.g. cut a long one) or a single alpha."
                 )
             splitter = KFold(self.cv)
-        elif hasattr(self.cv, "split"):
+        elif hasattr(self.cv, "split") and not isinstance(self.cv, str):
             splitter = self.cv
         else:
             raise TypeError(f"cv must be an int or a splitter with .split; got {self.cv!r}.")

@@ -58,14 +58,14 @@ def test_fdr_matches_statsmodels_formula():
 @pytest.mark.parametrize("method", ["shift", "groups", "shuffle"])
 def test_permutation_finds_planted_targets(rng, method):
     n = 200
-    signal = np.cumsum(rng.standard_normal(n))
+    signal = np.convolve(rng.standard_normal(n), np.ones(5), mode="same")
     y_pred = np.tile(signal[:, None], (1, 10))
     y_true = rng.standard_normal((n, 10)) * 5
     y_true[:, :4] += y_pred[:, :4] * 3  # 4 planted targets
-    groups = np.repeat(np.arange(4), 50)
+    groups = np.repeat(np.arange(8), 25)
     res = permutation_test(y_true, y_pred, n_permutations=200, groups=groups, method=method)
     assert res["significant"][:4].all()
-    assert res["significant"][4:].sum() <= 1
+    assert res["significant"][4:].sum() <= 2
     assert res["null"].shape == (200, 10) and res["pvalue"].min() >= 1 / 201
 
 
