@@ -34,7 +34,7 @@ def to_backend(x: Any, backend: str, device: str | None, dtype: str) -> Any:
             )
         if _is_torch(x):
             x = x.detach().cpu().numpy()
-        return np.asarray(x, dtype=dtype)
+        return np.ascontiguousarray(x, dtype=dtype)
     import torch
 
     tdtype = getattr(torch, dtype)

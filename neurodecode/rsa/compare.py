@@ -68,7 +68,13 @@ def compare_rdms(
     """
     check_option("method", method, METHODS)
     a_all = np.asarray(B.to_numpy(rdm_a), dtype=np.float64)
-    empty = np.isnan(a_all).all(-1) if a_all.ndim > 1 else np.zeros((), bool)
+    if a_all.ndim > 1:
+        nan_rows = np.isnan(a_all).any(-1)
+        empty = nan_rows.copy()
+        if nan_rows.any():
+            empty[nan_rows] = np.isnan(a_all[nan_rows]).all(-1)
+    else:
+        empty = np.zeros((), bool)
     if empty.any():  # RDMs that are all NaN (e.g. a one-voxel searchlight) give NaN
         sim_ok = compare_rdms(a_all[~empty], rdm_b, method, backend=backend, device=device,
                               dtype=dtype, n_jobs=n_jobs)
@@ -105,7 +111,10 @@ def _prepare(rdm_a: Any, rdm_b: Any) -> tuple[np.ndarray, np.ndarray, tuple, boo
     single = b.ndim == 1
     lead = a.shape[:-1]
     a, b = a.reshape(-1, a.shape[-1]), b.reshape(-1, b.shape[-1])
-    keep = ~(np.isnan(a).any(0) | np.isnan(b).any(0))
+    keep = ~np.isnan(b).any(0)
+    rows = np.isnan(a).any(-1)
+    if rows.any():
+        keep &= ~np.isnan(a[rows]).any(0)
     if keep.sum() < 2:
         raise ValueError(
             f"rdm_a and rdm_b have fewer than 2 pairs that are not NaN ({int(keep.sum())} "
@@ -129,7 +138,15 @@ def _center(x: np.ndarray, keep: Any = None) -> np.ndarray:
 
 
 def _ranks(x: np.ndarray, keep: Any = None) -> np.ndarray:
-    return _center(scipy.stats.rankdata(x, axis=-1))
+    """Centred ranks along the last axis (ties get their average rank, as rankdata)."""
+    order = np.argsort(x, axis=-1)
+    srt = np.take_along_axis(x, order, -1)
+    tied = (srt[:, 1:] == srt[:, :-1]).any(-1)
+    ranks = np.empty(x.shape)
+    np.put_along_axis(ranks, order, np.arange(1.0, x.shape[-1] + 1.0)[None], -1)
+    if tied.any():
+        ranks[tied] = scipy.stats.rankdata(x[tied], axis=-1)
+    return ranks - (x.shape[-1] + 1) / 2.0
 
 
 def _whiten(x: np.ndarray, keep: np.ndarray | None = None) -> np.ndarray:

@@ -98,17 +98,47 @@ def compute_rdm(
     check_option("metric", metric, METRICS)
     check_option("noise_type", noise_type, NOISE_TYPES)
     x = _check_patterns(patterns, metric)
-    x = B.to_backend(x, backend, device, B.resolve_dtype(patterns, dtype))
+    dt = B.resolve_dtype(patterns, dtype)
+    if noise is not None and metric not in ("mahalanobis", "crossnobis"):
+        raise ValueError(
+            f"noise is used only by metric='mahalanobis' or 'crossnobis'; got metric={metric!r}."
+        )
+    core_ndim = 3 if metric == "crossnobis" else 2
+    if backend == "numpy" and x.ndim > core_ndim and not B._is_torch(x):
+        # chunks along the first leading axis: cache-friendly copies, bounded memory
+        x = np.asarray(x)
+        step = max(1, int(_CHUNK_BYTES // max(1, x[0].nbytes)))
+        parts = [
+            _compute(_contiguous_chunk(x[i : i + step], metric, dt), metric, runs, noise,
+                     noise_type, centred=metric == "correlation")
+            for i in range(0, x.shape[0], step)
+        ]
+        return np.concatenate(parts)
+    return _compute(B.to_backend(x, backend, device, dt), metric, runs, noise, noise_type)
+
+
+_CHUNK_BYTES = 32e6
+
+
+def _contiguous_chunk(view: np.ndarray, metric: str, dtype: str) -> np.ndarray:
+    """C-contiguous copy of a chunk (centred for correlation): one pass over the data."""
+    out = np.empty(view.shape, dtype=dtype)
+    if metric == "correlation":
+        np.subtract(view, view.mean(-1, keepdims=True), out=out)
+    else:
+        np.copyto(out, view)
+    return out
+
+
+def _compute(
+    x: Any, metric: str, runs: Any, noise: Any, noise_type: str, centred: bool = False
+) -> Any:
     prec = _precision(noise, noise_type, x.shape[-1], x)
     if metric == "crossnobis":
         return _crossnobis(x, prec, runs)
     if metric == "mahalanobis":
         return to_condensed(_dist_from_gram(_gram(x, prec))) / x.shape[-1]
-    if noise is not None:
-        raise ValueError(
-            f"noise is used only by metric='mahalanobis' or 'crossnobis'; got metric={metric!r}."
-        )
-    return to_condensed(_square_rdm(x, metric))
+    return _condensed_rdm(x, metric, centred)
 
 
 def _check_patterns(patterns: Any, metric: str) -> Any:
@@ -170,14 +200,18 @@ def _dist_from_gram(gram: Any) -> Any:
     return d[..., :, None] + d[..., None, :] - gram - B.swap(gram)
 
 
-def _square_rdm(x: Any, metric: str) -> Any:
+def _condensed_rdm(x: Any, metric: str, centred: bool = False) -> Any:
+    """Condensed RDMs from the upper triangle of the Gram matrices."""
+    if metric == "correlation" and not centred:
+        x = x - x.mean(-1, keepdims=True)
+    gram = _gram(x)
+    iu = np.triu_indices(x.shape[-2], 1)
+    g = gram[..., iu[0], iu[1]]
+    diag = B.diagonal(gram)
+    di, dj = diag[..., iu[0]], diag[..., iu[1]]
     if metric in ("correlation", "cosine"):
-        if metric == "correlation":
-            x = x - x.mean(-1, keepdims=True)
-        norm = B.sqrt((x * x).sum(-1, keepdims=True))
-        x = x / norm
-        return 1.0 - _gram(x)
-    sq = B.clip_min(_dist_from_gram(_gram(x)), 0.0)
+        return 1.0 - g / B.sqrt(di * dj)
+    sq = B.clip_min(di + dj - 2.0 * g, 0.0)
     return sq if metric == "sqeuclidean" else B.sqrt(sq)
 
 

@@ -124,3 +124,12 @@ def test_all_nan_rdm_gives_nan_without_affecting_others(rng):
     mask = np.ones((3, 4), bool)
     mask[1, 2] = False
     np.testing.assert_allclose(out[mask], ref[mask])
+
+
+def test_spearman_with_ties_equal_to_scipy(rng):
+    a = rng.integers(0, 5, (3, 28)).astype(float)
+    b = rng.random((2, 28))
+    out = compare_rdms(a, b, "spearman")
+    for i in range(3):
+        for j in range(2):
+            assert np.isclose(out[i, j], scipy.stats.spearmanr(a[i], b[j])[0], atol=1e-12)

@@ -1,0 +1,148 @@
+"""Speed of neurodecode.rsa against rsatoolbox and mne-rsa (one run each, same inputs).
+
+Run from the repository root: ``python benchmarks/rsa.py`` (add ``--skip-searchlight-peer``
+to skip mne-rsa's slow searchlight). Prints each timing and the speed ratio against the
+faster peer; results are checked to agree before timing is reported.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+import tracemalloc
+import warnings
+
+import numpy as np
+
+from neurodecode.rsa import compare_rdms, compute_rdm, sensor_neighbors, sensor_searchlight
+
+warnings.filterwarnings("ignore")
+
+
+def _timed(fn, *args, **kwargs):
+    start = time.perf_counter()
+    out = fn(*args, **kwargs)
+    return out, time.perf_counter() - start
+
+
+def _report(name, ours, peers):
+    best = min(peers, key=peers.get)
+    print(f"\n== {name}")
+    print(f"  neurodecode : {ours:8.3f} s")
+    for peer, sec in peers.items():
+        print(f"  {peer:12s}: {sec:8.3f} s   (neurodecode is {sec / ours:6.1f}x faster)")
+    print(f"  ratio vs faster peer ({best}): {peers[best] / ours:.1f}x")
+
+
+def bench_timecourse(rng):
+    import mne_rsa
+    import rsatoolbox
+
+    n_cond, n_ch, n_times, n_models = 92, 306, 700, 10
+    data = rng.standard_normal((n_cond, n_ch, n_times))
+    models = rng.random((n_models, n_cond * (n_cond - 1) // 2))
+
+    def ours():
+        rdms = compute_rdm(np.ascontiguousarray(data.transpose(2, 0, 1)), "correlation")
+        return compare_rdms(rdms, models, "spearman")
+
+    def rsatb():
+        ds = rsatoolbox.data.TemporalDataset(
+            data, obs_descriptors={"conds": np.arange(n_cond)},
+            time_descriptors={"time": np.arange(n_times)},
+        )
+        rdms = rsatoolbox.rdm.calc_rdm_movie(ds, method="correlation", descriptor="conds")
+        return rsatoolbox.rdm.compare(rdms, rsatoolbox.rdm.RDMs(models), "spearman")
+
+    def mnersa():
+        patches = mne_rsa.searchlight(data.shape, temporal_radius=0)
+        return mne_rsa.rsa_array(data, list(models), patches, data_rdm_metric="correlation",
+                                 rsa_metric="spearman")
+
+    sim, t_ours = _timed(ours)
+    ref_a, t_a = _timed(rsatb)
+    ref_b, t_b = _timed(mnersa)
+    assert np.allclose(sim, ref_a, atol=1e-6), "mismatch with rsatoolbox"
+    assert np.allclose(sim, np.asarray(ref_b).T, atol=1e-6), "mismatch with mne-rsa"
+    _report("correlation RDMs 92 cond x 306 ch x 700 times + Spearman vs 10 models",
+            t_ours, {"rsatoolbox": t_a, "mne-rsa": t_b})
+
+
+def bench_crossnobis(rng):
+    import rsatoolbox
+
+    n_runs, n_cond, n_ch = 8, 200, 2000
+    x = rng.standard_normal((n_runs, n_cond, n_ch))
+    ds = rsatoolbox.data.Dataset(
+        x.reshape(-1, n_ch),
+        obs_descriptors={"conds": np.tile(np.arange(n_cond), n_runs),
+                         "runs": np.repeat(np.arange(n_runs), n_cond)},
+    )
+    for label, prec in [("identity noise", None),
+                        ("with a noise precision", np.linalg.inv(np.cov(rng.standard_normal((4000, n_ch)).T)))]:
+        ours, t_ours = _timed(compute_rdm, x, "crossnobis", noise=prec)
+        ref, t_ref = _timed(rsatoolbox.rdm.calc_rdm, ds, method="crossnobis", descriptor="conds",
+                            cv_descriptor="runs", noise=prec)
+        assert np.allclose(ours, ref.get_vectors()[0], atol=1e-6)
+        _report(f"crossnobis 8 runs x 200 cond x 2000 ch ({label})", t_ours, {"rsatoolbox": t_ref})
+
+
+def bench_kendall(rng):
+    import mne_rsa
+    import rsatoolbox
+
+    n_pairs = 200 * 199 // 2
+    a, b = rng.random(n_pairs), rng.random((100, n_pairs))
+    ours, t_ours = _timed(compare_rdms, a, b, "kendall_tau_a")
+    ref_a, t_a = _timed(rsatoolbox.rdm.compare, rsatoolbox.rdm.RDMs(a[None]),
+                        rsatoolbox.rdm.RDMs(b), "tau-a")
+    ref_b, t_b = _timed(mne_rsa.rsa, a, list(b), metric="kendall-tau-a")
+    assert np.allclose(ours, ref_a[0], atol=1e-6) and np.allclose(ours, np.ravel(ref_b), atol=1e-6)
+    _report("Kendall tau-a, 1 RDM vs 100 RDMs of 200 conditions", t_ours,
+            {"rsatoolbox": t_a, "mne-rsa": t_b})
+
+
+def bench_searchlight(rng, skip_peer):
+    from pathlib import Path
+
+    import mne
+    import mne_rsa
+
+    path = Path(__file__).resolve().parents[2] / "shared" / "data" / "meg_sample_crop" / "test_raw.fif"
+    info = mne.io.read_info(path, verbose=False)
+    info = mne.pick_info(info, mne.pick_types(info, meg=True))
+    n_cond, n_times = 92, 700
+    data = rng.standard_normal((n_cond, 306, n_times))
+    model = rng.random(n_cond * (n_cond - 1) // 2)
+    tracemalloc.start()
+    maps, t_ours = _timed(sensor_searchlight, data, model, info, max_memory=128e6)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    print("\n== sensor searchlight, 306 sensors (MNE adjacency) x 700 times, 92 conditions")
+    print(f"  neurodecode : {t_ours:8.3f} s, peak traced memory {peak / 1e6:.0f} MB "
+          f"(input {data.nbytes / 1e6:.0f} MB, output {maps['model0'].data.nbytes / 1e6:.1f} MB)")
+    if skip_peer:
+        return
+    nbrs = sensor_neighbors(info)
+    n_sub = 35  # mne-rsa on 35 of the 700 time points (5 %); its time is scaled by 20
+    sub = data[:, :, :n_sub]
+    patches = mne_rsa.searchlight(sub.shape, spatial_radius=[list(n) for n in nbrs], temporal_radius=0)
+    ref, t_peer = _timed(mne_rsa.rsa_array, sub, model, patches, data_rdm_metric="correlation")
+    assert np.allclose(np.asarray(ref).reshape(306, n_sub), maps["model0"].data[:, :n_sub], atol=1e-6)
+    print(f"  mne-rsa     : {t_peer:8.3f} s on {n_sub} time points -> {t_peer * n_times / n_sub:.1f} s "
+          f"extrapolated (neurodecode is {t_peer * n_times / n_sub / t_ours:.1f}x faster)")
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--skip-searchlight-peer", action="store_true")
+    args = parser.parse_args()
+    rng = np.random.default_rng(0)
+    bench_timecourse(rng)
+    bench_crossnobis(rng)
+    bench_kendall(rng)
+    bench_searchlight(rng, args.skip_searchlight_peer)
+
+
+if __name__ == "__main__":
+    main()
