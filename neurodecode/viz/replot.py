@@ -16,6 +16,8 @@ File contract (every file optional; present -> figure drawn, absent -> skipped):
       timecourse.npy        (n_times,) or (n_models, n_times), with times.npy
                                                              -> figures/timecourse
       brainmap*.nii[.gz]    3-D map in MNI space             -> figures/<stem> (glass brain)
+      spatial_attention.npy (n_virtual, n_channels) attention weights of a ConvEncoder, with
+                            positions.npy (n_channels, 2)    -> figures/spatial_attention
 
 Figures are written to ``run_dir/figures/`` in each requested format; the report embeds
 the PNG (or SVG) versions. A file of the contract that is present but unreadable, or
@@ -43,7 +45,7 @@ from .brainmap import plot_brain_map
 from .curves import plot_retrieval_curve, plot_timecourse, plot_training_curves
 from .rdm import plot_layer_time, plot_rdm
 from .report import config_hash, write_report
-from .topomap import plot_topomap, plot_topomap_row
+from .topomap import plot_spatial_attention, plot_topomap, plot_topomap_row
 
 logger = logging.getLogger("neurodecode")
 
@@ -145,6 +147,11 @@ def _timecourse(run_dir: Path) -> Figure:
     return plot_timecourse(values, times, title="Time course")
 
 
+def _attention(run_dir: Path) -> Figure:
+    weights, positions = _npy(run_dir / "spatial_attention.npy"), _npy(run_dir / "positions.npy")
+    return plot_spatial_attention(weights, positions, title="Spatial attention (top maps)")
+
+
 def _jobs(run_dir: Path) -> list[tuple[str, Callable[[], Figure]]]:
     """(figure stem, drawing function) for each contract file present.
 
@@ -165,6 +172,9 @@ def _jobs(run_dir: Path) -> list[tuple[str, Callable[[], Figure]]]:
     if (run_dir / "timecourse.npy").is_file():
         _need(run_dir, "times.npy", "timecourse.npy")
         jobs.append(("timecourse", partial(_timecourse, run_dir)))
+    if (run_dir / "spatial_attention.npy").is_file():
+        _need(run_dir, "positions.npy", "spatial_attention.npy")
+        jobs.append(("spatial_attention", partial(_attention, run_dir)))
     for path in sorted([*run_dir.glob("brainmap*.nii"), *run_dir.glob("brainmap*.nii.gz")]):
         stem = path.name.split(".")[0]
         jobs.append((stem, partial(plot_brain_map, path, kind="glass", title=path.name)))

@@ -180,3 +180,20 @@ def test_haxby_leave_one_run_out_decoding(data_root):
     acc = cross_val_score(LinearSVC(C=0.01, dual="auto"), X, y, groups=segs.meta["block"],
                           cv=LeaveOneGroupOut())
     assert acc.mean() >= 0.5, acc.mean()
+
+
+def test_memory_stays_bounded(rng):
+    import tracemalloc
+
+    sfreq, n_times = 1000.0, 600_000  # 10 minutes, 32 channels
+    data = rng.standard_normal((32, n_times)).astype(np.float32)
+    events = pd.DataFrame({"onset": np.arange(10) * 60.0, "duration": 60.0, "kind": "sound",
+                           "condition": "s", "stimulus": "", "text": "",
+                           "block": [str(b) for b in range(10)], "value": 1})
+    rec = Recording(data_loader=data, sfreq=sfreq, events=events, modality="meeg",
+                    ch_names=[f"c{i}" for i in range(32)], ch_types=["mag"] * 32)
+    tracemalloc.start()
+    segs = make_segments(rec, tmin=0.0, tmax=3.0, stride=1.0, baseline=None, chunk_duration=20)
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    assert peak < 3 * segs.brain.nbytes, (peak, segs.brain.nbytes)

@@ -1,0 +1,102 @@
+"""Command line: ``neurodecode run RECIPE``, ``neurodecode plot RUN_DIR``, ``neurodecode fetch``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from . import __version__
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="neurodecode", description=__doc__)
+    parser.add_argument("--version", action="version", version=f"neurodecode {__version__}")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log progress details")
+    sub = parser.add_subparsers(dest="command", required=True)
+    run = sub.add_parser("run", help="run a recipe and write a run directory")
+    run.add_argument("recipe", type=Path, help="YAML recipe (see recipes/)")
+    run.add_argument("--out", type=Path, default=None,
+                     help="run directory (default: runs/<recipe name>)")
+    run.add_argument("--set", dest="overrides", action="append", default=[],
+                     metavar="KEY=VALUE", help="override a recipe value, e.g. training.epochs=3")
+    run.add_argument("--no-progress", action="store_true", help="hide progress bars")
+    plot = sub.add_parser("plot", help="redraw a run's figures and report")
+    plot.add_argument("run_dir", type=Path)
+    plot.add_argument("--formats", nargs="+", default=["png"], help="png, svg and/or pdf")
+    plot.add_argument("--dpi", type=float, default=300)
+    fetch = sub.add_parser("fetch", help="download a public dataset", add_help=False)
+    fetch.add_argument("args", nargs=argparse.REMAINDER)
+    sub.add_parser("recipes", help="list the recipes shipped in recipes/")
+    return parser
+
+
+def _run(args: argparse.Namespace) -> int:
+    from .build import run_recipe
+    from .config import load_recipe
+
+    recipe = load_recipe(args.recipe, args.overrides)
+    out = args.out or Path("runs") / recipe.name
+    metrics = run_recipe(recipe, out, progress=not args.no_progress)
+    print(json.dumps(_headline(metrics), indent=2))
+    print(f"run directory: {out}\nreport: {out / 'report.html'}")
+    return 0
+
+
+def _headline(metrics: dict) -> dict:
+    """The numbers worth printing: top-level scalars and each block's top-k values."""
+    head = {}
+    for key, value in metrics.items():
+        if isinstance(value, dict):
+            head[key] = {k: v for k, v in value.items()
+                         if isinstance(v, (int, float, str)) and not isinstance(v, bool)}
+        else:
+            head[key] = value
+    return head
+
+
+def _plot(args: argparse.Namespace) -> int:
+    from .viz import replot_run
+
+    paths = replot_run(args.run_dir, formats=args.formats, dpi=args.dpi)
+    for path in paths:
+        print(path)
+    print(args.run_dir / "report.html")
+    return 0
+
+
+def _recipes() -> int:
+    root = Path(__file__).resolve().parents[1] / "recipes"
+    for path in sorted(root.glob("*.yaml")):
+        print(path)
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``neurodecode`` command."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["fetch"]:
+        from .io.studies import main_fetch
+
+        return main_fetch(argv[1:])
+    args = _parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
+                        format="%(levelname)s %(name)s: %(message)s")
+    from .exceptions import NeurodecodeError
+
+    try:
+        if args.command == "run":
+            return _run(args)
+        if args.command == "plot":
+            return _plot(args)
+        return _recipes()
+    except NeurodecodeError as err:
+        print(f"neurodecode {args.command}: {type(err).__name__}: {err}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

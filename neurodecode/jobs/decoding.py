@@ -1,0 +1,166 @@
+"""The decoding job: segments -> leak-free splits -> scaled -> trained -> retrieval metrics."""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import logging
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from torch import nn
+
+from ..align import Segments, SegmentScaler, concatenate_segments, make_segments, split_segments
+from ..build import build_loss, build_model, build_recordings
+from ..config import Recipe
+from ..exceptions import ConfigError
+from .common import finish_run, write_metrics
+
+logger = logging.getLogger("neurodecode")
+
+#: k values of the retrieval curve (those not above the number of candidates).
+CURVE_KS = (1, 2, 3, 5, 10, 20, 50, 100, 200, 500)
+
+
+def segment_ids(stimulus: np.ndarray) -> np.ndarray:
+    """One id per distinct stimulus window (identical targets share an id), shape (n,)."""
+    rounded = np.round(np.asarray(stimulus, np.float32), 5)
+    return np.array([hashlib.blake2b(row.tobytes(), digest_size=8).hexdigest()
+                     for row in rounded])
+
+
+def scale_splits(splits: dict[str, Segments], method: str | None,
+                 clamp: float | None) -> dict[str, Segments]:
+    """Scale every split with a per-channel scaler fitted on the training split only."""
+    if method is None:
+        return splits
+    scaler = SegmentScaler(method, clamp).fit(splits["train"].brain)
+    return {name: dataclasses.replace(s, brain=scaler.transform(s.brain))
+            for name, s in splits.items()}
+
+
+def evaluate(model: nn.Module, split: Segments, *, ks: Sequence[int], pool_size: int | None,
+             n_bootstraps: int, seed: int, device: str):
+    """Top-k retrieval of ``split``'s stimulus windows from the model's predictions."""
+    from ..evaluation import compute_topk_accuracy, predict
+    from ..training import SegmentDataset
+
+    dataset = SegmentDataset(split.brain, split.stimulus, split.subject)
+    pred = predict(model, dataset, positions=split.pos_2d, device=device)
+    return compute_topk_accuracy(pred, split.stimulus, ks=ks, segment_ids=segment_ids(split.stimulus),
+                                 subjects=split.subject, pool_size=pool_size,
+                                 n_bootstraps=n_bootstraps, seed=seed, device=device)
+
+
+def train(make_model: Callable[[], nn.Module], loss: nn.Module, splits: dict[str, Segments], *,
+          run_dir: Path, seed: int, progress: bool, **fit_kwargs):
+    """Fit a freshly built model on the train split, early-stopping on valid."""
+    import torch
+
+    from ..training import SegmentDataset, fit
+
+    torch.manual_seed(seed)
+    model = make_model()
+    sets = {k: SegmentDataset(s.brain, s.stimulus, s.subject) for k, s in splits.items()}
+    t0 = time.perf_counter()
+    result = fit(model, loss, sets["train"], sets["valid"], positions=splits["train"].pos_2d,
+                 run_dir=run_dir, seed=seed, progress=progress, **fit_kwargs)
+    return model, result, time.perf_counter() - t0
+
+
+def run_decoding(recipe: Recipe, run_dir: Path, *, progress: bool = True) -> dict:
+    """Run a decoding recipe end to end and write its run directory."""
+    recordings, features = build_recordings(recipe, progress=progress)
+    segments = _segment(recordings, features, recipe)
+    split_cfg = recipe.split
+    splits = split_segments(segments, by=split_cfg.by, test_size=split_cfg.test_size,
+                            valid_size=split_cfg.valid_size, seed=recipe.seed,
+                            allow_shared_stimuli=split_cfg.allow_shared_stimuli)
+    splits = scale_splits(splits, recipe.scaling.method, recipe.scaling.clamp)
+    if splits["train"].stimulus is None:
+        raise ConfigError("decoding needs stimulus features: set the recipe's features section.")
+    n_out = splits["train"].stimulus.shape[1]
+    def make_model():
+        return build_model(recipe, n_channels=len(segments.ch_names), n_outputs=n_out,
+                           n_subjects=len(segments.subjects))
+    fit_kwargs = {f.name: getattr(recipe.training, f.name)
+                  for f in dataclasses.fields(recipe.training)}
+    eval_kwargs = dict(ks=recipe.evaluation.ks, pool_size=recipe.evaluation.pool_size,
+                       n_bootstraps=recipe.evaluation.n_bootstraps, seed=recipe.seed,
+                       device=recipe.training.device)
+    model, fitted, seconds = train(make_model, build_loss(recipe), splits, run_dir=run_dir,
+                                   seed=recipe.seed, progress=progress, **fit_kwargs)
+    result = evaluate(model, splits["test"], **eval_kwargs)
+    metrics = {"decoder": result.to_dict(), "training": {
+        "best_epoch": fitted.best_epoch, "best_valid_loss": fitted.best_valid_loss,
+        "epochs_run": len(fitted.history), "seconds": seconds,
+        "n_parameters": int(sum(p.numel() for p in model.parameters()))},
+        "data": _data_summary(segments, splits)}
+    metrics["baselines"] = _baselines(recipe, make_model, splits, run_dir, fit_kwargs,
+                                      eval_kwargs, progress)
+    _write_run_files(run_dir, fitted.history, model, splits["test"], eval_kwargs)
+    write_metrics(run_dir, metrics)
+    finish_run(run_dir, recipe)
+    return metrics
+
+
+def _segment(recordings, features, recipe: Recipe) -> Segments:
+    seg = recipe.segments
+    kwargs = dict(tmin=seg.tmin, tmax=seg.tmax, on=seg.on, stride=seg.stride, sfreq=seg.sfreq,
+                  baseline=seg.baseline, delay=seg.delay, max_pad=seg.max_pad)
+    per_rec = features if isinstance(features, list) else [features] * len(recordings)
+    parts = [make_segments(rec, features=feat, **kwargs) for rec, feat in zip(recordings, per_rec)]
+    segments = concatenate_segments(parts)
+    segments.meta["recording"] = np.concatenate([[i] * len(p) for i, p in enumerate(parts)])
+    return segments
+
+
+def _data_summary(segments: Segments, splits: dict[str, Segments]) -> dict:
+    return {"n_subjects": len(segments.subjects), "n_channels": len(segments.ch_names),
+            "n_times": int(segments.brain.shape[2]), "sfreq": segments.sfreq,
+            **{f"n_{k}": len(v) for k, v in splits.items()},
+            "n_test_unique": int(len(np.unique(segment_ids(splits["test"].stimulus))))}
+
+
+def _baselines(recipe: Recipe, make_model, splits, run_dir: Path, fit_kwargs: dict,
+               eval_kwargs: dict, progress: bool) -> dict:
+    import torch
+
+    out = {}
+    for name in recipe.evaluation.baselines:
+        if name == "untrained":
+            torch.manual_seed(recipe.seed)
+            model = make_model()
+        elif name == "regression":
+            model, _, _ = train(make_model, build_loss(recipe, "mse"), splits,
+                                run_dir=run_dir / "baseline_regression", seed=recipe.seed,
+                                progress=progress, **fit_kwargs)
+        else:
+            raise ConfigError(f"evaluation.baselines has {name!r}; expected 'regression' or "
+                              "'untrained'.")
+        out[name] = evaluate(model, splits["test"], **eval_kwargs).to_dict()
+    return out
+
+
+def _write_run_files(run_dir: Path, history: list[dict], model: nn.Module, test: Segments,
+                     eval_kwargs: dict) -> None:
+    pd.DataFrame(history).to_csv(run_dir / "history.csv", index=False)
+    n_cand = len(np.unique(segment_ids(test.stimulus)))
+    ks = [k for k in CURVE_KS if k <= n_cand]
+    curve = evaluate(model, test, **dict(eval_kwargs, ks=ks))
+    rows = [{"k": k, "accuracy": curve.topk[k], "chance": curve.chance[k],
+             "ci_lower": curve.ci[k][0], "ci_upper": curve.ci[k][1]} for k in ks]
+    pd.DataFrame(rows).to_csv(run_dir / "retrieval.csv", index=False)
+    attention = getattr(model, "spatial", None)
+    if attention is not None and test.pos_2d is not None:
+        import torch
+
+        with torch.no_grad():
+            pos = torch.as_tensor(test.pos_2d, dtype=torch.float32)[None]
+            present = torch.ones(pos.shape[:2], dtype=torch.bool)
+            weights = attention.attention(pos, present)[0].numpy()
+        np.save(run_dir / "spatial_attention.npy", weights)
+        np.save(run_dir / "positions.npy", test.pos_2d)
