@@ -189,7 +189,8 @@ def resample_frames(
     """
     check_positive("sfreq", sfreq)
     check_positive("new_sfreq", new_sfreq)
-    values = np.asarray(values, dtype=np.float64)
+    values = np.asarray(values)
+    dtype = np.float32 if values.dtype == np.float32 else np.float64
     n_frames = values.shape[-1]
     if n_out is None:
         n_out = max(1, int(round(n_frames * new_sfreq / sfreq)))
@@ -201,7 +202,9 @@ def resample_frames(
     t_in = np.arange(n_frames) / sfreq
     t_out = np.arange(n_out) / new_sfreq
     flat = values.reshape(-1, n_frames)
-    out = np.stack([np.interp(t_out, t_in, row) for row in flat])
+    out = np.empty((flat.shape[0], n_out), dtype=dtype)  # row by row: memory ~ the output
+    for k, row in enumerate(flat):
+        out[k] = np.interp(t_out, t_in, row)
     return out.reshape(values.shape[:-1] + (n_out,))
 
 
