@@ -149,13 +149,17 @@ def compute_ranks(pred, target, *, segment_ids=None, groups=None, chunk_size: in
         raise ValueError(f"chunk_size must be >= 1; got {chunk_size}.")
     first, inverse = unique_segments(target, segment_ids)
     word_index, n_words = _word_index(groups, first, inverse)
+    if word_index is not None:
+        word_index = word_index.to(device)
     inverse_t = torch.from_numpy(inverse).to(device)
     rank = np.empty(len(pred), dtype=np.int64)
     word_rank = np.empty(len(pred), dtype=np.int64) if word_index is not None else None
     blocks = list(_chunks(len(pred), chunk_size))
     for q0, q1 in tqdm(blocks, disable=not progress, desc="retrieval", leave=False):
         q = _block(pred, q0, q1, device)
-        tgt = _block(target, q0, q1, device)
+        # The true candidate's own row (the segment's first row), as in the blocks below.
+        rows, back = np.unique(first[inverse[q0:q1]], return_inverse=True)
+        tgt = _rows(target, rows, device)[torch.from_numpy(back.ravel()).to(device)]
         true_score = (q * tgt).sum(1) / (1e-8 + tgt.norm(dim=1))
         greater, words = _query_block_ranks(q, true_score, inverse_t[q0:q1], target, first,
                                             chunk_size, device, word_index, n_words)

@@ -1,4 +1,16 @@
-"""Training: segment datasets, the ``fit`` loop, checkpoints and torch.distributed helpers."""
+"""Training: segment datasets, the ``fit`` loop, checkpoints and torch.distributed helpers.
+
+Several GPUs (or CPU processes) with ``torchrun --nproc_per_node=N train.py``, where
+``train.py`` does::
+
+    info = setup_distributed()            # reads RANK, WORLD_SIZE, LOCAL_RANK
+    fit(model, ClipLoss(), train_set, valid_set, positions=positions, run_dir="runs/x",
+        device=f"cuda:{info.local_rank}")  # DDP + DistributedSampler, rank 0 writes
+    cleanup_distributed()
+
+``batch_size`` is per process; ``ClipLoss`` gathers the negatives from every process,
+so the gradient equals that of one process with the global batch.
+"""
 
 from __future__ import annotations
 

@@ -140,8 +140,18 @@ def all_reduce_mean(value: float, weight: float = 1.0, device: str | torch.devic
     return float(buf[0] / buf[1])
 
 
+def all_true(flag: bool, device: str | torch.device = "cpu") -> bool:
+    """True when ``flag`` is True on every process (so that all stop together)."""
+    if not is_distributed():
+        return flag
+    buf = torch.tensor([float(flag)], device=device)
+    dist.all_reduce(buf, op=dist.ReduceOp.MIN)
+    return bool(buf.item() > 0)
+
+
 __all__ = [
     "DistributedInfo",
+    "all_true",
     "all_gather_with_grad",
     "all_reduce_mean",
     "cleanup_distributed",

@@ -29,7 +29,7 @@ from .._validation import check_option, check_positive
 from ..exceptions import TrainingError
 from .checkpoint import load_checkpoint, rng_state, save_checkpoint, set_rng_state
 from .data import BatchView
-from .distributed import DistributedInfo, all_reduce_mean, get_info, is_distributed
+from .distributed import DistributedInfo, all_reduce_mean, all_true, get_info, is_distributed
 
 logger = logging.getLogger("neurodecode")
 
@@ -180,7 +180,7 @@ class _Runner:
             batch = self._to_device(batch)
             with self.autocast():
                 value = self.task(batch, self.positions)
-            if not torch.isfinite(value.detach()):
+            if not all_true(bool(torch.isfinite(value.detach())), self.device):
                 raise _nan_error("training", epoch, step, lr, self.run_dir)
             optimizer.zero_grad(set_to_none=True)
             self.scaler.scale(value).backward()
@@ -201,7 +201,7 @@ class _Runner:
             batch = self._to_device(batch)
             with self.autocast():
                 value = self.task(batch, self.positions)
-            if not torch.isfinite(value):
+            if not all_true(bool(torch.isfinite(value)), self.device):
                 raise _nan_error("validation", epoch, step, lr, self.run_dir)
             n = len(batch["subject"])
             total, count = total + float(value) * n, count + n
