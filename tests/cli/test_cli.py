@@ -1,0 +1,50 @@
+"""The command line runs a recipe end to end and redraws a run."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from neurodecode.cli import main
+
+REPO = Path(__file__).resolve().parents[2]
+TINY = ["data.simulation.n_subjects=2", "data.simulation.n_trials=4",
+        "data.simulation.trial_duration=8.0", "features.params.n_mels=8", "training.epochs=2",
+        "training.batch_size=16", "model.params.hidden=16", "model.params.depth=2",
+        "model.params.n_virtual=16", "evaluation.n_bootstraps=20", "split.valid_size=0.25"]
+
+
+def _overrides(items):
+    return [arg for item in items for arg in ("--set", item)]
+
+
+def test_run_demo_recipe_end_to_end(tmp_path, capsys):
+    out = tmp_path / "run"
+    code = main(["run", str(REPO / "recipes" / "demo.yaml"), "--out", str(out),
+                 "--no-progress", *_overrides(TINY)])
+    assert code == 0
+    metrics = json.loads((out / "metrics.json").read_text())
+    decoder = metrics["decoder"]
+    assert decoder["n_candidates"] == metrics["data"]["n_test_unique"] > 0
+    assert 0 <= decoder["top1"] <= decoder["top5"] <= decoder["top10"] <= 1
+    assert decoder["chance_top1"] == pytest.approx(1 / decoder["n_candidates"])
+    assert "untrained" in metrics["baselines"]
+    for name in ("config.yaml", "config.sha256", "history.csv", "retrieval.csv",
+                 "report.html", "best.pt", "figures/retrieval_curve.png",
+                 "figures/training_curves.png", "figures/spatial_attention.png"):
+        assert (out / name).is_file(), name
+    assert "report:" in capsys.readouterr().out
+    assert main(["plot", str(out)]) == 0
+
+
+def test_cli_errors(tmp_path, capsys):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("trainig: {}\n")
+    assert main(["run", str(bad)]) == 2
+    assert "unknown key 'trainig'; did you mean 'training'" in capsys.readouterr().err
+    assert main(["plot", str(tmp_path / "nowhere")]) == 2
+    assert "is not a directory" in capsys.readouterr().err
+    assert main(["recipes"]) == 0
+    assert "demo.yaml" in capsys.readouterr().out
