@@ -43,6 +43,31 @@ def to_backend(x: Any, backend: str, device: str | None, dtype: str) -> Any:
     return torch.as_tensor(np.asarray(x), dtype=tdtype, device=device or "cpu")
 
 
+def parallel_map(fn: Any, items: list, n_jobs: int) -> list:
+    """``[fn(item) for item in items]`` on ``n_jobs`` threads (-1: every core).
+
+    The work items are numpy calls that release the GIL (sorting, copies, BLAS).
+    """
+    import os
+    from concurrent.futures import ThreadPoolExecutor
+
+    workers = (os.cpu_count() or 1) if n_jobs == -1 else max(1, int(n_jobs))
+    if workers == 1 or len(items) < 2:
+        return [fn(item) for item in items]
+    with ThreadPoolExecutor(max_workers=min(workers, len(items))) as pool:
+        return list(pool.map(fn, items))
+
+
+def row_chunks(n_rows: int, n_jobs: int, min_rows: int = 64) -> list:
+    """Split ``range(n_rows)`` into contiguous slices, one or more per thread."""
+    import os
+
+    workers = (os.cpu_count() or 1) if n_jobs == -1 else max(1, int(n_jobs))
+    n_chunks = max(1, min(workers, n_rows // min_rows))
+    edges = np.linspace(0, n_rows, n_chunks + 1).astype(int)
+    return [slice(a, b) for a, b in zip(edges[:-1], edges[1:])]
+
+
 def to_numpy(x: Any) -> np.ndarray:
     """Return ``x`` as a numpy array (from numpy or torch)."""
     if _is_torch(x):

@@ -56,7 +56,7 @@ def compare_rdms(
         Array library, torch device and precision for the matrix products (see
         :func:`neurodecode.rsa.compute_rdm`).
     n_jobs : int
-        Threads for ``"kendall_tau_a"`` (sorting and counting); -1 uses every core.
+        Threads for the ranks of ``"spearman"`` and ``"kendall_tau_a"``; -1: every core.
 
     Returns
     -------
@@ -86,7 +86,11 @@ def compare_rdms(
     if method == "kendall_tau_a":
         sim = _tau_a(a, b, n_jobs)
     else:
-        a_t, b_t = _TRANSFORMS[method](a, keep), _TRANSFORMS[method](b, keep)
+        if method == "spearman":
+            parts = B.parallel_map(lambda sl: _ranks(a[sl]), B.row_chunks(len(a), n_jobs), n_jobs)
+            a_t, b_t = np.concatenate(parts), _ranks(b)
+        else:
+            a_t, b_t = _TRANSFORMS[method](a, keep), _TRANSFORMS[method](b, keep)
         sim = _cosine(B.to_backend(a_t, backend, device, dt), B.to_backend(b_t, backend, device, dt))
         sim = B.to_numpy(sim)
     sim = sim.reshape(lead + (b.shape[0],))

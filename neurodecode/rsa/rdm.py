@@ -59,6 +59,7 @@ def compute_rdm(
     backend: str = "numpy",
     device: str | None = None,
     dtype: str | None = None,
+    n_jobs: int = -1,
 ) -> Any:
     """Compute condensed RDMs from condition patterns.
 
@@ -88,6 +89,8 @@ def compute_rdm(
         Torch device such as ``"cuda"``; only with ``backend="torch"``.
     dtype : {"float32", "float64"} or None
         Computation precision; ``None`` keeps float32 input in float32, else float64.
+    n_jobs : int
+        Threads sharing the chunks of leading axes (numpy backend); -1: every core.
 
     Returns
     -------
@@ -108,13 +111,16 @@ def compute_rdm(
         # chunks along the first leading axis: cache-friendly copies, bounded memory
         x = np.asarray(x)
         step = max(1, int(_CHUNK_BYTES // max(1, x[0].nbytes)))
-        parts = [
-            _compute(_contiguous_chunk(x[i : i + step], metric, dt), metric, runs, noise,
-                     noise_type, centred=metric == "correlation")
-            for i in range(0, x.shape[0], step)
-        ]
-        return np.concatenate(parts)
-    return _compute(B.to_backend(x, backend, device, dt), metric, runs, noise, noise_type)
+        step = min(step, -(-x.shape[0] // 2))  # at least two chunks to share between threads
+        parts = B.parallel_map(
+            lambda i: _compute(_contiguous_chunk(x[i : i + step], metric, dt), metric, runs,
+                               noise, noise_type, centred=metric == "correlation"),
+            list(range(0, x.shape[0], step)),
+            n_jobs,
+        )
+        return _check_result(np.concatenate(parts), x)
+    out = _compute(B.to_backend(x, backend, device, dt), metric, runs, noise, noise_type)
+    return _check_result(out, x)
 
 
 _CHUNK_BYTES = 32e6
@@ -144,12 +150,10 @@ def _compute(
 def _check_patterns(patterns: Any, metric: str) -> Any:
     if B._is_torch(patterns):
         arr = patterns
-        finite = bool(patterns.isfinite().all())
     else:
         arr = np.asarray(patterns)
         if not np.issubdtype(arr.dtype, np.number):
             raise TypeError(f"patterns must be a numeric array; got dtype {arr.dtype}.")
-        finite = bool(np.isfinite(arr).all())
     min_ndim = 3 if metric == "crossnobis" else 2
     if arr.ndim < min_ndim:
         wanted = "(..., n_runs, n_conditions, n_features)" if metric == "crossnobis" else (
@@ -165,9 +169,16 @@ def _check_patterns(patterns: Any, metric: str) -> Any:
             f"metric='crossnobis' needs at least 2 runs (axis -3 of patterns); got "
             f"{arr.shape[-3]}. Use metric='mahalanobis' for a single run."
         )
-    if not finite:
-        check_finite("patterns", B.to_numpy(arr))
     return arr
+
+
+def _check_result(rdms: Any, patterns: Any) -> Any:
+    """NaN/Inf in the patterns propagate to the RDMs: check the (small) result, and
+    only then search the patterns for the culprit to name it."""
+    finite = rdms.isfinite().all() if B._is_torch(rdms) else np.isfinite(rdms).all()
+    if not bool(finite):
+        check_finite("patterns", B.to_numpy(patterns))
+    return rdms
 
 
 def _precision(noise: Any, noise_type: str, n_features: int, like: Any) -> Any:
