@@ -83,14 +83,14 @@ def _read_recordings(data: DataConfig) -> list[Recording]:
 
         if data.study is None or data.root is None:
             raise ConfigError("data.source='study' needs data.study and data.root.")
-        subjects = data.subjects or tuple(studies.get_study(data.study)().subjects(data.root))
+        subjects = data.subjects or tuple(studies.get_study(data.study).subjects(data.root))
         return [rec for s in subjects
                 for rec in studies.read(data.study, data.root, s, **data.read_options)]
     from .io import read_fmri, read_meeg
 
     if not data.files:
         raise ConfigError("data.source='files' needs data.files (a list of recordings).")
-    events = list(data.events) or [None] * len(data.files)
+    events: list[Any] = list(data.events) or [None] * len(data.files)
     if len(events) != len(data.files):
         raise ConfigError(f"data.events has {len(events)} entries for {len(data.files)} files; "
                           "expected one per file.")

@@ -22,7 +22,7 @@ import yaml
 
 from .exceptions import ConfigError
 
-TASKS = ("decoding", "rsa", "encoding")
+TASKS = ("decoding", "classification", "rsa", "encoding")
 
 
 @dataclass(frozen=True)
@@ -147,6 +147,16 @@ class AnalysisConfig:
     alphas: tuple[float, ...] = (0.1, 1.0, 10.0, 100.0, 1e3, 1e4, 1e5)
     hrf_model: str = "glover"
     n_permutations: int = 200
+    # classification, RSA and encoding jobs (neurodecode.jobs)
+    categories: dict = field(default_factory=dict)  # condition -> category (labels, model RDM)
+    classifier: str = "logistic"  # logistic | svm
+    cv_by: str = "block"  # segment meta column grouping the cross-validation folds
+    n_folds: int = 5  # stratified folds when fewer than 3 groups
+    l_freq: float | None = None  # M/EEG band-pass before epoching (Hz)
+    h_freq: float | None = None
+    searchlight_radius: float | None = None  # mm (fMRI) or m (sensors; None: adjacency)
+    trf_tmin: float = -0.1  # M/EEG encoding lags (s)
+    trf_tmax: float = 0.5
 
 
 @dataclass(frozen=True)
@@ -253,7 +263,7 @@ def _build(cls: type, raw: Any, path: Path, prefix: str) -> Any:
 
 
 def _coerce(hint: Any, value: Any, path: Path, key: str) -> Any:
-    if dataclasses.is_dataclass(hint):
+    if isinstance(hint, type) and dataclasses.is_dataclass(hint):
         return _build(hint, value, path, key + ".")
     origin = typing.get_origin(hint)
     args = typing.get_args(hint)

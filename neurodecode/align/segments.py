@@ -323,8 +323,8 @@ def concatenate_segments(parts: Sequence[Segments]) -> Segments:
             )
     subjects = list(dict.fromkeys(s for p in parts for s in p.subjects))
     subject = np.concatenate([[subjects.index(p.subjects[i]) for i in p.subject] for p in parts])
-    stims = [p.stimulus for p in parts]
-    stimulus = None if any(s is None for s in stims) else np.concatenate(stims)
+    stims = [p.stimulus for p in parts if p.stimulus is not None]
+    stimulus = np.concatenate(stims) if len(stims) == len(parts) else None
     brain = first.brain if len(parts) == 1 else np.concatenate([p.brain for p in parts])
     meta = pd.concat([p.meta for p in parts], ignore_index=True)
     return replace(first, brain=brain, meta=meta, subject=subject.astype(np.int64),

@@ -8,6 +8,7 @@ import logging
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -25,7 +26,7 @@ logger = logging.getLogger("neurodecode")
 CURVE_KS = (1, 2, 3, 5, 10, 20, 50, 100, 200, 500)
 
 
-def segment_ids(stimulus: np.ndarray) -> np.ndarray:
+def segment_ids(stimulus: Any) -> np.ndarray:
     """One id per distinct stimulus window (identical targets share an id), shape (n,)."""
     rounded = np.round(np.asarray(stimulus, np.float32), 5)
     return np.array([hashlib.blake2b(row.tobytes(), digest_size=8).hexdigest()
@@ -88,7 +89,7 @@ def run_decoding(recipe: Recipe, run_dir: Path, *, progress: bool = True) -> dic
                            n_subjects=len(segments.subjects))
     fit_kwargs = {f.name: getattr(recipe.training, f.name)
                   for f in dataclasses.fields(recipe.training)}
-    eval_kwargs = dict(ks=recipe.evaluation.ks, pool_size=recipe.evaluation.pool_size,
+    eval_kwargs: dict[str, Any] = dict(ks=recipe.evaluation.ks, pool_size=recipe.evaluation.pool_size,
                        n_bootstraps=recipe.evaluation.n_bootstraps, seed=recipe.seed,
                        device=recipe.training.device)
     model, fitted, seconds = train(make_model, build_loss(recipe), splits, run_dir=run_dir,
