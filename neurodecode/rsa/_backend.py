@@ -26,12 +26,8 @@ def resolve_dtype(x: Any, dtype: str | None) -> str:
 
 def to_backend(x: Any, backend: str, device: str | None, dtype: str) -> Any:
     """Convert ``x`` to an array of ``backend`` on ``device`` with ``dtype``."""
-    check_option("backend", backend, BACKENDS)
+    check_backend(backend, device)
     if backend == "numpy":
-        if device not in (None, "cpu"):
-            raise ValueError(
-                f"device={device!r} needs backend='torch'; the numpy backend runs on the CPU."
-            )
         if _is_torch(x):
             x = x.detach().cpu().numpy()
         return np.ascontiguousarray(x, dtype=dtype)
@@ -41,6 +37,27 @@ def to_backend(x: Any, backend: str, device: str | None, dtype: str) -> Any:
     if _is_torch(x):
         return x.to(device=device or x.device, dtype=tdtype)
     return torch.as_tensor(np.asarray(x), dtype=tdtype, device=device or "cpu")
+
+
+_CONTROLLER: list = []
+
+
+def single_threaded_blas() -> Any:
+    """Context manager running BLAS on one thread (restored on exit).
+
+    neurodecode parallelises over chunks with its own threads (``n_jobs``); a
+    multi-threaded BLAS inside each chunk would oversubscribe the cores, which on a
+    busy machine makes small matrix products many times slower.
+    """
+    from contextlib import nullcontext
+
+    try:
+        from threadpoolctl import ThreadpoolController
+    except ImportError:  # pragma: no cover - threadpoolctl comes with scikit-learn
+        return nullcontext()
+    if not _CONTROLLER:
+        _CONTROLLER.append(ThreadpoolController())
+    return _CONTROLLER[0].limit(limits=1, user_api="blas")
 
 
 def parallel_map(fn: Any, items: list, n_jobs: int) -> list:
@@ -66,6 +83,15 @@ def row_chunks(n_rows: int, n_jobs: int, min_rows: int = 64) -> list:
     n_chunks = max(1, min(workers, n_rows // min_rows))
     edges = np.linspace(0, n_rows, n_chunks + 1).astype(int)
     return [slice(a, b) for a, b in zip(edges[:-1], edges[1:])]
+
+
+def check_backend(backend: str, device: str | None) -> None:
+    """Raise ``ValueError`` for an unknown backend or a device the backend cannot use."""
+    check_option("backend", backend, BACKENDS)
+    if backend == "numpy" and device not in (None, "cpu"):
+        raise ValueError(
+            f"device={device!r} needs backend='torch'; the numpy backend runs on the CPU."
+        )
 
 
 def to_numpy(x: Any) -> np.ndarray:

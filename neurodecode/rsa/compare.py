@@ -67,6 +67,7 @@ def compare_rdms(
         ``rdm_a`` that is entirely NaN gives NaN.
     """
     check_option("method", method, METHODS)
+    B.check_backend(backend, device)
     a_all = np.asarray(B.to_numpy(rdm_a), dtype=np.float64)
     if a_all.ndim > 1:
         nan_rows = np.isnan(a_all).any(-1)
@@ -81,8 +82,18 @@ def compare_rdms(
         out = np.full(empty.shape + sim_ok.shape[1:], np.nan)
         out[~empty] = sim_ok
         return out
+    if backend == "numpy":
+        with B.single_threaded_blas():
+            return _compare(a_all, rdm_b, method, backend, device, dtype, n_jobs)
+    return _compare(a_all, rdm_b, method, backend, device, dtype, n_jobs)
+
+
+def _compare(
+    a_all: np.ndarray, rdm_b: Any, method: str, backend: str, device: Any, dtype: Any,
+    n_jobs: int,
+) -> np.ndarray:
     a, b, lead, single, keep = _prepare(a_all, rdm_b)
-    dt = B.resolve_dtype(rdm_a, dtype)
+    dt = B.resolve_dtype(a_all, dtype)
     if method == "kendall_tau_a":
         sim = _tau_a(a, b, n_jobs)
     else:

@@ -100,14 +100,25 @@ def compute_rdm(
     """
     check_option("metric", metric, METRICS)
     check_option("noise_type", noise_type, NOISE_TYPES)
+    B.check_backend(backend, device)
     x = _check_patterns(patterns, metric)
     dt = B.resolve_dtype(patterns, dtype)
     if noise is not None and metric not in ("mahalanobis", "crossnobis"):
         raise ValueError(
             f"noise is used only by metric='mahalanobis' or 'crossnobis'; got metric={metric!r}."
         )
+    if backend == "numpy":
+        with B.single_threaded_blas():
+            return _compute_numpy(x, metric, runs, noise, noise_type, dt, n_jobs)
+    out = _compute(B.to_backend(x, backend, device, dt), metric, runs, noise, noise_type)
+    return _check_result(out, x)
+
+
+def _compute_numpy(
+    x: Any, metric: str, runs: Any, noise: Any, noise_type: str, dt: str, n_jobs: int
+) -> np.ndarray:
     core_ndim = 3 if metric == "crossnobis" else 2
-    if backend == "numpy" and x.ndim > core_ndim and not B._is_torch(x):
+    if x.ndim > core_ndim and not B._is_torch(x):
         # chunks along the first leading axis: cache-friendly copies, bounded memory
         x = np.asarray(x)
         step = max(1, int(_CHUNK_BYTES // max(1, x[0].nbytes)))
@@ -119,7 +130,8 @@ def compute_rdm(
             n_jobs,
         )
         return _check_result(np.concatenate(parts), x)
-    out = _compute(B.to_backend(x, backend, device, dt), metric, runs, noise, noise_type)
+    x_b = B.to_backend(x, "numpy", None, dt)
+    out = _compute(x_b, metric, runs, noise, noise_type, n_jobs=n_jobs)
     return _check_result(out, x)
 
 
@@ -137,11 +149,12 @@ def _contiguous_chunk(view: np.ndarray, metric: str, dtype: str) -> np.ndarray:
 
 
 def _compute(
-    x: Any, metric: str, runs: Any, noise: Any, noise_type: str, centred: bool = False
+    x: Any, metric: str, runs: Any, noise: Any, noise_type: str, centred: bool = False,
+    n_jobs: int = 1,
 ) -> Any:
     prec = _precision(noise, noise_type, x.shape[-1], x)
     if metric == "crossnobis":
-        return _crossnobis(x, prec, runs)
+        return _crossnobis(x, prec, runs, n_jobs)
     if metric == "mahalanobis":
         return to_condensed(_dist_from_gram(_gram(x, prec))) / x.shape[-1]
     return _condensed_rdm(x, metric, centred)
@@ -226,13 +239,19 @@ def _condensed_rdm(x: Any, metric: str, centred: bool = False) -> Any:
     return sq if metric == "sqeuclidean" else B.sqrt(sq)
 
 
-def _crossnobis(x: Any, prec: Any, runs: Any) -> Any:
+def _crossnobis(x: Any, prec: Any, runs: Any, n_jobs: int = 1) -> Any:
     if runs is not None:
         x = _average_runs(x, runs)
     n_runs, n_features = x.shape[-3], x.shape[-1]
     total = x.sum(-3)
+    if isinstance(x, np.ndarray):  # one Gram matrix per run, shared between threads
+        grams = B.parallel_map(
+            lambda r: _dist_from_gram(_gram(x[..., r, :, :], prec)), list(range(n_runs)), n_jobs
+        )
+        d_within = np.sum(grams, axis=0)
+    else:
+        d_within = _dist_from_gram(_gram(x, prec)).sum(-3)
     d_total = _dist_from_gram(_gram(total, prec))
-    d_within = _dist_from_gram(_gram(x, prec)).sum(-3)
     d = (d_total - d_within) / (n_runs * (n_runs - 1) * n_features)
     return to_condensed(d)
 

@@ -133,3 +133,10 @@ def test_spearman_with_ties_equal_to_scipy(rng):
     for i in range(3):
         for j in range(2):
             assert np.isclose(out[i, j], scipy.stats.spearmanr(a[i], b[j])[0], atol=1e-12)
+
+
+def test_backend_errors(rng):
+    with pytest.raises(ValueError, match="backend='jax' is not valid"):
+        compare_rdms(rng.random(6), rng.random(6), backend="jax")
+    with pytest.raises(ValueError, match="device='cuda' needs backend='torch'"):
+        compare_rdms(rng.random(6), rng.random(6), device="cuda")
