@@ -70,13 +70,13 @@ def check_members(archive: str | Path) -> list[str]:
                 names.append(name)
         return names
     try:
-        handle = tarfile.open(archive)
+        tar = tarfile.open(archive)
     except tarfile.TarError as err:
         raise DataFormatError(
             f"{archive} is neither a zip nor a tar archive ({err}); delete it and fetch again."
         ) from err
-    with handle:
-        for member in handle.getmembers():
+    with tar:
+        for member in tar.getmembers():
             name = _check_name(archive, member.name)
             if member.issym() or member.islnk():
                 _check_link(archive, name, member.linkname, hard=member.islnk())

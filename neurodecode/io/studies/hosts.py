@@ -117,7 +117,7 @@ def osf_files(node: str, *, base: str = OSF_API, read: Reader = read_text,
     files: list[RemoteFile] = []
     pending = [_join(base, f"nodes/{node}/files/osfstorage/")]
     while pending:
-        url = pending.pop()
+        url: str | None = pending.pop()
         while url:
             page = _json(read(url), url)
             for item in page.get("data", []):

@@ -9,6 +9,7 @@ trials per session) and the behavioural table giving the image of each trial. Da
 from __future__ import annotations
 
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 import pandas as pd
@@ -101,8 +102,10 @@ def trial_events(responses: pd.DataFrame, sessions: list[int], root: Path) -> pd
 
 def _roi_mask(path: Path):
     import nibabel as nib
+    from nibabel.spatialimages import SpatialImage
 
-    img = nib.load(path)
+    # ROI files are NIfTI volumes; nib.load is only typed as returning FileBasedImage.
+    img = cast(SpatialImage, nib.load(path))
     return nib.Nifti1Image((np.asarray(img.dataobj) > 0).astype(np.uint8), img.affine)
 
 
