@@ -74,16 +74,17 @@ def make_splits(cv: Any, n_samples: int, groups: Any = None) -> list[tuple[np.nd
         if len(np.unique(groups)) < 2:
             raise ValueError("cv='logo' needs at least 2 distinct groups; got 1.")
     elif isinstance(cv, numbers.Integral):
-        if cv < 2:
-            raise ValueError(f"cv must be >= 2 folds; got {cv}.")
+        n_folds = int(cv)
+        if n_folds < 2:
+            raise ValueError(f"cv must be >= 2 folds; got {n_folds}.")
         n_units = n_samples if groups is None else len(np.unique(groups))
         unit = "samples" if groups is None else "groups"
-        if cv > n_units:
+        if n_folds > n_units:
             raise ValueError(
-                f"cv={cv} folds is more than the number of {unit} ({n_units}); use at most "
-                f"{n_units} folds."
+                f"cv={n_folds} folds is more than the number of {unit} ({n_units}); use at "
+                f"most {n_units} folds."
             )
-        splitter = KFold(cv) if groups is None else GroupKFold(cv)
+        splitter = KFold(n_folds) if groups is None else GroupKFold(n_folds)
     elif hasattr(cv, "split"):
         splitter = cv
     else:
