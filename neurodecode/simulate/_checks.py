@@ -23,7 +23,7 @@ def check_features(features) -> list[np.ndarray]:
             "features must be an array of shape (n_features, n_times) or a non-empty list "
             f"of such arrays, one per stimulus; got {type(features).__name__}."
         )
-    out = []
+    out: list[np.ndarray] = []
     for k, item in enumerate(items):
         name = "features" if len(items) == 1 else f"features[{k}]"
         arr = check_shape(name, np.asarray(item, dtype=float), ("n_features", "n_times"))

@@ -59,8 +59,7 @@ def load_audiobook(root: str | Path, n_trials: int | None = None) -> list[AudioT
     import soundfile
 
     folder = _audiobook_folder(Path(root))
-    files = sorted((p for p in folder.iterdir() if _TRIAL.match(p.name)),
-                   key=lambda p: int(_TRIAL.match(p.name).group(1)))
+    files = sorted((p for p in folder.iterdir() if _TRIAL.match(p.name)), key=_trial_number)
     if n_trials is not None:
         check_type("n_trials", n_trials, int)
         check_positive("n_trials", n_trials)
@@ -75,6 +74,12 @@ def load_audiobook(root: str | Path, n_trials: int | None = None) -> list[AudioT
         text = text_path.read_text(encoding="utf-8").strip() if text_path.exists() else ""
         trials.append(AudioTrial(path.stem, wav.mean(axis=1), int(sr), text))
     return trials
+
+
+def _trial_number(path: Path) -> int:
+    match = _TRIAL.match(path.name)
+    assert match is not None, path  # callers keep only names matching _TRIAL
+    return int(match.group(1))
 
 
 def _audiobook_folder(root: Path) -> Path:

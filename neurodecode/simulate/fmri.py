@@ -268,9 +268,9 @@ def make_block_design(n_conditions: int, tr: float, *, n_repeats: int = 3,
         One ``"block"`` event per block, condition ``"cond01"``, ...; ``block`` is the
         run (``"run-01"``, ...) and onsets count from the start of that run.
     """
-    for name, value in (("n_conditions", n_conditions), ("n_repeats", n_repeats),
+    for name, count in (("n_conditions", n_conditions), ("n_repeats", n_repeats),
                         ("n_runs", n_runs), ("seed", seed)):
-        check_type(name, value, int)
+        check_type(name, count, int)
     for name, value in (("n_conditions", n_conditions), ("n_repeats", n_repeats),
                         ("n_runs", n_runs), ("tr", tr), ("block_duration", block_duration),
                         ("rest_duration", rest_duration)):

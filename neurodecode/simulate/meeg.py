@@ -266,7 +266,8 @@ def simulate_meeg(
 
 
 def _check_unit(name: str, value: float) -> None:
-    if not (np.isscalar(value) and np.isfinite(value) and 0.0 <= value <= 1.0):
+    # bool(): np.isscalar is a TypeGuard in numpy's stubs and would retype ``value``.
+    if not (bool(np.isscalar(value)) and np.isfinite(value) and 0.0 <= value <= 1.0):
         raise ValueError(f"{name} must be a number in [0, 1]; got {value!r}.")
 
 
@@ -327,11 +328,11 @@ def _subject_maps(rng: np.random.Generator, group: dict, array: SensorArray,
     rotation = random_rotation(rng, 20.0 * variability)
     pos, direction = array.pos @ rotation.T, array.direction @ rotation.T
     is_grad = np.array([t == "grad" for t in array.ch_types])
-    maps = []
+    columns = []
     for group_field in group["fields"]:
         own = RandomField.draw(rng, 0.35 * group["radius"])
-        maps.append(group_field.mix(own, variability).evaluate(pos, direction, is_grad))
-    maps = np.stack(maps, axis=1)
+        columns.append(group_field.mix(own, variability).evaluate(pos, direction, is_grad))
+    maps = np.stack(columns, axis=1)
     types = np.asarray(array.ch_types)
     for kind in np.unique(types):
         rows = types == kind
