@@ -333,10 +333,14 @@ def compute_onsets(
 # ----------------------------------------------------------------------------- features
 class _AcousticFeature(Feature):
     modality = "audio"
+    sfreq: float  # acoustic features are always time-resolved
 
     def _compute_one(self, stimulus: Any, **kwargs: Any) -> np.ndarray:
         wav, sr = as_waveform(stimulus, getattr(self, "audio_sr", None))
         return self._from_wav(wav, sr)
+
+    def _from_wav(self, wav: np.ndarray, sr: int) -> np.ndarray:  # pragma: no cover
+        raise NotImplementedError
 
 
 @register("mel")

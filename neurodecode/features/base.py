@@ -17,7 +17,7 @@ from __future__ import annotations
 import hashlib
 import logging
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Self
 
 import numpy as np
 from scipy import signal
@@ -121,7 +121,7 @@ class Feature:
             "weights": self.weights_id(),
         }
 
-    def load(self) -> Feature:
+    def load(self) -> Self:
         """Load the model (once) and return ``self``; parameter-free features do nothing."""
         if getattr(self, "_loaded", False):
             return self

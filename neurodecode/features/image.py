@@ -75,8 +75,8 @@ def load_image(stimulus: Any) -> np.ndarray:
             raise DataNotFoundError(f"image file {str(path)!r} does not exist; check the stimulus folder.")
         try:
             with Image.open(path) as img:
-                img = img.convert("RGBA") if "A" in img.getbands() else img.convert("RGB")
-                return _to_rgb(np.asarray(img), f"image {str(path)!r}")
+                rgb = img.convert("RGBA") if "A" in img.getbands() else img.convert("RGB")
+                return _to_rgb(np.asarray(rgb), f"image {str(path)!r}")
         except UnidentifiedImageError as err:
             raise DataFormatError(
                 f"image file {str(path)!r} cannot be read as an image ({err}); expected a PNG, "
@@ -129,6 +129,18 @@ class _LayeredImageFeature(Feature):
     """Item feature of one layer of an image model; subclasses define the model and layers."""
 
     modality = "image"
+    # Set by the subclasses' __init__ (layer, pooled, device, batch_size) and _load (_model).
+    layer: str
+    pooled: bool
+    device: str
+    batch_size: int
+    _model: Any
+
+    def layer_names(self) -> list[str]:  # pragma: no cover
+        raise NotImplementedError
+
+    def _run(self, images: list[Any], layers: list[str]) -> dict[str, torch.Tensor]:  # pragma: no cover
+        raise NotImplementedError
 
     def _check_layer(self) -> None:
         check_layers([self.layer], self.layer_names(), type(self).__name__)
@@ -342,7 +354,8 @@ def extract_layers(model: Any, stimuli: list[Any], layers: list[str] | None = No
     """
     from neurodecode.features.base import get_feature
 
-    feature = get_feature(model, **params) if isinstance(model, str) else model
+    # Any: a duck-typed layered feature (checked below), not just the Feature base class.
+    feature: Any = get_feature(model, **params) if isinstance(model, str) else model
     if not hasattr(feature, "activations"):
         raise TypeError(
             f"model must be a registry name or a layered feature (with activations()); got "

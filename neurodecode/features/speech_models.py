@@ -46,6 +46,7 @@ class TransformerSpeechFeature(Feature):
 
     modality = "audio"
     family = "wav2vec2"
+    sfreq: float  # always time-resolved
 
     def __init__(self, model_path: str | Path | None = None, layers: Any = None,
                  average: bool = True, sfreq: float = 50.0, chunk_s: float = 20.0,
@@ -216,6 +217,7 @@ class ResemblyzerFeature(Feature):
 
     modality = "audio"
     dimension = 256
+    sfreq: float  # always time-resolved
 
     def __init__(self, sfreq: float = 16.0, window_rate: float = 4.0,
                  weights: str | Path | None = None, device: str = "cpu", batch_size: int = 512):
@@ -263,12 +265,12 @@ class ResemblyzerFeature(Feature):
         if mel.shape[0] < 160:
             mel = np.pad(mel, ((0, 160 - mel.shape[0]), (0, 0)))
         starts = np.arange(0, mel.shape[0] - 160 + 1, step)
-        embeds = []
+        batches = []
         with torch.no_grad():
             for b in range(0, len(starts), self.batch_size):
                 batch = np.stack([mel[s: s + 160] for s in starts[b: b + self.batch_size]])
-                embeds.append(self._model(torch.from_numpy(batch).to(self.device)).cpu().numpy())
-        embeds = np.concatenate(embeds).T  # (256, n_windows)
+                batches.append(self._model(torch.from_numpy(batch).to(self.device)).cpu().numpy())
+        embeds = np.concatenate(batches).T  # (256, n_windows)
         centres = (starts + 80) / 100.0
         n_out = max(1, int(round(wav.size / MODEL_SR * self.sfreq)))
         t_out = np.arange(n_out) / self.sfreq

@@ -8,7 +8,7 @@ values by the events' ``text`` column.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -67,7 +67,9 @@ class SentenceEmbedding(Feature):
     def dimension(self) -> int:  # type: ignore[override]
         model = self.load()._model
         get_dim = getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension
-        return int(get_dim())
+        # Typed int | None: None only for models with no fixed output size, on which int()
+        # raises TypeError as it always did; a sentence-transformers folder has one.
+        return int(cast(int, get_dim()))
 
     def _load(self) -> None:
         from sentence_transformers import SentenceTransformer
