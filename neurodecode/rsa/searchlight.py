@@ -16,6 +16,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from .._validation import check_finite, check_option, check_positive
+from . import _backend as B
 from .compare import compare_rdms
 from .timecourse import as_model_matrix, condition_means
 
@@ -44,16 +45,15 @@ def _check_neighbors(neighbors: list[np.ndarray], radius: Any, unit: str) -> Non
 
 def _chunk_rdms(x: np.ndarray, idx: np.ndarray, valid: np.ndarray, metric: str) -> np.ndarray:
     """RDMs of padded neighbourhoods: x (n_cond, n_feat, n_times) -> (c, n_times, n_pairs)."""
-    sub = x[:, idx, :] * valid[None, :, :, None]  # (n_cond, c, k, n_times)
-    sub = np.ascontiguousarray(sub.transpose(1, 3, 0, 2))  # (c, n_times, n_cond, k)
-    gram = sub @ sub.swapaxes(-1, -2)
+    mask = valid[:, None, None, :]
+    sub = np.ascontiguousarray(x[:, idx, :].transpose(1, 3, 0, 2))  # (c, n_times, n_cond, k)
+    sub *= mask  # padded features are exactly zero
     if metric == "correlation":
-        sums = sub.sum(-1)
-        count = valid.sum(-1)[:, None, None, None]
-        gram = gram - sums[..., :, None] * sums[..., None, :] / count
-    diag = np.diagonal(gram, axis1=-2, axis2=-1)
+        sub -= sub.sum(-1, keepdims=True) * mask / valid.sum(-1)[:, None, None, None]
+    gram = sub @ sub.swapaxes(-1, -2)
     iu = np.triu_indices(x.shape[0], 1)
     g = gram[..., iu[0], iu[1]]
+    diag = np.diagonal(gram, axis1=-2, axis2=-1)
     di, dj = diag[..., iu[0]], diag[..., iu[1]]
     if metric in ("correlation", "cosine"):
         return 1.0 - g / np.sqrt(di * dj)
@@ -77,7 +77,9 @@ def _run(
 ) -> np.ndarray:
     out = np.empty((n_centres, patterns.shape[-1], len(models)))
     start = 0
-    with tqdm(total=n_centres, disable=not verbose, desc="searchlight") as bar:
+    with B.single_threaded_blas(), tqdm(
+        total=n_centres, disable=not verbose, desc="searchlight"
+    ) as bar:
         for nbrs in neighbor_chunks:
             idx, valid = _padded(nbrs)
             rdms = _chunk_rdms(patterns, idx, valid, metric)

@@ -156,9 +156,11 @@ def test_meg_sample_searchlight_topomap(data_root, tmp_path):
     t = evoked.time_as_index(latency)[0]
     mags = mne.pick_types(evoked.info, meg="mag")
     assert evoked.data[mags, t].max() > 0.9
-    fig, ax = matplotlib.pyplot.subplots()
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots()
     mne.viz.plot_topomap(evoked.data[mags, t], mne.pick_info(evoked.info, mags), axes=ax, show=False)
     path = tmp_path / "searchlight_topomap.png"
     fig.savefig(path)
-    matplotlib.pyplot.close(fig)
+    plt.close(fig)
     assert path.stat().st_size > 1000
