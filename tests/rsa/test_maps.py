@@ -82,3 +82,24 @@ def test_92_images_ceiling_and_layer_profile(data_root):
         # pixels explain IT far less than IT explains itself
         assert (boot.ci_high < 0.3).all()
     assert (res.similarity[:, 0] < lower).all()
+
+
+@pytest.mark.realdata
+@pytest.mark.slow
+def test_92_images_efficientnet_profile(data_root):
+    features = pytest.importorskip("neurodecode.features")
+    images, subjects, monkey_it, _ = _load_92(data_root)
+    try:
+        layers = features.extract_layers("efficientnet_lite0", list(images.astype(np.uint8)))
+    except Exception as err:  # weights or the architecture may be missing here
+        pytest.skip(f"EfficientNet-Lite0 features unavailable: {err}")
+    names, rdms = layer_rdms(layers)
+    human = compare_rdms(subjects, rdms).mean(0)
+    monkey = compare_rdms(monkey_it, rdms)
+    lower, _ = noise_ceiling(subjects)
+    best = names[int(np.argmax(monkey))]
+    print(f"EfficientNet-Lite0 best layer for monkey IT: {best} rho={monkey.max():.3f}; "
+          f"human IT best rho={human.max():.3f} (noise ceiling lower bound {lower:.3f})")
+    # deep layers beat the stem for both species, and stay under the human ceiling
+    assert monkey.max() > monkey[0] + 0.1 and human.max() > human[0] + 0.05
+    assert human.max() < lower

@@ -149,3 +149,13 @@ def test_errors(rng):
         noise_covariance(np.ones(4))
     with pytest.raises(ValueError, match="condensed RDMs"):
         to_square(np.ones(4))
+
+
+@pytest.mark.gpu
+def test_cuda_backend_matches_numpy(rng):
+    if not torch.cuda.is_available():
+        pytest.skip("no CUDA device")
+    x = rng.standard_normal((50, 20, 64))
+    ours = compute_rdm(torch.from_numpy(x), backend="torch", device="cuda")
+    assert ours.device.type == "cuda"
+    np.testing.assert_allclose(ours.cpu().numpy(), compute_rdm(x), atol=1e-10)
