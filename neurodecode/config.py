@@ -154,6 +154,7 @@ class AnalysisConfig:
     n_folds: int = 5  # stratified folds when fewer than 3 groups
     l_freq: float | None = None  # M/EEG band-pass before epoching (Hz)
     h_freq: float | None = None
+    window: int = 1  # samples per time-resolved RSA pattern (sliding window)
     searchlight_radius: float | None = None  # mm (fMRI) or m (sensors; None: adjacency)
     trf_tmin: float = -0.1  # M/EEG encoding lags (s)
     trf_tmax: float = 0.5

@@ -1,0 +1,198 @@
+"""The RSA job: condition-average patterns -> RDMs compared with a model RDM.
+
+M/EEG: time-resolved RSA against the model (``timecourse.npy``), its peak latency, the
+brain RDM at the peak and a sensor searchlight at the peak (``topomap_searchlight.npy``).
+fMRI: the RDM of the masked patterns and a volume searchlight
+(``brainmap_searchlight.nii.gz``). Both write ``rdm_brain.npy``, ``rdm_model.npy`` and
+``conditions.csv``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+from scipy.spatial.distance import squareform
+
+from ..config import Recipe
+from ..exceptions import ConfigError
+from .classification import condition_order, load_segments, write_conditions, write_info
+from .common import finish_run, write_metrics
+
+logger = logging.getLogger("neurodecode")
+
+
+def category_rdm(conditions: Sequence[str], categories: dict) -> np.ndarray:
+    """Model RDM: 0 for two conditions of one category, 1 otherwise.
+
+    Parameters
+    ----------
+    conditions : sequence of str
+        The RDM's conditions, in order.
+    categories : dict
+        Condition -> category.
+
+    Returns
+    -------
+    rdm : array of shape (n_pairs,)
+        Condensed, ``n_pairs = n * (n - 1) / 2``.
+    """
+    missing = [c for c in conditions if c not in categories]
+    if missing:
+        raise ConfigError(f"analysis.categories does not map condition(s) {missing}; expected "
+                          "a category for every condition of the RSA.")
+    labels = np.array([str(categories[c]) for c in conditions])
+    if len(set(labels)) < 2:
+        raise ConfigError(f"analysis.categories puts every condition in {labels[0]!r}; the "
+                          "model RDM needs at least two categories.")
+    square = (labels[:, None] != labels[None]).astype(float)
+    return squareform(square, checks=False)
+
+
+def model_rdm(recipe: Recipe, conditions: Sequence[str]) -> np.ndarray:
+    """The recipe's model RDM: ``analysis.model_rdm`` (a .npy file) or the category RDM."""
+    ana = recipe.analysis
+    if ana.model_rdm not in (None, "categories"):
+        path = Path(ana.model_rdm).expanduser()
+        if not path.is_file():
+            raise ConfigError(f"analysis.model_rdm={ana.model_rdm!r} is not a file; expected a "
+                              ".npy RDM over the conditions, or 'categories'.")
+        rdm = np.load(path)
+        rdm = squareform(rdm, checks=False) if rdm.ndim == 2 else rdm
+        n = len(conditions) * (len(conditions) - 1) // 2
+        if rdm.shape != (n,):
+            raise ConfigError(f"analysis.model_rdm holds {rdm.shape} values; expected an RDM "
+                              f"over {len(conditions)} conditions ({n} pairs).")
+        return rdm.astype(float)
+    if not ana.categories:
+        raise ConfigError("the rsa task needs a model: set analysis.categories (condition -> "
+                          "category) or analysis.model_rdm (a .npy RDM).")
+    return category_rdm(conditions, ana.categories)
+
+
+def run_rsa(recipe: Recipe, run_dir: Path, *, progress: bool = True) -> dict:
+    """Run an RSA recipe end to end and write its run directory."""
+    segments, recordings = load_segments(recipe, progress=progress)
+    order = condition_order(segments, recipe)
+    model = model_rdm(recipe, order)
+    labels = segments.meta["condition"].astype(str).to_numpy()
+    ana = recipe.analysis
+    if segments.modality == "meeg":
+        metrics = meeg_rsa(segments.brain, labels, order, model, info=segments.info,
+                           sfreq=segments.sfreq, tmin=segments.tmin, metric=ana.metric,
+                           method=ana.method, radius=ana.searchlight_radius,
+                           window=ana.window, n_permutations=ana.n_permutations, seed=recipe.seed,
+                           run_dir=run_dir)
+    else:
+        masker = recordings[0].masker if len(recordings) == 1 else None
+        metrics = fmri_rsa(segments.brain.mean(2), labels, order, model, masker=masker,
+                           metric=ana.metric, method=ana.method,
+                           radius=ana.searchlight_radius, n_permutations=ana.n_permutations,
+                           seed=recipe.seed, run_dir=run_dir)
+    np.save(run_dir / "rdm_model.npy", squareform(model))
+    write_conditions(run_dir, order, ana.categories)
+    metrics["data"] = {"n_samples": len(segments), "n_conditions": len(order),
+                       "conditions": order, "modality": segments.modality}
+    write_metrics(run_dir, metrics)
+    finish_run(run_dir, recipe)
+    return metrics
+
+
+def _test(rdm: np.ndarray, model: np.ndarray, method: str, n_permutations: int,
+          seed: int) -> float | None:
+    from ..rsa import permutation_test
+
+    if n_permutations < 1:
+        return None
+    result = permutation_test(rdm, model, method, n_permutations=n_permutations, seed=seed)
+    return float(np.ravel(result.p_value)[0])
+
+
+def meeg_rsa(brain: np.ndarray, labels: np.ndarray, order: list[str], model: np.ndarray, *,
+             info, sfreq: float, tmin: float, metric: str, method: str,
+             radius: float | None, window: int = 1, n_permutations: int, seed: int,
+             run_dir: Path) -> dict:
+    """Time-resolved RSA, peak latency, brain RDM and sensor searchlight at the peak.
+
+    Parameters
+    ----------
+    brain : array of shape (n_trials, n_channels, n_times)
+    labels : array of shape (n_trials,)
+    order : list of str
+        Conditions of the RDMs.
+    model : array of shape (n_pairs,)
+    window : int
+        Samples per pattern (sliding window, step 1); the searchlight uses the window
+        centred on the peak.
+
+    Returns
+    -------
+    metrics : dict
+    """
+    from ..rsa import condition_means, rsa_timecourse, sensor_searchlight
+
+    res = rsa_timecourse(brain, labels, {"model": model}, metric=metric, method=method,
+                         condition_order=order, sfreq=sfreq, tmin=tmin, window=window)
+    curve = res.group_mean[:, 0]
+    post = res.times >= 0
+    i = int(np.flatnonzero(post)[np.nanargmax(curve[post])]) if post.any() else int(
+        np.nanargmax(curve))
+    np.save(run_dir / "timecourse.npy", curve)
+    np.save(run_dir / "times.npy", res.times)
+    rdm = res.data_rdms[0, i]
+    np.save(run_dir / "rdm_brain.npy", squareform(rdm))
+    out = {"rsa": {"peak_similarity": float(curve[i]), "peak_latency": float(res.times[i]),
+                   "mean_similarity_post": float(np.nanmean(curve[post])) if post.any()
+                   else float("nan"), "method": method, "metric": metric,
+                   "p_value_at_peak": _test(rdm, model, method, n_permutations, seed)}}
+    if info is not None:
+        means, _ = condition_means(brain, labels, order)
+        maps = sensor_searchlight(means[:, :, i:i + window], {"model": model}, info,
+                                  radius=radius, metric=metric, method=method)
+        values = maps["model"].data.mean(1)
+        np.save(run_dir / "topomap_searchlight.npy", values)
+        write_info(run_dir, info)
+        out["searchlight"] = {"max": float(np.nanmax(values)),
+                              "best_channel": info["ch_names"][int(np.nanargmax(values))]}
+    return out
+
+
+def fmri_rsa(patterns: np.ndarray, labels: np.ndarray, order: list[str], model: np.ndarray, *,
+             masker, metric: str, method: str, radius: float | None, n_permutations: int,
+             seed: int, run_dir: Path) -> dict:
+    """RDM of the condition means of the masked voxels and a volume searchlight.
+
+    Parameters
+    ----------
+    patterns : array of shape (n_samples, n_voxels)
+    labels : array of shape (n_samples,)
+    order : list of str
+    model : array of shape (n_pairs,)
+    masker : fitted nilearn masker or None
+        Needed for the searchlight (its ``mask_img_``).
+
+    Returns
+    -------
+    metrics : dict
+    """
+    from ..rsa import compare_rdms, compute_rdm, volume_searchlight
+
+    means = np.stack([patterns[labels == c].mean(0) for c in order])
+    rdm = np.asarray(compute_rdm(means, metric), float)
+    np.save(run_dir / "rdm_brain.npy", squareform(rdm))
+    out = {"rsa": {"similarity": float(np.ravel(compare_rdms(rdm, model[None], method))[0]),
+                   "method": method, "metric": metric,
+                   "p_value": _test(rdm, model, method, n_permutations, seed)}}
+    if masker is not None:
+        mask_img = masker.mask_img_
+        zooms = mask_img.header.get_zooms()[:3]
+        r = radius if radius is not None else 2.0 * float(max(zooms))
+        maps = volume_searchlight(means, model, mask_img, r, metric=metric, method=method)
+        img = next(iter(maps.values()))
+        img.to_filename(run_dir / "brainmap_searchlight.nii.gz")
+        values = np.asarray(img.dataobj)[np.asarray(mask_img.dataobj).astype(bool)]
+        out["searchlight"] = {"radius_mm": r, "max": float(np.nanmax(values)),
+                              "median": float(np.nanmedian(values))}
+    return out
