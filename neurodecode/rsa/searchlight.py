@@ -55,8 +55,9 @@ def _chunk_rdms(x: np.ndarray, idx: np.ndarray, valid: np.ndarray, metric: str) 
     g = gram[..., iu[0], iu[1]]
     diag = np.diagonal(gram, axis1=-2, axis2=-1)
     di, dj = diag[..., iu[0]], diag[..., iu[1]]
-    if metric in ("correlation", "cosine"):
-        return 1.0 - g / np.sqrt(di * dj)
+    if metric in ("correlation", "cosine"):  # NaN for a one-channel (or flat) neighbourhood
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return 1.0 - g / np.sqrt(di * dj)
     sq = np.maximum(di + dj - 2 * g, 0.0)
     return sq if metric == "sqeuclidean" else np.sqrt(sq)
 

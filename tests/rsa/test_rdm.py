@@ -52,6 +52,7 @@ def test_mahalanobis_equal_to_rsatoolbox_and_scipy(rng):
     )
 
 
+@pytest.mark.filterwarnings("ignore:invalid value encountered in cast:RuntimeWarning")
 @pytest.mark.parametrize("whiten", [False, True])
 def test_crossnobis_equal_to_rsatoolbox(rng, whiten):
     x = rng.standard_normal((5, 8, 20))  # runs, conditions, features

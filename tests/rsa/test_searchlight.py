@@ -24,7 +24,7 @@ MODEL = pdist(CATEGORY[:, None], lambda u, v: float(u[0] != v[0]))
 
 
 def _eeg_info():
-    montage = mne.channels.make_standard_montage("standard_1005")
+    montage = mne.channels.make_standard_montage("colin27_1020")
     names = ["Fp1", "Fp2", "F7", "F3", "Fz", "F4", "F8", "T7", "C3", "Cz", "C4", "T8",
              "P7", "P3", "Pz", "P4", "P8", "O1", "Oz", "O2"]
     info = mne.create_info(names, 100.0, "eeg")
