@@ -107,6 +107,9 @@ def compute_rdm(
         raise ValueError(
             f"noise is used only by metric='mahalanobis' or 'crossnobis'; got metric={metric!r}."
         )
+    if noise is not None and noise_type == "covariance":  # invert once, not per chunk
+        noise = np.linalg.inv(_checked_noise(noise, x.shape[-1]))
+        noise_type = "precision"
     if backend == "numpy":
         with B.single_threaded_blas():
             return _compute_numpy(x, metric, runs, noise, noise_type, dt, n_jobs)
@@ -197,6 +200,15 @@ def _check_result(rdms: Any, patterns: Any) -> Any:
 def _precision(noise: Any, noise_type: str, n_features: int, like: Any) -> Any:
     if noise is None:
         return None
+    noise_np = _checked_noise(noise, n_features)
+    if noise_type == "covariance":
+        noise_np = np.linalg.inv(noise_np)
+    if isinstance(like, np.ndarray):
+        return noise_np.astype(like.dtype)
+    return B.to_backend(noise_np, "torch", str(like.device), str(like.dtype).split(".")[-1])
+
+
+def _checked_noise(noise: Any, n_features: int) -> np.ndarray:
     noise_np = B.to_numpy(noise).astype(np.float64)
     if noise_np.shape != (n_features, n_features):
         raise ValueError(
@@ -204,11 +216,7 @@ def _precision(noise: Any, noise_type: str, n_features: int, like: Any) -> Any:
             f"got {noise_np.shape}."
         )
     check_finite("noise", noise_np)
-    if noise_type == "covariance":
-        noise_np = np.linalg.inv(noise_np)
-    if isinstance(like, np.ndarray):
-        return noise_np.astype(like.dtype)
-    return B.to_backend(noise_np, "torch", str(like.device), str(like.dtype).split(".")[-1])
+    return noise_np
 
 
 def _gram(x: Any, prec: Any = None, y: Any = None) -> Any:

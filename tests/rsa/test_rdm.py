@@ -84,6 +84,10 @@ def test_leading_axes_in_one_pass(rng):
     np.testing.assert_allclose(out[2, 5], pdist(x[2, 5], "correlation"), atol=1e-10)
     cn = compute_rdm(rng.standard_normal((3, 4, 6, 11)), "crossnobis")
     assert cn.shape == (3, 15)
+    cov = np.cov(rng.standard_normal((11, 40)))
+    ma = compute_rdm(x, "mahalanobis", noise=cov, noise_type="covariance")
+    ref = pdist(x[1, 3], "mahalanobis", VI=np.linalg.inv(cov)) ** 2 / 11
+    np.testing.assert_allclose(ma[1, 3], ref, atol=1e-9)
 
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
