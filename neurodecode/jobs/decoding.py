@@ -148,7 +148,8 @@ def _baselines(recipe: Recipe, make_model, splits, run_dir: Path, fit_kwargs: di
 
 def _write_run_files(run_dir: Path, history: list[dict], model: nn.Module, test: Segments,
                      eval_kwargs: dict) -> None:
-    pd.DataFrame(history).to_csv(run_dir / "history.csv", index=False)
+    losses = [c for c in pd.DataFrame(history).columns if c == "epoch" or c.endswith("loss")]
+    pd.DataFrame(history)[losses].to_csv(run_dir / "history.csv", index=False)
     n_cand = len(np.unique(segment_ids(test.stimulus)))
     ks = [k for k in CURVE_KS if k <= n_cand]
     curve = evaluate(model, test, **dict(eval_kwargs, ks=ks))
