@@ -1,0 +1,142 @@
+"""Tiny studies in each public dataset's layout, with real WAV and JPEG stimuli."""
+
+from __future__ import annotations
+
+import io
+import tarfile
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from scipy.io import savemat
+
+from tests.io_studies._fake import events_tsv, meg_raw, nifti_bytes, write_bids
+from tests.io_studies.test_studies_eeg_fmri import (
+    _brennan_files,
+    _haxby_archive,
+    _npy,
+    _sample_archive,
+)
+from tests.io_studies.test_studies_meg import _masc_events
+
+
+def wav(path: Path, rng, seconds: float = 4.0, sr: int = 16000) -> Path:
+    import soundfile
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    soundfile.write(path, (0.1 * rng.standard_normal(int(seconds * sr))).astype(np.float32), sr)
+    return path
+
+
+def jpeg(path: Path, rng) -> Path:
+    from PIL import Image
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(rng.integers(0, 255, (40, 40, 3), dtype=np.uint8)).save(path)
+    return path
+
+
+def gwilliams2022(root: Path, rng) -> Path:
+    folder = write_bids(meg_raw(rng), root, subject="01", session="0", task="0")
+    events_tsv(folder, "sub-01_ses-0_task-0", _masc_events())
+    for name in ("lw1_0.wav", "lw1_1.wav"):
+        wav(root / "stimuli" / "audio" / name, rng)
+    return root
+
+
+def brennan2019(root: Path, rng) -> Path:
+    root.mkdir(parents=True, exist_ok=True)
+    files = _brennan_files(rng)
+    (root / "S01.mat").write_bytes(files["S01.mat"])
+    (root / "AliceChapterOne-EEG.csv").write_bytes(files["AliceChapterOne-EEG.csv"])
+    zipfile.ZipFile(io.BytesIO(files["proc.zip"])).extractall(root)
+    for segment in (1, 2):
+        wav(root / "audio" / f"DownTheRabbitHoleFinal_SoundFile{segment}.wav", rng)
+    return root
+
+
+def broderick2019(root: Path, rng) -> Path:
+    base = root / "Natural Speech"
+    (base / "EEG" / "Subject1").mkdir(parents=True)
+    (base / "Stimuli" / "Text").mkdir(parents=True)
+    savemat(base / "EEG" / "Subject1" / "Subject1_Run1.mat",
+            {"eegData": rng.standard_normal((128 * 20, 128)), "fs": 128})
+    savemat(base / "Stimuli" / "Text" / "Run1.mat",
+            {"wordVec": np.array(["the", "old", "man"], dtype=object),
+             "onset_time": [1.0, 1.5, 2.0], "offset_time": [1.4, 1.9, 2.6]})
+    wav(root / "audio" / "audio1.wav", rng)
+    return root
+
+
+def schoffelen2019(root: Path, rng) -> Path:
+    folder = write_bids(meg_raw(rng), root, subject="A2002", task="auditory")
+    events_tsv(folder, "sub-A2002_task-auditory", pd.DataFrame({
+        "onset": [1.0, 1.5, 2.0, 6.0], "duration": 0.0,
+        "type": ["Sound", "Word", "Word", "Response"],
+        "value": ["s1.wav", "De", "man", "1"],
+        "stimulus": ["stimuli/audio_files/s1.wav", "", "", ""],
+    }))
+    wav(root / "stimuli" / "audio_files" / "s1.wav", rng)
+    return root
+
+
+def things_meg(root: Path, rng) -> Path:
+    folder = write_bids(meg_raw(rng), root, subject="BIGMEG1", session="01", task="main",
+                        run="01")
+    images = ["images_meg/aardvark/aardvark_01b.jpg", "images_test_meg/bee/bee_13s.jpg"]
+    events_tsv(folder, "sub-BIGMEG1_ses-01_task-main_run-01", pd.DataFrame({
+        "onset": [2.0, 5.0, 8.0], "duration": [0.5] * 3, "trial_type": ["exp", "test", "catch"],
+        "value": [10, 20, 999], "image_path": images + ["n/a"]}))
+    for image in images:
+        jpeg(root / "stimuli" / image, rng)
+    return root
+
+
+def things_eeg2(root: Path, rng) -> Path:
+    sfreq, n = 100.0, 1000
+    stim = np.zeros(n)
+    stim[[100, 300, 500]] = [2, 99999, 1]
+    eeg = {"raw_eeg_data": np.vstack([rng.standard_normal((3, n)) * 1e-6, stim]),
+           "ch_names": ["Fp1", "Cz", "Oz", "stim"], "ch_types": ["eeg"] * 3 + ["stim"],
+           "sfreq": sfreq}
+    session = root / "raw_eeg" / "sub-01" / "ses-01"
+    session.mkdir(parents=True)
+    (session / "raw_eeg_test.npy").write_bytes(_npy(eeg))
+    (root / "image_set").mkdir()
+    (root / "image_set" / "image_metadata.npy").write_bytes(_npy({
+        "test_img_files": ["ant_01.jpg", "bee_02.jpg"], "test_img_concepts": ["ant", "bee"],
+        "train_img_files": [], "train_img_concepts": []}))
+    jpeg(root / "image_set" / "test_images" / "ant" / "ant_01.jpg", rng)
+    jpeg(root / "image_set" / "test_images" / "bee" / "bee_02.jpg", rng)
+    return root
+
+
+def nsd(root: Path, rng) -> Path:
+    betas = root / "nsddata_betas/ppdata/subj01/func1pt8mm/betas_fithrf_GLMdenoise_RR"
+    betas.mkdir(parents=True)
+    for session in (1, 2):
+        (betas / f"betas_session{session:02d}.nii.gz").write_bytes(
+            nifti_bytes(rng.standard_normal((3, 3, 2, 4)).astype(np.float32)))
+    behav = root / "nsddata/ppdata/subj01/behav"
+    behav.mkdir(parents=True)
+    pd.DataFrame({"SUBJECT": 1, "SESSION": [1] * 4 + [2] * 4, "RUN": 1, "TRIAL": range(8),
+                  "73KID": [5, 9, 5, 70000, 1, 2, 3, 4]}
+                 ).to_csv(behav / "responses.tsv", sep="\t", index=False)
+    return root
+
+
+def haxby2001(root: Path, rng, tmp: Path) -> Path:
+    archive, _ = _haxby_archive(rng, tmp)
+    root.mkdir(parents=True, exist_ok=True)
+    tarfile.open(fileobj=io.BytesIO(archive)).extractall(root, filter="data")
+    return root
+
+
+def mne_sample(root: Path, rng) -> Path:
+    _sample_archive(rng, root)
+    return root
+
+
+__all__ = ["brennan2019", "broderick2019", "gwilliams2022", "haxby2001", "jpeg", "mne_sample",
+           "nsd", "schoffelen2019", "things_eeg2", "things_meg", "wav"]

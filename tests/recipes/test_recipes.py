@@ -1,0 +1,137 @@
+"""Every recipe in recipes/ loads and builds against a tiny study in its dataset's layout."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from neurodecode.build import build_feature, build_loss, build_model, build_recordings
+from neurodecode.config import TASKS, load_recipe
+from neurodecode.io import studies
+from neurodecode.jobs import JOBS
+from neurodecode.jobs.classification import load_segments
+from neurodecode.jobs.decoding import _segment
+
+from . import _layouts
+
+RECIPES = Path(__file__).resolve().parents[2] / "recipes"
+ALL = sorted(p.name for p in RECIPES.glob("*.yaml"))
+SPEECH = ["gwilliams2022", "brennan2019", "broderick2019", "schoffelen2019"]
+IMAGES = ["things_meg", "things_eeg2"]
+ANALYSES = [f"{d}_{t}" for d in ("haxby2001", "mne_sample")
+            for t in ("classification", "rsa", "encoding")]
+
+
+def test_every_dataset_and_task_has_a_recipe():
+    expected = {f"{d}_decoding.yaml" for d in SPEECH + IMAGES + ["nsd"]}
+    expected |= {f"{name}.yaml" for name in ANALYSES} | {"demo.yaml"}
+    assert expected == set(ALL)
+
+
+@pytest.mark.parametrize("name", ALL)
+def test_recipe_loads_with_a_header_and_a_known_study(name):
+    recipe = load_recipe(RECIPES / name)
+    assert recipe.task in TASKS and recipe.task in JOBS
+    assert recipe.name == name.removesuffix(".yaml")
+    assert (RECIPES / name).read_text().startswith("#")  # cites the settings' source
+    if recipe.data.source == "study":
+        assert recipe.data.study in studies.STUDIES
+        assert recipe.data.root == f"~/data/{recipe.data.study}"
+
+
+@pytest.fixture(scope="module")
+def tiny_wav2vec2(tmp_path_factory):
+    from transformers import Wav2Vec2Config, Wav2Vec2Model
+
+    torch.manual_seed(0)
+    path = tmp_path_factory.mktemp("w2v") / "wav2vec2"
+    config = Wav2Vec2Config(hidden_size=16, num_hidden_layers=3, num_attention_heads=2,
+                            intermediate_size=32, conv_dim=(16,) * 7,
+                            conv_stride=(5, 2, 2, 2, 2, 2, 2), conv_kernel=(10, 3, 3, 3, 3, 2, 2),
+                            num_conv_pos_embeddings=16, num_conv_pos_embedding_groups=2,
+                            vocab_size=10)
+    Wav2Vec2Model(config).save_pretrained(path)
+    return path
+
+
+@pytest.fixture(scope="module")
+def tiny_clip(tmp_path_factory):
+    from transformers import CLIPConfig, CLIPModel
+
+    torch.manual_seed(0)
+    path = tmp_path_factory.mktemp("clip") / "clip"
+    small = {"hidden_size": 16, "num_hidden_layers": 2, "num_attention_heads": 2,
+             "intermediate_size": 32, "image_size": 32, "patch_size": 8}
+    CLIPModel(CLIPConfig(vision_config=small, text_config={**small, "vocab_size": 50},
+                         projection_dim=8)).save_pretrained(path)
+    return path
+
+
+def _build_decoding(name: str, overrides: list[str]):
+    recipe = load_recipe(RECIPES / f"{name}_decoding.yaml", overrides)
+    recordings, features = build_recordings(recipe)
+    segments = _segment(recordings, features, recipe)
+    n_out = segments.stimulus.shape[1]
+    model = build_model(recipe, n_channels=len(segments.ch_names), n_outputs=n_out,
+                        n_subjects=len(segments.subjects))
+    return recipe, segments, model, build_loss(recipe)
+
+
+@pytest.mark.parametrize("name", SPEECH)
+def test_speech_recipe_builds(name, tmp_path, rng, tiny_wav2vec2):
+    root = getattr(_layouts, name)(tmp_path / name, rng)
+    recipe, segments, model, loss = _build_decoding(name, [
+        f"data.root={root}", f"data.stimulus_root={root}",
+        f"features.params.model_path={tiny_wav2vec2}", "features.params.layers=[1, 2]"])
+    assert recipe.segments.tmin == -0.5 and recipe.segments.tmax == 2.5
+    assert segments.sfreq == 120.0 and segments.brain.shape[2] == 360
+    assert (segments.meta["kind"] == "word").all() and len(segments) >= 2
+    assert np.abs(segments.stimulus).sum() > 0  # wav2vec2 features placed on the clock
+    assert model.n_outputs == 16 and sum(p.numel() for p in model.parameters()) > 1e6
+    assert type(loss).__name__ == "ClipLoss" and recipe.training.lr == 3e-4
+    assert recipe.training.batch_size == 256 and recipe.scaling.clamp == 20.0
+
+
+@pytest.mark.parametrize("name", IMAGES)
+def test_image_recipe_builds(name, tmp_path, rng, tiny_clip):
+    root = getattr(_layouts, name)(tmp_path / name, rng)
+    recipe, segments, model, loss = _build_decoding(name, [
+        f"data.root={root}", f"data.stimulus_root={root}",
+        f"features.params.model_path={tiny_clip}"])
+    assert len(segments) == 2 and set(segments.meta["kind"]) == {"image"}
+    assert segments.stimulus.shape[1] == 16 and np.abs(segments.stimulus).sum() > 0
+    assert model.pool_time and type(loss).__name__ == "ClipLoss"
+
+
+def test_nsd_recipe_builds(tmp_path, rng, tiny_clip):
+    root = _layouts.nsd(tmp_path / "nsd", rng)
+    recipe = load_recipe(RECIPES / "nsd_decoding.yaml",
+                         [f"data.root={root}", f"features.params.model_path={tiny_clip}"])
+    (rec,) = studies.read("nsd", root, recipe.data.subjects[0], **recipe.data.read_options)
+    feature = build_feature(recipe)
+    embedding = feature.compute([rng.integers(0, 255, (40, 40, 3), dtype=np.uint8)])[0]
+    model = build_model(recipe, n_channels=rec.n_channels, n_outputs=len(embedding),
+                        n_subjects=1)
+    out = model(torch.zeros(2, rec.n_channels), torch.zeros(2, dtype=torch.long))
+    assert rec.data.shape == (8, 18) and out.shape == (2, 16)
+    assert build_loss(recipe).kind == "infonce"
+
+
+@pytest.mark.parametrize("name", ANALYSES)
+def test_analysis_recipe_builds(name, tmp_path, rng):
+    study = name.rsplit("_", 1)[0]
+    root = tmp_path / study
+    if study == "haxby2001":
+        _layouts.haxby2001(root, rng, tmp_path)
+    else:
+        _layouts.mne_sample(root, rng)
+    recipe = load_recipe(RECIPES / f"{name}.yaml", [f"data.root={root}"])
+    recordings, features = build_recordings(recipe)
+    assert features is None and len(recordings) == 1
+    if recipe.task != "encoding":
+        segments, _ = load_segments(recipe)
+        assert set(segments.meta["condition"]) <= set(recipe.analysis.conditions)
+        assert len(segments) > 0
