@@ -232,7 +232,7 @@ def _dense_ranks(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 def _tau_a(a: np.ndarray, b: np.ndarray, n_jobs: int) -> np.ndarray:
     """Kendall tau-a of every row of ``a`` with every row of ``b``: O(n log n) per pair."""
-    workers = os.cpu_count() or 1 if n_jobs == -1 else max(1, n_jobs)
+    workers = (os.cpu_count() or 1) if n_jobs == -1 else max(1, n_jobs)
     chunks = np.array_split(np.arange(b.shape[0]), min(workers, b.shape[0]))
     with ThreadPoolExecutor(max_workers=workers) as pool:
         parts = list(pool.map(lambda idx: _dense_ranks(b[idx]), chunks))
