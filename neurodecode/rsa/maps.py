@@ -78,6 +78,10 @@ def similarity_map(
 ) -> SimilarityMap:
     """Similarity of every model layer with brain RDMs over time, sensors or voxels.
 
+    For a searchlight map (layer x sensor x time, or layer x voxel), pass the layer
+    RDMs of :func:`layer_rdms` as the ``model_rdms`` of :func:`sensor_searchlight` or
+    :func:`volume_searchlight`: they stream the neighbourhood RDMs instead of storing them.
+
     Parameters
     ----------
     layers : dict of {name: array of shape (n_conditions, ...)}

@@ -294,8 +294,25 @@ def searchlight(
 ) -> dict:
     """Searchlight RSA: sensors when ``info`` is given, voxel spheres when ``mask_img`` is.
 
-    See :func:`sensor_searchlight` and :func:`volume_searchlight` for the arguments
-    and the returned maps.
+    Parameters
+    ----------
+    data : array or NIfTI image
+        Trials or condition means (see :func:`sensor_searchlight` and
+        :func:`volume_searchlight`).
+    model_rdms : dict, array of shape (n_models, n_pairs) or (n_pairs,)
+        Condensed model RDMs.
+    info : mne.Info or None
+        Sensor space.
+    mask_img : NIfTI image, path or None
+        Volume space.
+    radius : float or None
+        Metres between sensors (``None``: MNE adjacency) or millimetres (required).
+    **kwargs
+        Passed on (``conditions``, ``metric``, ``method``, ``max_memory`` ...).
+
+    Returns
+    -------
+    maps : dict of {model name: mne.EvokedArray or nibabel.Nifti1Image}
     """
     if (info is None) == (mask_img is None):
         raise ValueError(
