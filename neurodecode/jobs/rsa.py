@@ -45,7 +45,7 @@ def category_rdm(conditions: Sequence[str], categories: dict) -> np.ndarray:
                           "a category for every condition of the RSA.")
     labels = np.array([str(categories[c]) for c in conditions])
     if len(set(labels)) < 2:
-        raise ConfigError(f"analysis.categories puts every condition in {labels[0]!r}; the "
+        raise ConfigError(f"analysis.categories puts every condition in {str(labels[0])!r}; the "
                           "model RDM needs at least two categories.")
     square = (labels[:, None] != labels[None]).astype(float)
     return squareform(square, checks=False)

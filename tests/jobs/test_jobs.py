@@ -1,0 +1,130 @@
+"""Job cores on seeded data with planted effects, and every error they raise."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy.spatial.distance import squareform
+
+from neurodecode.config import load_recipe
+from neurodecode.exceptions import ConfigError
+from neurodecode.jobs import JOBS
+from neurodecode.jobs.classification import (
+    accuracy_over_time,
+    cross_validate,
+    make_classifier,
+    make_cv,
+    make_labels,
+    spatial_pattern,
+    window_features,
+)
+from neurodecode.jobs.encoding import condition_impulses, fit_trf_cv
+from neurodecode.jobs.rsa import category_rdm, meeg_rsa, model_rdm
+
+
+def test_jobs_registered():
+    assert set(JOBS) == {"decoding", "classification", "rsa", "encoding"}
+
+
+def test_cross_validate_recovers_planted_classes(rng):
+    y = np.repeat([0, 1], 40)
+    X = rng.standard_normal((80, 20))
+    X[:, :3] += 2.5 * y[:, None]
+    groups = np.tile(np.arange(4), 20)
+    res = cross_validate(X, y, groups, n_permutations=20)
+    assert res["accuracy"] > 0.9 and res["chance"] == 0.5 and len(res["fold_scores"]) == 4
+    assert res["cv"].startswith("leave-one-group-out") and res["p_value"] < 0.1
+    null = cross_validate(X, rng.permutation(y), groups, classifier="svm")
+    assert null["accuracy"] < 0.75
+
+
+def test_accuracy_over_time_peaks_where_planted(rng):
+    y = np.repeat([0, 1], 30)
+    X = rng.standard_normal((60, 8, 20))
+    X[:, :2, 10:14] += 2.0 * y[:, None, None]
+    acc = accuracy_over_time(X, y, np.zeros(60))
+    assert 10 <= int(np.argmax(acc)) < 14 and acc[10:14].min() > 0.85 and acc[:8].mean() < 0.75
+
+
+def test_spatial_pattern_recovers_the_planted_map(rng):
+    y = np.repeat([0, 1], 100)
+    pattern = rng.standard_normal(10)
+    X = rng.standard_normal((200, 10)) + np.outer(y - 0.5, 3 * pattern)
+    assert np.corrcoef(spatial_pattern(X, y), pattern)[0, 1] > 0.9
+    y3 = np.repeat([0, 1, 2], 40)
+    assert spatial_pattern(rng.standard_normal((120, 5)), y3).shape == (5,)
+
+
+def test_window_features():
+    brain = np.arange(2 * 3 * 20, dtype=float).reshape(2, 3, 20)
+    assert window_features(brain, "meeg").shape == (2, 30)
+    assert np.allclose(window_features(brain, "fmri"), brain.mean(2))
+
+
+def test_classification_errors():
+    with pytest.raises(ValueError, match="classifier='lda' is not valid"):
+        make_classifier("lda")
+    with pytest.raises(ValueError, match="at least 2 samples per class; the smallest class has 1"):
+        make_cv(np.array([0, 0, 1]), np.zeros(3))
+    with pytest.raises(ConfigError, match="does not map condition\\(s\\) \\['b'\\]"):
+        make_labels(["a", "b"], {"a": "x"})
+    assert make_labels(["a", "b"], {}).tolist() == ["a", "b"]
+
+
+def test_category_rdm_and_model_rdm(tmp_path):
+    rdm = category_rdm(["a", "b", "c"], {"a": "x", "b": "x", "c": "y"})
+    assert rdm.tolist() == [0.0, 1.0, 1.0]
+    with pytest.raises(ConfigError, match="does not map condition\\(s\\) \\['c'\\]"):
+        category_rdm(["a", "c"], {"a": "x"})
+    with pytest.raises(ConfigError, match="puts every condition in 'x'"):
+        category_rdm(["a", "b"], {"a": "x", "b": "x"})
+    recipe = load_recipe("recipes/mne_sample_rsa.yaml")
+    bare = dataclasses.replace(recipe, analysis=dataclasses.replace(recipe.analysis,
+                                                                   categories={}))
+    with pytest.raises(ConfigError, match="the rsa task needs a model"):
+        model_rdm(bare, ["a", "b", "c"])
+    path = tmp_path / "m.npy"
+    np.save(path, squareform(np.array([1.0, 2.0, 3.0])))
+    custom = dataclasses.replace(bare, analysis=dataclasses.replace(bare.analysis,
+                                                                   model_rdm=str(path)))
+    assert model_rdm(custom, ["a", "b", "c"]).tolist() == [1.0, 2.0, 3.0]
+    with pytest.raises(ConfigError, match="holds \\(3,\\) values; expected an RDM over 4"):
+        model_rdm(custom, ["a", "b", "c", "d"])
+    missing = dataclasses.replace(bare, analysis=dataclasses.replace(
+        bare.analysis, model_rdm=str(tmp_path / "no.npy")))
+    with pytest.raises(ConfigError, match="is not a file"):
+        model_rdm(missing, ["a", "b", "c"])
+
+
+def test_meeg_rsa_peak_latency_where_planted(rng, tmp_path):
+    order = ["a1", "a2", "v1", "v2"]
+    labels = np.repeat(order, 10)
+    brain = rng.standard_normal((40, 20, 30))
+    category = np.array([c[0] == "v" for c in labels], float)
+    brain[:, :3, 18:22] += 3.0 * category[:, None, None]
+    model = category_rdm(order, {c: c[0] for c in order})
+    out = meeg_rsa(brain, labels, order, model, info=None, sfreq=100.0, tmin=-0.1,
+                   metric="euclidean", method="pearson", radius=None, n_permutations=5,
+                   seed=0, run_dir=tmp_path)
+    assert 0.08 <= out["rsa"]["peak_latency"] <= 0.115 and out["rsa"]["peak_similarity"] > 0.8
+    assert np.load(tmp_path / "rdm_brain.npy").shape == (4, 4)
+
+
+def test_trf_recovers_planted_kernel(rng):
+    sfreq, n = 100.0, 6000
+    events = pd.DataFrame({"onset": np.sort(rng.uniform(0, 59, 80)), "condition": "a"})
+    X = condition_impulses(events, ["a", "b"], n, sfreq)
+    assert X[:, 0].sum() == pytest.approx(len(np.unique(np.round(events.onset * sfreq))))
+    kernel = np.exp(-0.5 * ((np.arange(30) - 15) / 3) ** 2)
+    Y = rng.standard_normal((n, 21))
+    Y[:, 0] += 3 * np.convolve(X[:, 0], kernel)[:n]
+    res = fit_trf_cv(X, Y, sfreq=sfreq, tmin=0.0, tmax=0.3, alphas=[1.0, 100.0], n_folds=3,
+                     n_permutations=100)
+    assert res["r"][0] > 0.5 and np.abs(res["r"][1:]).max() < 0.1
+    assert res["lags"][np.argmax(res["kernels"][0, 0])] == pytest.approx(0.15)
+    assert res["significant"][0] and res["significant"][1:].mean() <= 0.15
+    with pytest.raises(ConfigError, match="n_folds=2: the M/EEG encoding needs at least 3"):
+        fit_trf_cv(X, Y, sfreq=sfreq, tmin=0.0, tmax=0.3, alphas=[1.0], n_folds=2)
