@@ -122,7 +122,7 @@ def test_trf_recovers_planted_kernel(rng):
     Y = rng.standard_normal((n, 21))
     Y[:, 0] += 3 * np.convolve(X[:, 0], kernel)[:n]
     res = fit_trf_cv(X, Y, sfreq=sfreq, tmin=0.0, tmax=0.3, alphas=[1.0, 100.0], n_folds=3,
-                     n_permutations=100)
+                     n_permutations=500)
     assert res["r"][0] > 0.5 and np.abs(res["r"][1:]).max() < 0.1
     assert res["lags"][np.argmax(res["kernels"][0, 0])] == pytest.approx(0.15)
     assert res["significant"][0] and res["significant"][1:].mean() <= 0.15
