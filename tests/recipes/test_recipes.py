@@ -135,3 +135,24 @@ def test_analysis_recipe_builds(name, tmp_path, rng):
         segments, _ = load_segments(recipe)
         assert set(segments.meta["condition"]) <= set(recipe.analysis.conditions)
         assert len(segments) > 0
+
+
+def test_analysis_jobs_name_bad_settings(tmp_path, rng):
+    from neurodecode.exceptions import ConfigError
+    from neurodecode.jobs.classification import run_classification
+    from neurodecode.jobs.encoding import run_encoding
+
+    root = _layouts.mne_sample(tmp_path / "s", rng)
+    base = [f"data.root={root}"]
+    recipe = load_recipe(RECIPES / "mne_sample_classification.yaml", base + ["analysis.cv_by=run"])
+    with pytest.raises(ConfigError, match="analysis.cv_by='run' is not a segment column"):
+        run_classification(recipe, tmp_path / "c", progress=False)
+    recipe = load_recipe(RECIPES / "mne_sample_rsa.yaml", base + ["analysis.conditions=[smiley]",
+                                                                 "segments.on=[smiley]"])
+    assert len(load_segments(recipe)[0]) == 1
+    recipe = load_recipe(RECIPES / "mne_sample_rsa.yaml", base + ["analysis.conditions=[nope]"])
+    with pytest.raises(ConfigError, match="analysis.conditions \\['nope'\\] match no window"):
+        load_segments(recipe)
+    recipe = load_recipe(RECIPES / "mne_sample_encoding.yaml", base + ["analysis.conditions=[x]"])
+    with pytest.raises(ConfigError, match="analysis.conditions \\['x'\\] are not in the events"):
+        run_encoding(recipe, tmp_path / "e", progress=False)
