@@ -72,7 +72,7 @@ def build_recordings(recipe: Recipe, *, progress: bool = False) -> tuple[list[Re
     from .features import compute_stimulus_features
 
     feature = build_feature(recipe, sfreq)
-    features = [compute_stimulus_features(feature, rec.events, data.stimulus_root,
+    features = [compute_stimulus_features(feature, rec.events, _expand(data.stimulus_root),
                                           progress=progress) for rec in recordings]
     return recordings, features
 
@@ -83,9 +83,10 @@ def _read_recordings(data: DataConfig) -> list[Recording]:
 
         if data.study is None or data.root is None:
             raise ConfigError("data.source='study' needs data.study and data.root.")
-        subjects = data.subjects or tuple(studies.get_study(data.study).subjects(data.root))
+        root = _expand(data.root)
+        subjects = data.subjects or tuple(studies.get_study(data.study).subjects(root))
         return [rec for s in subjects
-                for rec in studies.read(data.study, data.root, s, **data.read_options)]
+                for rec in studies.read(data.study, root, s, **data.read_options)]
     from .io import read_fmri, read_meeg
 
     if not data.files:
@@ -95,12 +96,17 @@ def _read_recordings(data: DataConfig) -> list[Recording]:
         raise ConfigError(f"data.events has {len(events)} entries for {len(data.files)} files; "
                           "expected one per file.")
     recs = []
-    for path, ev in zip(data.files, events):
+    for path, ev in zip(map(_expand, data.files), events):
         if str(path).endswith((".nii", ".nii.gz")):
-            recs.append(read_fmri(path, events=ev, mask=data.mask, **data.read_options))
+            recs.append(read_fmri(path, events=ev, mask=_expand(data.mask), **data.read_options))
         else:
             recs.append(read_meeg(path, events=ev, **data.read_options))
     return recs
+
+
+def _expand(path: str | None) -> Path | None:
+    """A recipe path with ``~`` expanded (``None`` stays ``None``)."""
+    return None if path is None else Path(path).expanduser()
 
 
 def build_model(recipe: Recipe, *, n_channels: int, n_outputs: int, n_subjects: int):
