@@ -83,7 +83,7 @@ def _read_recordings(data: DataConfig) -> list[Recording]:
 
         if data.study is None or data.root is None:
             raise ConfigError("data.source='study' needs data.study and data.root.")
-        root = _expand(data.root)
+        root = Path(data.root).expanduser()
         subjects = data.subjects or tuple(studies.get_study(data.study).subjects(root))
         return [rec for s in subjects
                 for rec in studies.read(data.study, root, s, **data.read_options)]

@@ -281,7 +281,7 @@ def run_classification(recipe: Recipe, run_dir: Path, *, progress: bool = True) 
                           f"of {sorted(segments.meta.columns)}.")
     groups = (segments.meta["subject"].astype(str) + "/"
               + segments.meta[ana.cv_by].astype(str)).to_numpy()
-    kw = dict(classifier=ana.classifier, n_folds=ana.n_folds, seed=recipe.seed)
+    kw: dict[str, Any] = dict(classifier=ana.classifier, n_folds=ana.n_folds, seed=recipe.seed)
     flat = window_features(segments.brain, segments.modality)
     metrics: dict = {"classification": cross_validate(flat, y, groups,
                                                       n_permutations=ana.n_permutations, **kw)}
