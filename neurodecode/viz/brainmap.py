@@ -119,6 +119,8 @@ def plot_brain_map(
     title: str | None = None,
     cmap: str = "RdBu_r",
     vmax: float | None = None,
+    display_mode: str | None = None,
+    cut_coords: Any = None,
     fname: str | Path | None = None,
     dpi: float = DEFAULT_DPI,
 ) -> Figure:
@@ -145,6 +147,9 @@ def plot_brain_map(
         Diverging colour map.
     vmax : float or None
         Colour limit (symmetric ``[-vmax, vmax]``); default ``max |img|``.
+    display_mode, cut_coords : optional
+        Passed to nilearn for ``kind="stat"`` and ``"glass"`` (e.g. ``display_mode="z"``
+        with ``cut_coords=[0]`` for a single axial slice); nilearn's defaults otherwise.
     fname, dpi :
         Save to this ``.png``, ``.svg`` or ``.pdf`` file at this resolution.
 
@@ -175,6 +180,10 @@ def plot_brain_map(
     common = dict(figure=fig, title=title, cmap=cmap, colorbar=True, vmax=vmax)
     if threshold is not None:
         common["threshold"] = threshold
+    if display_mode is not None:
+        common["display_mode"] = display_mode
+    if cut_coords is not None:
+        common["cut_coords"] = cut_coords
     if kind == "stat":
         bg = datasets.load_mni152_template() if bg_img is None else _load_img(bg_img)
         plotting.plot_stat_map(img, bg_img=bg, **common)

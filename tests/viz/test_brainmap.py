@@ -94,3 +94,11 @@ def test_brain_map_errors(blob_img, tmp_path):
         plot_brain_map(blob_img, vmax=0.0)
     with pytest.raises(ValueError, match="bg_img is only used by kind='stat'"):
         plot_brain_map(blob_img, kind="glass", bg_img=blob_img)
+
+
+def test_display_mode_and_cut_coords_pass_through(blob_img, blob_mni, tmp_path, check_file):
+    fname = tmp_path / "axial.png"
+    fig = plot_brain_map(blob_img, kind="stat", display_mode="z", cut_coords=[blob_mni[2]],
+                         threshold=1.0, fname=fname, dpi=100)
+    check_file(fname)
+    assert set(_cut_coords(fig)) == {"z"}
