@@ -69,13 +69,11 @@ def compare_rdms(
     check_option("method", method, METHODS)
     B.check_backend(backend, device)
     a_all = np.asarray(B.to_numpy(rdm_a), dtype=np.float64)
+    empty: np.ndarray = np.zeros(a_all.shape[:-1], bool)
     if a_all.ndim > 1:
         nan_rows = np.isnan(a_all).any(-1)
-        empty = nan_rows.copy()
         if nan_rows.any():
             empty[nan_rows] = np.isnan(a_all[nan_rows]).all(-1)
-    else:
-        empty = np.zeros((), bool)
     if empty.any():  # RDMs that are all NaN (e.g. a one-voxel searchlight) give NaN
         sim_ok = compare_rdms(a_all[~empty], rdm_b, method, backend=backend, device=device,
                               dtype=dtype, n_jobs=n_jobs)
@@ -126,10 +124,10 @@ def _prepare(rdm_a: Any, rdm_b: Any) -> tuple[np.ndarray, np.ndarray, tuple, boo
     single = b.ndim == 1
     lead = a.shape[:-1]
     a, b = a.reshape(-1, a.shape[-1]), b.reshape(-1, b.shape[-1])
-    keep = ~np.isnan(b).any(0)
+    keep: np.ndarray = ~np.isnan(b).any(0)
     rows = np.isnan(a).any(-1)
     if rows.any():
-        keep &= ~np.isnan(a[rows]).any(0)
+        keep = np.asarray(keep & ~np.isnan(a[rows]).any(0))
     if keep.sum() < 2:
         raise ValueError(
             f"rdm_a and rdm_b have fewer than 2 pairs that are not NaN ({int(keep.sum())} "
@@ -204,12 +202,20 @@ def _whiten_full(x: np.ndarray) -> np.ndarray:
     return np.concatenate([np.sqrt(2) * g[:, iu[0], iu[1]], np.diagonal(g, 0, 1, 2)], -1)
 
 
+def _identity(x: np.ndarray, keep: Any = None) -> np.ndarray:
+    return x
+
+
+def _whiten_centered(x: np.ndarray, keep: np.ndarray | None = None) -> np.ndarray:
+    return _whiten(_center(x), keep)
+
+
 _TRANSFORMS: dict[str, Callable[[np.ndarray, np.ndarray | None], np.ndarray]] = {
     "pearson": _center,
     "spearman": _ranks,
-    "cosine": lambda x, keep=None: x,
+    "cosine": _identity,
     "whitened_cosine": _whiten,
-    "whitened_pearson": lambda x, keep=None: _whiten(_center(x), keep),
+    "whitened_pearson": _whiten_centered,
 }
 
 

@@ -204,7 +204,8 @@ def rsa_timecourse(
     subjects, labels, sfreq, tmin = _unpack(data, conditions, sfreq, tmin)
     if model_rdms is None:
         raise ValueError("model_rdms is required: a dict {name: condensed RDM} or an array.")
-    sims, rdms, gens, order = [], [], [], None
+    sims, rdms, gens = [], [], []
+    order: list = []
     for x, lab in zip(subjects, labels):
         means, order = condition_means(x, lab, condition_order)
         if window > means.shape[-1]:
