@@ -124,7 +124,7 @@ def _prepare(rdm_a: Any, rdm_b: Any) -> tuple[np.ndarray, np.ndarray, tuple, boo
     single = b.ndim == 1
     lead = a.shape[:-1]
     a, b = a.reshape(-1, a.shape[-1]), b.reshape(-1, b.shape[-1])
-    keep: np.ndarray = ~np.isnan(b).any(0)
+    keep = np.asarray(~np.isnan(b).any(0))
     rows = np.isnan(a).any(-1)
     if rows.any():
         keep = np.asarray(keep & ~np.isnan(a[rows]).any(0))
