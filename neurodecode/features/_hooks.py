@@ -90,14 +90,3 @@ def check_model_dir(path: str | Path | None, what: str, example_id: str) -> Path
             f"model path {str(path)!r} does not exist or holds no config.json; {how}"
         )
     return path
-
-
-def weights_hash(path: Path) -> str:
-    """Hash of the weight and config files of a pretrained folder (its identity for the cache)."""
-    from neurodecode.features.base import file_hash
-
-    files = sorted(
-        p for p in path.iterdir()
-        if p.suffix in (".safetensors", ".bin", ".pt", ".pth", ".json") and p.is_file()
-    )
-    return "-".join(file_hash(p)[:16] for p in files)

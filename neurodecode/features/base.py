@@ -68,6 +68,18 @@ def file_hash(path: str | Path, *, chunk_size: int = 1 << 20) -> str:
     return digest.hexdigest()
 
 
+def weights_hash(path: str | Path) -> str:
+    """Hash of a weights file, or of the weight and config files of a pretrained folder."""
+    path = Path(path)
+    if path.is_file():
+        return file_hash(path)
+    files = sorted(
+        p for p in path.iterdir()
+        if p.suffix in (".safetensors", ".bin", ".pt", ".pth", ".json") and p.is_file()
+    )
+    return "-".join(file_hash(p)[:16] for p in files)
+
+
 def folder_hash(path: str | Path) -> str:
     """SHA-256 over the relative names and contents of every file under ``path`` (sorted)."""
     root = Path(path)
@@ -107,9 +119,16 @@ class Feature:
         """Constructor parameters that change the output (used in the cache key)."""
         return {k: v for k, v in vars(self).items() if not k.startswith("_")}
 
+    def weights_location(self) -> Path | None:
+        """File or folder of the pretrained weights; ``None`` for parameter-free features."""
+        return None
+
     def weights_id(self) -> str:
-        """Identity of the pretrained weights (a file hash), ``""`` for parameter-free features."""
-        return ""
+        """Hash of the pretrained weights (computed once), ``""`` for parameter-free features."""
+        if "_weights_id" not in vars(self):
+            path = self.weights_location()
+            self._weights_id = "" if path is None else weights_hash(path)
+        return self._weights_id
 
     def identity(self) -> dict[str, Any]:
         """Everything that determines the output: name, class, parameters and weights hash."""

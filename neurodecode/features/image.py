@@ -19,9 +19,8 @@ from neurodecode.features._hooks import (
     check_layers,
     check_model_dir,
     hook_activations,
-    weights_hash,
 )
-from neurodecode.features.base import Feature, file_hash, register
+from neurodecode.features.base import Feature, register
 
 IMAGENET_MEAN = (0.485 * 255, 0.456 * 255, 0.406 * 255)
 IMAGENET_STD = (0.229 * 255, 0.224 * 255, 0.225 * 255)
@@ -222,10 +221,8 @@ class EfficientNetLite0Feature(_LayeredImageFeature):
             )
         return path
 
-    def weights_id(self) -> str:
-        if not hasattr(self, "_weights_id"):
-            self._weights_id = file_hash(self._weights_path())
-        return self._weights_id
+    def weights_location(self) -> Path:
+        return self._weights_path()
 
     def _load(self) -> None:
         from neurodecode.features.efficientnet import load_efficientnet_lite0
@@ -265,10 +262,8 @@ class _HFImageFeature(_LayeredImageFeature):
     def _path(self) -> Path:
         return check_model_dir(self.model_path, type(self).__name__, self.example_id)
 
-    def weights_id(self) -> str:
-        if not hasattr(self, "_weights_id"):
-            self._weights_id = weights_hash(self._path())
-        return self._weights_id
+    def weights_location(self) -> Path:
+        return self._path()
 
     def _config(self):
         from transformers import AutoConfig

@@ -15,9 +15,9 @@ import numpy as np
 import torch
 
 from neurodecode._validation import check_positive
-from neurodecode.features._hooks import check_layers, check_model_dir, weights_hash
+from neurodecode.features._hooks import check_layers, check_model_dir
 from neurodecode.features.audio import as_waveform, check_waveform, compute_mel
-from neurodecode.features.base import Feature, file_hash, register, resample_frames
+from neurodecode.features.base import Feature, register, resample_frames
 
 MODEL_SR = 16000
 _MODEL_CLASSES = {"wav2vec2": "Wav2Vec2Model", "hubert": "HubertModel", "whisper": "WhisperModel"}
@@ -65,10 +65,8 @@ class TransformerSpeechFeature(Feature):
     def _path(self) -> Path:
         return check_model_dir(self.model_path, type(self).__name__, _EXAMPLES[self.family])
 
-    def weights_id(self) -> str:
-        if not hasattr(self, "_weights_id"):
-            self._weights_id = weights_hash(self._path())
-        return self._weights_id
+    def weights_location(self) -> Path:
+        return self._path()
 
     def _config(self):
         from transformers import AutoConfig
@@ -241,10 +239,8 @@ class ResemblyzerFeature(Feature):
                                     "`resemblyzer` or pass weights=<path to a .pt checkpoint>.")
         return path
 
-    def weights_id(self) -> str:
-        if not hasattr(self, "_weights_id"):
-            self._weights_id = file_hash(self._weights_path())
-        return self._weights_id
+    def weights_location(self) -> Path:
+        return self._weights_path()
 
     def _load(self) -> None:
         from resemblyzer import VoiceEncoder

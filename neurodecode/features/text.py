@@ -13,7 +13,7 @@ from typing import Any, cast
 import numpy as np
 
 from neurodecode._validation import check_type
-from neurodecode.features._hooks import check_model_dir, weights_hash
+from neurodecode.features._hooks import check_model_dir
 from neurodecode.features.base import Feature, register
 
 
@@ -58,10 +58,8 @@ class SentenceEmbedding(Feature):
         path = minilm_path() if self.model_path is None else Path(self.model_path)
         return check_model_dir(path, "SentenceEmbedding", "sentence-transformers/all-MiniLM-L6-v2")
 
-    def weights_id(self) -> str:
-        if not hasattr(self, "_weights_id"):
-            self._weights_id = weights_hash(self._path())
-        return self._weights_id
+    def weights_location(self) -> Path:
+        return self._path()
 
     @property
     def dimension(self) -> int:  # type: ignore[override]
