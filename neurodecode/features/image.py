@@ -325,15 +325,57 @@ class DINOv2Feature(_HFImageFeature):
         self._model.eval().to(self.device)
 
 
+class TorchImageModel(_LayeredImageFeature):
+    """Any loaded torch image model, read layer by layer through forward hooks.
+
+    Parameters
+    ----------
+    model : nn.Module
+        Called on a float batch of shape (n_images, 3, size, size), normalised with
+        ``mean`` and ``std`` (ImageNet statistics in 0-255 units by default).
+    size : int
+        Side of the centre crop.
+    mean, std : tuple of 3 floats
+    device : str
+    batch_size : int
+    pooled : bool
+        Average spatial maps (or tokens) to one vector per image.
+    """
+
+    name = "torch_image_model"
+
+    def __init__(self, model: torch.nn.Module, *, size: int = 224,
+                 mean: tuple = IMAGENET_MEAN, std: tuple = IMAGENET_STD, device: str = "cpu",
+                 batch_size: int = 16, pooled: bool = True):
+        check_type("model", model, torch.nn.Module)
+        self._model = model.eval().to(device)
+        self.size = size
+        self.mean = mean
+        self.std = std
+        self.device = device
+        self.batch_size = batch_size
+        self.pooled = pooled
+        self.layer = self.layer_names()[-1]
+        self._loaded = True
+
+    def layer_names(self) -> list[str]:
+        return [n for n, _ in self._model.named_modules() if n]
+
+    def _run(self, images: list[Any], layers: list[str]) -> dict[str, torch.Tensor]:
+        x = images_to_tensor(images, self.size, self.mean, self.std).to(self.device)
+        return hook_activations(self._model, lambda: self._model(x), layers)
+
+
 def extract_layers(model: Any, stimuli: list[Any], layers: list[str] | None = None, *,
                    pooled: bool = True, progress: bool = False, **params: Any) -> dict[str, np.ndarray]:
     """Features of several layers of a model for every stimulus, for layer-wise RSA and encoding.
 
     Parameters
     ----------
-    model : str or Feature
-        A registry name (e.g. ``"efficientnet_lite0"``, ``"wav2vec2"``) or a feature instance
-        with ``layer_names()`` and ``activations()``.
+    model : str, Feature or torch.nn.Module
+        A registry name (e.g. ``"efficientnet_lite0"``, ``"wav2vec2"``), a feature instance
+        with ``layer_names()`` and ``activations()``, or a loaded torch image model (wrapped
+        in :class:`TorchImageModel`; ``**params`` go to the wrapper).
     stimuli : list
         Images (``(H, W, 3)`` uint8 arrays or paths) or audio (``(wav, sr)`` or paths).
     layers : list of str or None
@@ -351,14 +393,17 @@ def extract_layers(model: Any, stimuli: list[Any], layers: list[str] | None = No
 
     # Any: a duck-typed layered feature (checked below), not just the Feature base class.
     feature: Any = get_feature(model, **params) if isinstance(model, str) else model
+    if isinstance(model, torch.nn.Module):
+        feature = TorchImageModel(model, **params)
     if not hasattr(feature, "activations"):
         raise TypeError(
-            f"model must be a registry name or a layered feature (with activations()); got "
-            f"{type(model).__name__}."
+            f"model must be a registry name, a layered feature (with activations()) or a "
+            f"torch.nn.Module; got {type(model).__name__}."
         )
     if layers is None:
         layers = list(getattr(feature, "default_layers", feature.layer_names)())
     return feature.activations(stimuli, layers, pooled=pooled, progress=progress)
 
-__all__ = ["CLIPVisionFeature", "DINOv2Feature", "EfficientNetLite0Feature", "extract_layers",
+__all__ = ["CLIPVisionFeature", "DINOv2Feature", "EfficientNetLite0Feature", "TorchImageModel",
+           "extract_layers",
            "images_to_tensor", "load_image", "pool_activation"]
