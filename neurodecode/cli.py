@@ -48,13 +48,15 @@ def _run(args: argparse.Namespace) -> int:
 
 def _headline(metrics: dict) -> dict:
     """The numbers worth printing: top-level scalars and each block's top-k values."""
-    head = {}
+    head: dict = {}
     for key, value in metrics.items():
-        if isinstance(value, dict):
-            head[key] = {k: v for k, v in value.items()
-                         if isinstance(v, (int, float, str)) and not isinstance(v, bool)}
-        else:
+        if not isinstance(value, dict):
             head[key] = value
+            continue
+        scalars = {k: v for k, v in value.items()
+                   if isinstance(v, (int, float, str)) and not isinstance(v, bool)}
+        if scalars:
+            head[key] = scalars
     return head
 
 

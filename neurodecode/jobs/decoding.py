@@ -95,7 +95,7 @@ def run_decoding(recipe: Recipe, run_dir: Path, *, progress: bool = True) -> dic
     model, fitted, seconds = train(make_model, build_loss(recipe), splits, run_dir=run_dir,
                                    seed=recipe.seed, progress=progress, **fit_kwargs)
     result = evaluate(model, splits["test"], **eval_kwargs)
-    metrics = {"decoder": result.to_dict(), "training": {
+    metrics = {**result.to_dict(), "training": {
         "best_epoch": fitted.best_epoch, "best_valid_loss": fitted.best_valid_loss,
         "epochs_run": len(fitted.history), "seconds": seconds,
         "n_parameters": int(sum(p.numel() for p in model.parameters()))},

@@ -26,7 +26,9 @@ def test_run_demo_recipe_end_to_end(tmp_path, capsys):
                  "--no-progress", *_overrides(TINY)])
     assert code == 0
     metrics = json.loads((out / "metrics.json").read_text())
-    decoder = metrics["decoder"]
+    decoder = metrics  # the decoder's figures are top-level, baselines under "baselines"
+    assert set(metrics["baselines"]["untrained"]) >= {"top1", "top10", "chance_top1"}
+    assert "0" in metrics["per_subject"] and "1" in metrics["per_subject"]
     assert decoder["n_candidates"] == metrics["data"]["n_test_unique"] > 0
     assert 0 <= decoder["top1"] <= decoder["top5"] <= decoder["top10"] <= 1
     assert decoder["chance_top1"] == pytest.approx(1 / decoder["n_candidates"])
