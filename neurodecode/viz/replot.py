@@ -228,7 +228,7 @@ def replot_run(
     DataFormatError
         A contract file exists but cannot be read as expected.
     """
-    run_dir = Path(run_dir)
+    run_dir = Path(run_dir).resolve()  # figure paths stay valid relative to the report
     if not run_dir.is_dir():
         raise DataNotFoundError(f"run_dir={str(run_dir)!r} is not a directory.")
     fmts = _check_formats(formats)

@@ -41,6 +41,15 @@ def test_run_demo_recipe_end_to_end(tmp_path, capsys):
     assert main(["plot", str(out)]) == 0
 
 
+def test_relative_run_directory(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    code = main(["run", str(REPO / "recipes" / "demo.yaml"), "--out", "runs/demo",
+                 "--no-progress", *_overrides([*TINY, "evaluation.baselines=[]"])])
+    assert code == 0
+    assert (tmp_path / "runs" / "demo" / "report.html").is_file()
+    assert main(["plot", "runs/demo"]) == 0
+
+
 def test_cli_errors(tmp_path, capsys):
     bad = tmp_path / "bad.yaml"
     bad.write_text("trainig: {}\n")
