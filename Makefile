@@ -24,7 +24,7 @@ test-all: $(STAMP)
 	$(BIN)/python -m pytest -q -m ""
 
 demo: $(STAMP)
-	$(BIN)/neurodecode run recipes/demo.yaml --out runs/demo
+	$(BIN)/neurodecode run recipes/demo.yaml --out runs/demo --overwrite
 
 lint: $(STAMP)
 	$(BIN)/ruff check neurodecode tests benchmarks

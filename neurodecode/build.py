@@ -133,10 +133,15 @@ def build_loss(recipe: Recipe, name: str | None = None):
         raise ConfigError(f"loss.params {params} do not fit loss {name!r}: {err}") from err
 
 
-def run_recipe(recipe: Recipe, run_dir: str | Path, *, progress: bool = True) -> dict:
-    """Run the recipe's task and write its run directory; returns the metrics."""
+def run_recipe(recipe: Recipe, run_dir: str | Path, *, progress: bool = True,
+               overwrite: bool = False) -> dict:
+    """Run the recipe's task and write its run directory; returns the metrics.
+
+    Re-running the same recipe into the same directory resumes it; a different recipe
+    there is an error unless ``overwrite`` (which empties the directory first).
+    """
     from .jobs import JOBS
     from .jobs.common import prepare_run_dir
 
-    run_dir = prepare_run_dir(run_dir, recipe)
+    run_dir = prepare_run_dir(run_dir, recipe, overwrite=overwrite)
     return JOBS[recipe.task](recipe, run_dir, progress=progress)

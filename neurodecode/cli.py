@@ -24,6 +24,9 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--set", dest="overrides", action="append", default=[],
                      metavar="KEY=VALUE", help="override a recipe value, e.g. training.epochs=3")
     run.add_argument("--no-progress", action="store_true", help="hide progress bars")
+    run.add_argument("--overwrite", action="store_true",
+                     help="empty the run directory first (default: resume a run of the same "
+                          "recipe, refuse one of another recipe)")
     plot = sub.add_parser("plot", help="redraw a run's figures and report")
     plot.add_argument("run_dir", type=Path)
     plot.add_argument("--formats", nargs="+", default=["png"], help="png, svg and/or pdf")
@@ -40,7 +43,7 @@ def _run(args: argparse.Namespace) -> int:
 
     recipe = load_recipe(args.recipe, args.overrides)
     out = args.out or Path("runs") / recipe.name
-    metrics = run_recipe(recipe, out, progress=not args.no_progress)
+    metrics = run_recipe(recipe, out, progress=not args.no_progress, overwrite=args.overwrite)
     print(json.dumps(_headline(metrics), indent=2))
     print(f"run directory: {out}\nreport: {out / 'report.html'}")
     return 0

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -11,13 +12,30 @@ import numpy as np
 import yaml
 
 from ..config import Recipe
+from ..exceptions import ConfigError
 
 logger = logging.getLogger("neurodecode")
 
 
-def prepare_run_dir(run_dir: str | Path, recipe: Recipe) -> Path:
-    """Create ``run_dir`` and write the resolved recipe (``config.yaml``) and its hash."""
+def prepare_run_dir(run_dir: str | Path, recipe: Recipe, *, overwrite: bool = False) -> Path:
+    """Create ``run_dir`` and write the resolved recipe (``config.yaml``) and its hash.
+
+    A directory holding a run of the same recipe (same hash) is reused, so training
+    resumes from its last checkpoint; one holding a different recipe raises
+    ``ConfigError`` unless ``overwrite`` is True, which empties it first.
+    """
     run_dir = Path(run_dir)
+    digest_file = run_dir / "config.sha256"
+    if digest_file.is_file():
+        previous = digest_file.read_text().strip()
+        if previous != recipe.digest() and not overwrite:
+            raise ConfigError(
+                f"run directory {str(run_dir)!r} holds a run of another recipe (config hash "
+                f"{previous[:12]}, this one {recipe.digest()[:12]}); choose a new --out "
+                "directory or pass --overwrite to replace it."
+            )
+    if overwrite and run_dir.exists():
+        shutil.rmtree(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
     (run_dir / "config.yaml").write_text(yaml.safe_dump(recipe.to_dict(), sort_keys=False))
     (run_dir / "config.sha256").write_text(recipe.digest() + "\n")

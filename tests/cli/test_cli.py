@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from neurodecode.cli import main
+from neurodecode.exceptions import ConfigError
 
 REPO = Path(__file__).resolve().parents[2]
 TINY = ["data.simulation.n_subjects=2", "data.simulation.n_trials=4",
@@ -48,9 +49,22 @@ def test_relative_run_directory(tmp_path, monkeypatch):
     assert code == 0
     assert (tmp_path / "runs" / "demo" / "report.html").is_file()
     assert main(["plot", "runs/demo"]) == 0
+    other = ["run", str(REPO / "recipes" / "demo.yaml"), "--out", "runs/demo", "--no-progress",
+             *_overrides([*TINY, "evaluation.baselines=[]", "seed=1"])]
+    assert main(other) == 2  # another recipe: refused, the earlier run is kept
+    assert (tmp_path / "runs" / "demo" / "best.pt").is_file()
+    assert main([*other, "--overwrite"]) == 0
 
 
 def test_cli_errors(tmp_path, capsys):
+    from neurodecode.config import load_recipe
+    from neurodecode.jobs.common import prepare_run_dir
+
+    first = load_recipe(REPO / "recipes" / "demo.yaml")
+    prepare_run_dir(tmp_path / "r", first)
+    assert prepare_run_dir(tmp_path / "r", first) == tmp_path / "r"  # same recipe: resume
+    with pytest.raises(ConfigError, match="holds a run of another recipe .* --overwrite"):
+        prepare_run_dir(tmp_path / "r", load_recipe(REPO / "recipes" / "demo.yaml", ["seed=3"]))
     bad = tmp_path / "bad.yaml"
     bad.write_text("trainig: {}\n")
     assert main(["run", str(bad)]) == 2
