@@ -1,14 +1,3 @@
-"""Run torch on one thread: on a shared 2-core machine, two contending threads are slower."""
+"""Torch runs on one thread in these tests (see tests/_torch_threads.py)."""
 
-from __future__ import annotations
-
-import pytest
-import torch
-
-
-@pytest.fixture(autouse=True)
-def _one_torch_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+from tests._torch_threads import one_torch_thread  # noqa: F401  (autouse fixture)
