@@ -27,7 +27,7 @@ demo: $(STAMP)
 	$(BIN)/neurodecode run recipes/demo.yaml --out runs/demo --overwrite
 
 lint: $(STAMP)
-	$(BIN)/ruff check neurodecode tests benchmarks
+	$(BIN)/ruff check neurodecode tests benchmarks examples
 	$(BIN)/mypy
 
 clean:
