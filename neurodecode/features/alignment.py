@@ -186,16 +186,32 @@ def compute_stimulus_features(
     else:
         if stim_root is None:
             raise ValueError(f"stim_root is needed to read the {feature.modality} stimuli; got None.")
-        root = Path(stim_root)
-        stimuli = [root / sid for sid in ids]
-        absent = [sid for sid, path in zip(ids, stimuli) if not path.is_file()]
-        if absent:
-            raise DataNotFoundError(
-                f"stimulus {absent[0]!r} (and {len(absent) - 1} more) is referenced by an event but "
-                f"absent from the stimulus folder {str(root)!r}; add the file or drop those events."
-            )
+        stimuli = _stimulus_files(ids, Path(stim_root), feature.modality)
     values = compute_cached(feature, stimuli, cache, progress=progress)
     return StimulusFeatures(dict(zip(ids, values)), feature.sfreq, feature.name, key=key, kinds=kinds)
+
+
+def _stimulus_files(ids: list[str], root: Path, modality: str) -> list[Any]:
+    """Paths of the stimuli under ``root``; ``<file>.hdf5#<index>`` images become HDF5Image.
+
+    Raises DataNotFoundError if a file (the file part of an HDF5 image) is absent.
+    """
+    from neurodecode.features.image import HDF5Image, split_hdf5_stimulus
+
+    stimuli: list[Any] = []
+    absent: list[str] = []
+    for sid in ids:
+        parts = split_hdf5_stimulus(sid) if modality == "image" else None
+        path = root / (parts[0] if parts else sid)
+        if not path.is_file():
+            absent.append(str(path) if parts else sid)
+        stimuli.append(HDF5Image(path, parts[1]) if parts else path)
+    if absent:
+        raise DataNotFoundError(
+            f"stimulus {absent[0]!r} (and {len(absent) - 1} more) is referenced by an event but "
+            f"absent from the stimulus folder {str(root)!r}; add the file or drop those events."
+        )
+    return stimuli
 
 
 __all__ = ["StimulusFeatures", "compute_stimulus_features"]

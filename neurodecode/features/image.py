@@ -7,6 +7,7 @@ layer are returned pooled (averaged over space or tokens) or spatial (flattened)
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -50,22 +51,112 @@ def _to_rgb(array: np.ndarray, name: str) -> np.ndarray:
     return array
 
 
+HDF5_SUFFIXES = (".hdf5", ".h5")
+
+
+def split_hdf5_stimulus(stimulus: str | Path) -> tuple[str, int] | None:
+    """Split ``"<file>.hdf5#<index>"`` (or ``.h5``) into ``(file, index)``; ``None`` otherwise."""
+    text = str(stimulus)
+    file, sep, index = text.rpartition("#")
+    if not sep or not file.lower().endswith(HDF5_SUFFIXES) or not index.isdigit():
+        return None
+    return file, int(index)
+
+
+@dataclass(frozen=True)
+class HDF5Image:
+    """Image ``index`` of the 4-D uint8 dataset of an HDF5 file (NSD's ``imgBrick``).
+
+    Parameters
+    ----------
+    path : Path
+        The HDF5 file.
+    index : int
+        Position of the image along the first axis of the dataset.
+    dataset : str or None
+        Dataset name; ``None``: the only 4-D uint8 dataset of the file.
+    """
+
+    path: Path
+    index: int
+    dataset: str | None = None
+
+    def __repr__(self) -> str:
+        # The feature cache keys such stimuli by repr: file identity (size, mtime) + index.
+        stat = self.path.stat() if self.path.is_file() else None
+        ident = f"{stat.st_size}:{stat.st_mtime_ns}" if stat else "missing"
+        return f"HDF5Image({str(self.path.resolve())!r}#{self.index}, {self.dataset}, {ident})"
+
+    def read(self) -> np.ndarray:
+        """The image as stored, array of shape (H, W, C).
+
+        Raises
+        ------
+        DataNotFoundError
+            If the file does not exist.
+        DataFormatError
+            If the file has no single 4-D uint8 dataset (and none is named) or the named one is absent.
+        IndexError
+            If ``index`` is outside the dataset.
+        """
+        import h5py
+
+        if not self.path.is_file():
+            raise DataNotFoundError(f"image file {str(self.path)!r} does not exist; check the stimulus folder.")
+        with h5py.File(self.path, "r") as handle:
+            data = handle[self._dataset_name(handle)]
+            if not 0 <= self.index < data.shape[0]:
+                raise IndexError(
+                    f"image index {self.index} is out of range for dataset {data.name!r} of "
+                    f"{str(self.path)!r}, which holds {data.shape[0]} images (0..{data.shape[0] - 1})."
+                )
+            return np.asarray(data[self.index])
+
+    def _dataset_name(self, handle: Any) -> str:
+        import h5py
+
+        names: list[str] = []
+        handle.visititems(lambda name, obj: names.append(name) if isinstance(obj, h5py.Dataset)
+                          and obj.ndim == 4 and obj.dtype == np.uint8 else None)
+        if self.dataset is not None:
+            if self.dataset not in handle:
+                raise DataFormatError(
+                    f"HDF5 file {str(self.path)!r} has no dataset {self.dataset!r}; its 4-D uint8 "
+                    f"datasets are {names}."
+                )
+            return self.dataset
+        if len(names) != 1:
+            raise DataFormatError(
+                f"HDF5 file {str(self.path)!r} must hold exactly one 4-D uint8 dataset of images "
+                f"(n, H, W, 3); found {names}. Name the dataset (HDF5Image(..., dataset=...))."
+            )
+        return names[0]
+
+
 def load_image(stimulus: Any) -> np.ndarray:
     """Read or check an image and return it as ``(H, W, 3)`` uint8 RGB.
 
     Parameters
     ----------
-    stimulus : str or Path or array of shape (H, W), (H, W, 1), (H, W, 3) or (H, W, 4)
-        A file readable by Pillow, or pixels (uint8, or float in [0, 1]). Greyscale is
-        repeated to RGB; RGBA is composited on white.
+    stimulus : str or Path or HDF5Image or array of shape (H, W), (H, W, 1), (H, W, 3) or (H, W, 4)
+        A file readable by Pillow; ``"<file>.hdf5#<index>"`` (or ``.h5``, or an
+        :class:`HDF5Image`): image ``index`` of the only 4-D uint8 dataset of the file
+        (NSD's ``imgBrick``); or pixels (uint8, or float in [0, 1]). Greyscale is repeated
+        to RGB; RGBA is composited on white.
 
     Raises
     ------
     DataNotFoundError
         If the file does not exist.
     DataFormatError
-        If the file is not an image.
+        If the file is not an image (or an HDF5 file without a single 4-D uint8 dataset).
+    IndexError
+        If an HDF5 image index is out of range.
     """
+    if isinstance(stimulus, (str, Path)) and (parts := split_hdf5_stimulus(stimulus)):
+        stimulus = HDF5Image(Path(parts[0]), parts[1])
+    if isinstance(stimulus, HDF5Image):
+        return _to_rgb(stimulus.read(), f"image {stimulus.index} of {str(stimulus.path)!r}")
     if isinstance(stimulus, (str, Path)):
         from PIL import Image, UnidentifiedImageError
 
@@ -404,6 +495,6 @@ def extract_layers(model: Any, stimuli: list[Any], layers: list[str] | None = No
         layers = list(getattr(feature, "default_layers", feature.layer_names)())
     return feature.activations(stimuli, layers, pooled=pooled, progress=progress)
 
-__all__ = ["CLIPVisionFeature", "DINOv2Feature", "EfficientNetLite0Feature", "TorchImageModel",
-           "extract_layers",
+__all__ = ["CLIPVisionFeature", "DINOv2Feature", "EfficientNetLite0Feature", "HDF5Image",
+           "TorchImageModel", "extract_layers", "split_hdf5_stimulus",
            "images_to_tensor", "load_image", "pool_activation"]

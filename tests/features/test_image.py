@@ -88,7 +88,7 @@ def test_image_input_errors(tmp_path):
         get_feature("efficientnet_lite0", weights=tmp_path / "nope.pth").load()
     with pytest.raises(DataNotFoundError, match="weights .*nope.pth' do not exist"):
         load_efficientnet_lite0(tmp_path / "nope.pth")
-    with pytest.raises(TypeError, match="registry name or a layered feature"):
+    with pytest.raises(TypeError, match="registry name, a layered feature .* or a torch.nn.Module; got MelSpectrum"):
         extract_layers(get_feature("mel"), [])
     assert isinstance(EfficientNetLite0(), torch.nn.Module)
 

@@ -7,6 +7,7 @@ import tarfile
 import zipfile
 from pathlib import Path
 
+import h5py
 import numpy as np
 import pandas as pd
 from scipy.io import savemat
@@ -123,6 +124,13 @@ def nsd(root: Path, rng) -> Path:
     pd.DataFrame({"SUBJECT": 1, "SESSION": [1] * 4 + [2] * 4, "RUN": 1, "TRIAL": range(8),
                   "73KID": [5, 9, 5, 70000, 1, 2, 3, 4]}
                  ).to_csv(behav / "responses.tsv", sep="\t", index=False)
+    stimuli = root / "nsddata_stimuli/stimuli/nsd/nsd_stimuli.hdf5"
+    stimuli.parent.mkdir(parents=True)
+    with h5py.File(stimuli, "w") as handle:  # imgBrick, (73000, 425, 425, 3) in the real file
+        brick = handle.create_dataset("imgBrick", (70000, 40, 40, 3), dtype=np.uint8,
+                                      chunks=(1, 40, 40, 3))
+        for kid in (1, 2, 3, 4, 5, 9, 70000):
+            brick[kid - 1] = rng.integers(0, 255, (40, 40, 3), dtype=np.uint8)
     return root
 
 

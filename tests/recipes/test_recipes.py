@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from neurodecode.build import build_feature, build_loss, build_model, build_recordings
+from neurodecode.build import build_loss, build_model, build_recordings
 from neurodecode.config import TASKS, load_recipe
 from neurodecode.io import studies
 from neurodecode.jobs import JOBS
@@ -108,16 +108,18 @@ def test_image_recipe_builds(name, tmp_path, rng, tiny_clip):
 
 def test_nsd_recipe_builds(tmp_path, rng, tiny_clip):
     root = _layouts.nsd(tmp_path / "nsd", rng)
-    recipe = load_recipe(RECIPES / "nsd_decoding.yaml",
-                         [f"data.root={root}", f"features.params.model_path={tiny_clip}"])
-    (rec,) = studies.read("nsd", root, recipe.data.subjects[0], **recipe.data.read_options)
-    feature = build_feature(recipe)
-    embedding = feature.compute([rng.integers(0, 255, (40, 40, 3), dtype=np.uint8)])[0]
-    model = build_model(recipe, n_channels=rec.n_channels, n_outputs=len(embedding),
-                        n_subjects=1)
-    out = model(torch.zeros(2, rec.n_channels), torch.zeros(2, dtype=torch.long))
-    assert rec.data.shape == (8, 18) and out.shape == (2, 16)
-    assert build_loss(recipe).kind == "infonce"
+    recipe, segments, model, loss = _build_decoding("nsd", [
+        f"data.root={root}", f"data.stimulus_root={root}",
+        f"features.params.model_path={tiny_clip}"])
+    assert len(segments) == 8 and set(segments.meta["kind"]) == {"image"}
+    assert segments.brain.shape[1] == len(segments.ch_names) == 18
+    stim = segments.stimulus.reshape(len(segments), 16, -1)[..., 0]
+    assert np.abs(stim).sum() > 0 and stim.shape == (8, 16)
+    # Trials 0 and 2 show the same image (73KID 5): same CLIP embedding; others differ.
+    np.testing.assert_allclose(stim[0], stim[2], rtol=1e-5)
+    assert not np.allclose(stim[0], stim[1])
+    out = model(torch.zeros(2, len(segments.ch_names)), torch.zeros(2, dtype=torch.long))
+    assert out.shape == (2, 16) and loss.kind == "infonce"
 
 
 @pytest.mark.parametrize("name", ANALYSES)
