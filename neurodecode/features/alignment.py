@@ -180,7 +180,11 @@ def compute_stimulus_features(
     rows = events if kinds is None or "kind" not in events else events[events["kind"].isin(kinds)]
     ids = sorted({str(s) for s in rows[key].fillna("") if str(s) != ""})
     if not ids:
-        raise AlignmentError(f"no event has a non-empty {key!r}; nothing to compute for {feature.name!r}.")
+        hint = ("" if key == "text" else " Give the events a 'stimulus' column (each event's "
+                "file under stim_root), e.g. pass the study reader an events_table= with onset, "
+                "duration, kind and stimulus columns.")
+        raise AlignmentError(
+            f"no event has a non-empty {key!r}; nothing to compute for {feature.name!r}.{hint}")
     if key == "text":
         stimuli: list[Any] = ids
     else:

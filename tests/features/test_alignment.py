@@ -78,7 +78,8 @@ def test_compute_stimulus_features_with_cache(tmp_path, rng):
     with pytest.raises(DataNotFoundError, match="stimulus 'gone.wav' .* absent from the stimulus folder"):
         compute_stimulus_features("envelope", _events([(0, 1, "sound", "gone.wav", "", "", "1", -1)]),
                                   tmp_path)
-    with pytest.raises(AlignmentError, match="no event has a non-empty 'stimulus'"):
+    with pytest.raises(AlignmentError, match="no event has a non-empty 'stimulus'.*pass the study "
+                       "reader an events_table= with onset, duration, kind and stimulus"):
         compute_stimulus_features("mel", _events([(0, 1, "trial", "", "", "", "1", -1)]), tmp_path)
     with pytest.raises(ValueError, match="stim_root is needed"):
         compute_stimulus_features("mel", events)

@@ -159,6 +159,48 @@ def test_schoffelen2019_read(tmp_path, rng):
         get_study("schoffelen2019").read(tmp_path, "V1001")
 
 
+def test_schoffelen2019_sound_events_name_their_sentence_wav(tmp_path, rng, caplog):
+    import soundfile
+
+    from neurodecode.features import compute_stimulus_features
+
+    folder = write_bids(meg_raw(rng), tmp_path, subject="A2002", task="auditory")
+    events_tsv(folder, "sub-A2002_task-auditory", pd.DataFrame({
+        "onset": [1.0, 1.2, 1.6, 3.5, 5.0, 7.0, 7.5], "duration": 0.0,
+        "type": ["Sound", "Word", "Word", "Nothing", "Sound", "Sound", "Response"],
+        "value": ["Start File 186.wav", "De", "man", "End of file 186.wav", "Start File 7.wav",
+                  "beep", "1"],
+    }))
+    audio = tmp_path / "stimuli" / "audio_files"
+    audio.mkdir(parents=True)
+    # 186 has 2.5 s of planted tone; 7 (trimmed at the recording's end) is silence.
+    t = np.arange(int(2.5 * 16000)) / 16000
+    soundfile.write(audio / "EQ_Ramp_Int2_Int1LPF186.wav", 0.5 * np.sin(2 * np.pi * 200 * t), 16000)
+    soundfile.write(audio / "EQ_Ramp_Int2_Int1LPF007.wav", np.zeros(16000), 16000)
+    (rec,) = get_study("schoffelen2019").read(tmp_path, "A2002")
+    ev = rec.events
+    sounds = ev[ev.kind == "sound"]
+    assert sounds["stimulus"].tolist() == [str(audio / "EQ_Ramp_Int2_Int1LPF186.wav"),
+                                           str(audio / "EQ_Ramp_Int2_Int1LPF007.wav"), ""]
+    assert sounds["duration"].tolist() == [2.5, 0.0, 0.0]  # up to "End of file"
+    assert (ev.loc[ev.kind != "sound", "stimulus"] == "").all()
+    feats = compute_stimulus_features("envelope", ev, tmp_path, sfreq=100.0)
+    assert sorted(feats.values) == sorted(sounds["stimulus"][:2])
+    timeline = feats.to_timeline(ev, rec.n_times, rec.sfreq)
+    onset = int(rec.sfreq)
+    assert timeline[0, onset: onset + int(2 * rec.sfreq)].min() > 0.1  # the tone, from 1 s
+    assert np.abs(timeline[0, int(5 * rec.sfreq):]).max() < 1e-3  # silence from 5 s
+    (audio / "EQ_Ramp_Int2_Int1LPF007.wav").unlink()
+    with pytest.raises(DataNotFoundError, match="EQ_Ramp_Int2_Int1LPF007.wav' .* absent"):
+        compute_stimulus_features("envelope", ev, tmp_path, sfreq=100.0)
+    # Sounds with no file named in their value: a warning that names the events_table to pass.
+    events_tsv(folder, "sub-A2002_task-auditory", pd.DataFrame({
+        "onset": [1.0], "duration": 0.0, "type": ["Sound"], "value": ["beep"]}))
+    with caplog.at_level("WARNING", logger="neurodecode"):
+        (rec,) = get_study("schoffelen2019").read(tmp_path, "A2002")
+    assert "pass events_table= with onset, duration, kind and stimulus" in caplog.text
+
+
 def test_copy_of_fetched_tree_is_readable_elsewhere(server, tmp_path, rng):
     """Reading depends only on the layout, not on the state file of the fetcher."""
     _serve_masc(server, rng)

@@ -75,10 +75,9 @@ def schoffelen2019(root: Path, rng) -> Path:
     events_tsv(folder, "sub-A2002_task-auditory", pd.DataFrame({
         "onset": [1.0, 1.5, 2.0, 6.0], "duration": 0.0,
         "type": ["Sound", "Word", "Word", "Response"],
-        "value": ["s1.wav", "De", "man", "1"],
-        "stimulus": ["stimuli/audio_files/s1.wav", "", "", ""],
+        "value": ["Start File 1.wav", "De", "man", "1"],  # the reader names the WAV
     }))
-    wav(root / "stimuli" / "audio_files" / "s1.wav", rng)
+    wav(root / "stimuli" / "audio_files" / "EQ_Ramp_Int2_Int1LPF001.wav", rng)
     return root
 
 
