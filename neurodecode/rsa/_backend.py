@@ -60,15 +60,21 @@ def single_threaded_blas() -> Any:
     return _CONTROLLER[0].limit(limits=1, user_api="blas")
 
 
+def n_workers(n_jobs: int) -> int:
+    """Number of threads for ``n_jobs`` (-1: every core)."""
+    import os
+
+    return (os.cpu_count() or 1) if n_jobs == -1 else max(1, int(n_jobs))
+
+
 def parallel_map(fn: Any, items: list, n_jobs: int) -> list:
     """``[fn(item) for item in items]`` on ``n_jobs`` threads (-1: every core).
 
     The work items are numpy calls that release the GIL (sorting, copies, BLAS).
     """
-    import os
     from concurrent.futures import ThreadPoolExecutor
 
-    workers = (os.cpu_count() or 1) if n_jobs == -1 else max(1, int(n_jobs))
+    workers = n_workers(n_jobs)
     if workers == 1 or len(items) < 2:
         return [fn(item) for item in items]
     with ThreadPoolExecutor(max_workers=min(workers, len(items))) as pool:
@@ -77,9 +83,7 @@ def parallel_map(fn: Any, items: list, n_jobs: int) -> list:
 
 def row_chunks(n_rows: int, n_jobs: int, min_rows: int = 64) -> list:
     """Split ``range(n_rows)`` into contiguous slices, one or more per thread."""
-    import os
-
-    workers = (os.cpu_count() or 1) if n_jobs == -1 else max(1, int(n_jobs))
+    workers = n_workers(n_jobs)
     n_chunks = max(1, min(workers, n_rows // min_rows))
     edges = np.linspace(0, n_rows, n_chunks + 1).astype(int)
     return [slice(a, b) for a, b in zip(edges[:-1], edges[1:])]

@@ -96,8 +96,7 @@ def _compare(
         sim = _tau_a(a, b, n_jobs)
     else:
         if method == "spearman":
-            parts = B.parallel_map(lambda sl: _ranks(a[sl]), B.row_chunks(len(a), n_jobs), n_jobs)
-            a_t, b_t = np.concatenate(parts), _ranks(b)
+            a_t, b_t = _parallel_ranks(a, n_jobs), _ranks(b)
         else:
             a_t, b_t = _TRANSFORMS[method](a, keep), _TRANSFORMS[method](b, keep)
         sim = _cosine(B.to_backend(a_t, backend, device, dt), B.to_backend(b_t, backend, device, dt))
@@ -152,14 +151,52 @@ def _center(x: np.ndarray, keep: Any = None) -> np.ndarray:
 
 def _ranks(x: np.ndarray, keep: Any = None) -> np.ndarray:
     """Centred ranks along the last axis (ties get their average rank, as rankdata)."""
-    order = np.argsort(x, axis=-1)
-    srt = np.take_along_axis(x, order, -1)
-    tied = (srt[:, 1:] == srt[:, :-1]).any(-1)
-    ranks = np.empty(x.shape)
-    np.put_along_axis(ranks, order, np.arange(1.0, x.shape[-1] + 1.0)[None], -1)
-    if tied.any():
-        ranks[tied] = scipy.stats.rankdata(x[tied], axis=-1)
-    return ranks - (x.shape[-1] + 1) / 2.0
+    x = np.asarray(x, dtype=np.float64)
+    out = np.empty(x.shape)
+    for start in range(0, x.shape[0], _RANK_ROWS):
+        _ranks_into(x[start : start + _RANK_ROWS], out[start : start + _RANK_ROWS])
+    return out
+
+
+def _parallel_ranks(x: np.ndarray, n_jobs: int) -> np.ndarray:
+    """:func:`_ranks` of the rows of a 2-D array, blocks of rows shared between threads."""
+    out = np.empty(x.shape)
+    B.parallel_map(
+        lambda i: _ranks_into(x[i : i + _RANK_ROWS], out[i : i + _RANK_ROWS]),
+        list(range(0, x.shape[0], _RANK_ROWS)),
+        n_jobs,
+    )
+    return out
+
+
+_RANK_ROWS = 32  # rows ranked at once: their sort keys stay in cache
+_ABS_BITS = np.int64(0x7FFFFFFFFFFFFFFF)
+
+
+def _ranks_into(x: np.ndarray, out: np.ndarray) -> None:
+    """Write the centred ranks of the rows of ``x`` (2-D, float64, NaN-free) into ``out``.
+
+    One sort of int64 keys instead of an argsort: the float bits, mapped to integers
+    of the same order, with their lowest bits replaced by the position in the row.
+    Where two truncated values of a row are equal the order may be inexact (or a tie),
+    and that row is ranked again by :func:`scipy.stats.rankdata`.
+    """
+    m, size = x.shape
+    bits = max(1, (size - 1).bit_length())
+    low = np.int64((1 << bits) - 1)
+    key = np.add(x, 0.0).view(np.int64)  # + 0.0 turns -0.0 into 0.0, as equal as floats
+    key ^= (key >> 63) & _ABS_BITS  # negative floats: reverse the order of their bits
+    key &= ~low
+    key |= np.arange(size, dtype=np.int64)
+    key.sort(axis=-1)
+    order = key & low
+    key >>= bits
+    close = (key[:, 1:] == key[:, :-1]).any(-1)
+    order += (np.arange(m, dtype=np.int64) * size)[:, None]
+    centred = np.arange(1.0, size + 1.0) - (size + 1) / 2.0
+    out.reshape(-1)[order.reshape(-1)] = np.broadcast_to(centred, (m, size)).reshape(-1)
+    if close.any():
+        out[close] = scipy.stats.rankdata(x[close], axis=-1) - (size + 1) / 2.0
 
 
 def _whiten(x: np.ndarray, keep: np.ndarray | None = None) -> np.ndarray:

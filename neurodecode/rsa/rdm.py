@@ -122,13 +122,15 @@ def _compute_numpy(
 ) -> np.ndarray:
     core_ndim = 3 if metric == "crossnobis" else 2
     if x.ndim > core_ndim and not B._is_torch(x):
-        # chunks along the first leading axis: cache-friendly copies, bounded memory
         x = np.asarray(x)
+        if metric in _STREAMED:
+            return _check_result(_streamed_rdms(x, metric, dt, n_jobs), x)
+        # chunks along the first leading axis: cache-friendly copies, bounded memory
         step = max(1, int(_CHUNK_BYTES // max(1, x[0].nbytes)))
         step = min(step, -(-x.shape[0] // 2))  # at least two chunks to share between threads
         parts = B.parallel_map(
             lambda i: _compute(_contiguous_chunk(x[i : i + step], metric, dt), metric, runs,
-                               noise, noise_type, centred=metric == "correlation"),
+                               noise, noise_type),
             list(range(0, x.shape[0], step)),
             n_jobs,
         )
@@ -139,16 +141,82 @@ def _compute_numpy(
 
 
 _CHUNK_BYTES = 32e6
+_STREAMED = ("correlation", "cosine", "euclidean", "sqeuclidean")
+_STREAM_BYTES = 8e6  # one chunk of patterns per thread, reused: stays in cache
+_BLOCK_ROWS = 512  # rows of features copied at once from a strided view
+
+
+def _streamed_rdms(x: np.ndarray, metric: str, dt: str, n_jobs: int) -> np.ndarray:
+    """RDMs of the metrics built from one Gram matrix, over the flattened leading axes.
+
+    Each thread owns a contiguous range of RDMs and one reused buffer: a chunk of
+    patterns is copied there (in blocks, so that strided views such as
+    ``data.transpose(2, 0, 1)`` are read cache line by cache line), centred, multiplied
+    and written straight into the result; no copy of the whole input is made.
+    """
+    n, p = x.shape[-2:]
+    lead = x.shape[:-2]
+    try:
+        x3 = np.reshape(x, (-1, n, p), copy=False)
+    except ValueError:  # leading axes that cannot be merged without a copy
+        x3 = np.ascontiguousarray(x).reshape(-1, n, p)
+    out = np.empty((x3.shape[0], n * (n - 1) // 2), dtype=dt)
+    step = max(1, min(int(_STREAM_BYTES // (n * p * np.dtype(dt).itemsize)), x3.shape[0]))
+    workers = B.n_workers(n_jobs)
+    edges = np.linspace(0, x3.shape[0], min(workers, x3.shape[0]) + 1).astype(int)
+    B.parallel_map(
+        lambda ab: _streamed_range(x3, out, ab[0], ab[1], step, metric),
+        list(zip(edges[:-1], edges[1:])),
+        n_jobs,
+    )
+    return out.reshape(lead + (out.shape[-1],))
+
+
+def _streamed_range(
+    x3: np.ndarray, out: np.ndarray, start: int, stop: int, step: int, metric: str
+) -> None:
+    n, p = x3.shape[1:]
+    buf = np.empty((step, n, p), dtype=out.dtype)
+    gram = np.empty((step, n, n), dtype=out.dtype)
+    iu = np.triu_indices(n, 1)
+    flat_iu = iu[0] * n + iu[1]
+    for i in range(start, stop, step):
+        m = min(step, stop - i)
+        chunk = buf[:m]
+        _copy_blocked(x3[i : i + m], chunk)
+        if metric == "correlation":
+            chunk -= chunk.mean(-1, keepdims=True)
+        g_sq = np.matmul(chunk, chunk.swapaxes(-1, -2), out=gram[:m]).reshape(m, n * n)
+        g = np.take(g_sq, flat_iu, axis=1)
+        diag = g_sq[:, :: n + 1]
+        di, dj = np.take(diag, iu[0], axis=1), np.take(diag, iu[1], axis=1)
+        dest = out[i : i + m]
+        if metric in ("correlation", "cosine"):
+            di *= dj
+            np.divide(g, np.sqrt(di, out=di), out=g)
+            np.subtract(1.0, g, out=dest)
+        else:
+            di += dj
+            g *= 2.0
+            np.maximum(np.subtract(di, g, out=di), 0.0, out=dest)
+            if metric == "euclidean":
+                np.sqrt(dest, out=dest)
 
 
 def _contiguous_chunk(view: np.ndarray, metric: str, dtype: str) -> np.ndarray:
-    """C-contiguous copy of a chunk (centred for correlation): one pass over the data."""
-    out = np.empty(view.shape, dtype=dtype)
-    if metric == "correlation":
-        np.subtract(view, view.mean(-1, keepdims=True), out=out)
-    else:
-        np.copyto(out, view)
-    return out
+    """C-contiguous copy of a chunk of patterns."""
+    return np.ascontiguousarray(view, dtype=dtype)
+
+
+def _copy_blocked(view: np.ndarray, dest: np.ndarray) -> None:
+    """``dest[...] = view`` for a (m, n, p) view, in blocks of rows when it is strided."""
+    if view.flags.c_contiguous or view.strides[-1] == view.itemsize:
+        np.copyto(dest, view, casting="unsafe")
+        return
+    rows = max(1, _BLOCK_ROWS // max(1, view.shape[-1]))
+    for c in range(0, view.shape[1], rows):
+        np.copyto(dest[:, c : c + rows].transpose(1, 2, 0),
+                  view[:, c : c + rows].transpose(1, 2, 0), casting="unsafe")
 
 
 def _compute(

@@ -140,3 +140,20 @@ def test_backend_errors(rng):
         compare_rdms(rng.random(6), rng.random(6), backend="jax")
     with pytest.raises(ValueError, match="device='cuda' needs backend='torch'"):
         compare_rdms(rng.random(6), rng.random(6), device="cuda")
+
+
+def test_ranks_resolve_nearly_equal_and_signed_values_exactly(rng):
+    """Values equal in their leading bits, negative values and -0.0 vs 0.0 (a tie)."""
+    from neurodecode.rsa.compare import _ranks
+
+    base = rng.standard_normal((70, 45))
+    base[:, 1] = np.nextafter(base[:, 0], np.inf)  # differ in the last bit only
+    base[:, 2] = np.nextafter(base[:, 0], -np.inf)
+    base[::3, 3], base[::3, 4] = -0.0, 0.0
+    ours = _ranks(base)
+    ref = scipy.stats.rankdata(base, axis=-1) - 23.0
+    np.testing.assert_array_equal(ours, ref)
+    models = rng.random((3, 45))
+    out = compare_rdms(base, models, "spearman")
+    for i in (0, 3, 69):
+        assert np.isclose(out[i, 1], scipy.stats.spearmanr(base[i], models[1])[0], atol=1e-12)

@@ -164,3 +164,20 @@ def test_cuda_backend_matches_numpy(rng):
     ours = compute_rdm(torch.from_numpy(x), backend="torch", device="cuda")
     assert ours.device.type == "cuda"
     np.testing.assert_allclose(ours.cpu().numpy(), compute_rdm(x), atol=1e-10)
+
+
+@pytest.mark.parametrize("metric", ["correlation", "euclidean", "sqeuclidean", "cosine"])
+def test_strided_views_and_merged_leading_axes_equal_pdist(rng, metric):
+    """Time-last recordings viewed time-first, float32 input, and leading axes that
+    cannot be merged without a copy: each RDM still equals pdist."""
+    data = rng.standard_normal((9, 40, 23)) + 3.0  # (conditions, channels, times)
+    out = compute_rdm(data.transpose(2, 0, 1), metric)
+    assert out.shape == (23, 36) and out.dtype == np.float64
+    for t in (0, 11, 22):
+        np.testing.assert_allclose(out[t], pdist(data[:, :, t], metric), atol=1e-10)
+    four = rng.standard_normal((5, 9, 12, 3)).transpose(3, 0, 1, 2)  # (3, 5, 9, 12)
+    out4 = compute_rdm(four, metric, n_jobs=2)
+    np.testing.assert_allclose(out4[2, 4], pdist(four[2, 4], metric), atol=1e-10)
+    f32 = compute_rdm(data.astype(np.float32).transpose(2, 0, 1), metric)
+    assert f32.dtype == np.float32
+    np.testing.assert_allclose(f32[5], out[5], rtol=1e-3, atol=1e-3)
