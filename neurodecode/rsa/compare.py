@@ -95,6 +95,10 @@ def _compare(
     if method == "kendall_tau_a":
         sim = _tau_a(a, b, n_jobs)
     else:
+        if method == "spearman" and backend == "numpy":
+            sim = _spearman_numpy(a, b, dt, n_jobs)
+            return sim.reshape(lead + (b.shape[0],))[..., 0] if single else sim.reshape(
+                lead + (b.shape[0],))
         if method == "spearman":
             a_t, b_t = _parallel_ranks(a, n_jobs), _ranks(b)
         else:
@@ -152,7 +156,7 @@ def _center(x: np.ndarray, keep: Any = None) -> np.ndarray:
 def _ranks(x: np.ndarray, keep: Any = None) -> np.ndarray:
     """Centred ranks along the last axis (ties get their average rank, as rankdata)."""
     x = np.asarray(x, dtype=np.float64)
-    out = np.empty(x.shape)
+    out = np.empty(x.shape)  # C-contiguous, as _ranks_into needs
     for start in range(0, x.shape[0], _RANK_ROWS):
         _ranks_into(x[start : start + _RANK_ROWS], out[start : start + _RANK_ROWS])
     return out
@@ -169,22 +173,108 @@ def _parallel_ranks(x: np.ndarray, n_jobs: int) -> np.ndarray:
     return out
 
 
-_RANK_ROWS = 32  # rows ranked at once: their sort keys stay in cache
+def _spearman_numpy(a: np.ndarray, b: np.ndarray, dt: str, n_jobs: int) -> np.ndarray:
+    """Spearman correlations of the rows of ``a`` with those of ``b``, block by block.
+
+    The ranks of each block of rows of ``a`` go to a small buffer and straight into the
+    correlations: the ranks of all of ``a`` (as large as ``a``) are never stored.
+    """
+    b_t = _ranks(b).astype(dt, copy=False)
+    nb = np.sqrt(np.einsum("ij,ij->i", b_t, b_t))
+    out = np.empty((a.shape[0], b.shape[0]))
+
+    def block(start: int) -> None:
+        rows = a[start : start + _RANK_ROWS]
+        ranks = np.empty(rows.shape)
+        _ranks_into(rows, ranks)
+        ranks_t = ranks.astype(dt, copy=False)
+        na = np.sqrt(np.einsum("ij,ij->i", ranks_t, ranks_t))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            out[start : start + len(rows)] = (ranks_t @ b_t.T) / na[:, None] / nb[None, :]
+
+    B.parallel_map(block, list(range(0, a.shape[0], _RANK_ROWS)), n_jobs)
+    return out
+
+
+_RANK_ROWS = 64  # rows ranked at once: their sort keys stay in cache
 _ABS_BITS = np.int64(0x7FFFFFFFFFFFFFFF)
 
 
 def _ranks_into(x: np.ndarray, out: np.ndarray) -> None:
-    """Write the centred ranks of the rows of ``x`` (2-D, float64, NaN-free) into ``out``.
+    """Write the centred ranks of the rows of ``x`` (2-D, NaN-free) into C-contiguous ``out``.
 
-    One sort of int64 keys instead of an argsort: the float bits, mapped to integers
-    of the same order, with their lowest bits replaced by the position in the row.
-    Where two truncated values of a row are equal the order may be inexact (or a tie),
-    and that row is ranked again by :func:`scipy.stats.rankdata`.
+    One sort of packed integer keys instead of an argsort: a key holds the value's
+    bucket (high bits) and its position in the row (low bits). Values sharing a bucket
+    are then put in order by comparing them, and rows with ties, or which cannot be
+    bucketed (constant, infinite), are ranked by :func:`scipy.stats.rankdata`: the
+    ranks are exact.
     """
+    m, size = x.shape
+    pos_bits = max(1, (size - 1).bit_length())
+    if pos_bits > 16:  # too few bits left for the buckets of 32-bit keys
+        return _ranks_into_64(x, out)
+    low = x.min(-1, keepdims=True)
+    span = x.max(-1, keepdims=True) - low
+    exact = ~(np.isfinite(span[:, 0]) & (span[:, 0] > 0))
+    scale = np.where(exact[:, None], 0.0, ((1 << (31 - pos_bits)) - 1) / np.where(
+        exact[:, None], 1.0, span))
+    low[exact] = 0.0
+    with np.errstate(invalid="ignore"):  # rows with infinities: ranked by rankdata
+        bucket = np.subtract(x, low)
+        bucket *= scale  # monotone: a larger value never gets a smaller bucket
+        key = bucket.astype(np.int32)
+    key <<= pos_bits
+    key |= np.arange(size, dtype=np.int32)
+    key.sort(axis=-1)
+    order = (key & np.int32((1 << pos_bits) - 1)).astype(np.int64)
+    order += (np.arange(m, dtype=np.int64) * size)[:, None]
+    flat = order.reshape(-1)
+    key >>= pos_bits
+    bkt = key.reshape(-1)
+    same = bkt[1:] == bkt[:-1]
+    same[size - 1 :: size] = False  # no pair across rows
+    first = np.flatnonzero(same)  # (first, first + 1) share a bucket
+    if first.size:
+        tied_rows = _order_buckets(x.reshape(-1), flat, first)
+        exact[tied_rows // size] = True
+    centred = np.arange(1.0, size + 1.0) - (size + 1) / 2.0
+    np.put(out, order, centred)
+    if exact.any():
+        out[exact] = scipy.stats.rankdata(x[exact], axis=-1) - (size + 1) / 2.0
+
+
+def _order_buckets(values: np.ndarray, flat: np.ndarray, first: np.ndarray) -> np.ndarray:
+    """Sort, in place in ``flat``, the runs of positions sharing a bucket by their values
+    (odd-even transposition sort over all runs at once); return positions of ties."""
+    mark = np.zeros(flat.size, bool)
+    mark[first] = True
+    mark[first + 1] = True
+    where = np.flatnonzero(mark)
+    idx = flat[where]
+    vals = values[idx]
+    pairs = np.searchsorted(where, first)  # where[pairs] == first, where[pairs + 1] == first + 1
+    by_parity = [pairs[(first & 1) == par] for par in (0, 1)]
+    swapped = True
+    while swapped:
+        swapped = False
+        for left in by_parity:
+            swap = left[vals[left] > vals[left + 1]]
+            if swap.size:
+                swapped = True
+                vals[swap], vals[swap + 1] = vals[swap + 1], vals[swap].copy()
+                idx[swap], idx[swap + 1] = idx[swap + 1], idx[swap].copy()
+    flat[where] = idx
+    return first[vals[pairs] == vals[pairs + 1]]
+
+
+def _ranks_into_64(x: np.ndarray, out: np.ndarray) -> None:
+    """:func:`_ranks_into` for long rows, with 64-bit keys: the float bits, mapped to
+    integers of the same order, their lowest bits replaced by the position in the row;
+    rows where two truncated values are equal go to :func:`scipy.stats.rankdata`."""
     m, size = x.shape
     bits = max(1, (size - 1).bit_length())
     low = np.int64((1 << bits) - 1)
-    key = np.add(x, 0.0).view(np.int64)  # + 0.0 turns -0.0 into 0.0, as equal as floats
+    key = np.add(x, 0.0, dtype=np.float64).view(np.int64)  # -0.0 becomes 0.0
     key ^= (key >> 63) & _ABS_BITS  # negative floats: reverse the order of their bits
     key &= ~low
     key |= np.arange(size, dtype=np.int64)
@@ -193,8 +283,7 @@ def _ranks_into(x: np.ndarray, out: np.ndarray) -> None:
     key >>= bits
     close = (key[:, 1:] == key[:, :-1]).any(-1)
     order += (np.arange(m, dtype=np.int64) * size)[:, None]
-    centred = np.arange(1.0, size + 1.0) - (size + 1) / 2.0
-    out.reshape(-1)[order.reshape(-1)] = np.broadcast_to(centred, (m, size)).reshape(-1)
+    np.put(out, order, np.arange(1.0, size + 1.0) - (size + 1) / 2.0)
     if close.any():
         out[close] = scipy.stats.rankdata(x[close], axis=-1) - (size + 1) / 2.0
 

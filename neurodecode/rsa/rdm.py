@@ -142,7 +142,8 @@ def _compute_numpy(
 
 _CHUNK_BYTES = 32e6
 _STREAMED = ("correlation", "cosine", "euclidean", "sqeuclidean")
-_STREAM_BYTES = 8e6  # one chunk of patterns per thread, reused: stays in cache
+_COPY_BYTES = 8e6  # patterns copied at once per thread, into one reused buffer
+_GRAM_BYTES = 2e6  # patterns multiplied at once: they stay in the core's cache
 _BLOCK_ROWS = 512  # rows of features copied at once from a strided view
 
 
@@ -151,8 +152,9 @@ def _streamed_rdms(x: np.ndarray, metric: str, dt: str, n_jobs: int) -> np.ndarr
 
     Each thread owns a contiguous range of RDMs and one reused buffer: a chunk of
     patterns is copied there (in blocks, so that strided views such as
-    ``data.transpose(2, 0, 1)`` are read cache line by cache line), centred, multiplied
-    and written straight into the result; no copy of the whole input is made.
+    ``data.transpose(2, 0, 1)`` are read cache line by cache line), then centred and
+    multiplied in smaller steps, and written straight into the result: no copy of the
+    whole input is made.
     """
     n, p = x.shape[-2:]
     lead = x.shape[:-2]
@@ -161,11 +163,13 @@ def _streamed_rdms(x: np.ndarray, metric: str, dt: str, n_jobs: int) -> np.ndarr
     except ValueError:  # leading axes that cannot be merged without a copy
         x3 = np.ascontiguousarray(x).reshape(-1, n, p)
     out = np.empty((x3.shape[0], n * (n - 1) // 2), dtype=dt)
-    step = max(1, min(int(_STREAM_BYTES // (n * p * np.dtype(dt).itemsize)), x3.shape[0]))
+    size = n * p * np.dtype(dt).itemsize
+    step = max(1, min(int(_COPY_BYTES // size), x3.shape[0]))
+    sub = max(1, min(int(_GRAM_BYTES // size), step))
     workers = B.n_workers(n_jobs)
     edges = np.linspace(0, x3.shape[0], min(workers, x3.shape[0]) + 1).astype(int)
     B.parallel_map(
-        lambda ab: _streamed_range(x3, out, ab[0], ab[1], step, metric),
+        lambda ab: _streamed_range(x3, out, ab[0], ab[1], (step, sub), metric),
         list(zip(edges[:-1], edges[1:])),
         n_jobs,
     )
@@ -173,34 +177,47 @@ def _streamed_rdms(x: np.ndarray, metric: str, dt: str, n_jobs: int) -> np.ndarr
 
 
 def _streamed_range(
-    x3: np.ndarray, out: np.ndarray, start: int, stop: int, step: int, metric: str
+    x3: np.ndarray, out: np.ndarray, start: int, stop: int, steps: tuple, metric: str
 ) -> None:
     n, p = x3.shape[1:]
+    step, sub = steps
     buf = np.empty((step, n, p), dtype=out.dtype)
-    gram = np.empty((step, n, n), dtype=out.dtype)
+    gram = np.empty((sub, n, n), dtype=out.dtype)
+    ones = np.full((p, 1), 1.0 / p, dtype=out.dtype)
     iu = np.triu_indices(n, 1)
     flat_iu = iu[0] * n + iu[1]
     for i in range(start, stop, step):
-        m = min(step, stop - i)
-        chunk = buf[:m]
-        _copy_blocked(x3[i : i + m], chunk)
-        if metric == "correlation":
-            chunk -= chunk.mean(-1, keepdims=True)
-        g_sq = np.matmul(chunk, chunk.swapaxes(-1, -2), out=gram[:m]).reshape(m, n * n)
-        g = np.take(g_sq, flat_iu, axis=1)
-        diag = g_sq[:, :: n + 1]
-        di, dj = np.take(diag, iu[0], axis=1), np.take(diag, iu[1], axis=1)
-        dest = out[i : i + m]
-        if metric in ("correlation", "cosine"):
-            di *= dj
-            np.divide(g, np.sqrt(di, out=di), out=g)
-            np.subtract(1.0, g, out=dest)
-        else:
-            di += dj
-            g *= 2.0
-            np.maximum(np.subtract(di, g, out=di), 0.0, out=dest)
-            if metric == "euclidean":
-                np.sqrt(dest, out=dest)
+        chunk = buf[: min(step, stop - i)]
+        _copy_blocked(x3[i : i + len(chunk)], chunk)
+        for j in range(0, len(chunk), sub):
+            part = chunk[j : j + sub]
+            if metric == "correlation":
+                part -= np.matmul(part, ones)  # the means, by one matrix-vector product
+            g_sq = np.matmul(part, part.swapaxes(-1, -2), out=gram[: len(part)])
+            _gram_to_condensed(g_sq, iu, flat_iu, metric, out[i + j : i + j + len(part)])
+
+
+def _gram_to_condensed(
+    g_sq: np.ndarray, iu: tuple, flat_iu: np.ndarray, metric: str, dest: np.ndarray
+) -> None:
+    """Write the condensed distances of Gram matrices (m, n, n) into ``dest`` (m, n_pairs)."""
+    n = g_sq.shape[-1]
+    diag = np.diagonal(g_sq, axis1=-2, axis2=-1)
+    g_flat = g_sq.reshape(len(g_sq), n * n)
+    if metric in ("correlation", "cosine"):
+        scale = 1.0 / np.sqrt(diag)
+        g_sq *= scale[:, :, None]
+        g_sq *= scale[:, None, :]
+        np.take(g_flat, flat_iu, axis=1, out=dest)
+        np.subtract(1.0, dest, out=dest)
+        return
+    g = np.take(g_flat, flat_iu, axis=1)
+    di = np.take(diag, iu[0], axis=1)
+    di += np.take(diag, iu[1], axis=1)
+    g *= 2.0
+    np.maximum(np.subtract(di, g, out=di), 0.0, out=dest)
+    if metric == "euclidean":
+        np.sqrt(dest, out=dest)
 
 
 def _contiguous_chunk(view: np.ndarray, metric: str, dtype: str) -> np.ndarray:
@@ -210,11 +227,18 @@ def _contiguous_chunk(view: np.ndarray, metric: str, dtype: str) -> np.ndarray:
 
 def _copy_blocked(view: np.ndarray, dest: np.ndarray) -> None:
     """``dest[...] = view`` for a (m, n, p) view, in blocks of rows when it is strided."""
+    m, n, p = view.shape
     if view.flags.c_contiguous or view.strides[-1] == view.itemsize:
         np.copyto(dest, view, casting="unsafe")
         return
-    rows = max(1, _BLOCK_ROWS // max(1, view.shape[-1]))
-    for c in range(0, view.shape[1], rows):
+    if view.strides[1] == p * view.strides[2]:  # features of all conditions as one axis
+        src2, dest2 = view.reshape(m, n * p), dest.reshape(m, n * p)
+        for r in range(0, n * p, _BLOCK_ROWS):
+            np.copyto(dest2[:, r : r + _BLOCK_ROWS].T, src2[:, r : r + _BLOCK_ROWS].T,
+                      casting="unsafe")
+        return
+    rows = max(1, _BLOCK_ROWS // p)
+    for c in range(0, n, rows):
         np.copyto(dest[:, c : c + rows].transpose(1, 2, 0),
                   view[:, c : c + rows].transpose(1, 2, 0), casting="unsafe")
 
