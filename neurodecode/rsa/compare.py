@@ -70,6 +70,7 @@ def compare_rdms(
     B.check_backend(backend, device)
     a_all = np.asarray(B.to_numpy(rdm_a), dtype=np.float64)
     empty: np.ndarray = np.zeros(a_all.shape[:-1], bool)
+    nan_rows = None
     if a_all.ndim > 1:
         nan_rows = np.isnan(a_all).any(-1)
         if nan_rows.any():
@@ -82,15 +83,15 @@ def compare_rdms(
         return out
     if backend == "numpy":
         with B.single_threaded_blas():
-            return _compare(a_all, rdm_b, method, backend, device, dtype, n_jobs)
-    return _compare(a_all, rdm_b, method, backend, device, dtype, n_jobs)
+            return _compare(a_all, rdm_b, method, backend, device, dtype, n_jobs, nan_rows)
+    return _compare(a_all, rdm_b, method, backend, device, dtype, n_jobs, nan_rows)
 
 
 def _compare(
     a_all: np.ndarray, rdm_b: Any, method: str, backend: str, device: Any, dtype: Any,
-    n_jobs: int,
+    n_jobs: int, nan_rows: np.ndarray | None = None,
 ) -> np.ndarray:
-    a, b, lead, single, keep = _prepare(a_all, rdm_b)
+    a, b, lead, single, keep = _prepare(a_all, rdm_b, nan_rows)
     dt = B.resolve_dtype(a_all, dtype)
     if method == "kendall_tau_a":
         sim = _tau_a(a, b, n_jobs)
@@ -109,7 +110,11 @@ def _compare(
     return sim[..., 0] if single else sim
 
 
-def _prepare(rdm_a: Any, rdm_b: Any) -> tuple[np.ndarray, np.ndarray, tuple, bool, np.ndarray]:
+def _prepare(
+    rdm_a: Any, rdm_b: Any, nan_rows: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray, tuple, bool, np.ndarray]:
+    """Flatten and check the RDMs; ``nan_rows``: which RDMs of ``rdm_a`` hold a NaN,
+    when the caller knows already."""
     a = np.asarray(B.to_numpy(rdm_a), dtype=np.float64)
     b = np.asarray(B.to_numpy(rdm_b), dtype=np.float64)
     if a.ndim < 1 or b.ndim not in (1, 2):
@@ -128,7 +133,7 @@ def _prepare(rdm_a: Any, rdm_b: Any) -> tuple[np.ndarray, np.ndarray, tuple, boo
     lead = a.shape[:-1]
     a, b = a.reshape(-1, a.shape[-1]), b.reshape(-1, b.shape[-1])
     keep = np.asarray(~np.isnan(b).any(0))
-    rows = np.isnan(a).any(-1)
+    rows = np.isnan(a).any(-1) if nan_rows is None else nan_rows.reshape(-1)
     if rows.any():
         keep = np.asarray(keep & ~np.isnan(a[rows]).any(0))
     if keep.sum() < 2:

@@ -124,7 +124,7 @@ def _compute_numpy(
     if x.ndim > core_ndim and not B._is_torch(x):
         x = np.asarray(x)
         if metric in _STREAMED:
-            return _check_result(_streamed_rdms(x, metric, dt, n_jobs), x)
+            return _streamed_rdms(x, metric, dt, n_jobs)
         # chunks along the first leading axis: cache-friendly copies, bounded memory
         step = max(1, int(_CHUNK_BYTES // max(1, x[0].nbytes)))
         step = min(step, -(-x.shape[0] // 2))  # at least two chunks to share between threads
@@ -168,17 +168,20 @@ def _streamed_rdms(x: np.ndarray, metric: str, dt: str, n_jobs: int) -> np.ndarr
     sub = max(1, min(int(_GRAM_BYTES // size), step))
     workers = B.n_workers(n_jobs)
     edges = np.linspace(0, x3.shape[0], min(workers, x3.shape[0]) + 1).astype(int)
-    B.parallel_map(
+    finite = B.parallel_map(
         lambda ab: _streamed_range(x3, out, ab[0], ab[1], (step, sub), metric),
         list(zip(edges[:-1], edges[1:])),
         n_jobs,
     )
+    if not all(finite):
+        check_finite("patterns", x)
     return out.reshape(lead + (out.shape[-1],))
 
 
 def _streamed_range(
     x3: np.ndarray, out: np.ndarray, start: int, stop: int, steps: tuple, metric: str
-) -> None:
+) -> bool:
+    """Write the RDMs ``start:stop`` into ``out``; return whether they are all finite."""
     n, p = x3.shape[1:]
     step, sub = steps
     buf = np.empty((step, n, p), dtype=out.dtype)
@@ -186,6 +189,7 @@ def _streamed_range(
     ones = np.full((p, 1), 1.0 / p, dtype=out.dtype)
     iu = np.triu_indices(n, 1)
     flat_iu = iu[0] * n + iu[1]
+    finite = True
     for i in range(start, stop, step):
         chunk = buf[: min(step, stop - i)]
         _copy_blocked(x3[i : i + len(chunk)], chunk)
@@ -194,7 +198,10 @@ def _streamed_range(
             if metric == "correlation":
                 part -= np.matmul(part, ones)  # the means, by one matrix-vector product
             g_sq = np.matmul(part, part.swapaxes(-1, -2), out=gram[: len(part)])
-            _gram_to_condensed(g_sq, iu, flat_iu, metric, out[i + j : i + j + len(part)])
+            dest = out[i + j : i + j + len(part)]
+            _gram_to_condensed(g_sq, iu, flat_iu, metric, dest)
+            finite = finite and bool(np.isfinite(dest).all())
+    return finite
 
 
 def _gram_to_condensed(
