@@ -70,9 +70,9 @@ def compare_rdms(
     B.check_backend(backend, device)
     a_all = np.asarray(B.to_numpy(rdm_a), dtype=np.float64)
     empty: np.ndarray = np.zeros(a_all.shape[:-1], bool)
-    nan_rows = None
+    nan_rows: np.ndarray | None = None
     if a_all.ndim > 1:
-        nan_rows = np.isnan(a_all).any(-1)
+        nan_rows = np.asarray(np.isnan(a_all).any(-1))
         if nan_rows.any():
             empty[nan_rows] = np.isnan(a_all[nan_rows]).all(-1)
     if empty.any():  # RDMs that are all NaN (e.g. a one-voxel searchlight) give NaN
