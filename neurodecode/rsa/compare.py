@@ -242,10 +242,19 @@ def _ranks_into(x: np.ndarray, out: np.ndarray) -> None:
     if first.size:
         tied_rows = _order_buckets(x.reshape(-1), flat, first)
         exact[tied_rows // size] = True
-    centred = np.arange(1.0, size + 1.0) - (size + 1) / 2.0
-    np.put(out, order, centred)
+    _scatter_centred(out, order)
     if exact.any():
         out[exact] = scipy.stats.rankdata(x[exact], axis=-1) - (size + 1) / 2.0
+
+
+def _scatter_centred(out: np.ndarray, order: np.ndarray) -> None:
+    """``out.flat[order[i, j]] = j + 1 - (size + 1) / 2`` for a C-contiguous ``out``."""
+    m, size = out.shape
+    centred = np.arange(1.0, size + 1.0) - (size + 1) / 2.0
+    if not out.flags.c_contiguous:  # pragma: no cover - every caller passes C order
+        np.put(out, order, centred)
+        return
+    out.reshape(-1)[order.reshape(-1)] = np.tile(centred, m)  # faster than np.put
 
 
 def _order_buckets(values: np.ndarray, flat: np.ndarray, first: np.ndarray) -> np.ndarray:
@@ -288,7 +297,7 @@ def _ranks_into_64(x: np.ndarray, out: np.ndarray) -> None:
     key >>= bits
     close = (key[:, 1:] == key[:, :-1]).any(-1)
     order += (np.arange(m, dtype=np.int64) * size)[:, None]
-    np.put(out, order, np.arange(1.0, size + 1.0) - (size + 1) / 2.0)
+    _scatter_centred(out, order)
     if close.any():
         out[close] = scipy.stats.rankdata(x[close], axis=-1) - (size + 1) / 2.0
 
