@@ -231,7 +231,8 @@ def _ranks_into(x: np.ndarray, out: np.ndarray) -> None:
     key <<= pos_bits
     key |= np.arange(size, dtype=np.int32)
     key.sort(axis=-1)
-    order = (key & np.int32((1 << pos_bits) - 1)).astype(np.int64)
+    order = np.empty(key.shape, dtype=np.int64)
+    np.bitwise_and(key, np.int32((1 << pos_bits) - 1), out=order)
     order += (np.arange(m, dtype=np.int64) * size)[:, None]
     flat = order.reshape(-1)
     key >>= pos_bits
