@@ -251,15 +251,14 @@ def _copy_blocked(view: np.ndarray, dest: np.ndarray) -> None:
 
 
 def _compute(
-    x: Any, metric: str, runs: Any, noise: Any, noise_type: str, centred: bool = False,
-    n_jobs: int = 1,
+    x: Any, metric: str, runs: Any, noise: Any, noise_type: str, n_jobs: int = 1,
 ) -> Any:
     prec = _precision(noise, noise_type, x.shape[-1], x)
     if metric == "crossnobis":
         return _crossnobis(x, prec, runs, n_jobs)
     if metric == "mahalanobis":
         return to_condensed(_dist_from_gram(_gram(x, prec))) / x.shape[-1]
-    return _condensed_rdm(x, metric, centred)
+    return _condensed_rdm(x, metric)
 
 
 def _check_patterns(patterns: Any, metric: str) -> Any:
@@ -331,9 +330,9 @@ def _dist_from_gram(gram: Any) -> Any:
     return d[..., :, None] + d[..., None, :] - gram - B.swap(gram)
 
 
-def _condensed_rdm(x: Any, metric: str, centred: bool = False) -> Any:
+def _condensed_rdm(x: Any, metric: str) -> Any:
     """Condensed RDMs from the upper triangle of the Gram matrices."""
-    if metric == "correlation" and not centred:
+    if metric == "correlation":
         x = x - x.mean(-1, keepdims=True)
     gram = _gram(x)
     iu = np.triu_indices(x.shape[-2], 1)

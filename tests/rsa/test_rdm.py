@@ -175,6 +175,8 @@ def test_strided_views_and_merged_leading_axes_equal_pdist(rng, metric):
     assert out.shape == (23, 36) and out.dtype == np.float64
     for t in (0, 11, 22):
         np.testing.assert_allclose(out[t], pdist(data[:, :, t], metric), atol=1e-10)
+    sub = compute_rdm(data[:, :30].transpose(2, 0, 1), metric)  # channels not mergeable
+    np.testing.assert_allclose(sub[7], pdist(data[:, :30, 7], metric), atol=1e-10)
     four = rng.standard_normal((5, 9, 12, 3)).transpose(3, 0, 1, 2)  # (3, 5, 9, 12)
     out4 = compute_rdm(four, metric, n_jobs=2)
     np.testing.assert_allclose(out4[2, 4], pdist(four[2, 4], metric), atol=1e-10)
