@@ -188,17 +188,25 @@ def _spearman_numpy(a: np.ndarray, b: np.ndarray, dt: str, n_jobs: int) -> np.nd
     nb = np.sqrt(np.einsum("ij,ij->i", b_t, b_t))
     out = np.empty((a.shape[0], b.shape[0]))
 
-    def block(start: int) -> None:
-        rows = a[start : start + _RANK_ROWS]
+    def block(rows_slice: slice) -> None:
+        rows = a[rows_slice]
         ranks = np.empty(rows.shape)
         _ranks_into(rows, ranks)
         ranks_t = ranks.astype(dt, copy=False)
         na = np.sqrt(np.einsum("ij,ij->i", ranks_t, ranks_t))
         with np.errstate(divide="ignore", invalid="ignore"):
-            out[start : start + len(rows)] = (ranks_t @ b_t.T) / na[:, None] / nb[None, :]
+            out[rows_slice] = (ranks_t @ b_t.T) / na[:, None] / nb[None, :]
 
-    B.parallel_map(block, list(range(0, a.shape[0], _RANK_ROWS)), n_jobs)
+    B.parallel_map(block, _balanced_blocks(a.shape[0], n_jobs), n_jobs)
     return out
+
+
+def _balanced_blocks(n_rows: int, n_jobs: int) -> list:
+    """Slices of at most about ``_RANK_ROWS`` rows, as many for every thread."""
+    workers = B.n_workers(n_jobs)
+    n_blocks = workers * max(1, -(-n_rows // (workers * _RANK_ROWS)))
+    edges = np.linspace(0, n_rows, min(n_blocks, max(1, n_rows)) + 1).astype(int)
+    return [slice(lo, hi) for lo, hi in zip(edges[:-1], edges[1:]) if hi > lo]
 
 
 _RANK_ROWS = 64  # rows ranked at once: their sort keys stay in cache
