@@ -81,14 +81,6 @@ def parallel_map(fn: Any, items: list, n_jobs: int) -> list:
         return list(pool.map(fn, items))
 
 
-def row_chunks(n_rows: int, n_jobs: int, min_rows: int = 64) -> list:
-    """Split ``range(n_rows)`` into contiguous slices, one or more per thread."""
-    workers = n_workers(n_jobs)
-    n_chunks = max(1, min(workers, n_rows // min_rows))
-    edges = np.linspace(0, n_rows, n_chunks + 1).astype(int)
-    return [slice(a, b) for a, b in zip(edges[:-1], edges[1:])]
-
-
 def check_backend(backend: str, device: str | None) -> None:
     """Raise ``ValueError`` for an unknown backend or a device the backend cannot use."""
     check_option("backend", backend, BACKENDS)
