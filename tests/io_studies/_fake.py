@@ -8,6 +8,7 @@ import tarfile
 import zipfile
 from pathlib import Path
 
+import h5py
 import mne
 import nibabel as nib
 import numpy as np
@@ -75,3 +76,25 @@ def md5(data: bytes) -> str:
 def tree_bytes(folder: Path) -> dict[str, bytes]:
     return {p.relative_to(folder).as_posix(): p.read_bytes()
             for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def write_nsd(root: Path, rng) -> Path:
+    """NSD layout: single-trial betas of 2 sessions, responses.tsv and a small imgBrick."""
+    betas = root / "nsddata_betas/ppdata/subj01/func1pt8mm/betas_fithrf_GLMdenoise_RR"
+    betas.mkdir(parents=True)
+    for session in (1, 2):
+        (betas / f"betas_session{session:02d}.nii.gz").write_bytes(
+            nifti_bytes(rng.standard_normal((3, 3, 2, 4)).astype(np.float32)))
+    behav = root / "nsddata/ppdata/subj01/behav"
+    behav.mkdir(parents=True)
+    pd.DataFrame({"SUBJECT": 1, "SESSION": [1] * 4 + [2] * 4, "RUN": 1, "TRIAL": range(8),
+                  "73KID": [5, 9, 5, 70000, 1, 2, 3, 4]}
+                 ).to_csv(behav / "responses.tsv", sep="\t", index=False)
+    stimuli = root / "nsddata_stimuli/stimuli/nsd/nsd_stimuli.hdf5"
+    stimuli.parent.mkdir(parents=True)
+    with h5py.File(stimuli, "w") as handle:  # imgBrick, (73000, 425, 425, 3) in the real file
+        brick = handle.create_dataset("imgBrick", (70000, 40, 40, 3), dtype=np.uint8,
+                                      chunks=(1, 40, 40, 3))
+        for kid in (1, 2, 3, 4, 5, 9, 70000):
+            brick[kid - 1] = rng.integers(0, 255, (40, 40, 3), dtype=np.uint8)
+    return root

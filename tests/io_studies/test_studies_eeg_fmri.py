@@ -14,7 +14,7 @@ from neurodecode.exceptions import DataFormatError, DataNotFoundError
 from neurodecode.io.studies import fetch, get_study, main_fetch
 from neurodecode.io.studies import mne_sample as mne_sample_module
 
-from ._fake import md5, nifti_bytes, tar_gz, tree_bytes, zip_file
+from ._fake import md5, nifti_bytes, tar_gz, tree_bytes, write_nsd, zip_file
 
 
 def _npy(obj) -> bytes:
@@ -267,17 +267,7 @@ def test_mne_sample_reader_on_real_crop(data_root, tmp_path):
 def test_nsd_needs_registration_and_reads(tmp_path, rng):
     with pytest.raises(DataNotFoundError, match="(?s)needs a registration.*naturalscenes"):
         fetch("nsd", tmp_path, progress=False)
-    root = tmp_path / "nsd"
-    betas = root / "nsddata_betas/ppdata/subj01/func1pt8mm/betas_fithrf_GLMdenoise_RR"
-    betas.mkdir(parents=True)
-    for session in (1, 2):
-        (betas / f"betas_session{session:02d}.nii.gz").write_bytes(
-            nifti_bytes(rng.standard_normal((3, 3, 2, 4)).astype(np.float32)))
-    behav = root / "nsddata/ppdata/subj01/behav"
-    behav.mkdir(parents=True)
-    pd.DataFrame({"SUBJECT": 1, "SESSION": [1] * 4 + [2] * 4, "RUN": 1,
-                  "TRIAL": range(8), "73KID": [5, 9, 5, 70000, 1, 2, 3, 4]}
-                 ).to_csv(behav / "responses.tsv", sep="\t", index=False)
+    root = write_nsd(tmp_path / "nsd", rng)
     roi = root / "nsddata/ppdata/subj01/func1pt8mm/roi"
     roi.mkdir(parents=True)
     mask = np.zeros((3, 3, 2), np.int16)

@@ -7,12 +7,11 @@ import tarfile
 import zipfile
 from pathlib import Path
 
-import h5py
 import numpy as np
 import pandas as pd
 from scipy.io import savemat
 
-from tests.io_studies._fake import events_tsv, meg_raw, nifti_bytes, write_bids
+from tests.io_studies._fake import events_tsv, meg_raw, write_bids, write_nsd
 from tests.io_studies.test_studies_eeg_fmri import (
     _brennan_files,
     _haxby_archive,
@@ -112,25 +111,7 @@ def things_eeg2(root: Path, rng) -> Path:
     return root
 
 
-def nsd(root: Path, rng) -> Path:
-    betas = root / "nsddata_betas/ppdata/subj01/func1pt8mm/betas_fithrf_GLMdenoise_RR"
-    betas.mkdir(parents=True)
-    for session in (1, 2):
-        (betas / f"betas_session{session:02d}.nii.gz").write_bytes(
-            nifti_bytes(rng.standard_normal((3, 3, 2, 4)).astype(np.float32)))
-    behav = root / "nsddata/ppdata/subj01/behav"
-    behav.mkdir(parents=True)
-    pd.DataFrame({"SUBJECT": 1, "SESSION": [1] * 4 + [2] * 4, "RUN": 1, "TRIAL": range(8),
-                  "73KID": [5, 9, 5, 70000, 1, 2, 3, 4]}
-                 ).to_csv(behav / "responses.tsv", sep="\t", index=False)
-    stimuli = root / "nsddata_stimuli/stimuli/nsd/nsd_stimuli.hdf5"
-    stimuli.parent.mkdir(parents=True)
-    with h5py.File(stimuli, "w") as handle:  # imgBrick, (73000, 425, 425, 3) in the real file
-        brick = handle.create_dataset("imgBrick", (70000, 40, 40, 3), dtype=np.uint8,
-                                      chunks=(1, 40, 40, 3))
-        for kid in (1, 2, 3, 4, 5, 9, 70000):
-            brick[kid - 1] = rng.integers(0, 255, (40, 40, 3), dtype=np.uint8)
-    return root
+nsd = write_nsd  # the same layout serves the reader tests
 
 
 def haxby2001(root: Path, rng, tmp: Path) -> Path:
