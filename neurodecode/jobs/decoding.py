@@ -43,17 +43,28 @@ def scale_splits(splits: dict[str, Segments], method: str | None,
             for name, s in splits.items()}
 
 
-def evaluate(model: nn.Module, split: Segments, *, ks: Sequence[int], pool_size: int | None,
-             n_bootstraps: int, seed: int, device: str):
-    """Top-k retrieval of ``split``'s stimulus windows from the model's predictions."""
-    from ..evaluation import compute_topk_accuracy, predict
+def predict_split(model: nn.Module, split: Segments, device: str) -> np.ndarray:
+    """The model's predictions for every segment of ``split``."""
+    from ..evaluation import predict
     from ..training import SegmentDataset
 
     dataset = SegmentDataset(split.brain, split.stimulus, split.subject)
-    pred = predict(model, dataset, positions=split.pos_2d, device=device)
+    return predict(model, dataset, positions=split.pos_2d, device=device)
+
+
+def score(pred: np.ndarray, split: Segments, *, ks: Sequence[int], pool_size: int | None,
+          n_bootstraps: int, seed: int, device: str):
+    """Top-k retrieval of ``split``'s stimulus windows from predictions ``pred``."""
+    from ..evaluation import compute_topk_accuracy
+
     return compute_topk_accuracy(pred, split.stimulus, ks=ks, segment_ids=segment_ids(split.stimulus),
                                  subjects=split.subject, pool_size=pool_size,
                                  n_bootstraps=n_bootstraps, seed=seed, device=device)
+
+
+def evaluate(model: nn.Module, split: Segments, *, device: str, **score_kwargs):
+    """Top-k retrieval of ``split``'s stimulus windows from the model's predictions."""
+    return score(predict_split(model, split, device), split, device=device, **score_kwargs)
 
 
 def train(make_model: Callable[[], nn.Module], loss: nn.Module, splits: dict[str, Segments], *,
@@ -94,7 +105,8 @@ def run_decoding(recipe: Recipe, run_dir: Path, *, progress: bool = True) -> dic
                        device=recipe.training.device)
     model, fitted, seconds = train(make_model, build_loss(recipe), splits, run_dir=run_dir,
                                    seed=recipe.seed, progress=progress, **fit_kwargs)
-    result = evaluate(model, splits["test"], **eval_kwargs)
+    test_pred = predict_split(model, splits["test"], recipe.training.device)
+    result = score(test_pred, splits["test"], **eval_kwargs)
     metrics = {**result.to_dict(), "training": {
         "best_epoch": fitted.best_epoch, "best_valid_loss": fitted.best_valid_loss,
         "epochs_run": len(fitted.history), "seconds": seconds,
@@ -102,7 +114,7 @@ def run_decoding(recipe: Recipe, run_dir: Path, *, progress: bool = True) -> dic
         "data": _data_summary(segments, splits)}
     metrics["baselines"] = _baselines(recipe, make_model, splits, run_dir, fit_kwargs,
                                       eval_kwargs, progress)
-    _write_run_files(run_dir, fitted.history, model, splits["test"], eval_kwargs)
+    _write_run_files(run_dir, fitted.history, model, splits["test"], test_pred, eval_kwargs)
     write_metrics(run_dir, metrics)
     finish_run(run_dir, recipe)
     return metrics
@@ -147,12 +159,12 @@ def _baselines(recipe: Recipe, make_model, splits, run_dir: Path, fit_kwargs: di
 
 
 def _write_run_files(run_dir: Path, history: list[dict], model: nn.Module, test: Segments,
-                     eval_kwargs: dict) -> None:
+                     test_pred: np.ndarray, eval_kwargs: dict) -> None:
     losses = [c for c in pd.DataFrame(history).columns if c == "epoch" or c.endswith("loss")]
     pd.DataFrame(history)[losses].to_csv(run_dir / "history.csv", index=False)
     n_cand = len(np.unique(segment_ids(test.stimulus)))
     ks = [k for k in CURVE_KS if k <= n_cand]
-    curve = evaluate(model, test, **dict(eval_kwargs, ks=ks))
+    curve = score(test_pred, test, **dict(eval_kwargs, ks=ks))
     rows = [{"k": k, "accuracy": curve.topk[k], "chance": curve.chance[k],
              "ci_lower": curve.ci[k][0], "ci_upper": curve.ci[k][1]} for k in ks]
     pd.DataFrame(rows).to_csv(run_dir / "retrieval.csv", index=False)
