@@ -15,22 +15,13 @@ import h5py
 import numpy as np
 import pandas as pd
 
+from .._hashing import file_hash
 from ..io.recording import Recording
 from .segments import Segments, make_segments
 
 logger = logging.getLogger("neurodecode")
 
 CACHE_VERSION = 1
-_CHUNK = 1 << 24
-
-
-def hash_file(path: str | Path) -> str:
-    """SHA-256 of a file's bytes, read in 16 MiB chunks."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(_CHUNK), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _hash_array(array: np.ndarray) -> str:
@@ -40,7 +31,7 @@ def _hash_array(array: np.ndarray) -> str:
 def segments_key(recording: Recording, params: dict[str, Any]) -> str:
     """Cache key: hash of the source (file bytes or data), the events and the parameters."""
     if recording.source and Path(recording.source).is_file():
-        source = hash_file(recording.source)
+        source = file_hash(recording.source)
     else:
         source = _hash_array(recording.channels_first())
     features = params.pop("features", None)

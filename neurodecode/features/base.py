@@ -22,6 +22,7 @@ from typing import Any, ClassVar, Self
 import numpy as np
 from scipy import signal
 
+from neurodecode._hashing import file_hash
 from neurodecode._validation import check_option, check_positive
 
 logger = logging.getLogger("neurodecode")
@@ -57,15 +58,6 @@ def get_feature(name: str, **params: Any) -> Feature:
     """
     check_option("feature", name, sorted(FEATURES))
     return FEATURES[name](**params)
-
-
-def file_hash(path: str | Path, *, chunk_size: int = 1 << 20) -> str:
-    """SHA-256 (hex) of the content of the file at ``path``, read in chunks."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(chunk_size), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def weights_hash(path: str | Path) -> str:

@@ -6,7 +6,6 @@ particular hosts (see :mod:`neurodecode.io.studies.hosts` for those).
 
 from __future__ import annotations
 
-import hashlib
 import http.client
 import logging
 import urllib.error
@@ -16,6 +15,7 @@ from pathlib import Path
 
 from tqdm.auto import tqdm
 
+from ..._hashing import file_hash
 from ...exceptions import DataFormatError, DataNotFoundError
 
 logger = logging.getLogger("neurodecode")
@@ -69,15 +69,6 @@ class RemoteFile:
                     f"RemoteFile.hash={self.hash!r} is not valid; expected 'sha256:<hex>', "
                     "'md5:<hex>' or None."
                 )
-
-
-def file_hash(path: Path, algorithm: str = "sha256") -> str:
-    """Hex digest of a file, read in 1 MiB chunks."""
-    digest = hashlib.new(algorithm)
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(_CHUNK), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def verify(path: Path, expected: str | None, *, label: str) -> None:
