@@ -103,14 +103,13 @@ def events_from_labels(labels: Any, runs: Any, t_r: float,
     -------
     events : DataFrame with columns onset, duration, condition (seconds)
     """
+    from ..io.events import events_from_labels as block_events
+
     labels = np.asarray(labels)
     runs = _check_runs(runs, len(labels))
     check_positive("t_r", t_r)
-    change = np.flatnonzero((labels[1:] != labels[:-1]) | (runs[1:] != runs[:-1])) + 1
-    starts, stops = np.r_[0, change], np.r_[change, len(labels)]
-    rows = [(a * t_r, (b - a) * t_r, labels[a]) for a, b in zip(starts, stops)
-            if labels[a] != baseline]
-    return pd.DataFrame(rows, columns=["onset", "duration", "condition"])
+    events = block_events(labels, t_r, rest=baseline, runs=runs)
+    return events[["onset", "duration", "condition"]]
 
 
 def make_fir_design(X: Any, delays: Any = (1, 2, 3, 4), runs: Any = None) -> np.ndarray:
