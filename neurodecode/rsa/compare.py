@@ -209,106 +209,23 @@ def _balanced_blocks(n_rows: int, n_jobs: int) -> list:
     return [slice(lo, hi) for lo, hi in zip(edges[:-1], edges[1:]) if hi > lo]
 
 
-_RANK_ROWS = 64  # rows ranked at once: their sort keys stay in cache
-_ABS_BITS = np.int64(0x7FFFFFFFFFFFFFFF)
+_RANK_ROWS = 64  # rows ranked at once by one thread
 
 
 def _ranks_into(x: np.ndarray, out: np.ndarray) -> None:
     """Write the centred ranks of the rows of ``x`` (2-D, NaN-free) into C-contiguous ``out``.
 
-    One sort of packed integer keys instead of an argsort: a key holds the value's
-    bucket (high bits) and its position in the row (low bits). Values sharing a bucket
-    are then put in order by comparing them, and rows with ties, or which cannot be
-    bucketed (constant, infinite), are ranked by :func:`scipy.stats.rankdata`: the
-    ranks are exact.
+    Ties get their average rank, as :func:`scipy.stats.rankdata`. A compiled counting
+    sort (:func:`neurodecode.rsa._kernels.centred_ranks`) ranks most rows; rows it
+    leaves (heavy tails, infinities, constant) are ranked by ``rankdata``.
     """
-    m, size = x.shape
-    pos_bits = max(1, (size - 1).bit_length())
-    if pos_bits > 16:  # too few bits left for the buckets of 32-bit keys
-        return _ranks_into_64(x, out)
-    low = x.min(-1, keepdims=True)
-    span = x.max(-1, keepdims=True) - low
-    exact = ~(np.isfinite(span[:, 0]) & (span[:, 0] > 0))
-    scale = np.where(exact[:, None], 0.0, ((1 << (31 - pos_bits)) - 1) / np.where(
-        exact[:, None], 1.0, span))
-    low[exact] = 0.0
-    with np.errstate(invalid="ignore"):  # rows with infinities: ranked by rankdata
-        bucket = np.subtract(x, low)
-        bucket *= scale  # monotone: a larger value never gets a smaller bucket
-        key = bucket.astype(np.int32)
-    key <<= pos_bits
-    key |= np.arange(size, dtype=np.int32)
-    key.sort(axis=-1)
-    order = np.empty(key.shape, dtype=np.int64)
-    np.bitwise_and(key, np.int32((1 << pos_bits) - 1), out=order)
-    order += (np.arange(m, dtype=np.int64) * size)[:, None]
-    flat = order.reshape(-1)
-    key >>= pos_bits
-    bkt = key.reshape(-1)
-    same = bkt[1:] == bkt[:-1]
-    same[size - 1 :: size] = False  # no pair across rows
-    first = np.flatnonzero(same)  # (first, first + 1) share a bucket
-    if first.size:
-        tied_rows = _order_buckets(x.reshape(-1), flat, first)
-        exact[tied_rows // size] = True
-    _scatter_centred(out, order)
-    if exact.any():
-        out[exact] = scipy.stats.rankdata(x[exact], axis=-1) - (size + 1) / 2.0
+    from ._kernels import centred_ranks
 
-
-def _scatter_centred(out: np.ndarray, order: np.ndarray) -> None:
-    """``out.flat[order[i, j]] = j + 1 - (size + 1) / 2`` for a C-contiguous ``out``."""
-    m, size = out.shape
-    centred = np.arange(1.0, size + 1.0) - (size + 1) / 2.0
-    if not out.flags.c_contiguous:  # pragma: no cover - every caller passes C order
-        np.put(out, order, centred)
-        return
-    out.reshape(-1)[order.reshape(-1)] = np.tile(centred, m)  # faster than np.put
-
-
-def _order_buckets(values: np.ndarray, flat: np.ndarray, first: np.ndarray) -> np.ndarray:
-    """Sort, in place in ``flat``, the runs of positions sharing a bucket by their values
-    (odd-even transposition sort over all runs at once); return positions of ties."""
-    mark = np.zeros(flat.size, bool)
-    mark[first] = True
-    mark[first + 1] = True
-    where = np.flatnonzero(mark)
-    idx = flat[where]
-    vals = values[idx]
-    pairs = np.searchsorted(where, first)  # where[pairs] == first, where[pairs + 1] == first + 1
-    by_parity = [pairs[(first & 1) == par] for par in (0, 1)]
-    swapped = True
-    while swapped:
-        swapped = False
-        for left in by_parity:
-            swap = left[vals[left] > vals[left + 1]]
-            if swap.size:
-                swapped = True
-                vals[swap], vals[swap + 1] = vals[swap + 1], vals[swap].copy()
-                idx[swap], idx[swap + 1] = idx[swap + 1], idx[swap].copy()
-    flat[where] = idx
-    return first[vals[pairs] == vals[pairs + 1]]
-
-
-def _ranks_into_64(x: np.ndarray, out: np.ndarray) -> None:
-    """:func:`_ranks_into` for long rows, with 64-bit keys: the float bits, mapped to
-    integers of the same order, their lowest bits replaced by the position in the row;
-    rows where two truncated values are equal go to :func:`scipy.stats.rankdata`."""
-    m, size = x.shape
-    bits = max(1, (size - 1).bit_length())
-    low = np.int64((1 << bits) - 1)
-    key = np.add(x, 0.0, dtype=np.float64).view(np.int64)  # -0.0 becomes 0.0
-    key ^= (key >> 63) & _ABS_BITS  # negative floats: reverse the order of their bits
-    key &= ~low
-    key |= np.arange(size, dtype=np.int64)
-    key.sort(axis=-1)
-    order = key & low
-    key >>= bits
-    close = (key[:, 1:] == key[:, :-1]).any(-1)
-    order += (np.arange(m, dtype=np.int64) * size)[:, None]
-    _scatter_centred(out, order)
-    if close.any():
-        out[close] = scipy.stats.rankdata(x[close], axis=-1) - (size + 1) / 2.0
+    x = np.ascontiguousarray(x, dtype=np.float64)
+    done = np.empty(x.shape[0], dtype=np.bool_)
+    centred_ranks(x, out, done)
+    if not done.all():
+        out[~done] = scipy.stats.rankdata(x[~done], axis=-1) - (x.shape[1] + 1) / 2.0
 
 
 def _whiten(x: np.ndarray, keep: np.ndarray | None = None) -> np.ndarray:

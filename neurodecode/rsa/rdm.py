@@ -182,13 +182,13 @@ def _streamed_range(
     x3: np.ndarray, out: np.ndarray, start: int, stop: int, steps: tuple, metric: str
 ) -> bool:
     """Write the RDMs ``start:stop`` into ``out``; return whether they are all finite."""
+    from ._kernels import centre_rows, gram_to_condensed
+
     n, p = x3.shape[1:]
     step, sub = steps
     buf = np.empty((step, n, p), dtype=out.dtype)
     gram = np.empty((sub, n, n), dtype=out.dtype)
-    ones = np.full((p, 1), 1.0 / p, dtype=out.dtype)
-    iu = np.triu_indices(n, 1)
-    flat_iu = iu[0] * n + iu[1]
+    kind = _CONDENSED_KIND[metric]
     finite = True
     for i in range(start, stop, step):
         chunk = buf[: min(step, stop - i)]
@@ -196,35 +196,14 @@ def _streamed_range(
         for j in range(0, len(chunk), sub):
             part = chunk[j : j + sub]
             if metric == "correlation":
-                part -= np.matmul(part, ones)  # the means, by one matrix-vector product
+                centre_rows(part)
             g_sq = np.matmul(part, part.swapaxes(-1, -2), out=gram[: len(part)])
             dest = out[i + j : i + j + len(part)]
-            _gram_to_condensed(g_sq, iu, flat_iu, metric, dest)
-            finite = finite and bool(np.isfinite(dest).all())
+            finite = gram_to_condensed(g_sq, kind, dest) and finite
     return finite
 
 
-def _gram_to_condensed(
-    g_sq: np.ndarray, iu: tuple, flat_iu: np.ndarray, metric: str, dest: np.ndarray
-) -> None:
-    """Write the condensed distances of Gram matrices (m, n, n) into ``dest`` (m, n_pairs)."""
-    n = g_sq.shape[-1]
-    diag = np.diagonal(g_sq, axis1=-2, axis2=-1)
-    g_flat = g_sq.reshape(len(g_sq), n * n)
-    if metric in ("correlation", "cosine"):
-        scale = 1.0 / np.sqrt(diag)
-        g_sq *= scale[:, :, None]
-        g_sq *= scale[:, None, :]
-        np.take(g_flat, flat_iu, axis=1, out=dest)
-        np.subtract(1.0, dest, out=dest)
-        return
-    g = np.take(g_flat, flat_iu, axis=1)
-    di = np.take(diag, iu[0], axis=1)
-    di += np.take(diag, iu[1], axis=1)
-    g *= 2.0
-    np.maximum(np.subtract(di, g, out=di), 0.0, out=dest)
-    if metric == "euclidean":
-        np.sqrt(dest, out=dest)
+_CONDENSED_KIND = {"correlation": 0, "cosine": 0, "sqeuclidean": 1, "euclidean": 2}
 
 
 def _contiguous_chunk(view: np.ndarray, metric: str, dtype: str) -> np.ndarray:

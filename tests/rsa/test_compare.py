@@ -164,3 +164,25 @@ def test_ranks_resolve_nearly_equal_and_signed_values_exactly(rng):
     out = compare_rdms(base[:5], models, "spearman")
     for i in (0, 3, 4):
         assert np.isclose(out[i, 1], scipy.stats.spearmanr(base[i], models[1])[0], atol=1e-12)
+
+
+def test_counting_sort_kernel_ranks_ties_and_neighbours_exactly(rng):
+    """The compiled counting sort itself (not its rankdata fallback) on rows with exact
+    ties (pairs and runs), values a bit apart, -0.0 vs 0.0 and several values per bucket:
+    it ranks every such row, exactly as rankdata."""
+    from neurodecode.rsa._kernels import centred_ranks
+
+    x = rng.standard_normal((40, 501))
+    x[:, 1] = x[:, 0]  # a tied pair
+    x[:, 10:14] = x[:, 9:10]  # a run of five equal values
+    x[:, 20] = np.nextafter(x[:, 21], np.inf)  # neighbours in the last bit
+    x[::2, 30], x[::2, 31] = -0.0, 0.0
+    x[3] = np.round(x[3], 1)  # many ties, several values in one bucket
+    out, done = np.empty_like(x), np.empty(len(x), bool)
+    centred_ranks(x, out, done)
+    assert done.all()
+    np.testing.assert_array_equal(out, scipy.stats.rankdata(x, axis=-1) - 251.0)
+    heavy = rng.standard_t(1, (3, 501))  # crowded buckets: left to the caller
+    heavy[2, 0] = np.inf
+    centred_ranks(heavy, np.empty_like(heavy), done[:3])
+    assert not done[:3].any()
