@@ -19,50 +19,90 @@ def centred_ranks(x: np.ndarray, out: np.ndarray, done: np.ndarray) -> None:  # 
     """Write the centred ranks of the rows of ``x`` into ``out`` (both (m, n), NaN-free).
 
     Ties get their average rank, as :func:`scipy.stats.rankdata`; ``out`` holds
-    ``rank - (n + 1) / 2``. Each row is sorted by a counting sort into ``2 n`` buckets
-    of equal width (bucketing is monotone, so equal values share a bucket), then by one
-    insertion pass over the nearly sorted values: the order, hence the ranks, are exact.
-    Rows whose values crowd into a few buckets (heavy tails), hold infinities or a single
-    value are left to the caller: ``done[r]`` is set False for them, True for the others.
+    ``rank - (n + 1) / 2``. Rows are sorted by :func:`_counting_sort`; the rows it
+    leaves are left to the caller: ``done[r]`` is False for them, True for the others.
     """
     m, n = x.shape
-    n_buckets = 2 * n
-    counts = np.empty(n_buckets + 1, np.int32)
-    bucket = np.empty(n, np.int32)
-    order = np.empty(n, np.int64)
-    vals = np.empty(n, np.float64)
+    work = _scratch(n)
     centre = (n + 1) / 2.0
     for r in range(m):
-        row = x[r]
-        lo = row[0]
-        hi = row[0]
-        for k in range(n):
-            lo = min(lo, row[k])
-            hi = max(hi, row[k])
-        span = hi - lo
-        done[r] = False
-        if not (span > 0.0 and np.isfinite(span)):
+        done[r] = _counting_sort(x[r], work)
+        if done[r]:
+            _write_average_ranks(work[2], work[3], centre, out[r])
+
+
+@numba.njit(nogil=True, cache=True)
+def dense_ranks(x: np.ndarray, out: np.ndarray, ties: np.ndarray, done: np.ndarray) -> None:  # pragma: no cover
+    """Dense ranks (1, 2, ...; equal values share one) of the rows of ``x`` into ``out``
+    (int32, (m, n)) and the number of tied pairs of each row into ``ties`` (m,);
+    ``done`` as in :func:`centred_ranks`."""
+    m, n = x.shape
+    work = _scratch(n)
+    for r in range(m):
+        done[r] = _counting_sort(x[r], work)
+        if not done[r]:
             continue
-        scale = (n_buckets - 1) / span
-        counts[:] = 0
-        for k in range(n):
-            b = min(int((row[k] - lo) * scale), n_buckets - 1)
-            bucket[k] = b
-            counts[b + 1] += 1
-        fullest = 0
-        for b in range(n_buckets):
-            fullest = max(fullest, counts[b + 1])
-            counts[b + 1] += counts[b]
-        if fullest > _INSERTION_MAX:
-            continue
-        for k in range(n):  # counts[b]: next free position of bucket b
-            p = counts[bucket[k]]
-            order[p] = k
-            vals[p] = row[k]
-            counts[bucket[k]] = p + 1
-        _insertion_sort(vals, order)
-        _write_average_ranks(vals, order, centre, out[r])
-        done[r] = True
+        vals, order = work[2], work[3]
+        rank = 0
+        n_ties = 0
+        run = 0
+        for i in range(n):
+            if i == 0 or vals[i] != vals[i - 1]:
+                rank += 1
+                run = 0
+            else:
+                run += 1
+                n_ties += run  # the new value ties with the run's earlier ones
+            out[r, order[i]] = rank
+        ties[r] = n_ties
+
+
+@numba.njit(nogil=True, cache=True)
+def _scratch(n: int) -> tuple:  # pragma: no cover - compiled
+    """Work arrays of :func:`_counting_sort` for rows of length ``n``."""
+    return (np.empty(2 * n + 1, np.int32), np.empty(n, np.int32), np.empty(n, np.float64),
+            np.empty(n, np.int64))
+
+
+@numba.njit(nogil=True, cache=True)
+def _counting_sort(row: np.ndarray, work: tuple) -> bool:  # pragma: no cover - compiled
+    """Sort ``row`` into ``work[2]`` (values) and ``work[3]`` (their positions in ``row``).
+
+    A counting sort into ``2 n`` buckets of equal width (bucketing is monotone, so equal
+    values share a bucket), then one insertion pass over the nearly sorted values: the
+    order is exact. Returns False, sorting nothing, for rows whose values crowd into a
+    few buckets (heavy tails), or that hold infinities or a single value.
+    """
+    counts, bucket, vals, order = work
+    n = row.size
+    n_buckets = counts.size - 1
+    lo = row[0]
+    hi = row[0]
+    for k in range(n):
+        lo = min(lo, row[k])
+        hi = max(hi, row[k])
+    span = hi - lo
+    if not (span > 0.0 and np.isfinite(span)):
+        return False
+    scale = (n_buckets - 1) / span
+    counts[:] = 0
+    for k in range(n):
+        b = min(int((row[k] - lo) * scale), n_buckets - 1)
+        bucket[k] = b
+        counts[b + 1] += 1
+    fullest = 0
+    for b in range(n_buckets):
+        fullest = max(fullest, counts[b + 1])
+        counts[b + 1] += counts[b]
+    if fullest > _INSERTION_MAX:
+        return False
+    for k in range(n):  # counts[b]: next free position of bucket b
+        p = counts[bucket[k]]
+        order[p] = k
+        vals[p] = row[k]
+        counts[bucket[k]] = p + 1
+    _insertion_sort(vals, order)
+    return True
 
 
 @numba.njit(nogil=True, cache=True)
@@ -151,3 +191,61 @@ def gram_to_condensed(gram: np.ndarray, kind: int, dest: np.ndarray) -> bool:  #
                 finite = finite and np.isfinite(d)
                 k += 1
     return finite
+
+
+
+
+@numba.njit(nogil=True, cache=True)
+def tau_a_rows(
+    a_sorted: np.ndarray, order: np.ndarray, b_dense: np.ndarray, b_ties: np.ndarray,
+    out: np.ndarray,
+) -> None:  # pragma: no cover - compiled
+    """Kendall tau-a of one RDM with every row of ``b_dense``, O(n log n) each.
+
+    ``a_sorted`` (n,) is the RDM sorted ascending and ``order`` (n,) its argsort;
+    ``b_dense`` (n_models, n) holds the dense ranks of the other RDMs (int32, 1..n) and
+    ``b_ties`` (n_models,) their numbers of tied pairs; ``out`` (n_models,) receives
+    tau-a. Walking the runs of equal ``a`` from the largest, a Fenwick tree of the ranks
+    already seen counts, for each value, the later values with a smaller rank in ``b``:
+    the discordant pairs (Knight 1966). Pairs tied in both are counted per run.
+    """
+    n = a_sorted.size
+    starts = [0]
+    for i in range(1, n):
+        if a_sorted[i] != a_sorted[i - 1]:
+            starts.append(i)
+    starts.append(n)
+    a_ties = 0
+    for g in range(len(starts) - 1):
+        size = starts[g + 1] - starts[g]
+        a_ties += size * (size - 1) // 2
+    total = n * (n - 1) // 2
+    tree = np.zeros(n + 1, np.int64)
+    seen = np.zeros(n + 1, np.int64)
+    y = np.empty(n, np.int32)
+    for m in range(b_dense.shape[0]):
+        for k in range(n):
+            y[k] = b_dense[m, order[k]]
+        tree[:] = 0
+        discordant = 0
+        joint = 0
+        for g in range(len(starts) - 2, -1, -1):
+            lo, hi = starts[g], starts[g + 1]
+            for k in range(lo, hi):  # later runs with a smaller rank in b
+                v = y[k] - 1
+                while v > 0:
+                    discordant += tree[v]
+                    v -= v & -v
+            if hi - lo > 1:  # pairs of this run tied in b too
+                for k in range(lo, hi):
+                    joint += seen[y[k]]
+                    seen[y[k]] += 1
+                for k in range(lo, hi):
+                    seen[y[k]] = 0
+            for k in range(lo, hi):
+                v = y[k]
+                while v <= n:
+                    tree[v] += 1
+                    v += v & -v
+        tau = (total - a_ties - b_ties[m] + joint - 2 * discordant) / total
+        out[m] = min(1.0, max(-1.0, tau))

@@ -7,9 +7,7 @@ Every method takes data RDMs of shape (n_a, n_pairs) and model RDMs of shape
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
@@ -288,13 +286,28 @@ _TRANSFORMS: dict[str, Callable[[np.ndarray, np.ndarray | None], np.ndarray]] = 
 # ----------------------------------------------------------------------- Kendall tau-a
 def _dense_ranks(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Dense ranks (1, 2, ...; ties share a rank) along the last axis of a 2-D array,
-    as intp, and the number of tied pairs in each row."""
+    as int32, and the number of tied pairs in each row (compiled counting sort; the rows
+    it leaves go to :func:`_dense_ranks_by_argsort`)."""
+    from ._kernels import dense_ranks
+
+    x = np.ascontiguousarray(x, dtype=np.float64)
+    ranks = np.empty(x.shape, dtype=np.int32)
+    ties = np.empty(x.shape[0], dtype=np.int64)
+    done = np.empty(x.shape[0], dtype=np.bool_)
+    dense_ranks(x, ranks, ties, done)
+    if not done.all():
+        ranks[~done], ties[~done] = _dense_ranks_by_argsort(x[~done])
+    return ranks, ties
+
+
+def _dense_ranks_by_argsort(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`_dense_ranks` for any rows (infinities, heavy tails), by one argsort."""
     order = np.argsort(x, axis=-1)
     srt = np.take_along_axis(x, order, -1)
     step = np.ones(x.shape, bool)
     np.not_equal(srt[:, 1:], srt[:, :-1], out=step[:, 1:])
-    ranks = np.empty(x.shape, dtype=np.intp)
-    np.put_along_axis(ranks, order, np.cumsum(step, -1, dtype=np.intp), -1)
+    ranks = np.empty(x.shape, dtype=np.int32)
+    np.put_along_axis(ranks, order, np.cumsum(step, -1, dtype=np.int32), -1)
     ties = np.zeros(x.shape[0], dtype=np.int64)
     for i in np.flatnonzero(~step.all(-1)):
         cnt = np.bincount(ranks[i])
@@ -303,59 +316,31 @@ def _dense_ranks(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _tau_a(a: np.ndarray, b: np.ndarray, n_jobs: int) -> np.ndarray:
-    """Kendall tau-a of every row of ``a`` with every row of ``b``: O(n log n) per pair."""
-    workers = (os.cpu_count() or 1) if n_jobs == -1 else max(1, n_jobs)
-    chunks = np.array_split(np.arange(b.shape[0]), min(workers, b.shape[0]))
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        parts = list(pool.map(lambda idx: _dense_ranks(b[idx]), chunks))
-        b_dense = np.concatenate([p[0] for p in parts])
-        b_ties = np.concatenate([p[1] for p in parts])
-        out = np.empty((a.shape[0], b.shape[0]))
-        for i, row in enumerate(a):
-            res = pool.map(lambda idx, r=row: _tau_a_row(r, b_dense[idx], b_ties[idx]), chunks)
-            out[i] = np.concatenate(list(res))
+    """Kendall tau-a of every row of ``a`` with every row of ``b``: O(n log n) per pair.
+
+    The dense ranks of ``b`` are computed once; the work is shared between threads by
+    blocks of rows of ``a`` and, when ``a`` has fewer rows than threads, of ``b``.
+    """
+    from ._kernels import tau_a_rows
+
+    workers = B.n_workers(n_jobs)
+    b_parts = B.parallel_map(_dense_ranks, np.array_split(b, min(workers, len(b))), n_jobs)
+    b_dense = np.concatenate([p[0] for p in b_parts])
+    b_ties = np.concatenate([p[1] for p in b_parts])
+    out = np.empty((a.shape[0], b.shape[0]))
+    row_edges = np.linspace(0, len(a), min(workers, len(a)) + 1).astype(int)
+    model_edges = np.linspace(0, len(b), min(len(b), -(-workers // len(a))) + 1).astype(int)
+
+    def work(item: tuple) -> None:
+        rows, (m0, m1) = item
+        for i in range(*rows):
+            order = np.argsort(a[i], kind="stable")
+            tau_a_rows(a[i][order], order, b_dense[m0:m1], b_ties[m0:m1], out[i, m0:m1])
+
+    items = [(r, m) for r in zip(row_edges[:-1], row_edges[1:])
+             for m in zip(model_edges[:-1], model_edges[1:])]
+    B.parallel_map(work, items, n_jobs)
     return out
-
-
-def _tau_a_row(a: np.ndarray, b_dense: np.ndarray, b_ties: np.ndarray) -> np.ndarray:
-    size = a.size
-    order = np.argsort(a, kind="stable")
-    dense, ties = _dense_ranks(a[order][None])
-    a_dense, a_ties = dense[0], int(ties[0])
-    y = np.ascontiguousarray(b_dense[:, order])
-    dis = np.array([_discordant(a_dense, row) for row in y], dtype=np.float64)
-    joint = _joint_ties(a_dense, y) if a_ties else np.zeros(len(y))
-    tot = size * (size - 1) // 2
-    tau = (tot - a_ties - b_ties + joint - 2 * dis) / tot
-    return np.clip(tau, -1.0, 1.0)
-
-
-def _joint_ties(a_dense: np.ndarray, y: np.ndarray) -> np.ndarray:
-    key = a_dense[None, :].astype(np.int64) * (y.shape[1] + 2) + y
-    return _dense_ranks(key)[1].astype(np.float64)
-
-
-try:  # Cython Fenwick-tree count from scipy (also used by rsatoolbox and mne-rsa)
-    from scipy.stats._stats import _kendall_dis as _scipy_dis
-except ImportError:  # pragma: no cover - depends on the scipy version
-    _scipy_dis = None
-
-
-def _discordant(x: np.ndarray, y: np.ndarray) -> int:
-    """Pairs with x_i < x_j and y_i > y_j (``x`` sorted ascending)."""
-    if _scipy_dis is not None:
-        return int(_scipy_dis(x, y))
-    return _discordant_chunked(x, y)
-
-
-def _discordant_chunked(x: np.ndarray, y: np.ndarray, chunk: int = 512) -> int:
-    """Exact O(n^2) fallback by sign products, in chunks of rows (bounded memory)."""
-    total = 0
-    for start in range(0, x.size, chunk):
-        sx = np.sign(x[start : start + chunk, None] - x[None, :])
-        sy = np.sign(y[start : start + chunk, None] - y[None, :])
-        total += int(((sx * sy) < 0).sum())
-    return total // 2
 
 
 def compare_rdms_paired(

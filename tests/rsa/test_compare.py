@@ -9,7 +9,6 @@ import torch
 from rsatoolbox.rdm import RDMs, compare
 
 from neurodecode.rsa import compare_rdms, compare_rdms_paired
-from neurodecode.rsa.compare import _discordant_chunked, _scipy_dis
 
 RSATOOLBOX = {
     "pearson": "corr",
@@ -45,11 +44,27 @@ def test_equal_to_scipy(rng):
     )
 
 
-def test_chunked_sign_product_equals_fenwick(rng):
-    x = np.sort(rng.integers(1, 20, 700)).astype(np.intp)
-    y = rng.integers(1, 30, 700).astype(np.intp)
-    assert _scipy_dis is not None
-    assert _discordant_chunked(x, y, chunk=97) == int(_scipy_dis(x, y))
+def _tau_a_by_definition(x: np.ndarray, y: np.ndarray) -> float:
+    """(concordant - discordant) / all pairs, from the n^2 sign products."""
+    sx, sy = np.sign(x[:, None] - x[None, :]), np.sign(y[:, None] - y[None, :])
+    return float(np.triu(sx * sy, 1).sum() / (x.size * (x.size - 1) / 2))
+
+
+@pytest.mark.parametrize("n_values", [3, 40, None])
+def test_kendall_tau_a_equals_its_definition(rng, n_values):
+    """Runs of ties in either or both RDMs (few values), some (40 values) or none; one
+    row of ``a`` against many models (model chunks per thread) and many against one."""
+    size = 190
+    draw = (lambda s: rng.random(s)) if n_values is None else (
+        lambda s: rng.integers(0, n_values, s).astype(float))
+    a, b = draw((3, size)), draw((5, size))
+    b[4] = rng.standard_t(1, size)  # heavy tails: dense ranks by argsort
+    out = compare_rdms(a, b, "kendall_tau_a", n_jobs=2)
+    ref = np.array([[_tau_a_by_definition(x, y) for y in b] for x in a])
+    np.testing.assert_allclose(out, ref, atol=1e-12)
+    np.testing.assert_allclose(compare_rdms(a[0], b, "kendall_tau_a", n_jobs=4), ref[0],
+                               atol=1e-12)
+    np.testing.assert_allclose(compare_rdms(a, b[2], "kendall_tau_a"), ref[:, 2], atol=1e-12)
 
 
 def test_shapes_and_leading_axes(rng):
