@@ -186,7 +186,7 @@ def images_to_tensor(images: list[Any], size: int, mean: tuple, std: tuple,
     """
     out = []
     for stim in images:
-        x = torch.from_numpy(load_image(stim)).permute(2, 0, 1)[None].float()
+        x = torch.tensor(load_image(stim)).permute(2, 0, 1)[None].float()  # a copy: may be read-only
         h, w = x.shape[-2:]
         scale = (resize or size) / min(h, w)
         new = (max(size, round(h * scale)), max(size, round(w * scale)))

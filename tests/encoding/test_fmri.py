@@ -34,7 +34,7 @@ def _block_events(rng, n_runs=4, n_vols=60, conditions=("a", "b", "c")):
 def _masker(n_voxels):
     mask = np.zeros((4, 4, 4), dtype=np.int8)
     mask.flat[:n_voxels] = 1
-    return NiftiMasker(nib.Nifti1Image(mask, np.eye(4))).fit()
+    return NiftiMasker(nib.Nifti1Image(mask, np.eye(4)), standardize=None).fit()
 
 
 def test_hrf_design_and_planted_voxels(rng):
