@@ -1,4 +1,5 @@
-"""Image features: EfficientNet-Lite0 (bundled weights), CLIP and DINOv2 (local folders).
+"""Image features: EfficientNet-Lite0 (bundled weights), CLIP and DINOv2 (local folders,
+preprocessed as their ``preprocessor_config.json`` says).
 
 Image stimuli are ``(H, W, 3)`` uint8 arrays or paths. Greyscale images are
 repeated to RGB and RGBA images are composited on white. Features of any named
@@ -177,25 +178,160 @@ def load_image(stimulus: Any) -> np.ndarray:
 
 
 def images_to_tensor(images: list[Any], size: int, mean: tuple, std: tuple,
-                     resize: int | None = None) -> torch.Tensor:
+                     resize: int | None = None, mode: str = "bilinear") -> torch.Tensor:
     """Resize (shorter side to ``resize`` or ``size``), centre-crop and normalise images.
+
+    Parameters
+    ----------
+    images : list of image stimuli
+        Anything :func:`load_image` reads.
+    size : int
+        Side of the square crop.
+    mean, std : tuple of 3 floats
+        Per-channel normalisation, in 0-255 units.
+    resize : int or None
+        Shorter side before the crop; ``None`` is ``size``; ``0`` resizes straight to
+        ``size x size`` (no crop, the aspect ratio changes).
+    mode : str
+        Interpolation: torch's ``"bilinear"`` or ``"bicubic"`` (antialiased, float), or
+        Pillow's ``"pil-<filter>"`` (bicubic, bilinear, lanczos, box, hamming, nearest;
+        rounded to uint8 as in transformers' image processors, whose pixels this
+        reproduces exactly).
 
     Returns
     -------
     batch : tensor of shape (n_images, 3, size, size), float32
     """
+    check_option("mode", mode, MODES)
     out = []
     for stim in images:
+        if mode.startswith("pil"):
+            out.append(_pil_resize_crop(load_image(stim), size, resize, mode))
+            continue
         x = torch.tensor(load_image(stim)).permute(2, 0, 1)[None].float()  # a copy: may be read-only
         h, w = x.shape[-2:]
-        scale = (resize or size) / min(h, w)
-        new = (max(size, round(h * scale)), max(size, round(w * scale)))
-        x = torch.nn.functional.interpolate(x, size=new, mode="bilinear", antialias=True,
+        if resize == 0:
+            new = (size, size)
+        else:
+            scale = (resize or size) / min(h, w)
+            new = (max(size, round(h * scale)), max(size, round(w * scale)))
+        x = torch.nn.functional.interpolate(x, size=new, mode=mode, antialias=True,
                                             align_corners=False)
         top, left = (new[0] - size) // 2, (new[1] - size) // 2
-        out.append(x[..., top: top + size, left: left + size])
+        out.append(x[..., top: top + size, left: left + size].clamp(0.0, 255.0))
     batch = torch.cat(out)
     return (batch - torch.tensor(mean).view(1, 3, 1, 1)) / torch.tensor(std).view(1, 3, 1, 1)
+
+
+def _pil_resize_crop(image: np.ndarray, size: int, resize: int | None, mode: str) -> torch.Tensor:
+    """Resize with Pillow (uint8 result) and centre-crop, as transformers' image processors."""
+    from PIL import Image
+
+    h, w = image.shape[:2]
+    short = resize or size
+    if resize == 0:
+        new_w, new_h = size, size
+    elif h <= w:
+        new_h, new_w = short, int(short * w / h)
+    else:
+        new_w, new_h = short, int(short * h / w)
+    resample = getattr(Image.Resampling, mode.removeprefix("pil-").upper())
+    pixels = np.asarray(Image.fromarray(image).resize((new_w, new_h), resample=resample))
+    top, left = (new_h - size) // 2, (new_w - size) // 2
+    crop = pixels[top: top + size, left: left + size]
+    return torch.tensor(crop).permute(2, 0, 1)[None].float()
+
+
+@dataclass(frozen=True)
+class ImagePreprocessing:
+    """How a vision model wants its pixels: arguments of :func:`images_to_tensor`.
+
+    Attributes
+    ----------
+    size : int
+        Side of the square crop fed to the model.
+    resize : int
+        Shorter side before the centre crop (0: straight to ``size x size``).
+    mean, std : tuple of 3 floats
+        Normalisation in 0-255 units.
+    mode : str
+        Interpolation, see :func:`images_to_tensor`.
+    """
+
+    size: int
+    resize: int
+    mean: tuple
+    std: tuple
+    mode: str = "pil-bicubic"
+
+
+# Pillow's resampling codes, as preprocessor_config.json stores them
+_PIL_FILTERS = ("nearest", "lanczos", "bilinear", "bicubic", "box", "hamming")
+MODES = ("bilinear", "bicubic", *(f"pil-{name}" for name in _PIL_FILTERS))
+
+
+def read_preprocessing(folder: str | Path, default: ImagePreprocessing) -> ImagePreprocessing:
+    """The preprocessing of ``folder/preprocessor_config.json`` (a transformers image
+    processor), or ``default`` when the folder has none.
+
+    Reads ``size`` (``shortest_edge``, or ``height``/``width`` for a plain resize),
+    ``crop_size``, ``do_center_crop``, ``image_mean``, ``image_std``, ``do_normalize``,
+    ``rescale_factor``, ``do_rescale`` and ``resample``; missing keys keep ``default``.
+
+    Raises
+    ------
+    DataFormatError
+        If the file is not JSON, or asks for a crop that is not square.
+    """
+    import json
+
+    path = Path(folder) / "preprocessor_config.json"
+    if not path.is_file():
+        return default
+    try:
+        cfg = json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError) as err:
+        raise DataFormatError(f"cannot read {str(path)!r} as JSON: {err}") from err
+    factor = float(cfg.get("rescale_factor", 1 / 255)) if cfg.get("do_rescale", True) else 1.0
+    mean, std = default.mean, default.std
+    if not cfg.get("do_normalize", True):
+        mean, std = (0.0, 0.0, 0.0), (1 / factor,) * 3  # pixels only rescaled
+    elif "image_mean" in cfg and "image_std" in cfg:
+        mean = tuple(float(m) / factor for m in _three(cfg["image_mean"]))
+        std = tuple(float(s) / factor for s in _three(cfg["image_std"]))
+    size_cfg = cfg.get("size", {"shortest_edge": default.resize})
+    crop = cfg.get("crop_size", default.size) if cfg.get("do_center_crop", True) else None
+    if isinstance(size_cfg, dict) and "shortest_edge" not in size_cfg:  # height x width
+        side, resize = _square(size_cfg, path, "size"), 0
+        if crop is not None:  # resize, then crop
+            side, resize = _square(crop, path, "crop_size"), _square(size_cfg, path, "size")
+    else:
+        resize = int(size_cfg["shortest_edge"] if isinstance(size_cfg, dict) else size_cfg)
+        side = resize if crop is None else _square(crop, path, "crop_size")
+    code = cfg.get("resample", 3)
+    if code not in range(len(_PIL_FILTERS)):
+        raise DataFormatError(
+            f"resample={code!r} in {str(path)!r} is not a Pillow filter code (0-5)."
+        )
+    mode = f"pil-{_PIL_FILTERS[code]}"
+    return ImagePreprocessing(size=side, resize=resize, mean=mean, std=std, mode=mode)
+
+
+def _three(values: Any) -> list:
+    values = list(values) if isinstance(values, (list, tuple)) else [values] * 3
+    return values * 3 if len(values) == 1 else values
+
+
+def _square(value: Any, path: Path, key: str) -> int:
+    if isinstance(value, dict):
+        h, w = value.get("height"), value.get("width")
+        if h is None or h != w:
+            raise DataFormatError(
+                f"{key}={value!r} in {str(path)!r}: only square crops are supported "
+                "(height == width)."
+            )
+        return int(h)
+    return int(value)
 
 
 def pool_activation(x: torch.Tensor, pooled: bool, tokens: str = "mean") -> np.ndarray:
@@ -337,8 +473,6 @@ class _HFImageFeature(_LayeredImageFeature):
     """A transformers vision model from a local folder; layers ``hidden_states.<i>``."""
 
     example_id = ""
-    mean: tuple = IMAGENET_MEAN
-    std: tuple = IMAGENET_STD
 
     def __init__(self, model_path: str | Path | None = None, layer: str = "last",
                  pooled: bool = True, tokens: str = "cls", device: str = "cpu",
@@ -369,9 +503,21 @@ class _HFImageFeature(_LayeredImageFeature):
     def _tokens(self) -> str:
         return self.tokens
 
+    def preprocessing(self) -> ImagePreprocessing:
+        """The model folder's ``preprocessor_config.json`` (see :func:`read_preprocessing`),
+        else the model family's standard preprocessing."""
+        return read_preprocessing(self._path(), self._default_preprocessing())
+
+    def _default_preprocessing(self) -> ImagePreprocessing:  # pragma: no cover
+        raise NotImplementedError
+
+    def identity(self) -> dict[str, Any]:
+        return {**super().identity(), "preprocessing": repr(self.preprocessing())}
+
     def _run(self, images: list[Any], layers: list[str]) -> dict[str, torch.Tensor]:
-        size = self._config().image_size
-        x = images_to_tensor(images, size, self.mean, self.std).to(self.device)
+        prep = self.preprocessing()
+        x = images_to_tensor(images, prep.size, prep.mean, prep.std, prep.resize,
+                             prep.mode).to(self.device)
         with torch.no_grad():
             out = self._model(pixel_values=x, output_hidden_states=True)
         hidden = out.hidden_states
@@ -387,6 +533,10 @@ class CLIPVisionFeature(_HFImageFeature):
     ----------
     model_path : str or Path
         Folder with ``config.json`` and weights (a full CLIP or a vision-only checkpoint).
+        Its ``preprocessor_config.json``, when present, sets the resize, crop,
+        interpolation and normalisation (the pixels equal those of transformers' image
+        processor); without one, the family's standard preprocessing is used (see
+        :meth:`preprocessing`).
     layer : str
         ``"last"`` or ``"hidden_states.<i>"`` (0 = patch embeddings).
     pooled : bool
@@ -394,7 +544,11 @@ class CLIPVisionFeature(_HFImageFeature):
     """
 
     example_id = "openai/clip-vit-base-patch32"
-    mean, std = CLIP_MEAN, CLIP_STD
+
+    def _default_preprocessing(self) -> ImagePreprocessing:
+        """CLIPImageProcessor's: shorter side to the model's image size, centre crop."""
+        side = self._config().image_size
+        return ImagePreprocessing(size=side, resize=side, mean=CLIP_MEAN, std=CLIP_STD)
 
     def _load(self) -> None:
         from transformers import CLIPVisionModel
@@ -408,6 +562,10 @@ class DINOv2Feature(_HFImageFeature):
     """DINOv2 (transformers ``Dinov2Model``) from a local folder; parameters as :class:`CLIPVisionFeature`."""
 
     example_id = "facebook/dinov2-small"
+
+    def _default_preprocessing(self) -> ImagePreprocessing:
+        """DINOv2's image processor: shorter side to 256, centre crop 224, ImageNet statistics."""
+        return ImagePreprocessing(size=224, resize=256, mean=IMAGENET_MEAN, std=IMAGENET_STD)
 
     def _load(self) -> None:
         from transformers import Dinov2Model

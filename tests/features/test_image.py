@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shutil
+
 import numpy as np
 import pytest
 import torch
@@ -9,6 +11,7 @@ import torch
 from neurodecode.exceptions import DataFormatError, DataNotFoundError
 from neurodecode.features import extract_layers, get_feature, load_image
 from neurodecode.features.efficientnet import LAYERS, EfficientNetLite0, load_efficientnet_lite0
+from neurodecode.features.image import ImagePreprocessing, images_to_tensor, read_preprocessing
 
 skdata = pytest.importorskip("skimage.data")
 
@@ -103,9 +106,23 @@ def tiny_vision(tmp_path_factory):
              "intermediate_size": 32, "image_size": 32, "patch_size": 8}
     clip = CLIPConfig(vision_config=small, text_config={**small, "vocab_size": 50},
                       projection_dim=8)
-    CLIPModel(clip).save_pretrained(root / "clip")
+    CLIPModel(clip).save_pretrained(root / "clip")  # no preprocessor: CLIP's defaults
     Dinov2Model(Dinov2Config(**small)).save_pretrained(root / "dinov2")
+    _bit_processor(36, 32).save_pretrained(root / "dinov2")
     return root
+
+
+def _processor(name):
+    """transformers' Pillow image processor class (named ``<name>Pil`` in recent versions)."""
+    import transformers
+
+    return getattr(transformers, name + "Pil", None) or getattr(transformers, name)
+
+
+def _bit_processor(shortest_edge, crop):
+    return _processor("BitImageProcessor")(size={"shortest_edge": shortest_edge},
+                             crop_size={"height": crop, "width": crop},
+                             image_mean=[0.485, 0.456, 0.406], image_std=[0.229, 0.224, 0.225])
 
 
 @pytest.mark.parametrize("name", ["clip_vision", "dinov2"])
@@ -121,6 +138,52 @@ def test_tiny_vision_transformers(tiny_vision, name):
     assert n_tokens == 17  # CLS + 4 x 4 patches
     feat = get_feature(name, model_path=path, tokens="mean", layer="hidden_states.1")
     assert feat.compute(imgs[:1])[0].shape == (16,)
+
+
+def test_pixels_equal_transformers_image_processors(tiny_vision, tmp_path):
+    """The preprocessing read from preprocessor_config.json (DINOv2 folder), or CLIP's
+    standard one when the folder has none, gives the pixels of transformers' processors."""
+    imgs = [skdata.coffee(), skdata.chelsea()[:, :200], skdata.camera()]  # wide, tall, grey
+    cases = {"dinov2": _bit_processor(36, 32),
+             "clip_vision": _processor("CLIPImageProcessor")(size={"shortest_edge": 32},
+                                               crop_size={"height": 32, "width": 32})}
+    for name, processor in cases.items():
+        feat = get_feature(name, model_path=tiny_vision / ("clip" if name == "clip_vision"
+                                                           else "dinov2"))
+        prep = feat.preprocessing()
+        ours = images_to_tensor(imgs, prep.size, prep.mean, prep.std, prep.resize, prep.mode)
+        ref = processor(images=[np.stack([i] * 3, -1) if i.ndim == 2 else i for i in imgs],
+                        return_tensors="np")["pixel_values"]
+        np.testing.assert_allclose(ours.numpy(), ref, atol=1e-5)
+    shutil.copy(tiny_vision / "dinov2" / "config.json", tmp_path)  # no preprocessor file
+    prep = get_feature("dinov2", model_path=tmp_path).preprocessing()
+    assert (prep.size, prep.resize, prep.mode) == (224, 256, "pil-bicubic")  # DINOv2's own
+
+
+def test_preprocessor_config_variants_and_errors(tmp_path):
+    import json
+
+    default = ImagePreprocessing(size=224, resize=256, mean=(0.0,) * 3, std=(1.0,) * 3)
+    path = tmp_path / "preprocessor_config.json"
+    path.write_text(json.dumps({"size": {"height": 64, "width": 64}, "do_center_crop": False,
+                                "resample": 2, "image_mean": 0.5, "image_std": [0.5]}))
+    prep = read_preprocessing(tmp_path, default)
+    assert (prep.size, prep.resize, prep.mode) == (64, 0, "pil-bilinear")
+    assert prep.mean == (127.5,) * 3 and prep.std == (127.5,) * 3
+    batch = images_to_tensor([skdata.chelsea()], prep.size, prep.mean, prep.std, prep.resize,
+                             prep.mode)
+    assert batch.shape == (1, 3, 64, 64)  # squashed, not cropped
+    path.write_text(json.dumps({"crop_size": {"height": 32, "width": 48}}))
+    with pytest.raises(DataFormatError, match="only square crops are supported"):
+        read_preprocessing(tmp_path, default)
+    path.write_text(json.dumps({"resample": 9}))
+    with pytest.raises(DataFormatError, match="resample=9 .* not a Pillow filter code"):
+        read_preprocessing(tmp_path, default)
+    path.write_text("{not json")
+    with pytest.raises(DataFormatError, match="cannot read .* as JSON"):
+        read_preprocessing(tmp_path, default)
+    with pytest.raises(ValueError, match="mode='cubic' is not valid"):
+        images_to_tensor([skdata.chelsea()], 8, (0,) * 3, (1,) * 3, mode="cubic")
 
 
 def test_vision_model_path_errors(tmp_path):
