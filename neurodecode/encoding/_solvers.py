@@ -217,15 +217,20 @@ def solve_ridge_cv(
         n_zero += zero_b
         cv_scores[:, batch] = be.to_numpy(scores_b)
     if n_zero:
-        warnings.warn(
-            f"{n_zero} target(s) have zero variance in a validation fold; their R^2 there "
-            "is set to 0 (not NaN).",
-            UserWarning,
-            stacklevel=3,
-        )
+        warn_zero_variance_folds(n_zero)
     best = _select_alphas(cv_scores, np.asarray(alphas, dtype=float), alpha_per_target)
     coef, intercept = _refit(be, X, Y, best, fit_intercept, n_targets_batch)
     return best, coef, intercept, cv_scores
+
+
+def warn_zero_variance_folds(n_zero: int) -> None:
+    """Warn that ``n_zero`` targets were constant in a validation fold."""
+    warnings.warn(
+        f"{n_zero} target(s) have zero variance in a validation fold; their R^2 there "
+        "is set to 0 (not NaN).",
+        UserWarning,
+        stacklevel=4,
+    )
 
 
 def _select_alphas(cv_scores: np.ndarray, alphas: np.ndarray, per_target: bool) -> np.ndarray:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 
@@ -102,6 +104,10 @@ def test_bad_inputs(rng):
         TemporalReceptiveField(0.0, 0.1, SFREQ).fit([X[0], X[1][:, :2]], Y)
     with pytest.raises(ValueError, match=r"must have shape \(n_times, n_features\)"):
         TemporalReceptiveField(0.0, 0.1, SFREQ).fit([np.zeros((5, 2, 2))], Y[:1])
+    with pytest.raises(ValueError, match=r"stream=True needs no more lagged columns \(3 inputs x "
+                       r"11 delays = 33\) than training samples per fold \(20\)"):
+        TemporalReceptiveField(0.0, 0.1, SFREQ, alphas=[1.0, 2.0], cv=2, stream=True).fit(
+            [x[:20] for x in X[:2]], [y[:20] for y in Y[:2]])
     trf = TemporalReceptiveField(0.0, 0.1, SFREQ, alphas=[1.0]).fit(X, Y)
     with pytest.raises(ValueError, match="X must have 3 columns"):
         trf.predict([X[0][:, :2]])
@@ -140,3 +146,54 @@ def test_speech_audiobook_mel_trf(data_root, rng):
     trf.fit(cut, cut_y)
     for ch in range(8):
         assert np.corrcoef(trf.coef_[ch].ravel(), kernel[ch].ravel())[0, 1] >= 0.95
+
+
+@pytest.mark.parametrize("direction", ["forward", "backward"])
+@pytest.mark.parametrize("alphas", [[10.0], np.logspace(-2, 3, 6)])
+def test_streamed_design_equals_materialised(rng, direction, alphas):
+    """stream=True never builds the lagged design: same coefficients, alphas and scores."""
+    X, Y, _ = _simulate(rng, n_trials=5, n_times=300, noise=2.0)
+    Y[2][:, 1] = 3.0  # a target constant in one trial
+    kwargs = dict(alphas=alphas, direction=direction, cv=5)
+    with warnings.catch_warnings(record=True) as full_warnings:
+        warnings.simplefilter("always")
+        full = TemporalReceptiveField(-0.03, 0.1, SFREQ, stream=False, **kwargs).fit(X, Y)
+    with warnings.catch_warnings(record=True) as streamed_warnings:
+        warnings.simplefilter("always")
+        streamed = TemporalReceptiveField(-0.03, 0.1, SFREQ, stream=True, **kwargs).fit(X, Y)
+    assert [str(w.message) for w in streamed_warnings] == [str(w.message) for w in full_warnings]
+    np.testing.assert_allclose(streamed.coef_, full.coef_, rtol=1e-8, atol=1e-10)
+    np.testing.assert_allclose(streamed.intercept_, full.intercept_, rtol=1e-8, atol=1e-10)
+    np.testing.assert_array_equal(streamed.alpha_, full.alpha_)
+    if len(alphas) > 1:
+        np.testing.assert_allclose(streamed.cv_scores_, full.cv_scores_, rtol=1e-8, atol=1e-10)
+    else:
+        assert streamed.cv_scores_ is None and full.cv_scores_ is None
+
+
+def test_streamed_chunks_across_edges_and_bounded_memory(rng):
+    """Chunks of 37 rows (not a divisor of the trial length) give the one-chunk result;
+    a design of 84 MB is fitted with a small fraction of that in memory."""
+    import tracemalloc
+
+    from neurodecode.encoding._streamed import streamed_ridge_cv
+
+    lags = np.arange(-3, 6)
+    X, Y, _ = _simulate(rng, n_trials=3, n_times=250, tmin=-0.03, tmax=0.05)
+    splits = [(np.array([1, 2]), np.array([0])), (np.array([0, 2]), np.array([1]))]
+    alphas = np.logspace(-2, 2, 5)
+    one = streamed_ridge_cv(X, Y, lags, alphas, splits, chunk_rows=10_000)
+    small = streamed_ridge_cv(X, Y, lags, alphas, splits, chunk_rows=37)
+    for a, b in zip(one[:3], small[:3]):
+        np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12)
+
+    long_x = [rng.standard_normal((50_000, 10)) for _ in range(2)]
+    long_y = [x[:, :4] + rng.standard_normal((50_000, 4)) for x in long_x]
+    design_bytes = 100_000 * 10 * 21 * 8
+    tracemalloc.start()
+    trf = TemporalReceptiveField(0.0, 0.2, SFREQ, alphas=[1.0, 100.0], cv=2)
+    trf.fit(long_x, long_y)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert peak < 0.3 * design_bytes, (peak, design_bytes)
+    assert trf.coef_[0, 0, 0] == pytest.approx(1.0, abs=0.05)  # y_0 = x_0 at lag 0

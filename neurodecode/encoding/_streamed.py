@@ -1,0 +1,144 @@
+"""Time-lagged ridge without the lagged design: Gram matrices accumulated over chunks.
+
+The lagged design of a long recording (n_times x n_features * n_delays) can be far
+larger than memory (1 h at 100 Hz, 80 mel bands and 50 delays: 11.5 GB in float64).
+Ridge in its primal form needs only ``X^T X`` and ``X^T Y``, which add up over trials
+and over chunks of time; the validation predictions are computed chunk by chunk too.
+The arithmetic is that of :mod:`neurodecode.encoding._solvers` (one eigendecomposition
+per fold, every alpha from it), so the results agree to rounding.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import numpy as np
+from tqdm.auto import tqdm
+
+from ._backend import get_backend
+from ._solvers import _r2_from_sse, _select_alphas
+
+
+def lagged_chunks(
+    x: np.ndarray, lags: np.ndarray, chunk_rows: int
+) -> Iterator[tuple[int, int, np.ndarray]]:
+    """Yield ``(start, stop, rows start:stop of lag_matrix(x, lags))``, in one reused buffer."""
+    from .trf import lag_matrix
+
+    n_times = x.shape[0]
+    buf = np.empty((min(chunk_rows, n_times), x.shape[1] * len(lags)), dtype=x.dtype)
+    for start in range(0, n_times, chunk_rows):
+        stop = min(start + chunk_rows, n_times)
+        yield start, stop, lag_matrix(x, lags, buf[: stop - start], rows=(start, stop))
+
+
+def _moments(
+    x: np.ndarray, y: np.ndarray, lags: np.ndarray, chunk_rows: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """``X^T X`` and ``X^T Y`` of one trial's lagged design, in float64."""
+    k = x.shape[1] * len(lags)
+    gram, xty = np.zeros((k, k)), np.zeros((k, y.shape[1]))
+    for start, stop, block in lagged_chunks(x, lags, chunk_rows):
+        block64 = block.astype(np.float64, copy=False)
+        gram += block64.T @ block64
+        xty += block64.T @ y[start:stop]
+    return gram, xty
+
+
+def streamed_ridge_cv(
+    inputs: list[np.ndarray],
+    outputs: list[np.ndarray],
+    lags: np.ndarray,
+    alphas: np.ndarray,
+    trial_splits: list[tuple[np.ndarray, np.ndarray]] | None,
+    *,
+    alpha_per_target: bool = True,
+    chunk_rows: int = 4096,
+    progress: bool = False,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, int]:
+    """Time-lagged ridge (no intercept: inputs and outputs come centred) by Gram matrices.
+
+    Parameters
+    ----------
+    inputs, outputs : lists of arrays of shape (n_times, n_inputs) and (n_times, n_outputs)
+        Trials, centred by the caller.
+    lags : array of int, shape (n_delays,)
+    alphas : array of shape (n_alphas,)
+    trial_splits : list of (train trials, validation trials) or None
+        Folds over trial indices choosing the alphas; ``None`` with a single alpha.
+    alpha_per_target, progress
+        As in :func:`neurodecode.encoding._solvers.solve_ridge_cv`.
+    chunk_rows : int
+        Rows of the lagged design built at once.
+
+    Returns
+    -------
+    best_alphas : array of shape (n_outputs,)
+    coef : array of shape (n_inputs * n_delays, n_outputs)
+    cv_scores : array of shape (n_alphas, n_outputs) or None
+    n_zero : int
+        Targets with a constant validation fold (their R^2 there is 0).
+    """
+    n_trials = len(inputs)
+    folds = trial_splits or []
+    # a partition of the trials (K-fold): add each trial to the total and to its one
+    # validation fold, training = total - validation; else add it to every training set
+    partition = all(
+        sorted(np.concatenate([train, val]).tolist()) == list(range(n_trials))
+        for train, val in folds
+    )
+    members = [{int(i) for i in (val if partition else train)} for train, val in folds]
+    k = inputs[0].shape[1] * len(lags)
+    total_g, total_xy = np.zeros((k, k)), np.zeros((k, outputs[0].shape[1]))
+    fold_g = [np.zeros_like(total_g) for _ in folds]
+    fold_xy = [np.zeros_like(total_xy) for _ in folds]
+    for t in tqdm(range(n_trials), desc="TRF Gram matrices", disable=not progress):
+        gram, xty = _moments(inputs[t], outputs[t], lags, chunk_rows)
+        total_g += gram
+        total_xy += xty
+        for f, trials in enumerate(members):
+            if t in trials:
+                fold_g[f] += gram
+                fold_xy[f] += xty
+    train_g = [total_g - g if partition else g for g in fold_g]
+    train_xy = [total_xy - xy if partition else xy for xy in fold_xy]
+    if not folds:
+        best = np.full(outputs[0].shape[1], float(alphas[0]))
+        return best, _solve(total_g, total_xy, best), None, 0
+    cv_scores = np.zeros((len(alphas), outputs[0].shape[1]))
+    n_zero = 0
+    for f, (_, val) in enumerate(tqdm(folds, desc="TRF folds", disable=not progress)):
+        r2, zero = _fold_r2(train_g[f], train_xy[f], [inputs[t] for t in val],
+                            [outputs[t] for t in val], lags, alphas, chunk_rows)
+        cv_scores += r2
+        n_zero = max(n_zero, zero)
+    cv_scores /= len(folds)
+    best = _select_alphas(cv_scores, np.asarray(alphas, dtype=float), alpha_per_target)
+    return best, _solve(total_g, total_xy, best), cv_scores, n_zero
+
+
+def _solve(gram: np.ndarray, xty: np.ndarray, alphas: np.ndarray) -> np.ndarray:
+    """Ridge coefficients (k, n_outputs) from the Gram matrix, one alpha per output."""
+    evals, evecs = np.linalg.eigh(gram)
+    evals = np.clip(evals, 0, None)
+    return evecs @ ((evecs.T @ xty) / (evals[:, None] + alphas[None, :]))
+
+
+def _fold_r2(
+    gram: np.ndarray, xty: np.ndarray, val_x: list[np.ndarray], val_y: list[np.ndarray],
+    lags: np.ndarray, alphas: np.ndarray, chunk_rows: int,
+) -> tuple[np.ndarray, int]:
+    """Validation R^2 (n_alphas, n_outputs) of one fold: predictions chunk by chunk."""
+    evals, evecs = np.linalg.eigh(gram)
+    evals = np.clip(evals, 0, None)
+    proj = evecs.T @ xty  # (k, n_outputs)
+    weights = 1.0 / (evals[None, :] + np.asarray(alphas, dtype=float)[:, None])
+    sse = np.zeros((len(alphas), proj.shape[1]))
+    for x, y in zip(val_x, val_y):
+        for start, stop, block in lagged_chunks(x, lags, chunk_rows):
+            a = block.astype(np.float64, copy=False) @ evecs
+            for i, w in enumerate(weights):
+                resid = a @ (w[:, None] * proj) - y[start:stop]
+                sse[i] += np.einsum("ij,ij->j", resid, resid)
+    r2, zero = _r2_from_sse(get_backend("numpy"), sse, np.concatenate(val_y))
+    return r2, zero
