@@ -86,7 +86,8 @@ def _r2_from_sse(be, sse, Y_val):
     """R^2 per alpha and target; targets with a constant validation fold score 0."""
     centred = Y_val - be.mean(Y_val, 0)
     sst = be.sum(centred * centred, 0)
-    zero = sst <= 0
+    # constant columns: their centred values are rounding errors, not exactly zero
+    zero = (Y_val == Y_val[:1]).all(0) | (sst <= 0)
     safe = sst + zero * 1.0
     r2 = 1.0 - sse / safe[None, :]
     return r2 * (~zero)[None, :], int(zero.sum())

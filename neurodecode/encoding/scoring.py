@@ -42,10 +42,11 @@ def correlation_per_target(y_true: Any, y_pred: Any) -> np.ndarray:
     r : array of shape (n_targets,)
     """
     a, b = _as_2d("y_true", y_true), _as_2d("y_pred", y_pred)
+    flat = _constant(a) | _constant(b)
     a = a - a.mean(0)
     b = b - b.mean(0)
     norm = np.sqrt((a * a).sum(0) * (b * b).sum(0))
-    zero = norm <= 0
+    zero = flat | (norm <= 0)
     _warn_zero(int(zero.sum()), "y_true or y_pred")
     return np.where(zero, 0.0, (a * b).sum(0) / np.where(zero, 1.0, norm))
 
@@ -58,9 +59,14 @@ def r2_per_target(y_true: Any, y_pred: Any) -> np.ndarray:
     a, b = _as_2d("y_true", y_true), _as_2d("y_pred", y_pred)
     sse = ((a - b) ** 2).sum(0)
     sst = ((a - a.mean(0)) ** 2).sum(0)
-    zero = sst <= 0
+    zero = _constant(a) | (sst <= 0)
     _warn_zero(int(zero.sum()), "y_true")
     return np.where(zero, 0.0, 1.0 - sse / np.where(zero, 1.0, sst))
+
+
+def _constant(x: np.ndarray) -> np.ndarray:
+    """Columns holding one value (centring leaves rounding errors there, not zeros)."""
+    return (x == x[:1]).all(0)
 
 
 SCORERS = {"r": correlation_per_target, "r2": r2_per_target}

@@ -87,6 +87,21 @@ def test_zero_variance_target_scores_zero_with_warning(rng):
     assert scores[2] == 0 and np.all(np.isfinite(scores))
 
 
+def test_target_constant_in_one_fold_does_not_decide_its_alpha(rng):
+    """A channel flat in one validation fold only (a disconnected electrode): that fold
+    scores 0 with a warning instead of R^2 near -1e29 from a rounding-error variance."""
+    from sklearn.model_selection import KFold
+
+    X, Y, _ = _planted(rng)
+    Y[:24, 1] = 3.0  # the first of 5 contiguous folds
+    with pytest.warns(UserWarning, match="1 target.* zero variance in a validation fold"):
+        model = RidgeCV(alphas=ALPHAS, cv=5).fit(X, Y)
+    others = list(KFold(5).split(X))[1:]
+    expected = _brute_force(X, Y, ALPHAS, others)[:, 1] * 4 / 5  # the flat fold adds 0
+    np.testing.assert_allclose(model.cv_scores_[:, 1], expected, rtol=1e-8)
+    assert model.alpha_[1] == ALPHAS[np.argmax(expected)]
+
+
 def test_bad_inputs(rng):
     X, Y, _ = _planted(rng, n=20)
     with pytest.raises(ValueError, match="same number of samples"):
