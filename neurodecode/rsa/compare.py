@@ -182,7 +182,7 @@ def _spearman_numpy(a: np.ndarray, b: np.ndarray, dt: str, n_jobs: int) -> np.nd
     The ranks of each block of rows of ``a`` go to a small buffer and straight into the
     correlations: the ranks of all of ``a`` (as large as ``a``) are never stored.
     """
-    b_t = _ranks(b).astype(dt, copy=False)
+    b_t = _parallel_ranks(b, n_jobs).astype(dt, copy=False)
     nb = np.sqrt(np.einsum("ij,ij->i", b_t, b_t))
     out = np.empty((a.shape[0], b.shape[0]))
 

@@ -106,11 +106,24 @@ def permutation_test(
     n = n_conditions_from_pairs(data.shape[-1], "data_rdms")
     rng = np.random.default_rng(seed)
     observed = compare_rdms(data, models, method)
-    idx = np.stack([_permuted_pairs(n, rng.permutation(n)) for _ in range(n_permutations)])
-    permuted = models[:, idx]  # (n_models, n_permutations, n_pairs)
-    null = compare_rdms(data, permuted.reshape(-1, data.shape[-1]), method)
-    null = null.reshape(data.shape[:-1] + (len(models), n_permutations))
-    null = np.moveaxis(null, -1, 0)
+    perms = [rng.permutation(n) for _ in range(n_permutations)]
+    n_data = int(np.prod(data.shape[:-1]))
+    data_nan, model_nan = bool(np.isnan(data).any()), bool(np.isnan(models).any())
+    if not data_nan and (model_nan or n_data < len(models)):
+        # the data relabelled by the inverse permutation give the same similarities
+        # (a bijection of the pairs), with fewer RDMs to rank; NaN pairs must stay put
+        # (they are excluded from the whole call), so the side holding them is fixed
+        idx = np.stack([_permuted_pairs(n, np.argsort(p)) for p in perms])
+        flat = data.reshape(n_data, -1)[:, idx]  # (n_data, n_permutations, n_pairs)
+        null = compare_rdms(flat.reshape(-1, data.shape[-1]), models, method)
+        null = null.reshape(data.shape[:-1] + (n_permutations, len(models)))
+        null = np.moveaxis(null, -2, 0)
+    else:
+        idx = np.stack([_permuted_pairs(n, p) for p in perms])
+        permuted = models[:, idx]  # (n_models, n_permutations, n_pairs)
+        null = compare_rdms(data, permuted.reshape(-1, data.shape[-1]), method)
+        null = null.reshape(data.shape[:-1] + (len(models), n_permutations))
+        null = np.moveaxis(null, -1, 0)
     p = (1 + (null >= observed[None]).sum(0)) / (1 + n_permutations)
     return PermutationResult(observed, null, p)
 

@@ -10,6 +10,7 @@ from scipy.spatial.distance import squareform
 from neurodecode.rsa import (
     bootstrap_ci,
     cluster_test,
+    compare_rdms,
     compare_models,
     fdr_correction,
     permutation_test,
@@ -49,6 +50,26 @@ def test_permutation_test_planted(rng):
     assert res.null.shape == (200, 2)
     assert res.p_value[0] < 0.01 and res.p_value[1] > 0.05
     assert res.similarity[0] > np.quantile(res.null[:, 0], 0.99)
+
+
+@pytest.mark.parametrize("method", ["pearson", "spearman", "kendall_tau_a", "whitened_pearson"])
+@pytest.mark.parametrize("n_data, n_models, nan", [(1, 3, None), (4, 2, None), (1, 3, "data"),
+                                                   (4, 2, "models")])
+def test_permutation_null_equals_relabelled_models(rng, method, n_data, n_models, nan):
+    """Whichever side is relabelled (the data when it has fewer RDMs and no NaN, or
+    when only the models hold NaN), the null is the similarity of the data with the
+    models whose conditions are permuted."""
+    data, models = rng.random((n_data, 36)), rng.random((n_models, 36))
+    if nan == "data":
+        data[0, 4] = np.nan
+    elif nan == "models":
+        models[1, 7] = np.nan
+    res = permutation_test(data, models, method, n_permutations=20, seed=5)
+    gen = np.random.default_rng(5)
+    for k in range(20):
+        idx = _permuted_pairs(9, gen.permutation(9))
+        np.testing.assert_allclose(res.null[k], compare_rdms(data, models[:, idx], method),
+                                   atol=1e-12)
 
 
 @pytest.mark.parametrize("over", ["conditions", "subjects", "both"])
