@@ -10,8 +10,8 @@ from scipy.spatial.distance import squareform
 from neurodecode.rsa import (
     bootstrap_ci,
     cluster_test,
-    compare_rdms,
     compare_models,
+    compare_rdms,
     fdr_correction,
     permutation_test,
 )
