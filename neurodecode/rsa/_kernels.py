@@ -1,7 +1,7 @@
 """Compiled (numba) kernels for the parts of RSA that are not matrix products.
 
 They release the GIL, so :func:`neurodecode.rsa._backend.parallel_map` runs them on
-several threads. Each is compiled on its first call and cached on disk (``cache=True``),
+several threads; divisions follow numpy (0/0 is NaN, not an exception). Each is compiled on its first call and cached on disk (``cache=True``),
 so later processes only load it. Callers pass C-contiguous float64 arrays, so that one
 compiled version serves every call.
 """
@@ -14,7 +14,7 @@ import numpy as np
 _INSERTION_MAX = 48  # a row whose fullest bucket holds more is left to the caller
 
 
-@numba.njit(nogil=True, cache=True)
+@numba.njit(nogil=True, cache=True, error_model="numpy")
 def centred_ranks(x: np.ndarray, out: np.ndarray, done: np.ndarray) -> None:  # pragma: no cover
     """Write the centred ranks of the rows of ``x`` into ``out`` (both (m, n), NaN-free).
 
@@ -31,7 +31,7 @@ def centred_ranks(x: np.ndarray, out: np.ndarray, done: np.ndarray) -> None:  # 
             _write_average_ranks(work[2], work[3], centre, out[r])
 
 
-@numba.njit(nogil=True, cache=True)
+@numba.njit(nogil=True, cache=True, error_model="numpy")
 def dense_ranks(x: np.ndarray, out: np.ndarray, ties: np.ndarray, done: np.ndarray) -> None:  # pragma: no cover
     """Dense ranks (1, 2, ...; equal values share one) of the rows of ``x`` into ``out``
     (int32, (m, n)) and the number of tied pairs of each row into ``ties`` (m,);
@@ -57,14 +57,14 @@ def dense_ranks(x: np.ndarray, out: np.ndarray, ties: np.ndarray, done: np.ndarr
         ties[r] = n_ties
 
 
-@numba.njit(nogil=True, cache=True)
+@numba.njit(nogil=True, cache=True, error_model="numpy")
 def _scratch(n: int) -> tuple:  # pragma: no cover - compiled
     """Work arrays of :func:`_counting_sort` for rows of length ``n``."""
     return (np.empty(2 * n + 1, np.int32), np.empty(n, np.int32), np.empty(n, np.float64),
             np.empty(n, np.int64))
 
 
-@numba.njit(nogil=True, cache=True)
+@numba.njit(nogil=True, cache=True, error_model="numpy")
 def _counting_sort(row: np.ndarray, work: tuple) -> bool:  # pragma: no cover - compiled
     """Sort ``row`` into ``work[2]`` (values) and ``work[3]`` (their positions in ``row``).
 
@@ -82,12 +82,12 @@ def _counting_sort(row: np.ndarray, work: tuple) -> bool:  # pragma: no cover - 
         lo = min(lo, row[k])
         hi = max(hi, row[k])
     span = hi - lo
-    if not (span > 0.0 and np.isfinite(span)):
-        return False
     scale = (n_buckets - 1) / span
+    if not (span > 0.0 and np.isfinite(span) and np.isfinite(scale)):  # also NaN, subnormal
+        return False
     counts[:] = 0
     for k in range(n):
-        b = min(int((row[k] - lo) * scale), n_buckets - 1)
+        b = int(min((row[k] - lo) * scale, n_buckets - 1.0))
         bucket[k] = b
         counts[b + 1] += 1
     fullest = 0
@@ -105,7 +105,7 @@ def _counting_sort(row: np.ndarray, work: tuple) -> bool:  # pragma: no cover - 
     return True
 
 
-@numba.njit(nogil=True, cache=True)
+@numba.njit(nogil=True, cache=True, error_model="numpy")
 def _insertion_sort(vals: np.ndarray, order: np.ndarray) -> None:  # pragma: no cover
     """Sort ``vals`` ascending in place, carrying ``order`` along (fast when nearly sorted)."""
     for i in range(1, vals.size):
@@ -121,7 +121,7 @@ def _insertion_sort(vals: np.ndarray, order: np.ndarray) -> None:  # pragma: no 
             order[j + 1] = idx
 
 
-@numba.njit(nogil=True, cache=True)
+@numba.njit(nogil=True, cache=True, error_model="numpy")
 def _write_average_ranks(
     vals: np.ndarray, order: np.ndarray, centre: float, dest: np.ndarray
 ) -> None:  # pragma: no cover - compiled
@@ -138,13 +138,22 @@ def _write_average_ranks(
         i = j
 
 
-@numba.njit(nogil=True, cache=True)
+@numba.njit(nogil=True, cache=True, error_model="numpy")
 def centre_rows(x: np.ndarray) -> None:  # pragma: no cover - compiled
-    """Subtract from each row of ``x`` (C-contiguous, (m, n, p)) its mean, in place."""
+    """Subtract from each row of ``x`` (C-contiguous, (m, n, p)) its mean, in place; a
+    constant row becomes exactly zero (not the rounding errors of its mean)."""
     m, n, p = x.shape
     for t in range(m):
         for i in range(n):
             row = x[t, i]
+            constant = True
+            for k in range(1, p):
+                if row[k] != row[0]:
+                    constant = False
+                    break
+            if constant:
+                row[:] = 0.0
+                continue
             s0 = s1 = s2 = s3 = 0.0  # four sums: the loop vectorises
             k = 0
             while k + 4 <= p:
@@ -161,14 +170,15 @@ def centre_rows(x: np.ndarray) -> None:  # pragma: no cover - compiled
                 row[k] -= mean
 
 
-@numba.njit(nogil=True, cache=True)
+@numba.njit(nogil=True, cache=True, error_model="numpy")
 def gram_to_condensed(gram: np.ndarray, kind: int, dest: np.ndarray) -> bool:  # pragma: no cover
     """Condensed distances from Gram matrices; return whether all are finite.
 
     ``gram`` of shape (m, n, n) (C-contiguous) gives ``dest`` of shape (m, n_pairs), in
     the order of ``squareform``: ``kind`` 0 is ``1 - g_ij / sqrt(g_ii g_jj)`` (correlation
     and cosine distances), 1 the squared and 2 the plain Euclidean distance
-    ``g_ii + g_jj - 2 g_ij`` (clipped at 0).
+    ``g_ii + g_jj - 2 g_ij`` (clipped at 0). A pattern with ``g_ii = 0`` (constant after
+    centring, or all zero) has NaN correlation and cosine distances.
     """
     m, n = gram.shape[:2]
     diag = np.empty(n)
@@ -195,7 +205,7 @@ def gram_to_condensed(gram: np.ndarray, kind: int, dest: np.ndarray) -> bool:  #
 
 
 
-@numba.njit(nogil=True, cache=True)
+@numba.njit(nogil=True, cache=True, error_model="numpy")
 def tau_a_rows(
     a_sorted: np.ndarray, order: np.ndarray, b_dense: np.ndarray, b_ties: np.ndarray,
     out: np.ndarray,

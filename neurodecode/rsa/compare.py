@@ -73,6 +73,9 @@ def compare_rdms(
         nan_rows = np.asarray(np.isnan(a_all).any(-1))
         if nan_rows.any():
             empty[nan_rows] = np.isnan(a_all[nan_rows]).all(-1)
+    if empty.all():  # nothing to compare: NaN of the documented shape
+        b_shape = np.shape(B.to_numpy(rdm_b))
+        return np.full(empty.shape + b_shape[:-1], np.nan)
     if empty.any():  # RDMs that are all NaN (e.g. a one-voxel searchlight) give NaN
         sim_ok = compare_rdms(a_all[~empty], rdm_b, method, backend=backend, device=device,
                               dtype=dtype, n_jobs=n_jobs)

@@ -3,6 +3,7 @@ pairwise model comparison, FDR and cluster-based correction over time."""
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from typing import Any
 
@@ -108,11 +109,10 @@ def permutation_test(
     observed = compare_rdms(data, models, method)
     perms = [rng.permutation(n) for _ in range(n_permutations)]
     n_data = int(np.prod(data.shape[:-1]))
-    data_nan, model_nan = bool(np.isnan(data).any()), bool(np.isnan(models).any())
-    if not data_nan and (model_nan or n_data < len(models)):
+    if n_data < len(models) and not (np.isnan(data).any() or np.isnan(models).any()):
         # the data relabelled by the inverse permutation give the same similarities
-        # (a bijection of the pairs), with fewer RDMs to rank; NaN pairs must stay put
-        # (they are excluded from the whole call), so the side holding them is fixed
+        # (a bijection of the pairs), with fewer RDMs to rank; with NaN pairs (excluded
+        # from the whole call) the models are relabelled, as always before
         idx = np.stack([_permuted_pairs(n, np.argsort(p)) for p in perms])
         flat = data.reshape(n_data, -1)[:, idx]  # (n_data, n_permutations, n_pairs)
         null = compare_rdms(flat.reshape(-1, data.shape[-1]), models, method)
@@ -187,6 +187,7 @@ def bootstrap_ci(
     rng = np.random.default_rng(seed)
     estimate = compare_rdms(data, models, method).mean(0)
     samples = np.empty((n_bootstrap, len(models)))
+    degenerate = 0
     for k in range(n_bootstrap):
         subj = data
         if over in ("subjects", "both"):
@@ -194,8 +195,20 @@ def bootstrap_ci(
         mods = models
         if over in ("conditions", "both"):
             both = _resample_conditions(np.concatenate([subj, models]), n, rng)
+            if np.count_nonzero(~np.isnan(both).any(0)) < 2:  # < 3 distinct conditions
+                samples[k] = np.nan
+                degenerate += 1
+                continue
             subj, mods = both[: len(subj)], both[len(subj) :]
         samples[k] = compare_rdms(subj, mods, method).mean(0)
+    if degenerate:
+        warnings.warn(
+            f"{degenerate} of {n_bootstrap} bootstrap resamples drew fewer than 3 distinct "
+            f"conditions (of {n}) and were left out (NaN in samples); with so few "
+            "conditions, prefer over='subjects'.",
+            UserWarning,
+            stacklevel=2,
+        )
     alpha = (1 - ci) / 2
     low, high = np.nanquantile(samples, [alpha, 1 - alpha], axis=0)
     return BootstrapResult(estimate, low, high, samples)
@@ -230,8 +243,9 @@ def compare_models(
     )
     diff = res.estimate[:, None] - res.estimate[None, :]
     boot = res.samples[:, :, None] - res.samples[:, None, :]
-    below = (boot <= 0).mean(0)
-    above = (boot >= 0).mean(0)
+    valid = np.maximum(1, (~np.isnan(boot)).sum(0))  # resamples left out are NaN
+    below = (boot <= 0).sum(0) / valid
+    above = (boot >= 0).sum(0) / valid
     p = np.minimum(1.0, 2 * np.minimum(below, above))
     np.fill_diagonal(p, 1.0)
     return diff, p

@@ -8,6 +8,7 @@ matrix product.
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import numpy as np
@@ -107,6 +108,17 @@ def compute_rdm(
         raise ValueError(
             f"noise is used only by metric='mahalanobis' or 'crossnobis'; got metric={metric!r}."
         )
+    if runs is not None and metric != "crossnobis":
+        raise ValueError(
+            f"runs is used only by metric='crossnobis'; got metric={metric!r}. Average the "
+            "runs first, or use metric='crossnobis' with patterns of shape (..., n_runs, "
+            "n_conditions, n_features)."
+        )
+    if metric == "correlation" and x.shape[-1] < 2:
+        raise ValueError(
+            f"metric='correlation' needs at least 2 features (axis -1 of patterns) to "
+            f"correlate; got {x.shape[-1]}. Use metric='euclidean' for single features."
+        )
     if noise is not None and noise_type == "covariance":  # invert once, not per chunk
         noise = np.linalg.inv(_checked_noise(noise, x.shape[-1]))
         noise_type = "precision"
@@ -175,6 +187,7 @@ def _streamed_rdms(x: np.ndarray, metric: str, dt: str, n_jobs: int) -> np.ndarr
     )
     if not all(finite):
         check_finite("patterns", x)
+        _warn_flat_patterns(x)
     return out.reshape(lead + (out.shape[-1],))
 
 
@@ -197,6 +210,8 @@ def _streamed_range(
             part = chunk[j : j + sub]
             if metric == "correlation":
                 centre_rows(part)
+            elif metric in ("euclidean", "sqeuclidean"):  # shift-invariant: saves digits
+                part -= part.mean(-2, keepdims=True)
             g_sq = np.matmul(part, part.swapaxes(-1, -2), out=gram[: len(part)])
             dest = out[i + j : i + j + len(part)]
             finite = gram_to_condensed(g_sq, kind, dest) and finite
@@ -267,11 +282,29 @@ def _check_patterns(patterns: Any, metric: str) -> Any:
 
 def _check_result(rdms: Any, patterns: Any) -> Any:
     """NaN/Inf in the patterns propagate to the RDMs: check the (small) result, and
-    only then search the patterns for the culprit to name it."""
+    only then search the patterns for the culprit to name it, or for constant patterns
+    (NaN correlation or cosine distances) to warn about."""
     finite = rdms.isfinite().all() if B._is_torch(rdms) else np.isfinite(rdms).all()
     if not bool(finite):
-        check_finite("patterns", B.to_numpy(patterns))
+        values = B.to_numpy(patterns)
+        check_finite("patterns", values)
+        _warn_flat_patterns(values)
     return rdms
+
+
+def _warn_flat_patterns(patterns: np.ndarray) -> None:
+    """Warn about the condition patterns that make correlation/cosine distances NaN."""
+    flat = (patterns == patterns[..., :1]).all(-1)  # constant (all zero for cosine)
+    if not flat.any():
+        return
+    where = tuple(int(i) for i in np.argwhere(flat)[0])
+    warnings.warn(
+        f"{int(flat.sum())} condition pattern(s) are constant over features (the first: "
+        f"condition {where[-1]} at leading index {where[:-1]}); their correlation or "
+        "cosine distances are undefined and set to NaN.",
+        UserWarning,
+        stacklevel=3,
+    )
 
 
 def _precision(noise: Any, noise_type: str, n_features: int, like: Any) -> Any:
@@ -312,14 +345,18 @@ def _dist_from_gram(gram: Any) -> Any:
 def _condensed_rdm(x: Any, metric: str) -> Any:
     """Condensed RDMs from the upper triangle of the Gram matrices."""
     if metric == "correlation":
-        x = x - x.mean(-1, keepdims=True)
+        constant = (x == x[..., :1]).all(-1)  # exactly zero once centred, not rounding errors
+        x = (x - x.mean(-1, keepdims=True)) * ~constant[..., None]
+    elif metric in ("euclidean", "sqeuclidean"):  # shift-invariant: centring saves digits
+        x = x - x.mean(-2, keepdims=True)
     gram = _gram(x)
     iu = np.triu_indices(x.shape[-2], 1)
     g = gram[..., iu[0], iu[1]]
     diag = B.diagonal(gram)
     di, dj = diag[..., iu[0]], diag[..., iu[1]]
     if metric in ("correlation", "cosine"):
-        return 1.0 - g / B.sqrt(di * dj)
+        with np.errstate(divide="ignore", invalid="ignore"):  # zero patterns: NaN, warned
+            return 1.0 - g / B.sqrt(di * dj)
     sq = B.clip_min(di + dj - 2.0 * g, 0.0)
     return sq if metric == "sqeuclidean" else B.sqrt(sq)
 

@@ -9,6 +9,7 @@ the number of centres.
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Iterator
 from typing import Any
 
@@ -109,6 +110,9 @@ def _as_patterns(data: Any, conditions: Any, condition_order: Any) -> tuple[np.n
 
 
 # ----------------------------------------------------------------------------- sensors
+_SEARCHLIGHT_TYPES = ("mag", "grad", "eeg")  # those mne.channels.find_ch_adjacency knows
+
+
 def sensor_neighbors(info: Any, radius: float | None = None) -> list[np.ndarray]:
     """Neighbours of each channel (itself included).
 
@@ -126,7 +130,22 @@ def sensor_neighbors(info: Any, radius: float | None = None) -> list[np.ndarray]
     neighbors : list of array of int
         One array of channel indices per channel.
     """
+    types = info.get_channel_types()
+    other = sorted({t for t in types if t not in _SEARCHLIGHT_TYPES})
+    if other:
+        raise ValueError(
+            f"info holds channels of type {other}, which have no sensor neighbourhood; "
+            f"keep only MEG/EEG channels (e.g. epochs.pick(['meg', 'eeg'])) before the "
+            f"searchlight. Types supported: {list(_SEARCHLIGHT_TYPES)}."
+        )
     pos = np.array([ch["loc"][:3] for ch in info["chs"]])
+    if not np.isfinite(pos).all() or not np.abs(pos).any(-1).all():
+        missing = [info["ch_names"][i] for i in
+                   np.flatnonzero(~np.isfinite(pos).all(-1) | ~np.abs(pos).any(-1))]
+        raise ValueError(
+            f"info has no sensor position for {len(missing)} channel(s) (e.g. {missing[:3]}); "
+            "set a montage (raw.set_montage('standard_1020') for EEG) before the searchlight."
+        )
     dist = np.linalg.norm(pos[:, None] - pos[None], axis=-1)
     if radius is not None:
         check_positive("radius", radius)
@@ -136,7 +155,6 @@ def sensor_neighbors(info: Any, radius: float | None = None) -> list[np.ndarray]
     import mne
 
     adjacency = np.zeros((len(pos), len(pos)), dtype=bool)
-    types = info.get_channel_types()
     for ch_type in sorted(set(types)):
         picks = np.flatnonzero(np.array(types) == ch_type)
         sub = mne.pick_info(info, picks)
@@ -252,7 +270,7 @@ def volume_searchlight(
 
     check_option("metric", metric, SEARCHLIGHT_METRICS)
     check_positive("radius", radius)
-    mask_img = nib.load(mask_img) if isinstance(mask_img, str) else mask_img
+    mask_img = nib.load(mask_img) if isinstance(mask_img, str | os.PathLike) else mask_img
     mask = np.asarray(mask_img.dataobj).astype(bool)
     if hasattr(data, "dataobj"):
         data = np.asarray(data.dataobj)[mask].T

@@ -10,9 +10,9 @@ from typing import Any
 import numpy as np
 import scipy.stats
 
-from .._validation import check_finite, check_positive
+from .._validation import check_finite, check_option, check_positive
 from .compare import compare_rdms
-from .rdm import compute_rdm, n_conditions_from_pairs
+from .rdm import METRICS, compute_rdm, n_conditions_from_pairs
 
 logger = logging.getLogger("neurodecode")
 
@@ -189,7 +189,8 @@ def rsa_timecourse(
     generalization : bool
         Also compare the data RDMs of every pair of windows.
     condition_order : sequence or None
-        Conditions in the order of the model RDMs; ``None``: sorted unique labels.
+        Conditions in the order of the model RDMs; ``None``: the sorted labels of all
+        subjects (every subject must have trials of each).
     sfreq, tmin : float
         Sampling rate (Hz) and time of the first sample (s), for ``times``.
     backend, device
@@ -201,13 +202,30 @@ def rsa_timecourse(
     """
     check_positive("window", window)
     check_positive("step", step)
+    for name, value in (("window", window), ("step", step)):
+        if int(value) != value:
+            raise ValueError(f"{name} must be a whole number of samples; got {value!r}.")
+    window, step = int(window), int(step)
+    check_option("metric", metric, [m for m in METRICS if m != "crossnobis"])
     subjects, labels, sfreq, tmin = _unpack(data, conditions, sfreq, tmin)
     if model_rdms is None:
         raise ValueError("model_rdms is required: a dict {name: condensed RDM} or an array.")
+    if condition_order is None:  # one order for every subject: all labels, sorted
+        condition_order = sorted(set().union(*(np.unique(lab).tolist() for lab in labels)))
     sims, rdms, gens = [], [], []
     order: list = []
-    for x, lab in zip(subjects, labels):
-        means, order = condition_means(x, lab, condition_order)
+    for i, (x, lab) in enumerate(zip(subjects, labels)):
+        try:
+            means, order = condition_means(x, lab, condition_order)
+        except ValueError as err:
+            if len(subjects) == 1:
+                raise
+            raise ValueError(f"subject {i}: {err}") from None
+        if rdms and means.shape[-1] != subjects[0].shape[-1]:
+            raise ValueError(
+                f"subject {i} has {means.shape[-1]} time samples; subject 0 has "
+                f"{subjects[0].shape[-1]}: crop or resample the subjects alike."
+            )
         if window > means.shape[-1]:
             raise ValueError(f"window={window} exceeds the {means.shape[-1]} time samples.")
         names, models = as_model_matrix(model_rdms, len(order))

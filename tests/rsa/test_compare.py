@@ -67,6 +67,14 @@ def test_kendall_tau_a_equals_its_definition(rng, n_values):
     np.testing.assert_allclose(compare_rdms(a, b[2], "kendall_tau_a"), ref[:, 2], atol=1e-12)
 
 
+def test_all_nan_data_rdms_give_nan_of_the_right_shape(rng):
+    models = rng.random((2, 6))
+    for method in ("kendall_tau_a", "spearman"):
+        out = compare_rdms(np.full((3, 6), np.nan), models, method)
+        assert out.shape == (3, 2) and np.isnan(out).all()
+        assert compare_rdms(np.full((3, 6), np.nan), models[0], method).shape == (3,)
+
+
 def test_shapes_and_leading_axes(rng):
     a, b = rng.random((2, 5, 28)), rng.random((3, 28))
     out = compare_rdms(a, b)
@@ -199,5 +207,8 @@ def test_counting_sort_kernel_ranks_ties_and_neighbours_exactly(rng):
     np.testing.assert_array_equal(out, scipy.stats.rankdata(x, axis=-1) - 251.0)
     heavy = rng.standard_t(1, (3, 501))  # crowded buckets: left to the caller
     heavy[2, 0] = np.inf
+    heavy[1] = np.arange(501) * 1e-311  # subnormal range: the bucket scale overflows
     centred_ranks(heavy, np.empty_like(heavy), done[:3])
     assert not done[:3].any()
+    tiny = np.arange(496) * 1e-311  # 32 conditions
+    assert compare_rdms(tiny, tiny[::-1], "spearman") == pytest.approx(-1.0)

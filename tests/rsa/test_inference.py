@@ -53,17 +53,13 @@ def test_permutation_test_planted(rng):
 
 
 @pytest.mark.parametrize("method", ["pearson", "spearman", "kendall_tau_a", "whitened_pearson"])
-@pytest.mark.parametrize("n_data, n_models, nan", [(1, 3, None), (4, 2, None), (1, 3, "data"),
-                                                   (4, 2, "models")])
+@pytest.mark.parametrize("n_data, n_models, nan", [(1, 3, False), (4, 2, False), (1, 3, True)])
 def test_permutation_null_equals_relabelled_models(rng, method, n_data, n_models, nan):
-    """Whichever side is relabelled (the data when it has fewer RDMs and no NaN, or
-    when only the models hold NaN), the null is the similarity of the data with the
-    models whose conditions are permuted."""
+    """Whichever side is relabelled (the data when they hold fewer RDMs and no NaN), the
+    null is the similarity of the data with the models whose conditions are permuted."""
     data, models = rng.random((n_data, 36)), rng.random((n_models, 36))
-    if nan == "data":
+    if nan:
         data[0, 4] = np.nan
-    elif nan == "models":
-        models[1, 7] = np.nan
     res = permutation_test(data, models, method, n_permutations=20, seed=5)
     gen = np.random.default_rng(5)
     for k in range(20):
@@ -136,3 +132,16 @@ def test_errors(rng):
         fdr_correction([0.1, 1.5])
     with pytest.raises(ValueError, match="n_subjects >= 2"):
         cluster_test(rng.random(10))
+
+
+def test_bootstrap_with_few_conditions_leaves_degenerate_resamples_out(rng):
+    """4 conditions: some resamples draw fewer than 3 distinct conditions (no pairs left);
+    they are NaN with a warning instead of an error, and the interval is still finite."""
+    subjects, models = rng.random((10, 6)), rng.random((2, 6))
+    with pytest.warns(UserWarning, match=r"of 500 bootstrap resamples drew fewer than 3 "
+                      r"distinct conditions \(of 4\)"):
+        res = bootstrap_ci(subjects, models, "pearson", n_bootstrap=500, seed=1)
+    assert np.isnan(res.samples).any() and np.isfinite([res.ci_low, res.ci_high]).all()
+    with pytest.warns(UserWarning, match="bootstrap resamples drew fewer"):
+        _, p = compare_models(subjects, models, "pearson", n_bootstrap=500, seed=1)
+    assert np.isfinite(p).all() and (p <= 1).all()

@@ -7,7 +7,7 @@ import pytest
 import rsatoolbox
 import torch
 from rsatoolbox.data.noise import prec_from_residuals
-from scipy.spatial.distance import pdist
+from scipy.spatial.distance import pdist, squareform
 
 from neurodecode.rsa import compute_rdm, noise_covariance, noise_precision, to_condensed, to_square
 
@@ -138,6 +138,11 @@ def test_errors(rng):
         compute_rdm(np.array([["a", "b"]] * 3))
     with pytest.raises(ValueError, match="noise must have shape"):
         compute_rdm(x, "mahalanobis", noise=np.eye(3))
+    with pytest.raises(ValueError, match="runs is used only by metric='crossnobis'; got "
+                       "metric='correlation'"):
+        compute_rdm(rng.random((4, 6)), runs=[0, 1])
+    with pytest.raises(ValueError, match="metric='correlation' needs at least 2 features"):
+        compute_rdm(rng.random((2, 4, 1)))
     with pytest.raises(ValueError, match="noise is used only"):
         compute_rdm(x, "euclidean", noise=np.eye(4))
     with pytest.raises(ValueError, match="runs must have one label per run"):
@@ -183,3 +188,33 @@ def test_strided_views_and_merged_leading_axes_equal_pdist(rng, metric):
     f32 = compute_rdm(data.astype(np.float32).transpose(2, 0, 1), metric)
     assert f32.dtype == np.float32
     np.testing.assert_allclose(f32[5], out[5], rtol=1e-3, atol=1e-3)
+
+
+def test_constant_patterns_give_nan_with_a_warning(rng):
+    """A flat condition pattern (e.g. zeroed by a hard baseline) has no correlation: its
+    pairs are NaN with a warning naming it, on the 2-D and the batched paths alike."""
+    x = rng.standard_normal((3, 5, 40))
+    x[1, 2] = 0.1  # constant, with a mean that is not exact in binary
+    with pytest.warns(UserWarning, match=r"1 condition pattern\(s\) are constant .* "
+                      r"condition 2 at leading index \(1,\)"):
+        batched = compute_rdm(x, "correlation")
+    with pytest.warns(UserWarning, match="condition 2 at leading index"):
+        single = compute_rdm(x[1], "correlation")
+    nan = np.isnan(squareform(single, checks=False))
+    assert nan[2].sum() == 4 and nan.sum() == 8  # row and column of condition 2
+    np.testing.assert_array_equal(np.isnan(batched[1]), np.isnan(single))
+    np.testing.assert_allclose(batched[1], single, atol=1e-12)
+    assert np.isfinite(batched[[0, 2]]).all()
+    x[0, 1] = 0.0
+    with pytest.warns(UserWarning, match="constant"):
+        assert np.isnan(compute_rdm(x, "cosine")[0]).sum() == 4
+
+
+def test_euclidean_keeps_its_digits_with_a_large_offset(rng):
+    """Raw BOLD in float32 (mean 1000): the distances are shift-invariant and computed
+    after centring across conditions, so float32 stays within 1e-6 of scipy."""
+    x = (1000 + rng.standard_normal((2, 6, 200))).astype(np.float32)
+    for metric in ("euclidean", "sqeuclidean"):
+        ref = pdist(x[0].astype(np.float64), metric)
+        for out in (compute_rdm(x, metric)[0], compute_rdm(x[0], metric)):
+            assert np.abs(out - ref).max() / ref.max() < 1e-6

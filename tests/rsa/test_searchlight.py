@@ -140,6 +140,21 @@ def test_errors(rng):
         searchlight(xv, MODEL, mask_img=mask_img)
     with pytest.raises(ValueError, match="at least 3 conditions"):
         sensor_searchlight(x[:2], pdist(np.ones((2, 1))), info)
+    with_eog = mne.create_info(info["ch_names"] + ["EOG1"], 100.0, ["eeg"] * 20 + ["eog"])
+    with pytest.raises(ValueError, match=r"channels of type \['eog'\], which have no sensor "
+                       r"neighbourhood; keep only MEG/EEG channels"):
+        sensor_neighbors(with_eog)
+    with pytest.raises(ValueError, match=r"info has no sensor position for 20 channel\(s\) "
+                       r"\(e.g. \['Fp1', 'Fp2', 'F7'\]\); set a montage"):
+        sensor_neighbors(mne.create_info(info["ch_names"], 100.0, "eeg"), radius=0.05)
+
+
+def test_volume_mask_from_a_path(rng, tmp_path):
+    mask_img, xv, _, _ = _volume(rng)
+    mask_img.to_filename(tmp_path / "mask.nii.gz")
+    from_path = volume_searchlight(xv, MODEL, tmp_path / "mask.nii.gz", radius=3.0)
+    from_image = volume_searchlight(xv, MODEL, mask_img, radius=3.0)
+    np.testing.assert_allclose(from_path["model0"].get_fdata(), from_image["model0"].get_fdata())
 
 
 @pytest.mark.realdata

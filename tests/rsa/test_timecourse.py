@@ -98,6 +98,15 @@ def test_errors(rng):
         rsa_timecourse(x, None, MODEL)
     with pytest.raises(ValueError, match="model_rdms is required"):
         rsa_timecourse(x, y)
+    with pytest.raises(ValueError, match="metric='crossnobis' is not valid"):
+        rsa_timecourse(x, y, MODEL, metric="crossnobis")
+    with pytest.raises(ValueError, match="window must be a whole number of samples; got 2.5"):
+        rsa_timecourse(x, y, MODEL, window=2.5)
+    keep = y != 5  # subject 1 has no trial of condition 5
+    with pytest.raises(ValueError, match=r"subject 1: condition\(s\) \[5\] have no trials"):
+        rsa_timecourse([x, x[keep]], [y, y[keep]], MODEL)
+    with pytest.raises(ValueError, match="subject 1 has 20 time samples; subject 0 has"):
+        rsa_timecourse([x, x[..., :20]], [y, y], MODEL)
     with pytest.raises(ValueError, match="must be a list of the same length"):
         rsa_timecourse([x, x], y, MODEL)
     with pytest.raises(ValueError, match="window=60 exceeds"):
