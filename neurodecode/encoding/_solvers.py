@@ -224,13 +224,15 @@ def solve_ridge_cv(
     return best, coef, intercept, cv_scores
 
 
-def warn_zero_variance_folds(n_zero: int) -> None:
-    """Warn that ``n_zero`` targets were constant in a validation fold."""
+def warn_zero_variance_folds(n_zero: int, stacklevel: int = 4) -> None:
+    """Warn that ``n_zero`` targets were constant in a validation fold (``stacklevel``
+    counted from this function: 4 is the caller of an estimator's ``fit`` that called
+    :func:`solve_ridge_cv`)."""
     warnings.warn(
         f"{n_zero} target(s) have zero variance in a validation fold; their R^2 there "
         "is set to 0 (not NaN).",
         UserWarning,
-        stacklevel=4,
+        stacklevel=stacklevel,
     )
 
 

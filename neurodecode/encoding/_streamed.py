@@ -10,6 +10,7 @@ per fold, every alpha from it), so the results agree to rounding.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterator
 
 import numpy as np
@@ -17,6 +18,8 @@ from tqdm.auto import tqdm
 
 from ._backend import get_backend
 from ._solvers import _r2_from_sse, _select_alphas
+
+_FOLD_BYTES = 1e9  # Gram matrices of the folds kept between passes
 
 
 def lagged_chunks(
@@ -87,28 +90,43 @@ def streamed_ridge_cv(
         sorted(np.concatenate([train, val]).tolist()) == list(range(n_trials))
         for train, val in folds
     )
-    members = [{int(i) for i in (val if partition else train)} for train, val in folds]
+    # trial -> how many times it enters each fold's sum (a splitter may repeat a trial)
+    members = [Counter(int(i) for i in (val if partition else train)) for train, val in folds]
     k = inputs[0].shape[1] * len(lags)
+    # one Gram matrix per fold kept from the first pass, unless they would take more than
+    # _FOLD_BYTES (e.g. leave-one-trial-out over many trials): then recomputed per fold
+    keep = len(folds) * k * k * 8 <= _FOLD_BYTES
     total_g, total_xy = np.zeros((k, k)), np.zeros((k, outputs[0].shape[1]))
-    fold_g = [np.zeros_like(total_g) for _ in folds]
-    fold_xy = [np.zeros_like(total_xy) for _ in folds]
+    fold_g = [np.zeros_like(total_g) for _ in folds] if keep else []
+    fold_xy = [np.zeros_like(total_xy) for _ in folds] if keep else []
     for t in tqdm(range(n_trials), desc="TRF Gram matrices", disable=not progress):
         gram, xty = _moments(inputs[t], outputs[t], lags, chunk_rows)
         total_g += gram
         total_xy += xty
-        for f, trials in enumerate(members):
-            if t in trials:
-                fold_g[f] += gram
-                fold_xy[f] += xty
-    train_g = [total_g - g if partition else g for g in fold_g]
-    train_xy = [total_xy - xy if partition else xy for xy in fold_xy]
+        for f, counts in enumerate(members if keep else []):
+            if counts[t]:
+                fold_g[f] += counts[t] * gram
+                fold_xy[f] += counts[t] * xty
     if not folds:
         best = np.full(outputs[0].shape[1], float(alphas[0]))
         return best, _solve(total_g, total_xy, best), None, 0
+
+    def fold_sums(f: int) -> tuple[np.ndarray, np.ndarray]:
+        if keep:
+            g, xy = fold_g[f], fold_xy[f]
+        else:
+            g, xy = np.zeros_like(total_g), np.zeros_like(total_xy)
+            for t, count in members[f].items():
+                gram, xty = _moments(inputs[t], outputs[t], lags, chunk_rows)
+                g += count * gram
+                xy += count * xty
+        return (total_g - g, total_xy - xy) if partition else (g, xy)
+
     cv_scores = np.zeros((len(alphas), outputs[0].shape[1]))
     n_zero = 0
     for f, (_, val) in enumerate(tqdm(folds, desc="TRF folds", disable=not progress)):
-        r2, zero = _fold_r2(train_g[f], train_xy[f], [inputs[t] for t in val],
+        train_g, train_xy = fold_sums(f)
+        r2, zero = _fold_r2(train_g, train_xy, [inputs[t] for t in val],
                             [outputs[t] for t in val], lags, alphas, chunk_rows)
         cv_scores += r2
         n_zero = max(n_zero, zero)

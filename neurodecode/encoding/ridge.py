@@ -93,6 +93,11 @@ def make_splits(cv: Any, n_samples: int, groups: Any = None) -> list[tuple[np.nd
     for train, val in splits:
         if len(train) == 0 or len(val) == 0:
             raise ValueError(f"cv={cv!r} produced an empty train or validation set.")
+        if len(val) < 2:
+            raise ValueError(
+                f"cv={cv!r} gives a validation fold of {len(val)} sample: R^2 (which chooses "
+                "alpha) needs at least 2 samples per fold; use fewer folds (e.g. cv=5)."
+            )
     return splits
 
 

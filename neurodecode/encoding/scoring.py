@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 
+from .._stats import fdr_correction
 from .._validation import check_finite, check_option
 
 METRICS = ("r", "r2")
@@ -91,29 +92,6 @@ def score_targets(y_true: Any, y_pred: Any, metric: str = "r") -> np.ndarray:
     check_finite("y_true", a, ("sample", "target"))
     check_finite("y_pred", b, ("sample", "target"))
     return SCORERS[metric](a, b)
-
-
-def fdr_correction(pvals: Any, alpha: float = 0.05) -> tuple[np.ndarray, np.ndarray]:
-    """Benjamini-Hochberg FDR.
-
-    Parameters
-    ----------
-    pvals : array of shape (n_tests,)
-    alpha : float
-
-    Returns
-    -------
-    reject : array of bool, shape (n_tests,)
-    pvals_corrected : array of shape (n_tests,)
-    """
-    p = np.asarray(pvals, dtype=float)
-    n = p.size
-    order = np.argsort(p)
-    ranked = p[order] * n / np.arange(1, n + 1)
-    ranked = np.minimum.accumulate(ranked[::-1])[::-1].clip(max=1.0)
-    corrected = np.empty(n)
-    corrected[order] = ranked
-    return corrected <= alpha, corrected
 
 
 def permutation_test(

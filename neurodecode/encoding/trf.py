@@ -242,7 +242,7 @@ class TemporalReceptiveField(RegressorMixin, BaseEstimator):
                 progress=self.verbose)
             coef = coef.astype(dtype, copy=False)
             if n_zero:
-                warn_zero_variance_folds(n_zero)
+                warn_zero_variance_folds(n_zero, stacklevel=3)
         else:
             design = self._design(inputs, x_mean)
             be = get_backend(self.backend, self.device, dtype)

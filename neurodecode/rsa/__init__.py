@@ -5,6 +5,7 @@ Everything is vectorised over leading axes (time, subjects, searchlight centres)
 equal to rsatoolbox / scipy where they overlap.
 """
 
+from .._stats import fdr_correction
 from .ceiling import noise_ceiling, pool_rdms
 from .compare import METHODS, compare_rdms, compare_rdms_paired
 from .inference import (
@@ -14,7 +15,6 @@ from .inference import (
     bootstrap_ci,
     cluster_test,
     compare_models,
-    fdr_correction,
     permutation_test,
 )
 from .maps import SimilarityMap, layer_rdms, similarity_map

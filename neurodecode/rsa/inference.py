@@ -251,35 +251,6 @@ def compare_models(
     return diff, p
 
 
-def fdr_correction(p_values: Any, alpha: float = 0.05) -> tuple[np.ndarray, np.ndarray]:
-    """Benjamini-Hochberg false discovery rate correction.
-
-    Parameters
-    ----------
-    p_values : array of any shape
-        Uncorrected p-values.
-    alpha : float
-        FDR level.
-
-    Returns
-    -------
-    reject : array of bool, same shape
-        Where the null hypothesis is rejected.
-    p_adjusted : array, same shape
-        FDR-adjusted p-values (equal to ``mne.stats.fdr_correction``).
-    """
-    p = np.asarray(p_values, dtype=np.float64)
-    if np.isnan(p).any() or (p < 0).any() or (p > 1).any():
-        raise ValueError("p_values must lie in [0, 1] with no NaN.")
-    flat = p.ravel()
-    order = np.argsort(flat)
-    ranked = flat[order] * flat.size / np.arange(1, flat.size + 1)
-    adj = np.minimum.accumulate(ranked[::-1])[::-1].clip(max=1)
-    out = np.empty_like(flat)
-    out[order] = adj
-    return (out <= alpha).reshape(p.shape), out.reshape(p.shape)
-
-
 @dataclass(frozen=True)
 class ClusterResult:
     """Result of :func:`cluster_test`.

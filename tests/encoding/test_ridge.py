@@ -104,6 +104,9 @@ def test_target_constant_in_one_fold_does_not_decide_its_alpha(rng):
 
 def test_bad_inputs(rng):
     X, Y, _ = _planted(rng, n=20)
+    with pytest.raises(ValueError, match=r"cv=20 gives a validation fold of 1 sample: R\^2 .* "
+                       r"needs at least 2 samples per fold"):
+        RidgeCV(cv=20).fit(X, Y)
     with pytest.raises(ValueError, match="same number of samples"):
         RidgeCV().fit(X, Y[:-1])
     Xn = X.copy()

@@ -55,6 +55,8 @@ def test_fdr_matches_statsmodels_formula():
     reject, corrected = fdr_correction(p, 0.05)
     np.testing.assert_allclose(corrected, [0.025, 0.05, 0.05, 0.2, 0.005])
     np.testing.assert_array_equal(reject, [True, True, True, False, True])
+    with pytest.raises(ValueError, match=r"got nan at flat index 1 and 1 more"):
+        fdr_correction([0.001, np.nan, 0.02, -0.1])
 
 
 @pytest.mark.parametrize("method", ["shift", "groups", "shuffle"])

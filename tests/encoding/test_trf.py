@@ -6,6 +6,7 @@ import warnings
 
 import numpy as np
 import pytest
+from sklearn.model_selection import KFold
 
 from neurodecode.encoding import TemporalReceptiveField, lag_matrix, times_to_delays
 
@@ -199,3 +200,37 @@ def test_streamed_chunks_across_edges_and_bounded_memory(rng):
     tracemalloc.stop()
     assert peak < 0.3 * design_bytes, (peak, design_bytes)
     assert trf.coef_[0, 0, 0] == pytest.approx(1.0, abs=0.05)  # y_0 = x_0 at lag 0
+
+
+def test_streamed_counts_a_repeated_training_trial_twice(rng):
+    """A bootstrap-like splitter repeating a trial: the streamed sums weigh it twice, as
+    the materialised design does."""
+
+    class Repeat:
+        def split(self, X, y=None, groups=None):
+            yield np.array([0, 0, 1, 2]), np.array([3])
+            yield np.array([1, 1, 2, 3]), np.array([0])
+
+    X, Y, _ = _simulate(rng, n_trials=4, n_times=200, noise=2.0)
+    kwargs = dict(alphas=np.logspace(-2, 3, 6), cv=Repeat())
+    full = TemporalReceptiveField(0.0, 0.1, SFREQ, stream=False, **kwargs).fit(X, Y)
+    streamed = TemporalReceptiveField(0.0, 0.1, SFREQ, stream=True, **kwargs).fit(X, Y)
+    np.testing.assert_allclose(streamed.cv_scores_, full.cv_scores_, rtol=1e-8, atol=1e-10)
+
+
+def test_streamed_recomputes_fold_sums_when_they_would_not_fit(rng, monkeypatch):
+    """Leave-one-trial-out over many trials: the per-fold Gram matrices are recomputed
+    instead of kept (memory), with the same result; partition or not."""
+    from neurodecode.encoding import _streamed
+
+    X, Y, _ = _simulate(rng, n_trials=5, n_times=200, noise=2.0)
+    alphas = np.logspace(-2, 3, 6)
+    splits = [list(KFold(5).split(np.zeros((5, 1)))),
+              [(np.array([0, 0, 1]), np.array([4])), (np.array([2, 3]), np.array([0]))]]
+    for trial_splits in splits:
+        kept = _streamed.streamed_ridge_cv(X, Y, np.arange(11), alphas, trial_splits)
+        monkeypatch.setattr(_streamed, "_FOLD_BYTES", 0)
+        redone = _streamed.streamed_ridge_cv(X, Y, np.arange(11), alphas, trial_splits)
+        monkeypatch.undo()
+        for a, b in zip(kept[:3], redone[:3]):
+            np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12)

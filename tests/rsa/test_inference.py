@@ -128,7 +128,8 @@ def test_errors(rng):
         bootstrap_ci(rdm, rdm, over="subjects")
     with pytest.raises(ValueError, match=r"ci must be in \(0, 1\)"):
         bootstrap_ci(rdm, rdm, ci=95)
-    with pytest.raises(ValueError, match=r"p_values must lie in \[0, 1\]"):
+    with pytest.raises(ValueError, match=r"p_values must lie in \[0, 1\] with no NaN; got 1.5 "
+                       r"at flat index 1\."):
         fdr_correction([0.1, 1.5])
     with pytest.raises(ValueError, match="n_subjects >= 2"):
         cluster_test(rng.random(10))
