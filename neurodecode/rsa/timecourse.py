@@ -212,7 +212,9 @@ def rsa_timecourse(
         raise ValueError("model_rdms is required: a dict {name: condensed RDM} or an array.")
     if condition_order is None:  # one order for every subject: all labels, sorted
         condition_order = sorted(set().union(*(np.unique(lab).tolist() for lab in labels)))
-    sims, rdms, gens = [], [], []
+    sims: list[np.ndarray] = []
+    rdms: list[np.ndarray] = []
+    gens: list[np.ndarray] = []
     order: list = []
     for i, (x, lab) in enumerate(zip(subjects, labels)):
         try:
