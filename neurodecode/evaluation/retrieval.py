@@ -92,6 +92,8 @@ def _query_block_ranks(q: torch.Tensor, true_score: torch.Tensor, true_cand: tor
                        target, first: np.ndarray, chunk_size: int, device,
                        groups: torch.Tensor | None, n_groups: int):
     greater = torch.zeros(len(q), dtype=torch.long, device=device)
+    ties = torch.zeros(len(q), dtype=torch.long, device=device)
+    tol = _TIE_RTOL * true_score.abs().clamp_min(1e-12)[:, None]
     if groups is not None:
         running_max = torch.full((len(q),), -torch.inf, device=device)
         word_mass = torch.zeros(len(q), n_groups, device=device, dtype=torch.float64)
@@ -103,12 +105,19 @@ def _query_block_ranks(q: torch.Tensor, true_score: torch.Tensor, true_cand: tor
             word_mass.index_add_(1, groups[c0:c1], torch.exp(scores - new_max[:, None]).double())
             running_max = new_max
         is_true = (true_cand[:, None] - c0) == torch.arange(c1 - c0, device=device)
-        greater += ((scores > true_score[:, None]) & ~is_true).sum(dim=1)
+        diff = scores - true_score[:, None]
+        greater += ((diff > tol) & ~is_true).sum(dim=1)
+        ties += ((diff.abs() <= tol) & ~is_true).sum(dim=1)
     word_rank = None
     if groups is not None:
         true_mass = word_mass.gather(1, groups[true_cand][:, None])
         word_rank = (word_mass > true_mass).sum(dim=1)
-    return greater, word_rank
+    return greater, ties, word_rank
+
+
+# Scores this close (relative) to the true one tie with it: the true score and the block
+# scores come from different matrix products, which round differently.
+_TIE_RTOL = 1e-5
 
 
 @torch.no_grad()
@@ -136,8 +145,15 @@ def compute_ranks(pred, target, *, segment_ids=None, groups=None, chunk_size: in
     Returns
     -------
     ranks : dict
-        ``rank`` (n,) int: candidates scoring strictly higher than the true one (0 = top
-        1); ``n_candidates``; with ``groups``, ``word_rank`` (n,) and ``n_words``.
+        ``rank`` (n,) int: candidates scoring higher than the true one (0 = top 1);
+        ``ties`` (n,) int: other candidates scoring the same (to a relative 1e-5; a
+        collapsed model ties everywhere); ``n_candidates``; with ``groups``,
+        ``word_rank`` (n,) and ``n_words``.
+
+    Raises
+    ------
+    ValueError
+        If ``pred`` or ``target`` holds NaN or infinite values.
     """
     pred_shape, target_shape = tuple(pred.shape), tuple(target.shape)
     if pred_shape != target_shape or len(pred_shape) not in (2, 3):
@@ -152,7 +168,10 @@ def compute_ranks(pred, target, *, segment_ids=None, groups=None, chunk_size: in
     if word_index is not None:
         word_index = word_index.to(device)
     inverse_t = torch.from_numpy(inverse).to(device)
+    _check_finite_rows("pred", pred)
+    _check_finite_rows("target", target)
     rank = np.empty(len(pred), dtype=np.int64)
+    ties = np.empty(len(pred), dtype=np.int64)
     word_rank = np.empty(len(pred), dtype=np.int64) if word_index is not None else None
     blocks = list(_chunks(len(pred), chunk_size))
     for q0, q1 in tqdm(blocks, disable=not progress, desc="retrieval", leave=False):
@@ -161,12 +180,14 @@ def compute_ranks(pred, target, *, segment_ids=None, groups=None, chunk_size: in
         rows, back = np.unique(first[inverse[q0:q1]], return_inverse=True)
         tgt = _rows(target, rows, device)[torch.from_numpy(back.ravel()).to(device)]
         true_score = (q * tgt).sum(1) / (1e-8 + tgt.norm(dim=1))
-        greater, words = _query_block_ranks(q, true_score, inverse_t[q0:q1], target, first,
-                                            chunk_size, device, word_index, n_words)
+        greater, tied, words = _query_block_ranks(q, true_score, inverse_t[q0:q1], target,
+                                                  first, chunk_size, device, word_index,
+                                                  n_words)
         rank[q0:q1] = greater.cpu().numpy()
+        ties[q0:q1] = tied.cpu().numpy()
         if words is not None and word_rank is not None:
             word_rank[q0:q1] = words.cpu().numpy()
-    out = {"rank": rank, "n_candidates": len(first)}
+    out = {"rank": rank, "ties": ties, "n_candidates": len(first)}
     if word_rank is not None:
         out.update(word_rank=word_rank, n_words=n_words)
     return out
@@ -241,11 +262,28 @@ class RetrievalResult:
         return out
 
 
-def _hits(rank: np.ndarray, k: int, n_candidates: int, pool_size: int | None) -> np.ndarray:
-    """Per-query probability that the true segment is in the top k."""
+def _hits(rank: np.ndarray, ties: np.ndarray, k: int, n_candidates: int,
+          pool_size: int | None) -> np.ndarray:
+    """Per-query probability that the true segment is in the top k, ties broken at random:
+    its place among all candidates is uniform on ``rank .. rank + ties``."""
+    above = np.arange(n_candidates)  # candidates placed above the true one
     if pool_size is None:
-        return (rank < k).astype(float)
-    return hypergeom.cdf(k - 1, n_candidates - 1, rank, pool_size - 1)
+        in_top = (above < k).astype(float)
+    else:
+        in_top = hypergeom.cdf(k - 1, n_candidates - 1, above, pool_size - 1)
+    cum = np.concatenate([[0.0], np.cumsum(in_top)])
+    return (cum[rank + ties + 1] - cum[rank]) / (ties + 1)
+
+
+def _check_finite_rows(name: str, array) -> None:
+    values = array if isinstance(array, torch.Tensor) else torch.as_tensor(np.asarray(array))
+    bad = ~torch.isfinite(values.reshape(len(values), -1)).all(dim=1)
+    if bool(bad.any()):
+        rows = torch.nonzero(bad).ravel()[:5].tolist()
+        raise ValueError(
+            f"{name} holds NaN or infinite values in {int(bad.sum())} of {len(values)} rows "
+            f"(e.g. rows {rows}); retrieval needs finite features (a diverged model?)."
+        )
 
 
 def compute_topk_accuracy(pred, target, ks: Sequence[int] = (1, 5, 10), *,
@@ -289,7 +327,7 @@ def compute_topk_accuracy(pred, target, ks: Sequence[int] = (1, 5, 10), *,
             f"got {pool_size}."
         )
     pool = n_cand if pool_size is None else pool_size
-    hits = {k: _hits(ranks["rank"], k, n_cand, pool_size) for k in ks}
+    hits = {k: _hits(ranks["rank"], ranks["ties"], k, n_cand, pool_size) for k in ks}
     result = RetrievalResult(
         topk={k: float(h.mean()) for k, h in hits.items()},
         chance={k: chance_level(k, pool) for k in ks},

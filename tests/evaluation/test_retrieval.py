@@ -207,3 +207,23 @@ def test_errors(rng):
         bootstrap_ci([1.0, 0.0], n_bootstraps=0)
     with pytest.raises(ValueError, match=r"groups must have shape \(2,\)"):
         bootstrap_ci([1.0, 0.0], groups=[0])
+
+
+def test_ties_are_broken_at_random_and_nan_is_an_error():
+    """A collapsed model (all predictions equal) ties with every candidate: its expected
+    accuracy is chance, not 100 %; two candidates with the same content but different
+    segment ids share the credit; NaN predictions are an error naming pred."""
+    target = np.random.default_rng(9).standard_normal((200, 16, 10)).astype(np.float32)
+    res = compute_topk_accuracy(np.zeros_like(target), target, ks=(1, 10), n_bootstraps=10)
+    for k in (1, 10):
+        assert res.topk[k] == pytest.approx(res.chance[k])
+    pooled = compute_topk_accuracy(np.zeros_like(target), target, ks=(1, 10), pool_size=50,
+                                   n_bootstraps=10)
+    assert pooled.topk[10] == pytest.approx(pooled.chance[10])
+    twins = target.copy()
+    twins[1] = twins[0]  # same stimulus, two segment ids
+    exact = compute_topk_accuracy(twins, twins, ks=(1,), segment_ids=np.arange(200),
+                                  n_bootstraps=10)
+    assert exact.topk[1] == pytest.approx(199 / 200)  # queries 0 and 1 get half credit
+    with pytest.raises(ValueError, match=r"pred holds NaN or infinite values in 200 of 200 rows"):
+        compute_topk_accuracy(np.full_like(target, np.nan), target)
