@@ -178,7 +178,8 @@ def load_image(stimulus: Any) -> np.ndarray:
 
 
 def images_to_tensor(images: list[Any], size: int, mean: tuple, std: tuple,
-                     resize: int | None = None, mode: str = "bilinear") -> torch.Tensor:
+                     resize: int | None = None, mode: str = "bilinear",
+                     stretch: bool = False) -> torch.Tensor:
     """Resize (shorter side to ``resize`` or ``size``), centre-crop and normalise images.
 
     Parameters
@@ -190,13 +191,15 @@ def images_to_tensor(images: list[Any], size: int, mean: tuple, std: tuple,
     mean, std : tuple of 3 floats
         Per-channel normalisation, in 0-255 units.
     resize : int or None
-        Shorter side before the crop; ``None`` is ``size``; ``0`` resizes straight to
-        ``size x size`` (no crop, the aspect ratio changes).
+        Shorter side before the crop; ``None`` is ``size``.
     mode : str
         Interpolation: torch's ``"bilinear"`` or ``"bicubic"`` (antialiased, float), or
         Pillow's ``"pil-<filter>"`` (bicubic, bilinear, lanczos, box, hamming, nearest;
         rounded to uint8 as in transformers' image processors, whose pixels this
         reproduces exactly).
+    stretch : bool
+        Resize to ``resize x resize`` whatever the aspect ratio (then crop), as image
+        processors whose ``size`` has a height and a width.
 
     Returns
     -------
@@ -206,12 +209,12 @@ def images_to_tensor(images: list[Any], size: int, mean: tuple, std: tuple,
     out = []
     for stim in images:
         if mode.startswith("pil"):
-            out.append(_pil_resize_crop(load_image(stim), size, resize, mode))
+            out.append(_pil_resize_crop(load_image(stim), size, resize or size, mode, stretch))
             continue
         x = torch.tensor(load_image(stim)).permute(2, 0, 1)[None].float()  # a copy: may be read-only
         h, w = x.shape[-2:]
-        if resize == 0:
-            new = (size, size)
+        if stretch:
+            new = (resize or size, resize or size)
         else:
             scale = (resize or size) / min(h, w)
             new = (max(size, round(h * scale)), max(size, round(w * scale)))
@@ -223,18 +226,18 @@ def images_to_tensor(images: list[Any], size: int, mean: tuple, std: tuple,
     return (batch - torch.tensor(mean).view(1, 3, 1, 1)) / torch.tensor(std).view(1, 3, 1, 1)
 
 
-def _pil_resize_crop(image: np.ndarray, size: int, resize: int | None, mode: str) -> torch.Tensor:
+def _pil_resize_crop(image: np.ndarray, size: int, resize: int, mode: str,
+                     stretch: bool) -> torch.Tensor:
     """Resize with Pillow (uint8 result) and centre-crop, as transformers' image processors."""
     from PIL import Image
 
     h, w = image.shape[:2]
-    short = resize or size
-    if resize == 0:
-        new_w, new_h = size, size
+    if stretch:
+        new_w, new_h = resize, resize
     elif h <= w:
-        new_h, new_w = short, int(short * w / h)
+        new_h, new_w = resize, int(resize * w / h)
     else:
-        new_w, new_h = short, int(short * h / w)
+        new_w, new_h = resize, int(resize * h / w)
     resample = getattr(Image.Resampling, mode.removeprefix("pil-").upper())
     pixels = np.asarray(Image.fromarray(image).resize((new_w, new_h), resample=resample))
     top, left = (new_h - size) // 2, (new_w - size) // 2
@@ -251,11 +254,13 @@ class ImagePreprocessing:
     size : int
         Side of the square crop fed to the model.
     resize : int
-        Shorter side before the centre crop (0: straight to ``size x size``).
+        Shorter side before the centre crop (with ``stretch``: both sides).
     mean, std : tuple of 3 floats
         Normalisation in 0-255 units.
     mode : str
         Interpolation, see :func:`images_to_tensor`.
+    stretch : bool
+        Resize to ``resize x resize`` whatever the aspect ratio, then crop.
     """
 
     size: int
@@ -263,6 +268,7 @@ class ImagePreprocessing:
     mean: tuple
     std: tuple
     mode: str = "pil-bicubic"
+    stretch: bool = False
 
 
 # Pillow's resampling codes, as preprocessor_config.json stores them
@@ -301,20 +307,20 @@ def read_preprocessing(folder: str | Path, default: ImagePreprocessing) -> Image
         std = tuple(float(s) / factor for s in _three(cfg["image_std"]))
     size_cfg = cfg.get("size", {"shortest_edge": default.resize})
     crop = cfg.get("crop_size", default.size) if cfg.get("do_center_crop", True) else None
-    if isinstance(size_cfg, dict) and "shortest_edge" not in size_cfg:  # height x width
-        side, resize = _square(size_cfg, path, "size"), 0
-        if crop is not None:  # resize, then crop
-            side, resize = _square(crop, path, "crop_size"), _square(size_cfg, path, "size")
+    stretch = isinstance(size_cfg, dict) and "shortest_edge" not in size_cfg  # height x width
+    if stretch:
+        resize = _square(size_cfg, path, "size")
     else:
         resize = int(size_cfg["shortest_edge"] if isinstance(size_cfg, dict) else size_cfg)
-        side = resize if crop is None else _square(crop, path, "crop_size")
+    side = resize if crop is None else _square(crop, path, "crop_size")
     code = cfg.get("resample", 3)
     if code not in range(len(_PIL_FILTERS)):
         raise DataFormatError(
             f"resample={code!r} in {str(path)!r} is not a Pillow filter code (0-5)."
         )
     mode = f"pil-{_PIL_FILTERS[code]}"
-    return ImagePreprocessing(size=side, resize=resize, mean=mean, std=std, mode=mode)
+    return ImagePreprocessing(size=side, resize=resize, mean=mean, std=std, mode=mode,
+                              stretch=stretch)
 
 
 def _three(values: Any) -> list:
@@ -517,7 +523,7 @@ class _HFImageFeature(_LayeredImageFeature):
     def _run(self, images: list[Any], layers: list[str]) -> dict[str, torch.Tensor]:
         prep = self.preprocessing()
         x = images_to_tensor(images, prep.size, prep.mean, prep.std, prep.resize,
-                             prep.mode).to(self.device)
+                             prep.mode, prep.stretch).to(self.device)
         with torch.no_grad():
             out = self._model(pixel_values=x, output_hidden_states=True)
         hidden = out.hidden_states

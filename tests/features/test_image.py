@@ -147,11 +147,20 @@ def test_pixels_equal_transformers_image_processors(tiny_vision, tmp_path):
     cases = {"dinov2": _bit_processor(36, 32),
              "clip_vision": _processor("CLIPImageProcessor")(size={"shortest_edge": 32},
                                                crop_size={"height": 32, "width": 32})}
+    stretched = _processor("BitImageProcessor")(
+        size={"height": 40, "width": 40}, crop_size={"height": 32, "width": 32},
+        image_mean=[0.485, 0.456, 0.406], image_std=[0.229, 0.224, 0.225])
+    stretched.save_pretrained(tmp_path / "stretch")
+    shutil.copy(tiny_vision / "dinov2" / "config.json", tmp_path / "stretch")
+    cases["stretch"] = stretched
     for name, processor in cases.items():
-        feat = get_feature(name, model_path=tiny_vision / ("clip" if name == "clip_vision"
-                                                           else "dinov2"))
+        folder = {"clip_vision": tiny_vision / "clip", "dinov2": tiny_vision / "dinov2",
+                  "stretch": tmp_path / "stretch"}[name]
+        feat = get_feature("clip_vision" if name == "clip_vision" else "dinov2",
+                           model_path=folder)
         prep = feat.preprocessing()
-        ours = images_to_tensor(imgs, prep.size, prep.mean, prep.std, prep.resize, prep.mode)
+        ours = images_to_tensor(imgs, prep.size, prep.mean, prep.std, prep.resize, prep.mode,
+                                prep.stretch)
         ref = processor(images=[np.stack([i] * 3, -1) if i.ndim == 2 else i for i in imgs],
                         return_tensors="np")["pixel_values"]
         np.testing.assert_allclose(ours.numpy(), ref, atol=1e-5)
@@ -168,10 +177,10 @@ def test_preprocessor_config_variants_and_errors(tmp_path):
     path.write_text(json.dumps({"size": {"height": 64, "width": 64}, "do_center_crop": False,
                                 "resample": 2, "image_mean": 0.5, "image_std": [0.5]}))
     prep = read_preprocessing(tmp_path, default)
-    assert (prep.size, prep.resize, prep.mode) == (64, 0, "pil-bilinear")
+    assert (prep.size, prep.resize, prep.mode, prep.stretch) == (64, 64, "pil-bilinear", True)
     assert prep.mean == (127.5,) * 3 and prep.std == (127.5,) * 3
     batch = images_to_tensor([skdata.chelsea()], prep.size, prep.mean, prep.std, prep.resize,
-                             prep.mode)
+                             prep.mode, prep.stretch)
     assert batch.shape == (1, 3, 64, 64)  # squashed, not cropped
     path.write_text(json.dumps({"crop_size": {"height": 32, "width": 48}}))
     with pytest.raises(DataFormatError, match="only square crops are supported"):
