@@ -191,7 +191,10 @@ def noise_ceiling(repeats: Any, method: str = "split_half") -> np.ndarray:
     method : {"split_half", "loo"}
         ``"split_half"``: correlation of the means of the odd and even repeats,
         Spearman-Brown corrected to the full number of repeats; ``"loo"``: mean
-        correlation of each repeat with the mean of the others (lower bound).
+        correlation ``r`` of each repeat with the mean of the other ``n - 1``, from which
+        the single-repeat reliability ``rho`` follows (``r^2 = rho * rho_{n-1}``, with
+        ``rho_m`` Spearman-Brown's reliability of a mean of ``m``), then corrected to
+        all ``n`` repeats. Both estimate the same ceiling.
 
     Returns
     -------
@@ -205,12 +208,17 @@ def noise_ceiling(repeats: Any, method: str = "split_half") -> np.ndarray:
             "repeats must have shape (n_repeats >= 2, n_samples, n_targets); got "
             f"{data.shape}."
         )
+    n = len(data)
     if method == "loo":
         total = data.sum(0)
-        rs = [correlation_per_target(d, (total - d) / (len(data) - 1)) for d in data]
-        return np.mean(rs, axis=0)
-    r = correlation_per_target(data[0::2].mean(0), data[1::2].mean(0))
-    r_full = 2 * r / (1 + np.abs(r))  # Spearman-Brown: reliability of the full mean
+        rs = [correlation_per_target(d, (total - d) / (n - 1)) for d in data]
+        r2 = np.clip(np.mean(rs, axis=0), 0, None) ** 2
+        # (n - 1) rho^2 - r^2 (n - 2) rho - r^2 = 0: the single-repeat reliability
+        rho = (r2 * (n - 2) + np.sqrt(r2**2 * (n - 2) ** 2 + 4 * (n - 1) * r2)) / (2 * (n - 1))
+        r_full = n * rho / (1 + (n - 1) * rho)
+    else:
+        r = correlation_per_target(data[0::2].mean(0), data[1::2].mean(0))
+        r_full = 2 * r / (1 + np.abs(r))  # Spearman-Brown: reliability of the full mean
     return np.sqrt(np.clip(r_full, 0, None))
 
 
