@@ -7,6 +7,7 @@ Every method takes data RDMs of shape (n_a, n_pairs) and model RDMs of shape
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
 from typing import Any
 
@@ -93,6 +94,8 @@ def _compare(
     n_jobs: int, nan_rows: np.ndarray | None = None,
 ) -> np.ndarray:
     a, b, lead, single, keep = _prepare(a_all, rdm_b, nan_rows)
+    if method in ("pearson", "spearman", "whitened_pearson"):  # centred: undefined
+        _warn_constant_rdms(a, b)
     dt = B.resolve_dtype(a_all, dtype)
     if method == "kendall_tau_a":
         sim = _tau_a(a, b, n_jobs)
@@ -109,6 +112,18 @@ def _compare(
         sim = B.to_numpy(sim)
     sim = sim.reshape(lead + (b.shape[0],))
     return sim[..., 0] if single else sim
+
+
+def _warn_constant_rdms(a: np.ndarray, b: np.ndarray) -> None:
+    """Warn when RDMs are constant over the compared pairs: correlations are undefined."""
+    const_a, const_b = (a == a[:, :1]).all(1), (b == b[:, :1]).all(1)
+    if const_a.any() or const_b.any():
+        warnings.warn(
+            f"{int(const_a.sum())} data RDM(s) and {int(const_b.sum())} model RDM(s) are "
+            "constant over the compared pairs: their correlations are undefined (NaN).",
+            UserWarning,
+            stacklevel=4,
+        )
 
 
 def _prepare(
@@ -156,7 +171,8 @@ def _cosine(a: Any, b: Any) -> Any:
 
 
 def _center(x: np.ndarray, keep: Any = None) -> np.ndarray:
-    return x - x.mean(-1, keepdims=True)
+    """Rows minus their mean; a constant row becomes exactly zero (its correlation NaN)."""
+    return (x - x.mean(-1, keepdims=True)) * ~(x == x[..., :1]).all(-1, keepdims=True)
 
 
 def _ranks(x: np.ndarray, keep: Any = None) -> np.ndarray:

@@ -200,12 +200,16 @@ def bootstrap_ci(
                 degenerate += 1
                 continue
             subj, mods = both[: len(subj)], both[len(subj) :]
-        samples[k] = compare_rdms(subj, mods, method).mean(0)
-    if degenerate:
+        with warnings.catch_warnings():  # constant resampled RDMs: counted below
+            warnings.simplefilter("ignore", UserWarning)
+            samples[k] = compare_rdms(subj, mods, method).mean(0)
+    left_out = int(np.isnan(samples).any(1).sum())
+    if left_out:
         warnings.warn(
-            f"{degenerate} of {n_bootstrap} bootstrap resamples drew fewer than 3 distinct "
-            f"conditions (of {n}) and were left out (NaN in samples); with so few "
-            "conditions, prefer over='subjects'.",
+            f"{left_out} of {n_bootstrap} bootstrap resamples were left out (NaN in "
+            f"samples): {degenerate} drew fewer than 3 distinct conditions (of {n}), the "
+            "others made an RDM constant over the drawn pairs. With few conditions, "
+            "prefer over='subjects'.",
             UserWarning,
             stacklevel=2,
         )

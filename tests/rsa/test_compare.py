@@ -212,3 +212,14 @@ def test_counting_sort_kernel_ranks_ties_and_neighbours_exactly(rng):
     assert not done[:3].any()
     tiny = np.arange(496) * 1e-311  # 32 conditions
     assert compare_rdms(tiny, tiny[::-1], "spearman") == pytest.approx(-1.0)
+
+
+def test_constant_rdms_give_nan_correlations_with_a_warning(rng):
+    """A constant RDM (0.1 everywhere: its mean is not exact) has no correlation: NaN and
+    a warning, not rounding noise; cosine stays defined and Kendall's tau-a is 0."""
+    data, flat = rng.random((3, 45)), np.full(45, 0.1)
+    for method in ("pearson", "spearman", "whitened_pearson"):
+        with pytest.warns(UserWarning, match=r"0 data RDM\(s\) and 1 model RDM\(s\) are constant"):
+            assert np.isnan(compare_rdms(data, flat, method)).all()
+    assert np.isfinite(compare_rdms(data, flat, "cosine")).all()
+    np.testing.assert_array_equal(compare_rdms(data, flat, "kendall_tau_a"), 0.0)
