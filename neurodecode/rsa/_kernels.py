@@ -2,8 +2,9 @@
 
 They release the GIL, so :func:`neurodecode.rsa._backend.parallel_map` runs them on
 several threads; divisions follow numpy (0/0 is NaN, not an exception). Each is compiled on its first call and cached on disk (``cache=True``),
-so later processes only load it. Callers pass C-contiguous float64 arrays, so that one
-compiled version serves every call.
+so later processes only load it. Callers pass C-contiguous float64 arrays (float32 for
+the RDM kernels of float32 data); another dtype, or a read-only array, compiles (and
+caches) one more version on its first call.
 """
 
 from __future__ import annotations

@@ -192,7 +192,8 @@ def rsa_timecourse(
         Conditions in the order of the model RDMs; ``None``: the sorted labels of all
         subjects (every subject must have trials of each).
     sfreq, tmin : float
-        Sampling rate (Hz) and time of the first sample (s), for ``times``.
+        Sampling rate (Hz) and time of the first sample (s), for ``times``; without
+        ``sfreq``, ``times`` are sample indices (window centres).
     backend, device
         Array library and torch device for the RDMs.
 
@@ -208,6 +209,10 @@ def rsa_timecourse(
     window, step = int(window), int(step)
     check_option("metric", metric, [m for m in METRICS if m != "crossnobis"])
     subjects, labels, sfreq, tmin = _unpack(data, conditions, sfreq, tmin)
+    if not sfreq and tmin:
+        raise ValueError(
+            f"tmin={tmin!r} (seconds) needs sfreq; without sfreq the times are sample indices."
+        )
     if model_rdms is None:
         raise ValueError("model_rdms is required: a dict {name: condensed RDM} or an array.")
     if condition_order is None:  # one order for every subject: all labels, sorted
@@ -240,7 +245,7 @@ def rsa_timecourse(
     logger.info("rsa_timecourse: %d subject(s), %d windows", len(sims), len(rdms[0]))
     sim = np.stack(sims)
     times = (np.arange(rdms[0].shape[0]) * step + (window - 1) / 2)
-    times = times / sfreq + tmin if sfreq else times + tmin
+    times = times / sfreq + tmin if sfreq else times  # samples without sfreq
     mean, t, p = _group_stats(sim)
     gen = np.stack(gens) if generalization else None
     return TimecourseResult(times, sim, np.stack(rdms), names, order, gen, mean, t, p)

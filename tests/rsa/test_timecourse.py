@@ -100,6 +100,8 @@ def test_errors(rng):
         rsa_timecourse(x, y)
     with pytest.raises(ValueError, match="metric='crossnobis' is not valid"):
         rsa_timecourse(x, y, MODEL, metric="crossnobis")
+    with pytest.raises(ValueError, match=r"tmin=-0.2 \(seconds\) needs sfreq"):
+        rsa_timecourse(x, y, MODEL, tmin=-0.2)
     with pytest.raises(ValueError, match="window must be a whole number of samples; got 2.5"):
         rsa_timecourse(x, y, MODEL, window=2.5)
     keep = y != 5  # subject 1 has no trial of condition 5
