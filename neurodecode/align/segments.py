@@ -326,6 +326,13 @@ def concatenate_segments(parts: Sequence[Segments]) -> Segments:
     stims = [p.stimulus for p in parts if p.stimulus is not None]
     stimulus = np.concatenate(stims) if len(stims) == len(parts) else None
     brain = first.brain if len(parts) == 1 else np.concatenate([p.brain for p in parts])
-    meta = pd.concat([p.meta for p in parts], ignore_index=True)
+    metas, offset = [], 0
+    for p in parts:  # recordings of different parts are different timelines
+        m = p.meta.copy()
+        codes = pd.factorize(m["recording"])[0]
+        m["recording"] = codes + offset
+        offset += int(codes.max()) + 1 if len(m) else 0
+        metas.append(m)
+    meta = pd.concat(metas, ignore_index=True)
     return replace(first, brain=brain, meta=meta, subject=subject.astype(np.int64),
                    subjects=subjects, stimulus=stimulus)

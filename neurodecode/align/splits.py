@@ -55,6 +55,12 @@ def split_segments(segments: Segments, by: str = "block", *, test_size: float = 
         np.unique(groups), test_size, valid_size, seed)
     for name in set(split_of.values()):
         check_option("assignment value for a group", name, SPLITS)
+    unknown = sorted(set(split_of) - set(groups))
+    if unknown:
+        raise ValueError(
+            f"assignment names group(s) {unknown} that no segment has (by={by!r}); the "
+            f"groups are {sorted(set(groups))[:20]}."
+        )
     labels = np.array([split_of.get(g, "train") for g in groups])
     keep = _non_overlapping(segments, labels)
     if not allow_shared_stimuli:
@@ -65,11 +71,13 @@ def split_segments(segments: Segments, by: str = "block", *, test_size: float = 
     for name in SPLITS:
         index = np.flatnonzero(keep & (labels == name))
         if index.size == 0 and (name != "valid" or valid_size > 0 or assignment is not None):
-            raise AlignmentError(
-                f"split {name!r} would be empty (by={by!r}, {len(np.unique(groups))} groups, "
-                f"test_size={test_size}, valid_size={valid_size}); use more groups, another "
-                "'by', or an explicit assignment."
-            )
+            given = int((labels == name).sum())
+            why = (f"the assignment gives it {'no group' if not given else 'only windows dropped to avoid leakage'}"
+                   if assignment is not None else
+                   f"{len(np.unique(groups))} groups, test_size={test_size}, "
+                   f"valid_size={valid_size}; use more groups, another 'by', or an explicit "
+                   "assignment")
+            raise AlignmentError(f"split {name!r} would be empty (by={by!r}): {why}.")
         out[name] = segments.select(index)
     dropped = int((~keep).sum())
     if dropped:

@@ -56,8 +56,27 @@ def test_shared_stimuli_allowed_and_explicit_assignment(rng):
     splits = split_segments(segs, assignment=assignment, allow_shared_stimuli=True)
     assert set(splits["test"].meta["block"]) == {"b0"}
     assert len(splits["train"]) == 8 * 10
-    with pytest.raises(AlignmentError, match="split 'train' would be empty"):
+    with pytest.raises(AlignmentError, match="split 'train' would be empty .*: the assignment "
+                       "gives it only windows dropped to avoid leakage"):
         split_segments(segs, assignment=assignment)  # all train shares the test stimulus
+    with pytest.raises(ValueError, match=r"assignment names group\(s\) \['b-1'\] that no "
+                       r"segment has"):
+        split_segments(segs, assignment={"b0": "test", "b-1": "valid"})
+
+
+def test_concatenated_recordings_keep_their_own_timelines(rng):
+    """Segments made per recording and stacked: windows of different recordings never
+    overlap, whatever their sample indices, so nothing is dropped."""
+    from neurodecode.align import concatenate_segments
+
+    parts = [make_segments(_recording(rng), tmin=0.0, tmax=2.0, stride=2.0, sfreq=None)
+             for _ in range(2)]
+    stacked = concatenate_segments(parts)
+    assert stacked.meta["recording"].tolist() == [0] * len(parts[0]) + [1] * len(parts[1])
+    assignment = {"b0": "test", "b1": "valid"}
+    whole = split_segments(stacked, assignment=assignment, allow_shared_stimuli=True)
+    assert len(whole["train"]) == 2 * len(split_segments(parts[0], assignment=assignment,
+                                                         allow_shared_stimuli=True)["train"])
 
 
 def test_split_errors(rng):
