@@ -24,7 +24,8 @@ DEFAULT_PICKS = ("meg", "eeg")
 def read_meeg(source: Any, *, events: Any = None, event_id: Mapping[str, int] | None = None,
               subject: str | None = None, session: str | None = None,
               picks: str | Sequence[str] | None = DEFAULT_PICKS, kind: str = "trial",
-              stim_channel: str | None = None, preload: bool = False) -> Recording:
+              stim_channel: str | None = None, preload: bool = False,
+              exclude_bads: bool = True, proj: bool = True) -> Recording:
     """Read an M/EEG recording and its events.
 
     Parameters
@@ -48,6 +49,12 @@ def read_meeg(source: Any, *, events: Any = None, event_id: Mapping[str, int] | 
         Stim channel to read events from (MNE's default when ``None``).
     preload : bool
         Load the data now; otherwise it stays on disk until ``Recording.data`` is used.
+    exclude_bads : bool
+        Leave out the channels in ``info["bads"]`` (as MNE's Epochs do). Their 2-D
+        positions are normalised with the bad channels included, so a sensor keeps its
+        position whichever channels are bad.
+    proj : bool
+        Apply the SSP projectors the file carries (as MNE's Epochs do by default).
 
     Returns
     -------
@@ -58,8 +65,19 @@ def read_meeg(source: Any, *, events: Any = None, event_id: Mapping[str, int] | 
     table = _read_events(raw, events, event_id, tsv, kind=kind, stim_channel=stim_channel)
     check_within(table, raw.n_times / raw.info["sfreq"], source="events")
     raw_picked = raw.copy().pick(picks if picks is not None else "data")
+    pos_2d, pos_3d = sensor_positions(raw_picked.info)
+    bads = [c for c in raw_picked.info["bads"] if c in raw_picked.ch_names] if exclude_bads else []
+    if bads:
+        keep = [i for i, c in enumerate(raw_picked.ch_names) if c not in bads]
+        logger.info("read_meeg: leaving out %d bad channel(s) %s (info['bads']).", len(bads),
+                    bads)
+        raw_picked.pick(keep)
+        pos_2d = None if pos_2d is None else pos_2d[keep]
+        pos_3d = None if pos_3d is None else pos_3d[keep]
+    if proj and any(not p["active"] for p in raw_picked.info["projs"]):
+        logger.info("read_meeg: applying %d SSP projector(s).", len(raw_picked.info["projs"]))
+        raw_picked.apply_proj(verbose="error")
     info = raw_picked.info
-    pos_2d, pos_3d = sensor_positions(info)
     subj = subject or _bids_entity(source, "subject") or _info_subject(info)
     return Recording(
         data_loader=_RawLoader(raw_picked),
@@ -140,15 +158,25 @@ def _read_events(raw: mne.io.BaseRaw, events: Any, event_id, tsv: Path | None, *
     if stim_channel is not None or "stim" in raw.get_channel_types():
         found = mne.find_events(raw, stim_channel=stim_channel, shortest_event=1,
                                 verbose="error")
-        return events_from_array(found, sfreq, first_samp=raw.first_samp,
-                                 event_id=event_id, kind=kind)
-    return _events_from_annotations(raw, kind)
+        if len(found) or stim_channel is not None or not len(raw.annotations):
+            return events_from_array(found, sfreq, first_samp=raw.first_samp,
+                                     event_id=event_id, kind=kind)
+        logger.info("read_meeg: the stim channel holds no event; reading the annotations.")
+    return _events_from_annotations(raw, kind, event_id)
 
 
-def _events_from_annotations(raw: mne.io.BaseRaw, kind: str) -> pd.DataFrame:
+def _events_from_annotations(raw: mne.io.BaseRaw, kind: str,
+                             event_id: Mapping[str, int] | None = None) -> pd.DataFrame:
+    """Events of the annotations, without the ``BAD``/``EDGE`` spans (as MNE's
+    ``events_from_annotations``); with ``event_id``, only its descriptions, valued."""
     ann = raw.annotations  # MNE stores onsets including the first sample's time
     table = pd.DataFrame({"onset": ann.onset - raw.first_time, "duration": ann.duration,
                           "condition": ann.description})
+    marks = table["condition"].str.upper().str.startswith(("BAD", "EDGE"))
+    table = table[~marks]
+    if event_id is not None:
+        table = table[table["condition"].isin(list(event_id))]
+        table = table.assign(value=table["condition"].map(dict(event_id)))
     return normalize_events(table.sort_values("onset", kind="stable"), kind=kind,
                             source="annotations")
 

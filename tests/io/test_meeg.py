@@ -51,6 +51,33 @@ def test_annotations_events(rng):
     assert rec.events["condition"].tolist() == ["word", "pause"]
 
 
+def test_annotations_skip_bad_spans_filter_by_event_id_and_back_an_empty_stim(rng):
+    raw = _raw_with_stim(rng)
+    raw._data[3] = 0  # a stim channel without any event (common in EDF/BDF files)
+    raw.set_annotations(mne.Annotations([1.0, 2.0, 3.5, 5.0], [0.5, 1.0, 0.0, 0.0],
+                                        ["word", "BAD_blink", "pause", "EDGE boundary"]))
+    rec = read_meeg(raw)
+    assert rec.events["condition"].tolist() == ["word", "pause"]
+    only = read_meeg(raw, event_id={"pause": 4})
+    assert only.events["condition"].tolist() == ["pause"]
+    assert only.events["value"].tolist() == [4]
+
+
+def test_bad_channels_left_out_with_stable_positions_and_projectors_applied(rng):
+    raw = _raw_with_stim(rng)
+    full = read_meeg(raw)
+    raw.info["bads"] = ["EEG 2"]
+    rec = read_meeg(raw)
+    assert rec.ch_names == ["EEG 1", "EEG 3"] and rec.data.shape == (2, 5000)
+    np.testing.assert_allclose(rec.pos_2d, full.pos_2d[[0, 2]])  # same place for a sensor
+    assert read_meeg(raw, exclude_bads=False).ch_names == full.ch_names
+    raw.info["bads"] = []
+    raw.set_eeg_reference("average", projection=True, verbose="error")
+    projected = read_meeg(raw)
+    np.testing.assert_allclose(projected.data.mean(0), 0.0, atol=1e-20)  # average reference
+    assert not np.allclose(read_meeg(raw, proj=False).data.mean(0), 0.0, atol=1e-20)
+
+
 def test_events_tsv_with_bids_columns(rng, tmp_path):
     raw = _raw_with_stim(rng)
     tsv = tmp_path / "events.tsv"
