@@ -21,7 +21,7 @@ from .segments import Segments, make_segments
 
 logger = logging.getLogger("neurodecode")
 
-CACHE_VERSION = 1
+CACHE_VERSION = 2  # 2: the key holds how the source was read
 
 
 def _hash_array(array: np.ndarray) -> str:
@@ -44,6 +44,7 @@ def segments_key(recording: Recording, params: dict[str, Any]) -> str:
     payload = json.dumps({
         "version": CACHE_VERSION, "source": source, "channels": recording.ch_names,
         "events": hashlib.sha256(recording.events.to_csv().encode()).hexdigest(),
+        "read": recording.source_params,
         "features": feat_key, "params": params,
     }, sort_keys=True, default=str)
     return hashlib.sha256(payload.encode()).hexdigest()[:32]

@@ -84,7 +84,7 @@ def read_fmri(bold: Any, *, events: Any, mask: Any = None, tr: float | None = No
         session=session, ch_names=[f"voxel_{i}" for i in range(data.shape[1])],
         ch_types=["voxel"] * data.shape[1], pos_3d=voxel_coordinates(masker),
         runs=run_index, masker=masker,
-        source=str(bold) if isinstance(bold, (str, Path)) else None,
+        source=None,  # cleaned in memory (mask, confounds, detrending): caches hash the data
     )
 
 

@@ -74,10 +74,14 @@ def read_meeg(source: Any, *, events: Any = None, event_id: Mapping[str, int] | 
         raw_picked.pick(keep)
         pos_2d = None if pos_2d is None else pos_2d[keep]
         pos_3d = None if pos_3d is None else pos_3d[keep]
+    applied: list[str] = []
     if proj and any(not p["active"] for p in raw_picked.info["projs"]):
-        logger.info("read_meeg: applying %d SSP projector(s).", len(raw_picked.info["projs"]))
+        applied = [str(p["desc"]) for p in raw_picked.info["projs"]]
+        logger.info("read_meeg: applying %d SSP projector(s).", len(applied))
         raw_picked.apply_proj(verbose="error")
     info = raw_picked.info
+    # a Raw loaded in memory by the caller may have been filtered: caches hash its data
+    unchanged = not (isinstance(source, mne.io.BaseRaw) and source.preload)
     subj = subject or _bids_entity(source, "subject") or _info_subject(info)
     return Recording(
         data_loader=_RawLoader(raw_picked),
@@ -91,7 +95,8 @@ def read_meeg(source: Any, *, events: Any = None, event_id: Mapping[str, int] | 
         pos_2d=pos_2d,
         pos_3d=pos_3d,
         info=info,
-        source=_source_path(raw),
+        source=_source_path(raw) if unchanged else None,
+        source_params={"proj": applied},
     )
 
 

@@ -58,7 +58,11 @@ class Recording:
     masker : nilearn NiftiMasker or None
         The fitted masker (fMRI) that maps per-voxel results back to a NIfTI image.
     source : str or None
-        Path of the file the data came from (used to key caches).
+        Path of the file the data were read from unchanged, with ``source_params``
+        (used to key caches); ``None`` when they were changed in memory (a preloaded
+        Raw, cleaned fMRI), so that caches hash the data themselves.
+    source_params : dict
+        How the data were read from ``source`` (e.g. the projectors applied).
     """
 
     data_loader: Any
@@ -75,6 +79,7 @@ class Recording:
     info: Any = None
     masker: Any = None
     source: str | None = None
+    source_params: dict = field(default_factory=dict)
     _data: np.ndarray | None = field(default=None, repr=False)
 
     @property

@@ -140,3 +140,34 @@ def test_cache_detects_flipped_bytes(rng, tmp_path):
     with pytest.warns(RuntimeWarning, match="corrupted"):
         again = cached_make_segments(rec, tmp_path, tmin=0.0, tmax=1.0)
     np.testing.assert_array_equal(first.brain, again.brain)
+
+
+def test_cache_misses_when_the_data_changed_in_memory_or_were_read_otherwise(rng, tmp_path):
+    """A FIF read, then filtered in memory, or read with other options, never hits the
+    cache entry of the unfiltered file (the key then hashes the data or the options)."""
+    import mne
+
+    from neurodecode.align import cached_make_segments
+    from neurodecode.io import read_meeg
+
+    info = mne.create_info(["a", "b", "STI"], 200.0, ["eeg", "eeg", "stim"])
+    data = rng.standard_normal((3, 4000)) * 1e-6
+    data[2] = 0
+    data[2, [400, 1600, 2800]] = 1
+    path = tmp_path / "rec_raw.fif"
+    mne.io.RawArray(data, info, verbose="error").save(path, verbose="error")
+    raw = mne.io.read_raw_fif(path, preload=True, verbose="error")
+    kwargs = dict(tmin=-0.2, tmax=0.5, sfreq=None, baseline=None)
+    plain = cached_make_segments(read_meeg(path), tmp_path / "cache", **kwargs)
+    assert np.array_equal(cached_make_segments(read_meeg(path), tmp_path / "cache",
+                                               **kwargs).brain, plain.brain)  # a hit
+    filtered = raw.copy().filter(1.0, 30.0, verbose="error")
+    got = cached_make_segments(read_meeg(filtered), tmp_path / "cache", **kwargs)
+    assert not np.allclose(got.brain, plain.brain)
+    raw.set_eeg_reference("average", projection=True, verbose="error")
+    raw.save(tmp_path / "proj_raw.fif", verbose="error")
+    with_proj = read_meeg(tmp_path / "proj_raw.fif")
+    without = read_meeg(tmp_path / "proj_raw.fif", proj=False)
+    a = cached_make_segments(with_proj, tmp_path / "cache", **kwargs)
+    b = cached_make_segments(without, tmp_path / "cache", **kwargs)
+    assert not np.allclose(a.brain, b.brain)
