@@ -208,7 +208,7 @@ def load_recipe(path: str | Path, overrides: Sequence[str] = ()) -> Recipe:
     if not path.is_file():
         raise ConfigError(f"recipe {str(path)!r} does not exist.")
     try:
-        raw = yaml.safe_load(path.read_text()) or {}
+        raw = yaml.load(path.read_text(), Loader=_UniqueKeyLoader) or {}
     except yaml.YAMLError as err:
         raise ConfigError(f"recipe {str(path)!r} is not valid YAML: {err}") from err
     if not isinstance(raw, dict):
@@ -218,6 +218,23 @@ def load_recipe(path: str | Path, overrides: Sequence[str] = ()) -> Recipe:
     recipe = _build(Recipe, raw, path, prefix="")
     _check_values(recipe, path)
     return recipe
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """A safe YAML loader that refuses a key given twice in one mapping (PyYAML would
+    silently keep the last, dropping e.g. a whole earlier ``training:`` section)."""
+
+    def construct_mapping(self, node: Any, deep: bool = False) -> Any:
+        seen: dict = {}
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if key in seen:
+                raise yaml.constructor.ConstructorError(
+                    "while constructing a mapping", node.start_mark,
+                    f"found the key {key!r} twice (first at line {seen[key] + 1})",
+                    key_node.start_mark)
+            seen[key] = key_node.start_mark.line
+        return super().construct_mapping(node, deep=deep)
 
 
 def recipe_from_dict(raw: dict, source: str = "<dict>") -> Recipe:
@@ -287,6 +304,11 @@ def _coerce(hint: Any, value: Any, path: Path, key: str) -> Any:
         return value
     if hint is float and isinstance(value, (int, float)) and not isinstance(value, bool):
         return float(value)
+    if hint is float and isinstance(value, str):  # YAML 1.1 reads 1e-3 (no dot) as text
+        try:
+            return float(value)
+        except ValueError:
+            pass
     if hint is dict and isinstance(value, dict):
         return dict(value)
     if isinstance(hint, type) and isinstance(value, hint) and not (
@@ -295,6 +317,8 @@ def _coerce(hint: Any, value: Any, path: Path, key: str) -> Any:
     name = getattr(hint, "__name__", str(hint))
     raise ConfigError(f"{path.name}: {key} must be {name}; got {value!r}.")
 
+
+BASELINES = ("regression", "untrained")
 
 _CHOICES = {
     ("task",): TASKS,
@@ -316,6 +340,14 @@ def _check_values(recipe: Recipe, path: Path) -> None:
             raise ConfigError(
                 f"{path.name}: {'.'.join(keys)}={node!r} is not valid; expected one of "
                 f"{list(options)}.{hint}"
+            )
+    for name in recipe.evaluation.baselines:
+        if name not in BASELINES:
+            close = difflib.get_close_matches(str(name), BASELINES, n=1)
+            hint = f" Did you mean {close[0]!r}?" if close else ""
+            raise ConfigError(
+                f"{path.name}: evaluation.baselines has {name!r}; expected some of "
+                f"{list(BASELINES)}.{hint}"
             )
     seg = recipe.segments
     if not seg.tmin < seg.tmax:

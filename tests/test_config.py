@@ -55,3 +55,16 @@ def test_type_and_choice_errors(tmp_path):
         load_recipe(_write(tmp_path, "- a\n- b\n"))
     with pytest.raises(ConfigError, match="evaluation.ks must be a list"):
         load_recipe(_write(tmp_path, "evaluation: {ks: 5}\n"))
+    with pytest.raises(ConfigError, match=r"evaluation.baselines has 'regresion'; expected some "
+                       r"of \['regression', 'untrained'\]. Did you mean 'regression'\?"):
+        load_recipe(_write(tmp_path, "evaluation: {baselines: [regresion]}\n"))
+    with pytest.raises(ConfigError, match=r"found the key 'training' twice \(first at line 1\)"):
+        load_recipe(_write(tmp_path, "training: {epochs: 5}\ntask: decoding\ntraining: {lr: 0.1}\n"))
+
+
+def test_floats_written_without_a_dot(tmp_path):
+    """YAML 1.1 reads 3e-4 as text; a float field takes it as the number it means."""
+    recipe = load_recipe(_write(tmp_path, "training: {lr: 3e-4}\n"), ["training.weight_decay=1E-2"])
+    assert recipe.training.lr == 3e-4 and recipe.training.weight_decay == 1e-2
+    with pytest.raises(ConfigError, match="training.lr must be float; got 'fast'"):
+        load_recipe(_write(tmp_path, "training: {lr: fast}\n"))

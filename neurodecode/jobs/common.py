@@ -22,13 +22,15 @@ def prepare_run_dir(run_dir: str | Path, recipe: Recipe, *, overwrite: bool = Fa
 
     A directory holding a run of the same recipe (same hash) is reused, so training
     resumes from its last checkpoint; one holding a different recipe raises
-    ``ConfigError`` unless ``overwrite`` is True, which empties it first.
+    ``ConfigError`` unless ``overwrite`` is True, which empties it first, or unless it
+    holds nothing but that recipe (a run that failed before writing anything).
     """
     run_dir = Path(run_dir)
     digest_file = run_dir / "config.sha256"
     if digest_file.is_file():
         previous = digest_file.read_text().strip()
-        if previous != recipe.digest() and not overwrite:
+        started = any(p.name not in ("config.yaml", "config.sha256") for p in run_dir.iterdir())
+        if previous != recipe.digest() and not overwrite and started:
             raise ConfigError(
                 f"run directory {str(run_dir)!r} holds a run of another recipe (config hash "
                 f"{previous[:12]}, this one {recipe.digest()[:12]}); choose a new --out "

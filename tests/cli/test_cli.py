@@ -63,8 +63,11 @@ def test_cli_errors(tmp_path, capsys):
     first = load_recipe(REPO / "recipes" / "demo.yaml")
     prepare_run_dir(tmp_path / "r", first)
     assert prepare_run_dir(tmp_path / "r", first) == tmp_path / "r"  # same recipe: resume
+    other = load_recipe(REPO / "recipes" / "demo.yaml", ["seed=3"])
+    prepare_run_dir(tmp_path / "r", other)  # nothing but a config yet: replaced
+    (tmp_path / "r" / "last.pt").write_bytes(b"0")  # a run that started
     with pytest.raises(ConfigError, match="holds a run of another recipe .* --overwrite"):
-        prepare_run_dir(tmp_path / "r", load_recipe(REPO / "recipes" / "demo.yaml", ["seed=3"]))
+        prepare_run_dir(tmp_path / "r", first)
     bad = tmp_path / "bad.yaml"
     bad.write_text("trainig: {}\n")
     assert main(["run", str(bad)]) == 2
