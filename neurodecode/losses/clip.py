@@ -29,6 +29,7 @@ from ..training.distributed import all_gather_with_grad
 
 CLIP_KINDS = ("brainmagick", "infonce")
 _DEFAULT_TEMPERATURE = {"brainmagick": 1.0, "infonce": 0.07}
+_MIN_TEMPERATURE = 0.01  # CLIP caps the logit scale at 100
 _DEFAULT_LEARN = {"brainmagick": False, "infonce": True}
 
 
@@ -89,7 +90,14 @@ class ClipLoss(nn.Module):
         self.kind = check_option("kind", kind, CLIP_KINDS)
         temperature = _DEFAULT_TEMPERATURE[kind] if temperature is None else temperature
         check_positive("temperature", temperature)
+        if temperature < _MIN_TEMPERATURE:
+            raise ValueError(
+                f"temperature must be >= {_MIN_TEMPERATURE} (the logit scale is capped at "
+                f"{1 / _MIN_TEMPERATURE:g}, as in CLIP); got {temperature!r}."
+            )
         learn = _DEFAULT_LEARN[kind] if learn_temperature is None else learn_temperature
+        self.initial_temperature = float(temperature)
+        self.learn_temperature = bool(learn)
         log_scale = torch.tensor(math.log(1.0 / temperature))
         if learn:
             self.log_scale = nn.Parameter(log_scale)
@@ -103,7 +111,7 @@ class ClipLoss(nn.Module):
         return float(1.0 / self._scale().detach())
 
     def _scale(self) -> torch.Tensor:
-        return self.log_scale.clamp(max=math.log(100.0)).exp()
+        return self.log_scale.clamp(max=math.log(1 / _MIN_TEMPERATURE)).exp()
 
     def scores(self, pred: torch.Tensor, candidates: torch.Tensor) -> torch.Tensor:
         """Logits (n_queries, n_candidates) of this variant, before the temperature."""

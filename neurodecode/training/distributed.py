@@ -110,7 +110,9 @@ def all_gather_with_grad(tensor: torch.Tensor) -> tuple[torch.Tensor, int]:
     The gradient reaching each process's input is the sum, over processes, of the
     gradients with respect to its slice of the output. When each process minimises the
     mean loss of its own queries against all gathered candidates and DDP averages the
-    parameter gradients, the result equals the single-process full-batch gradient.
+    parameter gradients, the result equals the single-process full-batch gradient
+    provided every process holds the same number of queries (as ``fit``'s distributed
+    sampler gives); with unequal local batches it is a mean of per-process means.
 
     Parameters
     ----------

@@ -217,6 +217,21 @@ def _shapes(model: nn.Module, loss: nn.Module) -> dict[str, list[int]]:
     return {k: list(v.shape) for k, v in state.items()}
 
 
+def _settings(model: nn.Module, loss: nn.Module) -> dict[str, str]:
+    """Plain settings (numbers, strings, flags) of every submodule of the model and the
+    loss, e.g. dropout rates, dilations, the loss kind and its initial temperature: the
+    constructor arguments that the parameter shapes do not reveal."""
+    out = {}
+    for prefix, module in (("model", model), ("loss", loss)):
+        for name, sub in module.named_modules():
+            for key, value in vars(sub).items():
+                if key.startswith("_") or key == "training":
+                    continue
+                if value is None or isinstance(value, (bool, int, float, str, tuple)):
+                    out[".".join(p for p in (prefix, name, key) if p)] = repr(value)
+    return out
+
+
 def _write_metrics(run_dir: Path, history: list[dict]) -> None:
     tmp = run_dir / (METRICS + ".tmp")
     tmp.write_text("".join(json.dumps(record) + "\n" for record in history))
@@ -228,6 +243,16 @@ def _resume(state: dict, model, loss, optimizer, hparams: dict) -> None:
         raise TrainingError(
             "the checkpoint in run_dir was trained with a different model or loss (parameter "
             "names or shapes differ); use a new run_dir or pass resume=False to start over."
+        )
+    now = _settings(model, loss)
+    differ = {k: (state["settings"].get(k), now.get(k)) for k in set(state.get("settings", now))
+              | set(now) if state.get("settings", now).get(k) != now.get(k)}
+    if differ:
+        shown = dict(sorted(differ.items())[:6])
+        raise TrainingError(
+            f"the checkpoint in run_dir was trained with other model or loss settings "
+            f"{shown} (old, new){' ...' if len(differ) > 6 else ''}; use a new run_dir or "
+            "pass resume=False to start over."
         )
     changed = {k: (state["hparams"].get(k), v) for k, v in hparams.items()
                if state["hparams"].get(k) != v}
@@ -370,7 +395,7 @@ def _save(runner: _Runner, opt, state: dict, hparams: dict, improved: bool) -> N
                          "valid_loss": state["best_valid_loss"]}, run_dir / BEST)
     full = {**state, "model": model.state_dict(), "loss": loss.state_dict(),
             "optimizer": opt.state_dict(), "rng": rng_state(), "hparams": hparams,
-            "shapes": _shapes(model, loss)}
+            "shapes": _shapes(model, loss), "settings": _settings(model, loss)}
     save_checkpoint(full, run_dir / LAST)
     _write_metrics(run_dir, state["history"])
 

@@ -154,6 +154,14 @@ def test_fit_errors(rng, tmp_path):
         fit(_model(hidden=8), ClipLoss(), train, train, epochs=2, **kw)
     result = fit(_model(hidden=8), ClipLoss(), train, train, epochs=1, resume=False, **kw)
     assert len(result.history) == 1
+    # same shapes, other settings: a fixed temperature, a dropout rate, the loss kind
+    for other in (ClipLoss(temperature=0.1), ClipLoss("infonce")):
+        with pytest.raises(TrainingError, match=r"other model or loss settings \{'loss\."):
+            fit(_model(hidden=8), other, train, train, epochs=2, **kw)
+    with pytest.raises(TrainingError, match=r"other model or loss settings .*\.p': \(None, '0.3'\)"):
+        fit(_model(hidden=8, dropout=0.3), ClipLoss(), train, train, epochs=2, **kw)
+    with pytest.raises(ValueError, match=r"temperature must be >= 0.01 .* got 0.001"):
+        ClipLoss(temperature=0.001)
 
 
 def test_fmri_encoder_trains_without_positions(rng, tmp_path):
