@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._validation import check_option
+from .._validation import check_finite, check_option
 
 SCALERS = ("robust", "standard")
 
@@ -38,17 +38,30 @@ class SegmentScaler:
                 "brain must be a non-empty array of shape (n_segments, n_channels, n_times); "
                 f"got shape {np.shape(brain)}."
             )
+        check_finite("brain", np.asarray(brain), ("segment", "channel", "time"))
         flat = np.moveaxis(np.asarray(brain, dtype=np.float64), 1, 0).reshape(brain.shape[1], -1)
+        std = flat.std(axis=1)
         if self.method == "robust":
             q1, med, q3 = np.percentile(flat, [25, 50, 75], axis=1)
-            self.center_, scale = med, q3 - q1
+            # a channel that is mostly constant with sparse deflections has no IQR: its
+            # standard deviation scales it instead of 1 (which, in SI units, is no scaling)
+            self.center_, scale = med, np.where(q3 > q1, q3 - q1, std)
         else:
-            self.center_, scale = flat.mean(axis=1), flat.std(axis=1)
+            self.center_, scale = flat.mean(axis=1), std
         self.scale_ = np.where(scale > 0, scale, 1.0)
         return self
 
     def transform(self, brain: np.ndarray) -> np.ndarray:
         """Scaled (and clamped) float32 copy of ``brain``."""
+        if not hasattr(self, "scale_"):
+            from sklearn.exceptions import NotFittedError
+
+            raise NotFittedError("SegmentScaler is not fitted: call fit(train.brain) first.")
+        if np.ndim(brain) != 3 or np.shape(brain)[1] != len(self.scale_):
+            raise ValueError(
+                f"brain must have shape (n_segments, {len(self.scale_)} channels, n_times) as "
+                f"in fit; got {np.shape(brain)}."
+            )
         out = (brain - self.center_[:, None].astype(np.float32)) / self.scale_[:, None].astype(
             np.float32)
         if self.clamp is not None:

@@ -105,6 +105,20 @@ def test_scaler_fitted_on_train_only(rng):
         SegmentScaler("mad").fit(train)
     with pytest.raises(ValueError, match="non-empty array of shape"):
         SegmentScaler().fit(np.zeros((0, 3, 2)))
+    bad = train.copy()
+    bad[4, 1, 7] = np.nan
+    with pytest.raises(ValueError, match="brain contains 1 NaN.*segment 4, channel 1, time 7"):
+        SegmentScaler().fit(bad)
+    with pytest.raises(ValueError, match=r"brain must have shape \(n_segments, 3 channels"):
+        scaler.transform(train[:, :2])
+    from sklearn.exceptions import NotFittedError
+
+    with pytest.raises(NotFittedError, match="call fit"):
+        SegmentScaler().transform(train)
+    sparse = np.zeros((50, 1, 20))  # an EEG channel flat but for rare spikes, in volts
+    sparse[::10, 0, 5] = 1e-5
+    scaled = SegmentScaler(clamp=None).fit(sparse).transform(sparse)
+    assert np.abs(scaled).max() > 1.0  # scaled by its standard deviation, not by 1
 
 
 def test_cache_hit_miss_and_corruption(rng, tmp_path):
