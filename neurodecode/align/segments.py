@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -182,6 +183,8 @@ def _segment_one(rec: Recording, rec_index: int, *, tmin, tmax, on, stride,
     table = _window_table(events, tmin, tmax, stride, delay, out_sfreq)
     continuous = _resampled_data(rec, up, down, chunk_duration)
     table = _drop_outside(table, continuous.shape[1], max_pad)
+    if rec.runs is not None:
+        table = _drop_across_runs(table, np.asarray(rec.runs), up, down)
     starts, width = table["start"].to_numpy(), int(round((tmax - tmin) * out_sfreq))
     brain = cut_windows(continuous, starts, width)
     del continuous
@@ -221,6 +224,25 @@ def _window_table(events: pd.DataFrame, tmin: float, tmax: float, stride: float 
     start = np.round((rows["onset"].to_numpy() + tmin) * sfreq).astype(np.int64)
     cols = ["onset", "condition", "block", "stimulus", "text", "kind"]
     return rows[cols].assign(start=start, stop=start + int(round(width * sfreq)))
+
+
+def _drop_across_runs(table: pd.DataFrame, runs: np.ndarray, up: int, down: int) -> pd.DataFrame:
+    """Drop windows that span two runs (cleaned separately, maybe in different splits)."""
+    n_in = len(runs)
+    first = np.clip(table["start"].to_numpy() * down // up, 0, n_in - 1)
+    last = np.clip((table["stop"].to_numpy() - 1) * down // up, 0, n_in - 1)
+    across = runs[first] != runs[last]
+    if across.any():
+        warnings.warn(
+            f"{int(across.sum())} of {len(table)} windows span two runs and were dropped "
+            f"(e.g. the one at {table['onset'].to_numpy()[across][0]:.2f} s); shorten the "
+            "window or the delay to keep them.",
+            UserWarning,
+            stacklevel=4,
+        )
+        if across.all():
+            raise AlignmentError("every window spans two runs; shorten the window or delay.")
+    return table[~across]
 
 
 def _drop_outside(table: pd.DataFrame, n_times: int, max_pad: float) -> pd.DataFrame:

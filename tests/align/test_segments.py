@@ -197,3 +197,20 @@ def test_memory_stays_bounded(rng):
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
     assert peak < 3 * segs.brain.nbytes, (peak, segs.brain.nbytes)
+
+
+def test_fmri_windows_spanning_two_runs_are_dropped(rng):
+    """Runs of 20 volumes (TR 2 s), cleaned separately: a window reaching into the next
+    run is dropped with a warning, the others are kept."""
+    runs = np.repeat([0, 1], 20)
+    events = pd.DataFrame({"onset": [4.0, 30.0, 44.0], "duration": 0.0, "kind": "block",
+                           "condition": "face", "stimulus": "", "text": "",
+                           "block": ["0", "0", "1"], "value": 1})
+    rec = Recording(data_loader=rng.standard_normal((40, 5)), sfreq=0.5, events=events,
+                    modality="fmri", ch_names=[f"v{i}" for i in range(5)],
+                    ch_types=["voxel"] * 5, runs=runs)
+    with pytest.warns(UserWarning, match=r"1 of 3 windows span two runs .* at 36.00 s"):
+        segs = make_segments(rec, tmin=0.0, tmax=10.0, delay=6.0)
+    assert segs.meta["onset"].tolist() == [10.0, 50.0]
+    for start, stop in zip(segs.meta["start"], segs.meta["stop"]):
+        assert len(set(runs[start:stop])) == 1
