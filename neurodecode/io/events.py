@@ -134,11 +134,13 @@ def events_from_array(events: np.ndarray, sfreq: float, *, first_samp: int = 0,
 
 
 def read_events_tsv(path: str | Path, *, kind: str = "trial") -> pd.DataFrame:
-    """Read a BIDS ``events.tsv`` (onset, duration, trial_type/value, word, ...)."""
+    """Read a BIDS ``events.tsv`` (onset, duration, trial_type/value, word, ...); a
+    ``.csv`` table with the same columns is read with commas."""
     path = Path(path)
     if not path.is_file():
         raise DataNotFoundError(f"events file {str(path)!r} does not exist.")
-    table = pd.read_csv(path, sep="\t", na_values=["n/a"], keep_default_na=True)
+    sep = "," if path.suffix.lower() == ".csv" else "\t"
+    table = pd.read_csv(path, sep=sep, na_values=["n/a"], keep_default_na=True)
     return normalize_events(table, kind=kind, source=f"events file {path.name!r}")
 
 

@@ -121,7 +121,17 @@ def _repetition_time(img: nib.Nifti1Image, tr: float | None) -> float:
 
 
 def _is_label_file(path: Any) -> bool:
-    return Path(path).suffix in (".txt", ".csv", "") and not str(path).endswith("events.tsv")
+    """A per-volume label file (``label run`` lines), not an events table with a header
+    naming an ``onset`` column."""
+    path = Path(path)
+    if path.suffix not in (".txt", ".csv", "") or str(path).endswith("events.tsv"):
+        return False
+    try:
+        with open(path) as handle:
+            header = handle.readline().lower()
+    except OSError:
+        return True  # let the label reader report the missing file
+    return "onset" not in header.replace(",", " ").replace("\t", " ").split()
 
 
 def _events_per_run(events: Any, lengths: Sequence[int], tr: float) -> pd.DataFrame:

@@ -49,6 +49,15 @@ def test_label_file_and_runs(rng, tmp_path):
     assert lab.tolist() == [r.split()[0] for r in rows]
 
 
+def test_events_table_as_csv_or_txt_with_a_header(rng, tmp_path):
+    """A comma-separated events table is an events table, not a per-volume label file."""
+    img, mask = _bold(rng)
+    (tmp_path / "events.csv").write_text("onset,duration,trial_type\n4.0,8.0,a\n20.0,8.0,b\n")
+    rec = read_fmri(img, events=tmp_path / "events.csv", mask=mask)
+    assert rec.events["condition"].tolist() == ["a", "b"]
+    np.testing.assert_allclose(rec.events["onset"], [4.0, 20.0])
+
+
 def test_errors(rng, tmp_path):
     img, mask = _bold(rng)
     ev = pd.DataFrame({"onset": [4.0]})
