@@ -9,7 +9,12 @@ import pytest
 from scipy.signal import resample_poly
 
 from neurodecode.align import make_segments
-from neurodecode.align.resample import n_resampled, resample_chunked, resample_ratio
+from neurodecode.align.resample import (
+    n_resampled,
+    resample_chunked,
+    resample_full,
+    resample_ratio,
+)
 from neurodecode.exceptions import AlignmentError
 from neurodecode.io import Recording, read_meeg
 
@@ -102,7 +107,10 @@ def test_chunked_resampling_equals_full_signal(rng):
         up, down = resample_ratio(sfreq, 120.0)
         out = np.empty((4, n_resampled(x.shape[1], up, down)))
         resample_chunked(lambda a, b: x[:, a:b], x.shape[1], up, down, out=out, chunk_out=977)
-        np.testing.assert_allclose(out, resample_poly(x, up, down, axis=1), atol=1e-10)
+        np.testing.assert_allclose(out, resample_full(x, up, down), atol=1e-10)
+        interior = slice(200, -200)  # away from the ends, plain resample_poly
+        np.testing.assert_allclose(out[:, interior], resample_poly(x, up, down, axis=1)[:, interior],
+                                   atol=1e-10)
 
 
 def test_errors():
@@ -131,6 +139,16 @@ def test_nan_names_channel_and_time():
     rec.data[1, 25_000] = np.nan
     with pytest.raises(ValueError, match=r"channel 'ch1' at 25.000 s"):
         make_segments(rec, tmin=0.0, tmax=0.5)
+
+
+def test_an_offset_survives_resampling_at_the_recording_ends():
+    """20 mV of offset at 1 kHz resampled to 120 Hz: constant up to the first and last
+    sample (zero padding bent the first ~80 ms towards 0)."""
+    x = np.full((1, 5000), 0.02)
+    up, down = resample_ratio(1000.0, 120.0)
+    out = np.empty((1, n_resampled(5000, up, down)))
+    resample_chunked(lambda a, b: x[:, a:b], 5000, up, down, out=out, chunk_out=97)
+    np.testing.assert_allclose(out, 0.02, rtol=1e-5)  # the filter's own passband ripple
 
 
 def test_lazy_raw_reads_chunks(rng, tmp_path):
