@@ -116,7 +116,10 @@ def make_segments(recording: Recording | Sequence[Recording], *, tmin: float, tm
         chunk; ``None`` keeps the recording's rate. Ignored for fMRI.
     baseline : (float or None, float) or None
         Interval (relative to onset, ``None`` = window start) whose mean is subtracted per
-        channel; applied only when it lies inside the window. ``None`` disables it.
+        channel, samples ``[start, stop)``: unlike MNE's Epochs, the sample at ``stop``
+        (the onset, for the default) is left out. An interval reaching outside the window
+        is an error; one that holds no sample (a window starting at the onset) does
+        nothing. ``None`` disables it (fMRI windows are never baselined).
     delay : float
         Shift added to every onset, in seconds: for fMRI, the hemodynamic delay
         (typically 4-6 s for event-related designs; block labels that already mark the
