@@ -39,7 +39,9 @@ def positions_from_info(info, picks=None) -> np.ndarray:
     Returns
     -------
     positions : array of shape (n_channels, 2)
-        Positions scaled to the unit square, in the order of ``picks``.
+        Positions in the order of ``picks``, scaled to the unit square over all the data
+        channels of ``info``: a sensor has the same position whichever channels are
+        picked.
     """
     from mne.channels.layout import _find_topomap_coords
     try:
@@ -51,9 +53,15 @@ def positions_from_info(info, picks=None) -> np.ndarray:
     locs = np.array([info["chs"][i]["loc"][:3] for i in idx])
     if not np.isfinite(locs).all() or np.allclose(locs, 0):
         raise ValueError(f"info has no sensor positions for the picked channels. {MONTAGE_HINT}")
-    coords = _find_topomap_coords(info, idx, ignore_overlap=True)
+    # scaled over every data channel (picked or not), so that a sensor keeps its place
+    # whichever subset is picked
+    every = np.union1d(_picks_to_idx(info, None, "data", exclude=()), idx)
+    placed = every[[np.isfinite(info["chs"][i]["loc"][:3]).all() and
+                    np.abs(info["chs"][i]["loc"][:3]).any() for i in every]]
+    coords = _find_topomap_coords(info, placed, ignore_overlap=True)
     lo, hi = coords.min(axis=0), coords.max(axis=0)
-    return ((coords - lo) / np.where(hi > lo, hi - lo, 1.0)).astype(np.float32)
+    scaled = (coords - lo) / np.where(hi > lo, hi - lo, 1.0)
+    return scaled[np.searchsorted(placed, idx)].astype(np.float32)
 
 
 class FourierEmbedding(nn.Module):

@@ -136,6 +136,8 @@ def test_positions_from_info_unit_square():
     assert pos.shape == (6, 2) and pos.min() == 0 and pos.max() == 1
     # Fz is in front of Oz, C3 left of C4.
     assert pos[0, 1] > pos[3, 1] and pos[4, 0] < pos[5, 0]
+    # a subset keeps the positions its sensors have in the full layout
+    np.testing.assert_array_equal(positions_from_info(info, picks=[1, 4]), pos[[1, 4]])
 
 
 @pytest.mark.parametrize(
