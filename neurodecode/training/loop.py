@@ -134,7 +134,14 @@ def make_loader(dataset: Dataset, batch_size: int, *, train: bool, seed: int, ep
     else:
         sampler = SequentialSampler(range(len(dataset)))  # type: ignore[arg-type]
     n_local = len(sampler)
-    batches = BatchSampler(sampler, batch_size, drop_last=train and n_local > batch_size)
+    batches: Any
+    if train:
+        batches = BatchSampler(sampler, batch_size, drop_last=n_local > batch_size)
+    else:  # batches of equal sizes: no small last batch with few negatives (1: loss 0)
+        order = list(sampler)
+        n_batches = max(1, -(-n_local // batch_size))
+        edges = [round(i * n_local / n_batches) for i in range(n_batches + 1)]
+        batches = [order[a:b] for a, b in zip(edges[:-1], edges[1:]) if b > a]
     if hasattr(dataset, "get_batch"):
         view = BatchView(dataset)  # type: ignore[arg-type]
         return DataLoader(view, sampler=batches, batch_size=None,

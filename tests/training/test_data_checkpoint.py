@@ -112,3 +112,15 @@ def test_single_process_distributed_helpers(monkeypatch):
     monkeypatch.delenv("MASTER_ADDR", raising=False)
     with pytest.raises(RuntimeError, match="MASTER_ADDR.*unset; launch with torchrun"):
         setup_distributed()
+
+
+def test_validation_batches_have_equal_sizes(rng):
+    """65 validation segments in batches of 64: two batches of 33 and 32, not 64 and a
+    lone segment whose CLIP loss (no negative) would be 0; training keeps full batches."""
+    from neurodecode.training.loop import make_loader
+
+    data = SegmentDataset(*_arrays(rng, n=65))
+    sizes = [len(b["subject"]) for b in make_loader(data, 64, train=False, seed=0, epoch=0)]
+    assert sorted(sizes) == [32, 33]
+    train = [len(b["subject"]) for b in make_loader(data, 64, train=True, seed=0, epoch=0)]
+    assert train == [64]
