@@ -6,6 +6,7 @@ import json
 import logging
 import math
 import os
+import random
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -343,19 +344,24 @@ def fit(model: nn.Module, loss: nn.Module, train_set: Dataset, valid_set: Datase
     hparams = {"lr": lr, "weight_decay": weight_decay, "batch_size": batch_size,
                "optimizer": optimizer, "seed": seed, "world_size": info.world_size}
     cuda = [device.index or 0] if device.type == "cuda" else []
-    with torch.random.fork_rng(devices=cuda):
-        torch.manual_seed(seed)
-        state: dict[str, Any] = {"epoch": 0, "history": [], "best_epoch": 0, "best_valid_loss": math.inf,
-                 "bad_epochs": 0, "stopped_early": False}
-        if resume and (run_dir / LAST).is_file():
-            saved = load_checkpoint(run_dir / LAST, map_location=device)
-            _resume(saved, model, loss, opt, hparams)
-            state = {k: saved[k] for k in state}
-            logger.info("resuming %s from epoch %d", run_dir, state["epoch"])
-        runner = _Runner(model, loss, positions, device, amp, max_grad_norm, run_dir, info)
-        _train(runner, opt, state, train_set, valid_set, batch_size=batch_size, seed=seed,
-               epochs=epochs, patience=patience, num_workers=num_workers,
-               progress=progress, hparams=hparams)
+    python_state = random.getstate()  # fork_rng keeps torch's; the caller's Python one too
+    try:
+        with torch.random.fork_rng(devices=cuda):
+            torch.manual_seed(seed)
+            state: dict[str, Any] = {"epoch": 0, "history": [], "best_epoch": 0,
+                                     "best_valid_loss": math.inf, "bad_epochs": 0,
+                                     "stopped_early": False}
+            if resume and (run_dir / LAST).is_file():
+                saved = load_checkpoint(run_dir / LAST, map_location=device)
+                _resume(saved, model, loss, opt, hparams)
+                state = {k: saved[k] for k in state}
+                logger.info("resuming %s from epoch %d", run_dir, state["epoch"])
+            runner = _Runner(model, loss, positions, device, amp, max_grad_norm, run_dir, info)
+            _train(runner, opt, state, train_set, valid_set, batch_size=batch_size, seed=seed,
+                   epochs=epochs, patience=patience, num_workers=num_workers,
+                   progress=progress, hparams=hparams)
+    finally:
+        random.setstate(python_state)
     if (run_dir / BEST).is_file():
         model.load_state_dict(load_checkpoint(run_dir / BEST, map_location=device)["model"])
     return FitResult(state["history"], state["best_epoch"], state["best_valid_loss"],
