@@ -64,6 +64,7 @@ def cached_make_segments(recording: Recording, cache_dir: str | Path, **params: 
         try:
             segs = read_segments(path)
             segs.info = recording.info
+            segs.meta["recording_uid"] = recording.uid  # this recording's timeline now
             logger.info("segments read from cache %s", path)
             return segs
         except (OSError, KeyError, ValueError) as err:

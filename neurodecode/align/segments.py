@@ -20,7 +20,7 @@ logger = logging.getLogger("neurodecode")
 
 #: Columns of ``Segments.meta``.
 META_COLUMNS = ("onset", "condition", "block", "stimulus", "text", "kind", "start", "stop",
-                "n_padded", "recording", "subject")
+                "n_padded", "recording", "recording_uid", "subject")
 
 
 @dataclass
@@ -197,7 +197,7 @@ def _segment_one(rec: Recording, rec_index: int, *, tmin, tmax, on, stride,
     if features is not None:
         timeline = _feature_timeline(features, rec, out_sfreq, up, down, table, width)
         stimulus = cut_windows(timeline, starts, width)
-    meta = table.assign(recording=rec_index, subject=rec.subject)
+    meta = table.assign(recording=rec_index, recording_uid=rec.uid, subject=rec.subject)
     return Segments(brain=brain, meta=meta.reset_index(drop=True), sfreq=out_sfreq, tmin=tmin,
                     subject=np.zeros(len(meta), np.int64), subjects=[rec.subject],
                     stimulus=stimulus, ch_names=list(rec.ch_names), ch_types=list(rec.ch_types),
@@ -351,13 +351,8 @@ def concatenate_segments(parts: Sequence[Segments]) -> Segments:
     stims = [p.stimulus for p in parts if p.stimulus is not None]
     stimulus = np.concatenate(stims) if len(stims) == len(parts) else None
     brain = first.brain if len(parts) == 1 else np.concatenate([p.brain for p in parts])
-    metas, offset = [], 0
-    for p in parts:  # recordings of different parts are different timelines
-        m = p.meta.copy()
-        codes = pd.factorize(m["recording"])[0]
-        m["recording"] = codes + offset
-        offset += int(codes.max()) + 1 if len(m) else 0
-        metas.append(m)
-    meta = pd.concat(metas, ignore_index=True)
+    meta = pd.concat([p.meta for p in parts], ignore_index=True)
+    if "recording_uid" in meta:  # one index per recording: the same timeline, or another
+        meta["recording"] = pd.factorize(meta["recording_uid"])[0]
     return replace(first, brain=brain, meta=meta, subject=subject.astype(np.int64),
                    subjects=subjects, stimulus=stimulus)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -63,6 +64,9 @@ class Recording:
         Raw, cleaned fMRI), so that caches hash the data themselves.
     source_params : dict
         How the data were read from ``source`` (e.g. the projectors applied).
+    uid : str
+        Identity of this recording (random): segments cut from it at different times
+        (e.g. two strides) share one timeline when stacked, other recordings do not.
     """
 
     data_loader: Any
@@ -80,6 +84,7 @@ class Recording:
     masker: Any = None
     source: str | None = None
     source_params: dict = field(default_factory=dict)
+    uid: str = field(default_factory=lambda: uuid.uuid4().hex)
     _data: np.ndarray | None = field(default=None, repr=False)
 
     @property

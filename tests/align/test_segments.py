@@ -91,7 +91,7 @@ def test_multiple_recordings_index_subjects():
     segs = make_segments([a, b, a], tmin=0, tmax=0.5)
     assert segs.subjects == ["01", "02"]
     assert segs.subject.tolist() == [0] * 3 + [1] * 3 + [0] * 3
-    assert segs.meta["recording"].tolist() == [0] * 3 + [1] * 3 + [2] * 3
+    assert segs.meta["recording"].tolist() == [0] * 3 + [1] * 3 + [0] * 3  # a is one timeline
 
 
 def test_edge_windows_padded_or_dropped():

@@ -185,3 +185,22 @@ def test_cache_misses_when_the_data_changed_in_memory_or_were_read_otherwise(rng
     a = cached_make_segments(with_proj, tmp_path / "cache", **kwargs)
     b = cached_make_segments(without, tmp_path / "cache", **kwargs)
     assert not np.allclose(a.brain, b.brain)
+
+
+def test_stacked_parts_of_one_recording_share_its_timeline(rng, tmp_path):
+    """Coarse windows of one recording and finer ones of the same recording (cut apart, one
+    through the cache) are one timeline when stacked: overlaps across splits are dropped."""
+    from neurodecode.align import cached_make_segments, concatenate_segments
+
+    rec = _recording(rng, n_blocks=6)
+    coarse = cached_make_segments(rec, tmp_path, tmin=0.0, tmax=2.0, stride=2.0, sfreq=None)
+    coarse = cached_make_segments(rec, tmp_path, tmin=0.0, tmax=2.0, stride=2.0, sfreq=None)
+    fine = make_segments(rec, tmin=-1.0, tmax=1.0, stride=0.5, sfreq=None, baseline=None)
+    both = concatenate_segments([coarse, fine])
+    assert set(both.meta["recording"]) == {0}
+    splits = split_segments(both, assignment={"b0": "test", "b1": "valid"},
+                            allow_shared_stimuli=True)
+    test = splits["test"].meta
+    for name in ("train", "valid"):
+        for a, b in zip(splits[name].meta["start"], splits[name].meta["stop"]):
+            assert ((test["stop"] <= a) | (test["start"] >= b)).all()  # no shared sample
