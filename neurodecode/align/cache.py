@@ -45,6 +45,7 @@ def segments_key(recording: Recording, params: dict[str, Any]) -> str:
         "version": CACHE_VERSION, "source": source, "channels": recording.ch_names,
         "events": hashlib.sha256(recording.events.to_csv().encode()).hexdigest(),
         "read": recording.source_params,
+        "bad_spans": np.asarray(recording.bad_spans, dtype=float).round(9).tolist(),
         "features": feat_key, "params": params,
     }, sort_keys=True, default=str)
     return hashlib.sha256(payload.encode()).hexdigest()[:32]

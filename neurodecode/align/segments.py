@@ -188,6 +188,8 @@ def _segment_one(rec: Recording, rec_index: int, *, tmin, tmax, on, stride,
     table = _drop_outside(table, continuous.shape[1], max_pad)
     if rec.runs is not None:
         table = _drop_across_runs(table, np.asarray(rec.runs), up, down)
+    if len(getattr(rec, "bad_spans", ())):
+        table = _drop_bad_spans(table, np.asarray(rec.bad_spans), out_sfreq)
     starts, width = table["start"].to_numpy(), int(round((tmax - tmin) * out_sfreq))
     brain = cut_windows(continuous, starts, width)
     del continuous
@@ -246,6 +248,23 @@ def _drop_across_runs(table: pd.DataFrame, runs: np.ndarray, up: int, down: int)
         if across.all():
             raise AlignmentError("every window spans two runs; shorten the window or delay.")
     return table[~across]
+
+
+def _drop_bad_spans(table: pd.DataFrame, spans: np.ndarray, sfreq: float) -> pd.DataFrame:
+    """Drop windows touching a span marked bad (as MNE's ``reject_by_annotation``)."""
+    start = table["start"].to_numpy()[:, None] / sfreq
+    stop = table["stop"].to_numpy()[:, None] / sfreq
+    touching = ((start < spans[None, :, 1]) & (stop > spans[None, :, 0])).any(axis=1)
+    if touching.any():
+        warnings.warn(
+            f"{int(touching.sum())} of {len(table)} windows touch a span marked bad "
+            "(BAD_* annotations) and were dropped.",
+            UserWarning,
+            stacklevel=4,
+        )
+        if touching.all():
+            raise AlignmentError("every window touches a span marked bad (BAD_* annotations).")
+    return table[~touching]
 
 
 def _drop_outside(table: pd.DataFrame, n_times: int, max_pad: float) -> pd.DataFrame:

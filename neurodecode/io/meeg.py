@@ -97,7 +97,16 @@ def read_meeg(source: Any, *, events: Any = None, event_id: Mapping[str, int] | 
         info=info,
         source=_source_path(raw) if unchanged else None,
         source_params={"proj": applied},
+        bad_spans=_bad_spans(raw),
     )
+
+
+def _bad_spans(raw: mne.io.BaseRaw) -> np.ndarray:
+    """(start, end) in seconds from the first sample of the ``BAD*`` annotations."""
+    ann = raw.annotations
+    bad = np.array([str(d).upper().startswith("BAD") for d in ann.description], dtype=bool)
+    onset = np.asarray(ann.onset)[bad] - raw.first_time
+    return np.stack([onset, onset + np.asarray(ann.duration)[bad]], axis=1).reshape(-1, 2)
 
 
 class _RawLoader:

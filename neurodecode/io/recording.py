@@ -67,6 +67,9 @@ class Recording:
     uid : str
         Identity of this recording (random): segments cut from it at different times
         (e.g. two strides) share one timeline when stacked, other recordings do not.
+    bad_spans : array of shape (n_spans, 2)
+        Start and end, in seconds from the first sample, of spans marked bad (MNE's
+        ``BAD_*`` annotations); windows touching them are dropped by ``make_segments``.
     """
 
     data_loader: Any
@@ -85,6 +88,7 @@ class Recording:
     source: str | None = None
     source_params: dict = field(default_factory=dict)
     uid: str = field(default_factory=lambda: uuid.uuid4().hex)
+    bad_spans: np.ndarray = field(default_factory=lambda: np.zeros((0, 2)))
     _data: np.ndarray | None = field(default=None, repr=False)
 
     @property

@@ -158,3 +158,18 @@ def test_sample_meg(data_root):
     assert [cond[c] for c in "1234"] == [7, 8, 8, 6]
     assert rec.pos_2d.shape == (366, 2) and np.isfinite(rec.pos_2d).all()
     assert rec._data is None  # lazy until used
+
+
+def test_windows_touching_bad_spans_are_dropped(rng):
+    """As MNE's Epochs (reject_by_annotation): a window overlapping a BAD_ span or the
+    BAD boundary of concatenated recordings is dropped with a warning."""
+    from neurodecode.align import make_segments
+
+    raw = _raw_with_stim(rng)  # events at 2, 6 and 12 s
+    raw.set_annotations(mne.Annotations([5.8, 12.1], [0.5, 0.0], ["BAD_muscle", "BAD boundary"]))
+    rec = read_meeg(raw)
+    np.testing.assert_allclose(rec.bad_spans, [[5.8, 6.3], [12.1, 12.1]])
+    with pytest.warns(UserWarning, match="2 of 3 windows touch a span marked bad"):
+        segs = make_segments(rec, tmin=-0.2, tmax=0.5, sfreq=None)
+    np.testing.assert_allclose(segs.meta["onset"], [2.0])
+    assert len(make_segments(rec, tmin=-1.0, tmax=-0.3, sfreq=None, baseline=None)) == 3
