@@ -118,7 +118,8 @@ class StimulusFeatures:
         placed = self._placed_events(events)
         timeline = np.zeros((self.n_features, int(n_times)), dtype=np.float32)
         resampled: dict[str, np.ndarray] = {}
-        for onset, duration, stim in zip(placed["onset"], placed["duration"], placed[self.key]):
+        stims = placed[self.key].astype(str)  # values are keyed by str (ids may be numbers)
+        for onset, duration, stim in zip(placed["onset"], placed["duration"], stims):
             start = int(round(float(onset) * sfreq))
             n_dur = int(round(float(duration) * sfreq)) if duration and duration > 0 else 0
             if self.sfreq is None:

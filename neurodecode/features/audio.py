@@ -27,13 +27,28 @@ AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".mp3", ".aiff", ".aif")
 
 
 # ----------------------------------------------------------------------------- input
+_MAX_AUDIO_CHANNELS = 16
+
+
+def _as_float_audio(wav: np.ndarray) -> np.ndarray:
+    """float32 in [-1, 1]: integer PCM is scaled as soundfile reads it (int16 / 32768;
+    unsigned 8-bit centred on 128)."""
+    if np.issubdtype(wav.dtype, np.unsignedinteger):
+        half = float(np.iinfo(wav.dtype).max // 2 + 1)
+        return ((wav.astype(np.float64) - half) / half).astype(np.float32)
+    if np.issubdtype(wav.dtype, np.integer):
+        return (wav.astype(np.float64) / (float(np.iinfo(wav.dtype).max) + 1)).astype(np.float32)
+    return wav.astype(np.float32, copy=False)
+
+
 def check_waveform(wav: Any, sr: Any, *, allow_silent: bool = True) -> np.ndarray:
     """Validate a waveform and return it as float32 mono.
 
     Parameters
     ----------
     wav : array of shape (n_samples,) or (n_samples, n_channels)
-        Multi-channel audio is averaged to mono.
+        Multi-channel audio is averaged to mono (channels may also come first, as
+        librosa's ``(n_channels, n_samples)``); integer PCM is scaled to [-1, 1].
     sr : int
         Sampling rate in Hz.
     allow_silent : bool
@@ -45,9 +60,15 @@ def check_waveform(wav: Any, sr: Any, *, allow_silent: bool = True) -> np.ndarra
     wav : array of shape (n_samples,), float32
     """
     check_positive("sr", sr)
-    wav = np.asarray(wav, dtype=np.float32)
-    if wav.ndim == 2:
-        wav = wav.mean(axis=1)
+    wav = _as_float_audio(np.asarray(wav))
+    if wav.ndim == 2:  # channels on the short axis: (n_samples, n_ch) or (n_ch, n_samples)
+        short = int(np.argmin(wav.shape))
+        if wav.shape[short] > _MAX_AUDIO_CHANNELS or wav.shape[0] == wav.shape[1]:
+            raise ValueError(
+                f"wav of shape {wav.shape}: expected (n_samples,) or (n_samples, n_channels) "
+                f"with at most {_MAX_AUDIO_CHANNELS} channels."
+            )
+        wav = wav.mean(axis=short)
     if wav.ndim != 1:
         raise ValueError(f"wav must have shape (n_samples,) or (n_samples, n_channels); got {wav.shape}.")
     if wav.size == 0:
@@ -383,6 +404,8 @@ class Envelope(_AcousticFeature):
 
     def __init__(self, sfreq: float = 100.0, compression: float | None = None):
         check_type("compression", compression, (float, int, type(None)))
+        if compression is not None:
+            check_positive("compression", compression)
         self.sfreq = sfreq
         self.compression = compression
 

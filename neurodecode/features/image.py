@@ -616,6 +616,17 @@ class TorchImageModel(_LayeredImageFeature):
     def layer_names(self) -> list[str]:
         return [n for n, _ in self._model.named_modules() if n]
 
+    def weights_id(self) -> str:
+        """Hash of the model's class, structure and current weights (the feature-cache key:
+        another or a fine-tuned model never hits this one's entries)."""
+        import hashlib
+
+        digest = hashlib.sha256(f"{type(self._model).__qualname__}\n{self._model!r}".encode())
+        for name, tensor in self._model.state_dict().items():
+            digest.update(name.encode())
+            digest.update(tensor.detach().cpu().contiguous().numpy().tobytes())
+        return digest.hexdigest()
+
     def _run(self, images: list[Any], layers: list[str]) -> dict[str, torch.Tensor]:
         x = images_to_tensor(images, self.size, self.mean, self.std).to(self.device)
         return hook_activations(self._model, lambda: self._model(x), layers)

@@ -120,7 +120,9 @@ class TransformerSpeechFeature(Feature):
 
     def hidden_states(self, wav: np.ndarray, indices: list[int]) -> list[np.ndarray]:
         """Chunked hidden states of a 16 kHz waveform: one (width, n_frames) array per index."""
-        chunk, ctx = int(self.chunk_s * MODEL_SR), int(self.context_s * MODEL_SR)
+        # whole 20 ms frames (320 samples), so that chunks join without drifting
+        chunk = max(320, int(round(self.chunk_s * MODEL_SR / 320)) * 320)
+        ctx = int(round(self.context_s * MODEL_SR / 320)) * 320
         n_total = int(np.ceil(wav.size / 320))
         parts: list[list[np.ndarray]] = [[] for _ in indices]
         with torch.no_grad():

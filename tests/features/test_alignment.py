@@ -97,3 +97,11 @@ def test_word_embeddings_at_word_onsets():
     assert tl.shape == (384, 100)
     np.testing.assert_allclose(tl[:, 10], tl[:, 70])
     assert np.count_nonzero(np.abs(tl).sum(0)) == 3
+
+
+def test_numeric_stimulus_ids_find_their_values():
+    """Stimulus ids read as numbers (image indices in a TSV) match the str keys."""
+    sfx = StimulusFeatures({"1": np.ones(3), "2": 2 * np.ones(3)}, None, "img")
+    events = pd.DataFrame({"onset": [0.5, 1.0], "duration": [0.2, 0.2], "stimulus": [1, 2]})
+    timeline = sfx.to_timeline(events, 200, 100.0)
+    assert timeline[0, 50] == 1.0 and timeline[0, 100] == 2.0 and timeline[0, 0] == 0.0

@@ -139,3 +139,35 @@ def test_registered_acoustic_features(noisy_tone):
     assert ons.shape == (1, 100)
     with pytest.raises(ValueError, match="feature='mell' is not valid.*Did you mean 'mel'"):
         get_feature("mell")
+
+
+def test_stereo_either_way_and_integer_pcm_equal_the_float_mono():
+    """(n_samples, 2), librosa's (2, n_samples) and int16 PCM give the mono float result."""
+    from neurodecode.features.audio import check_waveform
+
+    t = np.arange(8000) / 8000
+    mono = (0.3 * np.sin(2 * np.pi * 440 * t)).astype(np.float32)
+    np.testing.assert_allclose(check_waveform(np.stack([mono, mono], 1), 8000), mono)
+    np.testing.assert_allclose(check_waveform(np.stack([mono, mono]), 8000), mono)
+    pcm = np.round(mono * 32767).astype(np.int16)
+    np.testing.assert_allclose(check_waveform(pcm, 8000), mono, atol=1e-4)
+    with pytest.raises(ValueError, match=r"wav of shape \(40, 40\): expected"):
+        check_waveform(np.zeros((40, 40)), 8000)
+
+
+def test_speech_model_chunks_join_without_drift():
+    """Chunks and context that are not whole 20 ms frames: every frame keeps its time."""
+    import torch
+
+    from neurodecode.features.speech_models import Wav2Vec2Feature
+
+    class Stub(Wav2Vec2Feature):  # frame value = the absolute time of its first sample
+        def _encode(self, wav):
+            n = wav.size // 320
+            return [torch.from_numpy(wav[: n * 320].reshape(n, 320)[:, :1].copy())]
+
+    ramp = np.arange(16000 * 30) / 16000.0
+    for chunk_s, context_s in [(7.33, 2.0), (5.005, 0.5), (20.0, 1.01)]:
+        out = Stub(model_path=None, chunk_s=chunk_s, context_s=context_s).hidden_states(ramp, [0])
+        frames = out[0][0]
+        np.testing.assert_allclose(frames[:-1], np.arange(frames.size - 1) * 0.02, atol=1e-9)

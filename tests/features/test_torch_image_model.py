@@ -38,3 +38,15 @@ def test_errors():
         TorchImageModel("not a model")
     with pytest.raises(ValueError, match="layer"):
         extract_layers(_red_picker(), [np.zeros((8, 8, 3), np.uint8)], layers=["nope"])
+
+
+def test_cache_key_tells_models_apart():
+    """Two models (or one fine-tuned) never share feature-cache entries."""
+    torch.manual_seed(0)
+    a = TorchImageModel(torch.nn.Sequential(torch.nn.Conv2d(3, 2, 3)), size=16)
+    b = TorchImageModel(torch.nn.Sequential(torch.nn.Conv2d(3, 2, 3)), size=16)
+    assert a.identity() != b.identity()
+    before = a.identity()
+    with torch.no_grad():
+        a._model[0].weight.add_(1.0)
+    assert a.identity() != before
