@@ -194,7 +194,10 @@ def cross_validate(X: np.ndarray, y: np.ndarray, groups: np.ndarray, *, classifi
            "n_samples": len(y), "cv": described, "classes": classes.tolist(),
            "confusion": confusion_matrix(y, pred, labels=classes).tolist()}
     if n_permutations > 0:
+        # labels shuffled within groups (runs, blocks) when the folds follow them, so the
+        # null keeps the temporal structure that the folds respect
         _, _, p = permutation_test_score(clf, X, y, cv=folds,
+                                         groups=groups if _grouped(cv) else None,
                                          n_permutations=n_permutations, random_state=seed)
         out["p_value"] = float(p)
     return out

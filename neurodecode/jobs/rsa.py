@@ -110,6 +110,21 @@ def _test(rdm: np.ndarray, model: np.ndarray, method: str, n_permutations: int,
     return float(np.ravel(result.p_value)[0])
 
 
+def _peak_test(rdms: np.ndarray, peak: float, model: np.ndarray, method: str,
+               n_permutations: int, seed: int) -> float | None:
+    """p-value of the peak similarity against the permutation null of the maximum over
+    all the windows searched (family-wise over time): each relabelling of the model's
+    conditions is compared with every window and its best window counts."""
+    from ..rsa import permutation_test
+
+    if n_permutations < 1:
+        return None
+    null = permutation_test(rdms, model, method, n_permutations=n_permutations,
+                            seed=seed).null  # (n_permutations, n_windows)
+    best = np.nanmax(null.reshape(n_permutations, -1), axis=1)
+    return float((1 + np.sum(best >= peak)) / (1 + n_permutations))
+
+
 def meeg_rsa(brain: np.ndarray, labels: np.ndarray, order: list[str], model: np.ndarray, *,
              info, sfreq: float, tmin: float, metric: str, method: str,
              radius: float | None, window: int = 1, n_permutations: int, seed: int,
@@ -143,10 +158,13 @@ def meeg_rsa(brain: np.ndarray, labels: np.ndarray, order: list[str], model: np.
     np.save(run_dir / "times.npy", res.times)
     rdm = res.data_rdms[0, i]
     np.save(run_dir / "rdm_brain.npy", squareform(rdm))
+    searched = post if post.any() else np.ones_like(post)
     out = {"rsa": {"peak_similarity": float(curve[i]), "peak_latency": float(res.times[i]),
                    "mean_similarity_post": float(np.nanmean(curve[post])) if post.any()
                    else float("nan"), "method": method, "metric": metric,
-                   "p_value_at_peak": _test(rdm, model, method, n_permutations, seed)}}
+                   "p_value_at_peak": _peak_test(res.data_rdms[0, searched], curve[i], model,
+                                                 method, n_permutations, seed),
+                   "p_value_correction": "maximum over the windows searched for the peak"}}
     if info is not None:
         means, _ = condition_means(brain, labels, order)
         maps = sensor_searchlight(means[:, :, i:i + window], {"model": model}, info,

@@ -110,6 +110,9 @@ def _plot_surface(img, threshold, title, cmap, vmax) -> Figure:
     return fig
 
 
+_NONZERO = 1e-12  # the threshold that hides only exact zeros (outside the mask)
+
+
 def plot_brain_map(
     img: Any,
     *,
@@ -137,7 +140,7 @@ def plot_brain_map(
         of both hemispheres).
     threshold : float or None
         Voxels with ``|value| < threshold`` are not drawn; ``None`` draws every
-        non-zero voxel (nilearn's default for each kind).
+        non-zero voxel, for every kind.
     bg_img : NIfTI image or str or Path or None
         Anatomical background for ``kind="stat"``; default the MNI152 template that
         ships with nilearn. Ignored by the other kinds (an error if given).
@@ -177,9 +180,9 @@ def plot_brain_map(
     from nilearn import datasets, plotting
 
     fig = new_figure((8.0, 3.2))
-    common = dict(figure=fig, title=title, cmap=cmap, colorbar=True, vmax=vmax)
-    if threshold is not None:
-        common["threshold"] = threshold
+    # None: every non-zero voxel (nilearn's glass brain would hide 80 % of them: "auto")
+    common = dict(figure=fig, title=title, cmap=cmap, colorbar=True, vmax=vmax,
+                  threshold=_NONZERO if threshold is None else threshold)
     if display_mode is not None:
         common["display_mode"] = display_mode
     if cut_coords is not None:

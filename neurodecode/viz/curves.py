@@ -231,6 +231,7 @@ def plot_timecourse(
     title: str | None = None,
     fname: str | Path | None = None,
     dpi: float = DEFAULT_DPI,
+    xlabel: str = "time (s)",
 ) -> Figure:
     """Score over time (decoding accuracy, RSA correlation) with significance bars.
 
@@ -249,8 +250,8 @@ def plot_timecourse(
         One legend label per model.
     chance : float or None
         Chance level drawn as a dashed horizontal line.
-    ylabel, title :
-        Axis label and title.
+    ylabel, title, xlabel :
+        Axis labels and title.
     fname, dpi :
         Save to this ``.png``, ``.svg`` or ``.pdf`` file at this resolution.
 
@@ -280,7 +281,7 @@ def plot_timecourse(
         ax.axhline(chance, color="0.4", ls="--", lw=1, label="chance")
     if times[0] < 0 < times[-1]:
         ax.axvline(0, color="0.6", lw=0.8)
-    ax.set_xlabel("time (s)")
+    ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     if any(labels) or chance is not None:
         ax.legend(fontsize=8)

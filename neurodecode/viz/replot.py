@@ -117,10 +117,15 @@ def _rdm(run_dir: Path, path: Path) -> Figure:
 def _topomap(run_dir: Path, path: Path) -> Figure:
     info = mne.io.read_info(_need(run_dir, "info.fif", path.name), verbose="error")
     values = _npy(path)
+    ch_type = _ch_type(info)
+    title = path.stem if ch_type is None else f"{path.stem} ({_TYPE_NAMES[ch_type]} only)"
     if values.ndim == 2:
         times = _npy(_need(run_dir, "times.npy", path.name))
-        return plot_topomap_row(values, info, times, title=path.stem, ch_type=_ch_type(info))
-    return plot_topomap(values, info, title=path.stem, ch_type=_ch_type(info))
+        return plot_topomap_row(values, info, times, title=title, ch_type=ch_type)
+    return plot_topomap(values, info, title=title, ch_type=ch_type)
+
+
+_TYPE_NAMES = {"mag": "magnetometers", "grad": "gradiometers", "eeg": "EEG"}
 
 
 def _ch_type(info: mne.Info) -> str | None:
@@ -144,7 +149,19 @@ def _layer_time(run_dir: Path) -> Figure:
 def _timecourse(run_dir: Path) -> Figure:
     values = _npy(run_dir / "timecourse.npy")
     times = _npy(_need(run_dir, "times.npy", "timecourse.npy"))
-    return plot_timecourse(values, times, title="Time course")
+    metrics_file = run_dir / "metrics.json"
+    metrics = _read_json(metrics_file) if metrics_file.is_file() else {}
+    if "encoding" in metrics and values.ndim == 2:  # TRF kernels per condition
+        conditions = metrics["encoding"].get("conditions")
+        return plot_timecourse(values, times, labels=conditions, ylabel="kernel RMS over sensors",
+                               xlabel="lag (s)", title="TRF kernels")
+    if "rsa" in metrics:
+        method = metrics["rsa"].get("method", "")
+        return plot_timecourse(values, times, ylabel=f"model similarity ({method})".replace(" ()", ""),
+                               title="Time-resolved RSA")
+    chance = metrics.get("classification", metrics).get("chance")
+    return plot_timecourse(values, times, ylabel="accuracy" if chance is not None else "score",
+                           chance=chance, title="Time course")
 
 
 def _attention(run_dir: Path) -> Figure:
@@ -251,6 +268,8 @@ def replot_run(
     config = yaml.safe_load(config_file.read_text(encoding="utf-8")) if config_file.is_file() else {}
     if not isinstance(config, dict):
         raise DataFormatError(f"{config_file} must hold a YAML mapping; got {type(config).__name__}.")
+    if title is None and config.get("name"):  # as the run itself titled it
+        title = f"neurodecode: {config['name']} ({config.get('task', '')})".replace(" ()", "")
     write_report(run_dir, title=title or f"neurodecode run {run_dir.name}", config=config,
                  metrics=metrics, figures=embedded, config_digest=config_hash(config))
     return written

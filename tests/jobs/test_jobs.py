@@ -113,6 +113,23 @@ def test_meeg_rsa_peak_latency_where_planted(rng, tmp_path):
     assert np.load(tmp_path / "rdm_brain.npy").shape == (4, 4)
 
 
+def test_meeg_rsa_peak_p_value_is_corrected_for_the_search_over_time(tmp_path):
+    """On pure noise the peak's p-value is below 0.05 about 5 % of the time (it was 50 %
+    when the peak was tested as if chosen in advance); a planted effect gets a small one."""
+    order = [f"c{i}" for i in range(8)]
+    labels = np.repeat(order, 10)
+    model = category_rdm(order, {c: str(int(c[1:]) < 4) for c in order})
+    kwargs = dict(info=None, sfreq=100.0, tmin=-0.1, metric="correlation", method="spearman",
+                  radius=None, n_permutations=99, run_dir=tmp_path)
+    p_noise = [meeg_rsa(np.random.default_rng(s).standard_normal((80, 20, 60)), labels, order,
+                        model, seed=s, **kwargs)["rsa"]["p_value_at_peak"] for s in range(30)]
+    assert np.mean(np.array(p_noise) < 0.05) <= 0.2
+    brain = np.random.default_rng(99).standard_normal((80, 20, 60))
+    brain[:, :10, 30:35] += 3.0 * (np.array([int(c[1:]) < 4 for c in labels]) * 2 - 1)[:, None, None]
+    # 4-vs-4 model: 1 relabelling in 35 maps it onto itself, so p cannot go below ~0.03
+    assert meeg_rsa(brain, labels, order, model, seed=0, **kwargs)["rsa"]["p_value_at_peak"] <= 0.1
+
+
 def test_trf_recovers_planted_kernel(rng):
     sfreq, n = 100.0, 6000
     events = pd.DataFrame({"onset": np.sort(rng.uniform(0, 59, 80)), "condition": "a"})

@@ -35,6 +35,19 @@ def test_glass_brain_from_path_svg(blob_img, tmp_path, check_file, n_colorbars):
     assert n_colorbars(fig) == 1
 
 
+def test_no_threshold_draws_every_nonzero_voxel(blob_img, monkeypatch):
+    """threshold=None hides only zeros for every kind (nilearn's glass brain alone would
+    apply its 'auto' threshold and hide 80 % of the voxels)."""
+    from nilearn import plotting
+
+    seen = {}
+    for name in ("plot_glass_brain", "plot_stat_map"):
+        monkeypatch.setattr(plotting, name, lambda *a, _n=name, **k: seen.__setitem__(_n, k))
+    plot_brain_map(blob_img, kind="glass")
+    plot_brain_map(blob_img, kind="stat")
+    assert seen["plot_glass_brain"]["threshold"] == seen["plot_stat_map"]["threshold"] == 1e-12
+
+
 def test_surface_shows_blob_on_right_lateral(blob_img, tmp_path, check_file, n_colorbars):
     fname = tmp_path / "surface.png"
     fig = plot_brain_map(blob_img, kind="surface", threshold=1.0, fname=fname, dpi=80)

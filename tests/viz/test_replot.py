@@ -137,3 +137,24 @@ def test_replot_format_errors(tmp_path):
     (run / "rdm.npy").write_bytes(b"garbage")
     with pytest.raises(DataFormatError, match="rdm.npy is not a readable .npy array"):
         replot_run(run)
+
+
+def test_time_course_figure_is_labelled_for_its_job(tmp_path):
+    """TRF kernels are drawn against lags with the condition names; a decoding time course
+    as accuracy with its chance line; the report keeps the run's title."""
+    import json
+
+    import numpy as np
+
+    from neurodecode.viz import replot
+
+    np.save(tmp_path / "timecourse.npy", np.ones((2, 5)))
+    np.save(tmp_path / "times.npy", np.arange(5) / 100)
+    (tmp_path / "metrics.json").write_text(json.dumps({"encoding": {"conditions": ["aud", "vis"]}}))
+    ax = replot._timecourse(tmp_path).axes[0]
+    assert ax.get_xlabel() == "lag (s)" and ax.get_ylabel() == "kernel RMS over sensors"
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["aud", "vis"]
+    np.save(tmp_path / "timecourse.npy", np.ones(5))
+    (tmp_path / "metrics.json").write_text(json.dumps({"classification": {"chance": 0.25}}))
+    ax = replot._timecourse(tmp_path).axes[0]
+    assert ax.get_ylabel() == "accuracy" and ax.get_xlabel() == "time (s)"
