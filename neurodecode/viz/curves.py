@@ -201,7 +201,7 @@ def _timecourse_inputs(values, times, ci, sig_mask, labels):
     values = np.asarray(values, dtype=float)
     single = values.ndim == 1
     values = check_shape("values", np.atleast_2d(values), ("n_models", "n_times"))
-    check_finite("values", values, ("model", "time"))
+    check_finite("values", np.where(np.isnan(values), 0.0, values), ("model", "time"))  # NaN: gaps
     n_models, n_times = values.shape
     times = check_shape("times", times, (n_times,)).astype(float)
     if ci is not None:
@@ -238,7 +238,7 @@ def plot_timecourse(
     Parameters
     ----------
     values : array of shape (n_times,) or (n_models, n_times)
-        One curve per model.
+        One curve per model; NaN (an undefined window) is drawn as a gap.
     times : array of shape (n_times,)
         Time of each sample in seconds.
     ci : array of shape (2, n_times) or (n_models, 2, n_times), or None

@@ -260,7 +260,10 @@ def replot_run(
     written, embedded = [], []
     for stem, draw in jobs:
         logger.info("replot %s: drawing %s", run_dir.name, stem)
-        fig = draw()
+        try:
+            fig = draw()
+        except ValueError as err:  # name the figure whose files hold the bad values
+            raise DataFormatError(f"{run_dir.name}: cannot draw {stem!r}: {err}") from err
         paths = [save_figure(fig, out_dir / f"{stem}.{fmt}", dpi=dpi) for fmt in fmts]
         written.extend(paths)
         embedded.append(next(p for p in paths if p.suffix in (".png", ".svg")))

@@ -143,7 +143,8 @@ def test_curve_errors():
         plot_timecourse(np.zeros(4), times, sig_mask=np.ones(4))
     with pytest.raises(ValueError, match="labels has 1 entries; expected 2"):
         plot_timecourse(np.zeros((2, 4)), times, labels=["a"])
-    with pytest.raises(ValueError, match="values contains 1 NaN"):
-        plot_timecourse(np.r_[np.nan, 0, 0, 0], times)
+    with pytest.raises(ValueError, match=r"values contains 1 NaN or Inf .* \(value np.float64\(inf\)\)"):
+        plot_timecourse(np.r_[np.inf, 0, 0, 0], times)
+    plot_timecourse(np.r_[np.nan, 0, 0, 0], times)  # an undefined window: a gap
     with pytest.raises(ValueError, match="chance must be a finite number >= 0"):
         plot_timecourse(np.zeros(4), times, chance=-1.0)
