@@ -237,17 +237,10 @@ def _drop_across_runs(table: pd.DataFrame, runs: np.ndarray, up: int, down: int)
     first = np.clip(table["start"].to_numpy() * down // up, 0, n_in - 1)
     last = np.clip((table["stop"].to_numpy() - 1) * down // up, 0, n_in - 1)
     across = runs[first] != runs[last]
-    if across.any():
-        warnings.warn(
-            f"{int(across.sum())} of {len(table)} windows span two runs and were dropped "
-            f"(e.g. the one at {table['onset'].to_numpy()[across][0]:.2f} s); shorten the "
-            "window or the delay to keep them.",
-            UserWarning,
-            stacklevel=4,
-        )
-        if across.all():
-            raise AlignmentError("every window spans two runs; shorten the window or delay.")
-    return table[~across]
+    example = f" (e.g. the one at {table['onset'].to_numpy()[across][0]:.2f} s); shorten the " \
+        "window or the delay to keep them" if across.any() else ""
+    return _drop_windows(table, across, "span two runs", example,
+                         "every window spans two runs; shorten the window or delay.")
 
 
 def _drop_bad_spans(table: pd.DataFrame, spans: np.ndarray, sfreq: float) -> pd.DataFrame:
@@ -255,16 +248,20 @@ def _drop_bad_spans(table: pd.DataFrame, spans: np.ndarray, sfreq: float) -> pd.
     start = table["start"].to_numpy()[:, None] / sfreq
     stop = table["stop"].to_numpy()[:, None] / sfreq
     touching = ((start < spans[None, :, 1]) & (stop > spans[None, :, 0])).any(axis=1)
-    if touching.any():
-        warnings.warn(
-            f"{int(touching.sum())} of {len(table)} windows touch a span marked bad "
-            "(BAD_* annotations) and were dropped.",
-            UserWarning,
-            stacklevel=4,
-        )
-        if touching.all():
-            raise AlignmentError("every window touches a span marked bad (BAD_* annotations).")
-    return table[~touching]
+    return _drop_windows(table, touching, "touch a span marked bad (BAD_* annotations)", "",
+                         "every window touches a span marked bad (BAD_* annotations).")
+
+
+def _drop_windows(table: pd.DataFrame, drop: np.ndarray, what: str, detail: str,
+                  if_all: str) -> pd.DataFrame:
+    """``table`` without the rows in ``drop``, warning ``"<n> of <m> windows <what> and
+    were dropped<detail>."``; ``AlignmentError(if_all)`` when every row would go."""
+    if drop.any():
+        warnings.warn(f"{int(drop.sum())} of {len(table)} windows {what} and were dropped"
+                      f"{detail}.", UserWarning, stacklevel=6)  # the caller of make_segments
+        if drop.all():
+            raise AlignmentError(if_all)
+    return table[~drop]
 
 
 def _drop_outside(table: pd.DataFrame, n_times: int, max_pad: float) -> pd.DataFrame:
