@@ -100,29 +100,20 @@ def run_rsa(recipe: Recipe, run_dir: Path, *, progress: bool = True) -> dict:
     return metrics
 
 
-def _test(rdm: np.ndarray, model: np.ndarray, method: str, n_permutations: int,
-          seed: int) -> float | None:
+def _max_test(rdms: np.ndarray, model: np.ndarray, method: str, n_permutations: int,
+              seed: int) -> float | None:
+    """p-value of the best similarity of ``rdms`` (n_windows, n_pairs) with ``model``
+    against the permutation null of the best over the same windows (family-wise over
+    the windows searched; with one window, the plain permutation p-value): each
+    relabelling of the model's conditions is compared with every window."""
     from ..rsa import permutation_test
 
     if n_permutations < 1:
         return None
-    result = permutation_test(rdm, model, method, n_permutations=n_permutations, seed=seed)
-    return float(np.ravel(result.p_value)[0])
-
-
-def _peak_test(rdms: np.ndarray, peak: float, model: np.ndarray, method: str,
-               n_permutations: int, seed: int) -> float | None:
-    """p-value of the peak similarity against the permutation null of the maximum over
-    all the windows searched (family-wise over time): each relabelling of the model's
-    conditions is compared with every window and its best window counts."""
-    from ..rsa import permutation_test
-
-    if n_permutations < 1:
-        return None
-    null = permutation_test(rdms, model, method, n_permutations=n_permutations,
-                            seed=seed).null  # (n_permutations, n_windows)
-    best = np.nanmax(null.reshape(n_permutations, -1), axis=1)
-    return float((1 + np.sum(best >= peak)) / (1 + n_permutations))
+    result = permutation_test(np.atleast_2d(rdms), model, method,
+                              n_permutations=n_permutations, seed=seed)
+    best = np.nanmax(result.null.reshape(n_permutations, -1), axis=1)
+    return float((1 + np.sum(best >= np.nanmax(result.similarity))) / (1 + n_permutations))
 
 
 def meeg_rsa(brain: np.ndarray, labels: np.ndarray, order: list[str], model: np.ndarray, *,
@@ -162,8 +153,8 @@ def meeg_rsa(brain: np.ndarray, labels: np.ndarray, order: list[str], model: np.
     out = {"rsa": {"peak_similarity": float(curve[i]), "peak_latency": float(res.times[i]),
                    "mean_similarity_post": float(np.nanmean(curve[post])) if post.any()
                    else float("nan"), "method": method, "metric": metric,
-                   "p_value_at_peak": _peak_test(res.data_rdms[0, searched], curve[i], model,
-                                                 method, n_permutations, seed),
+                   "p_value_at_peak": _max_test(res.data_rdms[0, searched], model, method,
+                                                n_permutations, seed),
                    "p_value_correction": "maximum over the windows searched for the peak"}}
     if info is not None:
         means, _ = condition_means(brain, labels, order)
@@ -202,7 +193,7 @@ def fmri_rsa(patterns: np.ndarray, labels: np.ndarray, order: list[str], model: 
     np.save(run_dir / "rdm_brain.npy", squareform(rdm))
     out = {"rsa": {"similarity": float(np.ravel(compare_rdms(rdm, model[None], method))[0]),
                    "method": method, "metric": metric,
-                   "p_value": _test(rdm, model, method, n_permutations, seed)}}
+                   "p_value": _max_test(rdm, model, method, n_permutations, seed)}}
     if masker is not None:
         mask_img = masker.mask_img_
         zooms = mask_img.header.get_zooms()[:3]
