@@ -27,7 +27,7 @@ demo: $(STAMP)
 	$(BIN)/neurodecode run recipes/demo.yaml --out runs/demo --overwrite
 
 lint: $(STAMP)
-	$(BIN)/ruff check neurodecode tests benchmarks examples
+	$(BIN)/ruff check neurodecode tests benchmarks examples tools
 	$(BIN)/mypy
 
 clean:
