@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from neurodecode.exceptions import DataFormatError, DataNotFoundError
-from neurodecode.io.studies.archive import check_members, extract
+from neurodecode.io.studies.archive import ArchiveLimits, check_members, extract
 from neurodecode.io.studies.download import RemoteFile, download
 from neurodecode.io.studies.hosts import parse_md5sums
 
@@ -144,8 +144,9 @@ def test_safe_archives_extract(tmp_path):
     extract(tmp_path / "a.zip", tmp_path / "out")
     assert (tmp_path / "out" / "d" / "one.txt").read_text() == "1"
     _tar(tmp_path / "b.tar.gz", [_file("e/three.txt", b"3"), _link("e/ln", "three.txt")])
-    assert check_members(tmp_path / "b.tar.gz") == ["e/three.txt", "e/ln"]
-    extract(tmp_path / "b.tar.gz", tmp_path / "out")
+    links = ArchiveLimits(allow_links=True)
+    assert check_members(tmp_path / "b.tar.gz", links) == ["e/three.txt", "e/ln"]
+    extract(tmp_path / "b.tar.gz", tmp_path / "out", links)
     assert (tmp_path / "out" / "e" / "ln").read_text() == "3"
 
 
@@ -165,14 +166,15 @@ def test_zip_member_escaping_root_refused(tmp_path, name, why):
 @pytest.mark.parametrize("member, why", [
     (_file("../evil.txt"), "contains '..'"),
     (_file("/tmp/evil.txt"), "has an absolute path"),
-    (_link("ln", "../../outside"), "outside the extraction root"),
-    (_link("d/ln", "/etc/passwd"), "links to the absolute path"),
-    (_link("hard", "../x", tarfile.LNKTYPE), "contains '..'|outside the extraction root"),
+    (_link("ln", "../../outside"), "resolves outside the extraction root"),
+    (_link("d/ln", "/etc/passwd"), "links to '/etc/passwd' and points to an absolute path"),
+    (_link("hard", "../x", tarfile.LNKTYPE), "resolves outside the extraction root"),
 ])
 def test_tar_member_escaping_root_refused(tmp_path, member, why):
+    """Links are refused by default; allowed, their final target must stay inside."""
     _tar(tmp_path / "bad.tar.gz", [_file("good.txt"), member])
     with pytest.raises(DataFormatError, match=why):
-        extract(tmp_path / "bad.tar.gz", tmp_path / "out")
+        extract(tmp_path / "bad.tar.gz", tmp_path / "out", ArchiveLimits(allow_links=True))
     assert not (tmp_path / "out").exists()
 
 
@@ -189,11 +191,13 @@ def test_zip_symlink_escaping_root_refused(tmp_path):
     info.external_attr = (0o120777 << 16)
     with zipfile.ZipFile(tmp_path / "ln.zip", "w") as handle:
         handle.writestr(info, "../../etc/passwd")
-    with pytest.raises(DataFormatError, match="outside the extraction root"):
+    with pytest.raises(DataFormatError, match="is a symlink .links are refused unless"):
         check_members(tmp_path / "ln.zip")
+    with pytest.raises(DataFormatError, match="resolves outside the extraction root"):
+        check_members(tmp_path / "ln.zip", ArchiveLimits(allow_links=True))
 
 
 def test_not_an_archive(tmp_path):
     (tmp_path / "x.zip").write_bytes(b"not an archive at all")
-    with pytest.raises(DataFormatError, match="neither a zip nor a tar archive"):
+    with pytest.raises(DataFormatError, match="not a readable zip or tar archive"):
         extract(tmp_path / "x.zip", tmp_path / "out")
