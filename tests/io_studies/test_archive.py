@@ -179,3 +179,15 @@ def test_every_compression_is_checked_and_extracted(tmp_path, mode):
     assert check_members(archive, limits) == ["d/0.bin", "d/1.bin", "d/2.bin"]
     extract(archive, tmp_path / "out", limits)
     assert (tmp_path / "out" / "d" / "2.bin").read_bytes() == bytes([2]) * (3 * 2**20 + 2)
+
+
+def test_fetch_removes_a_refused_archive(server, tmp_path):
+    from neurodecode.io.studies.download import RemoteFile
+    from neurodecode.io.studies.fetch import _fetch_one
+
+    tar_gz_bomb(server.folder / "bomb.tar.gz")
+    remote = RemoteFile("bomb.tar.gz", f"{server.url}/bomb.tar.gz", extract=True)
+    study = tmp_path / "study"
+    with pytest.raises(DataFormatError, match="bomb.tar.gz expands past the limit"):
+        _fetch_one(remote, study, progress=False, limits=ArchiveLimits())
+    assert list(study.iterdir()) == []
