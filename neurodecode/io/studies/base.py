@@ -9,8 +9,8 @@ from pathlib import Path
 from typing import ClassVar
 
 from ...exceptions import DataNotFoundError
-from .archive import ArchiveLimits
 from ..recording import Recording
+from .archive import ArchiveLimits
 from .download import RemoteFile, read_text
 from .hosts import Reader
 
