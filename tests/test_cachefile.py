@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import multiprocessing
+import os
 import time
 
 import h5py
@@ -213,3 +214,31 @@ def test_concurrent_readers_of_a_corrupt_segment_entry_all_succeed(tmp_path):
     with multiprocessing.get_context("fork").Pool(4) as pool:
         got = pool.map(_cached_brain, [(tmp_path, 0)] * 6)
     assert got == [expected] * 6
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root ignores folder permissions")
+def test_read_only_cache_folder_serves_hits_and_refuses_writes(rng, tmp_path):
+    rec = _recording(rng)
+    cached_make_segments(rec, tmp_path, tmin=0.0, tmax=0.5, sfreq=None)
+    tmp_path.chmod(0o555)
+    try:
+        hit = cached_make_segments(rec, tmp_path, tmin=0.0, tmax=0.5, sfreq=None)
+        assert hit.brain.shape == (4, 3, 50)
+        with pytest.raises(CacheError, match="cannot write the cache entry .*Permission denied"):
+            cached_make_segments(rec, tmp_path, tmin=0.0, tmax=0.8, sfreq=None)
+    finally:
+        tmp_path.chmod(0o755)
+
+
+def test_lock_file_that_cannot_be_created_is_a_cache_error(rng, tmp_path, monkeypatch):
+    """What a read-only folder does to a rebuild, simulated (root ignores permissions)."""
+    real_open = open
+
+    def refusing_open(file, mode="r", *args, **kwargs):
+        if str(file).endswith(".lock"):
+            raise PermissionError(13, "Permission denied", str(file))
+        return real_open(file, mode, *args, **kwargs)
+
+    monkeypatch.setattr("builtins.open", refusing_open)
+    with pytest.raises(CacheError, match="cannot write the cache entry .*e.h5.*Permission denied"):
+        load_or_build(tmp_path / "e.h5", "k", lambda: 1, encode=_encode, decode=_decode)
