@@ -24,7 +24,9 @@ API
     corrupt entry wait for one rebuild and then read it).
 
 Failures to write (a read-only folder, a full disk) are :class:`~neurodecode.exceptions.CacheError`
-naming the entry and the reason.
+naming the entry and the reason; a read-only folder still serves its good entries. The
+empty lock files (``.<name>.lock``) stay next to the entries; deleting them while no
+process uses the cache is safe.
 """
 
 from __future__ import annotations
