@@ -4,24 +4,19 @@ from __future__ import annotations
 
 import hashlib
 import json
-import logging
-import os
-import warnings
 from io import StringIO
 from pathlib import Path
 from typing import Any
 
-import h5py
 import numpy as np
 import pandas as pd
 
+from .._cachefile import load_or_build, read_entry, write_entry
 from .._hashing import file_hash
 from ..io.recording import Recording
 from .segments import Segments, make_segments
 
-logger = logging.getLogger("neurodecode")
-
-CACHE_VERSION = 2  # 2: the key holds how the source was read
+CACHE_VERSION = 3  # 2: the key holds how the source was read; 3: verified entries
 
 
 def _hash_array(array: np.ndarray) -> str:
@@ -54,66 +49,59 @@ def segments_key(recording: Recording, params: dict[str, Any]) -> str:
 def cached_make_segments(recording: Recording, cache_dir: str | Path, **params: Any) -> Segments:
     """:func:`make_segments` through an HDF5 cache in ``cache_dir``.
 
-    The file is written atomically (temporary file, then rename). A truncated or corrupted
-    file is detected (it fails to open, or its checksum differs), rebuilt and warned about;
-    any changed parameter, event or source byte gives a new key, never a stale read.
+    Each entry stores every array (brain, stimulus, subject, positions), the metadata
+    (window table, subjects, channel names, ...) and the key, with a checksum over all of
+    them (:mod:`neurodecode._cachefile`). The file is written atomically; a truncated or
+    corrupted file, or one written for another key, is rebuilt (once, under a lock, when
+    several processes read it at the same time) and warned about; any changed parameter,
+    event or source byte gives a new key, never a stale read.
+
+    Raises
+    ------
+    CacheError
+        The entry must be written but ``cache_dir`` is not writable.
     """
-    cache_dir = Path(cache_dir)
-    cache_dir.mkdir(parents=True, exist_ok=True)
-    path = cache_dir / f"segments-{segments_key(recording, dict(params))}.h5"
-    if path.exists():
-        try:
-            segs = read_segments(path)
-            segs.info = recording.info
-            segs.meta["recording_uid"] = recording.uid  # this recording's timeline now
-            logger.info("segments read from cache %s", path)
-            return segs
-        except (OSError, KeyError, ValueError) as err:
-            warnings.warn(f"segment cache {path.name} is corrupted ({err}); rebuilding it.",
-                          RuntimeWarning, stacklevel=2)
-            path.unlink()
-    segs = make_segments(recording, **params)
-    write_segments(segs, path)
+    key = segments_key(recording, dict(params))
+    path = Path(cache_dir) / f"segments-{key}.h5"
+    segs = load_or_build(path, key, lambda: make_segments(recording, **params),
+                         encode=_encode, decode=_decode, what="segment cache")
+    segs.info = recording.info
+    segs.meta["recording_uid"] = recording.uid  # this recording's timeline now
     return segs
 
 
-def write_segments(segs: Segments, path: Path) -> None:
-    """Write ``segs`` to HDF5 atomically, with a checksum of the arrays."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with h5py.File(tmp, "w") as f:
-        f.create_dataset("brain", data=segs.brain)
-        if segs.stimulus is not None:
-            f.create_dataset("stimulus", data=segs.stimulus)
-        f.create_dataset("subject", data=segs.subject)
-        if segs.pos_2d is not None:
-            f.create_dataset("pos_2d", data=segs.pos_2d)
-        f.attrs["meta"] = segs.meta.to_json(orient="split")
-        f.attrs["header"] = json.dumps({
-            "sfreq": segs.sfreq, "tmin": segs.tmin, "subjects": segs.subjects,
-            "ch_names": segs.ch_names, "ch_types": segs.ch_types, "modality": segs.modality})
-        f.attrs["checksum"] = _checksum(segs)
-    os.replace(tmp, path)
+def write_segments(segs: Segments, path: str | Path, key: str = "") -> None:
+    """Write ``segs`` to HDF5 atomically, with a checksum of all arrays and metadata."""
+    write_entry(Path(path), key, *_encode(segs))
 
 
-def read_segments(path: Path) -> Segments:
-    """Read segments written by :func:`write_segments`; ``ValueError`` if the checksum differs."""
-    with h5py.File(path, "r") as f:
-        header = json.loads(f.attrs["header"])
-        segs = Segments(
-            brain=f["brain"][()], stimulus=f["stimulus"][()] if "stimulus" in f else None,
-            subject=f["subject"][()], pos_2d=f["pos_2d"][()] if "pos_2d" in f else None,
-            meta=pd.read_json(StringIO(f.attrs["meta"]), orient="split",
-                              dtype={"block": str, "condition": str, "stimulus": str,
-                                     "text": str, "subject": str}),
-            **header)
-        expected = f.attrs["checksum"]
-    if _checksum(segs) != expected:
-        raise ValueError("checksum mismatch")
-    return segs
+def read_segments(path: str | Path, key: str = "") -> Segments:
+    """Read segments written by :func:`write_segments` for ``key``.
+
+    Raises
+    ------
+    CacheError
+        The file is unreadable, holds another key or its checksum differs.
+    """
+    return _decode(*read_entry(Path(path), key))
 
 
-def _checksum(segs: Segments) -> str:
-    digest = hashlib.blake2b(np.ascontiguousarray(segs.brain).tobytes(), digest_size=16)
-    if segs.stimulus is not None:
-        digest.update(np.ascontiguousarray(segs.stimulus).tobytes())
-    return digest.hexdigest()
+_HEADER = ("sfreq", "tmin", "subjects", "ch_names", "ch_types", "modality")
+_META_DTYPES = {"block": str, "condition": str, "stimulus": str, "text": str, "subject": str}
+
+
+def _encode(segs: Segments) -> tuple[dict[str, np.ndarray | None], dict[str, Any]]:
+    arrays = {"brain": segs.brain, "stimulus": segs.stimulus, "subject": segs.subject,
+              "pos_2d": segs.pos_2d}
+    meta = {"sfreq": float(segs.sfreq), "tmin": float(segs.tmin),
+            "subjects": [str(s) for s in segs.subjects], "ch_names": list(segs.ch_names),
+            "ch_types": list(segs.ch_types), "modality": segs.modality}
+    meta["table"] = segs.meta.to_json(orient="split")
+    return arrays, meta
+
+
+def _decode(arrays: dict[str, np.ndarray], meta: dict[str, Any]) -> Segments:
+    table = pd.read_json(StringIO(meta.pop("table")), orient="split", dtype=_META_DTYPES)
+    return Segments(brain=arrays["brain"], stimulus=arrays.get("stimulus"),
+                    subject=arrays["subject"], pos_2d=arrays.get("pos_2d"), meta=table,
+                    **{name: meta[name] for name in _HEADER})

@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .._validation import check_finite
+from .._validation import check_finite, check_positive
 from ..exceptions import AlignmentError
 from ..io.recording import EVENT_KINDS, Recording
 from .resample import n_resampled, resample_chunked, resample_ratio
@@ -145,8 +145,10 @@ def make_segments(recording: Recording | Sequence[Recording], *, tmin: float, tm
     if features is not None and len(recordings) > 1:
         raise ValueError("features can be given for a single recording only; "
                          "call make_segments per recording and concatenate_segments.")
-    if not tmin < tmax:
-        raise ValueError(f"tmin must be smaller than tmax; got tmin={tmin!r}, tmax={tmax!r}.")
+    _check_arguments(tmin=tmin, tmax=tmax, sfreq=sfreq, stride=stride, delay=delay,
+                     max_pad=max_pad, chunk_duration=chunk_duration, baseline=baseline)
+    for rec in recordings:
+        check_recording(rec, like=recordings[0])
     subjects = list(dict.fromkeys(r.subject for r in recordings))
     parts = [
         _segment_one(rec, i, tmin=tmin, tmax=tmax, on=on,
@@ -157,6 +159,57 @@ def make_segments(recording: Recording | Sequence[Recording], *, tmin: float, tm
     segs = concatenate_segments(parts)
     segs.subjects = subjects
     return segs
+
+
+def _check_arguments(*, tmin, tmax, sfreq, stride, delay, max_pad, chunk_duration,
+                     baseline) -> None:
+    """``ValueError`` naming the first window argument that is not a finite number in range."""
+    for name, value in (("tmin", tmin), ("tmax", tmax), ("delay", delay)):
+        if not np.isfinite(value):
+            raise ValueError(f"{name} must be a finite number of seconds; got {value!r}.")
+    if not tmin < tmax:
+        raise ValueError(f"tmin must be smaller than tmax; got tmin={tmin!r}, tmax={tmax!r}.")
+    if sfreq is not None:
+        check_positive("sfreq", sfreq)
+    if stride is not None and not (np.isfinite(stride) and stride > 0):
+        raise ValueError(f"stride must be a positive number of seconds; got {stride!r}.")
+    check_positive("chunk_duration", chunk_duration)
+    check_positive("max_pad", max_pad, strict=False)
+    if baseline is not None and not (
+            all(b is None or np.isfinite(b) for b in baseline) and baseline[1] is not None
+            and (baseline[0] is None or baseline[0] <= baseline[1])):
+        raise ValueError(f"baseline must be (start or None, stop) in finite seconds with "
+                         f"start <= stop; got {baseline!r}.")
+
+
+def check_recording(rec: Recording, like: Recording | None = None) -> None:
+    """``ValueError`` (``AlignmentError`` for a channel mismatch with ``like``) unless
+    ``rec`` has a finite positive ``sfreq``, unique channel names, one name and type per
+    channel of its data, and the channels of ``like``."""
+    check_positive(f"sfreq of the recording of subject {rec.subject!r}", rec.sfreq)
+    names = list(rec.ch_names)
+    dupes = sorted({c for c in names if names.count(c) > 1})
+    if dupes:
+        raise ValueError(f"the recording of subject {rec.subject!r} has duplicate channel "
+                         f"names {dupes[:10]}; give every channel a unique name.")
+    shape = getattr(rec.data_loader, "shape", None)  # arrays only: never loads a file
+    counts = {"ch_types": len(rec.ch_types) or len(names)}
+    if shape is not None and len(shape) == 2:
+        counts["channels in its data"] = shape[1 if rec.modality == "fmri" else 0]
+    for what, count in counts.items():
+        if count != len(names):
+            raise ValueError(f"the recording of subject {rec.subject!r} has {count} {what} "
+                             f"but {len(names)} ch_names; give one name and type per channel.")
+    if like is not None and names != list(like.ch_names):
+        diff = next((i for i, (a, b) in enumerate(zip(names, like.ch_names)) if a != b),
+                    min(len(names), len(like.ch_names)))
+        raise AlignmentError(
+            f"recordings must share their channels (same names, same order): subject "
+            f"{rec.subject!r} has {len(names)} channels, subject {like.subject!r} "
+            f"{len(like.ch_names)}, first difference at index {diff} ("
+            f"{(names[diff:diff + 1] or ['none'])[0]!r} vs "
+            f"{(list(like.ch_names)[diff:diff + 1] or ['none'])[0]!r}). Pick the common "
+            "channels in the same order before segmenting.")
 
 
 def select_events(events: pd.DataFrame, on: str | Sequence[str] | None) -> pd.DataFrame:
@@ -213,8 +266,6 @@ def _window_table(events: pd.DataFrame, tmin: float, tmax: float, stride: float 
     if stride is None:
         rows = events.assign(onset=events["onset"] + delay)
     else:
-        if not stride > 0:
-            raise ValueError(f"stride must be a positive number of seconds; got {stride!r}.")
         too_short = events["duration"] < width - 1e-9
         if too_short.any():
             ev = events[too_short].iloc[0]

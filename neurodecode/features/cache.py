@@ -3,25 +3,24 @@
 One small HDF5 file per (feature, stimulus) under ``<root>/<feature name>/``, named by
 a SHA-256 key over the feature's identity (class, every parameter, hash of the
 weights file) and the stimulus content (file hash, array bytes or text). The key is
-computed without loading any model, so a hit never loads one. Files are written to a
-temporary name and moved into place (atomic); an unreadable file is rebuilt with a
-warning.
+computed without loading any model, so a hit never loads one. Each file stores the
+values, the key, the feature identity and a checksum over all of them
+(:mod:`neurodecode._cachefile`); it is written to a temporary name and moved into place
+(atomic); an unreadable, mismatched or altered file is rebuilt with a warning.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
-import os
-import tempfile
-import warnings
 from pathlib import Path
 from typing import Any
 
-import h5py
 import numpy as np
 
+from neurodecode._cachefile import entry_lock, try_read, write_entry
 from neurodecode.exceptions import CacheError
 from neurodecode.features.base import Feature, file_hash
 
@@ -77,49 +76,49 @@ class FeatureCache:
         return self.root / feature.name / f"{key}.h5"
 
     def get(self, feature: Feature, key: str) -> np.ndarray | None:
-        """The cached value, or ``None`` on a miss; a corrupted file is removed with a warning."""
-        path = self._path(feature, key)
-        if not path.is_file():
-            return None
-        try:
-            with h5py.File(path, "r") as handle:
-                if handle.attrs.get("key") != key:
-                    raise OSError("key mismatch")
-                return np.asarray(handle["values"][()])
-        except (OSError, KeyError, ValueError) as err:
-            warnings.warn(
-                f"feature cache file {str(path)!r} is corrupted ({err}); it is rebuilt.",
-                RuntimeWarning, stacklevel=2,
-            )
-            path.unlink(missing_ok=True)
-            return None
+        """The cached value, or ``None`` on a miss or a corrupted entry (warned about)."""
+        return try_read(self._path(feature, key), key, _decode, what="feature cache file")
 
     def put(self, feature: Feature, key: str, values: np.ndarray) -> Path:
-        """Write ``values`` atomically (temporary file, then ``os.replace``)."""
-        path = self._path(feature, key)
+        """Write ``values`` atomically, with the key, the feature identity and a checksum.
+
+        Raises
+        ------
+        CacheError
+            The cache folder is not writable.
+        """
+        meta = {"identity": feature.identity(),
+                "sfreq": None if feature.sfreq is None else float(feature.sfreq)}
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(suffix=".tmp", dir=path.parent)
-            os.close(fd)
-            with h5py.File(tmp, "w") as handle:
-                handle.create_dataset("values", data=np.asarray(values))
-                handle.attrs["key"] = key
-                handle.attrs["identity"] = json.dumps(feature.identity(), sort_keys=True)
-                handle.attrs["sfreq"] = np.nan if feature.sfreq is None else float(feature.sfreq)
-            os.replace(tmp, path)
-        except OSError as err:
-            raise CacheError(
-                f"cannot write the feature cache under {str(self.root)!r} ({err}); pass a "
-                "writable cache folder or cache=None."
-            ) from err
-        return path
+            return write_entry(self._path(feature, key), key, {"values": values}, meta)
+        except CacheError as err:
+            raise CacheError(f"cannot write the feature cache under {str(self.root)!r}: "
+                             f"{err}") from err
+
+    def lock(self, feature: Feature, keys: list[str]) -> contextlib.ExitStack:
+        """Exclusive locks on the entries of ``keys`` (taken in sorted order)."""
+        stack = contextlib.ExitStack()
+        try:
+            for key in sorted(set(keys)):
+                stack.enter_context(entry_lock(self._path(feature, key)))
+        except CacheError as err:
+            stack.close()
+            raise CacheError(f"cannot write the feature cache under {str(self.root)!r}: "
+                             f"{err}") from err
+        return stack
+
+
+def _decode(arrays: dict[str, np.ndarray], meta: dict[str, Any]) -> np.ndarray:
+    return arrays["values"]
 
 
 def compute_cached(feature: Feature, stimuli: list[Any], cache: FeatureCache | None = None,
                    *, progress: bool = False) -> list[np.ndarray]:
     """Compute ``feature`` for every stimulus, reading and filling ``cache``.
 
-    The model is loaded only if at least one stimulus misses the cache.
+    The model is loaded only if at least one stimulus misses the cache. Missing or
+    corrupted entries are computed once under a lock: another process reading them at
+    the same time waits and reads the rebuilt entries.
 
     Returns
     -------
@@ -133,10 +132,16 @@ def compute_cached(feature: Feature, stimuli: list[Any], cache: FeatureCache | N
     logger.info("%s: %d cache hit(s), %d miss(es)", feature.name, len(keys) - len(missing),
                 len(missing))
     if missing:
-        computed = feature.compute([stimuli[i] for i in missing], progress=progress)
-        for i, value in zip(missing, computed):
-            cache.put(feature, keys[i], value)
-            values[i] = value
+        with cache.lock(feature, [keys[i] for i in missing]):
+            for i in missing:  # written by another process while we waited?
+                values[i] = try_read(cache._path(feature, keys[i]), keys[i], _decode,
+                                     what="feature cache file", warn=False)
+            missing = [i for i in missing if values[i] is None]
+            computed = (feature.compute([stimuli[i] for i in missing], progress=progress)
+                        if missing else [])
+            for i, value in zip(missing, computed):
+                cache.put(feature, keys[i], value)
+                values[i] = value
     return values  # type: ignore[return-value]
 
 

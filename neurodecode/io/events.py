@@ -63,6 +63,7 @@ def normalize_events(table: pd.DataFrame, *, kind: str = "trial",
             df[name] = df[alias]
     df = df.replace({"n/a": np.nan})
     df["onset"] = pd.to_numeric(df["onset"], errors="raise").astype(float)
+    _check_finite_column(df, "onset", source)
     if "condition" not in df.columns and "value" in df.columns:
         df["condition"] = df["value"].astype(str)
     for col, default in dict(_DEFAULTS, kind=kind).items():
@@ -70,6 +71,7 @@ def normalize_events(table: pd.DataFrame, *, kind: str = "trial",
             df[col] = default
         df[col] = df[col].fillna(default)
     df["duration"] = pd.to_numeric(df["duration"], errors="coerce").fillna(0.0).astype(float)
+    _check_finite_column(df, "duration", source)
     df["value"] = pd.to_numeric(df["value"], errors="coerce").fillna(-1).astype(int)
     for col in ("kind", "condition", "stimulus", "text", "block"):
         df[col] = df[col].astype(str)
@@ -81,6 +83,20 @@ def normalize_events(table: pd.DataFrame, *, kind: str = "trial",
     check_sorted(df["onset"].to_numpy(), source)
     ordered = list(EVENT_COLUMNS) + [c for c in df.columns if c not in EVENT_COLUMNS]
     return df[ordered].reset_index(drop=True)
+
+
+def _check_finite_column(df: pd.DataFrame, column: str, source: str) -> None:
+    """``DataFormatError`` naming the first row whose ``column`` is missing, infinite or
+    (for durations) negative."""
+    values = df[column].to_numpy()
+    bad = ~np.isfinite(values) | ((values < 0) if column == "duration" else False)
+    if bad.any():
+        i = int(np.argmax(bad))
+        wanted = "a finite duration >= 0" if column == "duration" else "a finite onset"
+        raise DataFormatError(
+            f"{source} has {int(bad.sum())} event(s) without {wanted} in seconds; the first "
+            f"is row {i} ({column} {float(values[i])!r}). Fix or drop those rows."
+        )
 
 
 def check_sorted(onsets: np.ndarray, source: str = "events") -> None:

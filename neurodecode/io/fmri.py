@@ -186,12 +186,31 @@ def _fit_masker(img: nib.Nifti1Image, mask: Any, smoothing_fwhm: float | None) -
 
 def _clean(images, masker: NiftiMasker, runs: np.ndarray, confounds, tr: float,
            detrend: bool, standardize: bool, high_pass: float | None) -> np.ndarray:
-    data = np.concatenate([masker.transform(img) for img in images]).astype(np.float32)
+    data = np.concatenate([masker.transform(_finite_in_mask(img, masker, k))
+                           for k, img in enumerate(images)]).astype(np.float32)
     conf = _stack_confounds(confounds, data.shape[0])
     std = "zscore_sample" if standardize else None
     cleaned = signal.clean(data, runs=runs, detrend=detrend, standardize=std, confounds=conf,
                            high_pass=high_pass, t_r=tr)
     return np.asarray(cleaned, dtype=np.float32)
+
+
+def _finite_in_mask(img: nib.Nifti1Image, masker: NiftiMasker, run: int) -> nib.Nifti1Image:
+    """``img`` with its data loaded once, or ``DataFormatError`` when a voxel of the mask
+    holds NaN or Inf (nilearn would replace them by 0 without a word)."""
+    data = np.asarray(img.dataobj, dtype=np.float32)
+    if not np.isfinite(data).all():
+        bad = ~np.isfinite(data[np.asarray(masker.mask_img_.dataobj) > 0])  # (voxels, volumes)
+        if bad.any():
+            voxel, volume = (int(i) for i in np.argwhere(bad)[0])
+            where = np.round(voxel_coordinates(masker)[voxel], 1).tolist()
+            raise DataFormatError(
+                f"bold run {run} has {int(bad.any(1).sum())} voxel(s) inside the mask with NaN "
+                f"or Inf values ({int(bad.all(1).sum())} of them at every volume); the first "
+                f"is voxel {voxel} at {where} mm, volume {volume}. Exclude them from the mask "
+                "(e.g. mask & np.isfinite(bold).all(axis=-1)) or interpolate them."
+            )
+    return nib.Nifti1Image(data, img.affine, img.header)
 
 
 def _stack_confounds(confounds: Any, n_volumes: int) -> np.ndarray | None:

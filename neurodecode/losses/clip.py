@@ -129,6 +129,12 @@ class ClipLoss(nn.Module):
         check_pair(pred, target)
         pred, target = pred.float(), target.float()
         all_target, offset = self._gather(target)
+        if all_target.shape[0] < 2:
+            raise ValueError(
+                f"ClipLoss needs at least 2 segments per batch (the positive and at least one "
+                f"negative); got a batch of {all_target.shape[0]}, whose loss would be 0 (or "
+                "NaN) and train nothing. Use batch_size >= 2 and splits of >= 2 segments."
+            )
         labels = torch.arange(pred.shape[0], device=pred.device) + offset
         scale = self._scale()
         loss = F.cross_entropy(self.scores(pred, all_target) * scale, labels)

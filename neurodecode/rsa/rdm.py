@@ -272,6 +272,11 @@ def _check_patterns(patterns: Any, metric: str) -> Any:
             f"patterns must hold at least 3 conditions (axis -2) for an RDM; got "
             f"{arr.shape[-2]} (shape {tuple(arr.shape)})."
         )
+    if arr.shape[-1] < 1:
+        raise ValueError(
+            f"patterns must hold at least 1 feature (axis -1) for an RDM; got 0 (shape "
+            f"{tuple(arr.shape)}). Check the selection of channels, voxels or time points."
+        )
     if metric == "crossnobis" and arr.shape[-3] < 2:
         raise ValueError(
             f"metric='crossnobis' needs at least 2 runs (axis -3 of patterns); got "

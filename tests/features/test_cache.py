@@ -99,3 +99,42 @@ def test_unwritable_cache(tmp_path, wav_files):
     blocker.write_text("x")
     with pytest.raises(CacheError, match="cannot write the feature cache"):
         compute_cached(CountingMel(), wav_files[:1], FeatureCache(blocker))
+
+
+def test_altered_values_or_identity_are_rebuilt(tmp_path, wav_files):
+    import h5py
+
+    cache = FeatureCache(tmp_path / "cache")
+    ref = compute_cached(CountingMel(sfreq=100.0), wav_files[:1], cache)[0]
+    (entry,) = (tmp_path / "cache" / "mel").glob("*.h5")
+    with h5py.File(entry, "r+") as handle:
+        handle["values"][0, 0] += 1.0
+    again = CountingMel(sfreq=100.0)
+    with pytest.warns(RuntimeWarning, match="is corrupted \\(checksum mismatch\\); it is rebuilt"):
+        np.testing.assert_array_equal(compute_cached(again, wav_files[:1], cache)[0], ref)
+    assert again._n_computed == 1
+    with h5py.File(entry, "r+") as handle:
+        handle.attrs["meta"] = handle.attrs["meta"].replace("100.0", "200.0")
+    with pytest.warns(RuntimeWarning, match="checksum mismatch"):
+        compute_cached(CountingMel(sfreq=100.0), wav_files[:1], cache)
+
+
+def _features_in_child(args):
+    import warnings
+
+    root, paths = args
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return float(compute_cached(CountingMel(sfreq=100.0), paths, FeatureCache(root))[0].sum())
+
+
+def test_concurrent_readers_of_a_corrupt_feature_entry_all_succeed(tmp_path, wav_files):
+    import multiprocessing
+
+    root = tmp_path / "cache"
+    expected = _features_in_child((root, wav_files[:1]))
+    (entry,) = (root / "mel").glob("*.h5")
+    entry.write_bytes(entry.read_bytes()[:500])
+    with multiprocessing.get_context("fork").Pool(3) as pool:
+        got = pool.map(_features_in_child, [(root, wav_files[:1])] * 4)
+    assert got == pytest.approx([expected] * 4)

@@ -4,7 +4,9 @@ It answers plain GETs with Range support, OSF API v2 listings (``/v2/nodes/<node
 paginated two entries a page) of ``<folder>/osf/<node>/``, OpenNeuro-style S3
 ``ListObjectsV2`` XML (``/?list-type=2&prefix=...``, three keys a page), and Deep Blue
 style ``/deepblue/<id>`` downloads named by ``Content-Disposition``. It can cut a
-connection midway once per path, and records every request.
+connection midway once per path, trickle a body one byte at a time (``trickle[path] =
+seconds between bytes``) or hang before answering (``hang`` paths), and records every
+request.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import hashlib
 import http.server
 import json
 import threading
+import time
 import urllib.parse
 from pathlib import Path
 from xml.sax.saxutils import escape
@@ -68,6 +71,10 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             code = 206
             extra["Content-Range"] = f"bytes {start}-{len(data) - 1}/{len(data)}"
         body = data[start:]
+        if path in self.server.hang:
+            return time.sleep(5.0)  # never answers within the client's timeouts
+        if path in self.server.trickle:
+            return self._trickle(code, body, extra, self.server.trickle[path])
         if path in self.server.cut or "*" in self.server.cut and self.server.cut_always:
             self.server.cut.discard(path)
             self.send_response(code)
@@ -80,6 +87,20 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             self.close_connection = True
             return
         self._send(code, body, "application/octet-stream", extra)
+
+    def _trickle(self, code, body, extra, delay):
+        self.send_response(code)
+        self.send_header("Content-Length", str(len(body)))
+        for key, value in extra.items():
+            self.send_header(key, value)
+        self.end_headers()
+        try:
+            for k in range(len(body)):
+                self.wfile.write(body[k:k + 1])
+                self.wfile.flush()
+                time.sleep(delay)
+        except OSError:  # the client gave up
+            pass
 
     def _base(self):
         return f"http://127.0.0.1:{self.server.server_address[1]}"
@@ -143,6 +164,8 @@ class _Server(http.server.ThreadingHTTPServer):
         self.ranges = True
         self.named: dict[str, str] = {}
         self.multipart: set[str] = set()
+        self.trickle: dict[str, float] = {}
+        self.hang: set[str] = set()
 
     @property
     def url(self) -> str:

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import hashlib
 import io
+import re
 import tarfile
+import time
 import zipfile
 
 import numpy as np
 import pytest
 
 from neurodecode.exceptions import DataFormatError, DataNotFoundError
-from neurodecode.io.studies.archive import check_members, extract
-from neurodecode.io.studies.download import RemoteFile, download
+from neurodecode.io.studies.archive import ArchiveLimits, check_members, extract
+from neurodecode.io.studies.download import RemoteFile, Timeouts, download, read_text
 from neurodecode.io.studies.hosts import parse_md5sums
 
 
@@ -144,8 +146,9 @@ def test_safe_archives_extract(tmp_path):
     extract(tmp_path / "a.zip", tmp_path / "out")
     assert (tmp_path / "out" / "d" / "one.txt").read_text() == "1"
     _tar(tmp_path / "b.tar.gz", [_file("e/three.txt", b"3"), _link("e/ln", "three.txt")])
-    assert check_members(tmp_path / "b.tar.gz") == ["e/three.txt", "e/ln"]
-    extract(tmp_path / "b.tar.gz", tmp_path / "out")
+    links = ArchiveLimits(allow_links=True)
+    assert check_members(tmp_path / "b.tar.gz", links) == ["e/three.txt", "e/ln"]
+    extract(tmp_path / "b.tar.gz", tmp_path / "out", links)
     assert (tmp_path / "out" / "e" / "ln").read_text() == "3"
 
 
@@ -165,14 +168,15 @@ def test_zip_member_escaping_root_refused(tmp_path, name, why):
 @pytest.mark.parametrize("member, why", [
     (_file("../evil.txt"), "contains '..'"),
     (_file("/tmp/evil.txt"), "has an absolute path"),
-    (_link("ln", "../../outside"), "outside the extraction root"),
-    (_link("d/ln", "/etc/passwd"), "links to the absolute path"),
-    (_link("hard", "../x", tarfile.LNKTYPE), "contains '..'|outside the extraction root"),
+    (_link("ln", "../../outside"), "resolves outside the extraction root"),
+    (_link("d/ln", "/etc/passwd"), "links to '/etc/passwd' and points to an absolute path"),
+    (_link("hard", "../x", tarfile.LNKTYPE), "resolves outside the extraction root"),
 ])
 def test_tar_member_escaping_root_refused(tmp_path, member, why):
+    """Links are refused by default; allowed, their final target must stay inside."""
     _tar(tmp_path / "bad.tar.gz", [_file("good.txt"), member])
     with pytest.raises(DataFormatError, match=why):
-        extract(tmp_path / "bad.tar.gz", tmp_path / "out")
+        extract(tmp_path / "bad.tar.gz", tmp_path / "out", ArchiveLimits(allow_links=True))
     assert not (tmp_path / "out").exists()
 
 
@@ -189,11 +193,73 @@ def test_zip_symlink_escaping_root_refused(tmp_path):
     info.external_attr = (0o120777 << 16)
     with zipfile.ZipFile(tmp_path / "ln.zip", "w") as handle:
         handle.writestr(info, "../../etc/passwd")
-    with pytest.raises(DataFormatError, match="outside the extraction root"):
+    with pytest.raises(DataFormatError, match="is a symlink .links are refused unless"):
         check_members(tmp_path / "ln.zip")
+    with pytest.raises(DataFormatError, match="resolves outside the extraction root"):
+        check_members(tmp_path / "ln.zip", ArchiveLimits(allow_links=True))
 
 
 def test_not_an_archive(tmp_path):
     (tmp_path / "x.zip").write_bytes(b"not an archive at all")
-    with pytest.raises(DataFormatError, match="neither a zip nor a tar archive"):
+    with pytest.raises(DataFormatError, match="not a readable zip or tar archive"):
         extract(tmp_path / "x.zip", tmp_path / "out")
+
+
+# ------------------------------------------------------------------ timeouts
+def _timed_download(server, tmp_path, **kwargs):
+    start = time.monotonic()
+    with pytest.raises(DataNotFoundError) as info:
+        download(f"{server.url}/f.bin", tmp_path / "f.bin", progress=False, **kwargs)
+    return time.monotonic() - start, str(info.value)
+
+
+def test_trickling_server_stops_at_the_deadline(server, tmp_path):
+    (server.folder / "f.bin").write_bytes(bytes(10_000))
+    server.trickle["/f.bin"] = 0.02  # 50 B/s: a 10 kB file would take 200 s
+    seconds, message = _timed_download(server, tmp_path, timeouts=Timeouts(deadline=1.0))
+    assert seconds < 3.0
+    assert re.search(r"f.bin passed its deadline; \d+ bytes are kept in .*f.bin.part: run the "
+                     r"fetch again to resume, or pass a longer Timeouts.deadline", message)
+    assert 0 < (tmp_path / "f.bin.part").stat().st_size < 10_000
+
+
+def test_trickling_server_below_the_minimum_rate_is_resumed_then_refused(server, tmp_path):
+    (server.folder / "f.bin").write_bytes(bytes(10_000))
+    server.trickle["/f.bin"] = 0.02
+    seconds, message = _timed_download(
+        server, tmp_path, retries=1, timeouts=Timeouts(min_rate=1000.0, window=0.5))
+    assert seconds < 4.0
+    assert re.search(r"failed after 2 attempts \(stalled: \d+ bytes in 0.\d s, below "
+                     r"Timeouts.min_rate=1000 B/s\)", message)
+    assert [entry[0] for entry in server.log] == ["/f.bin", "/f.bin"]  # resumed once
+
+
+def test_server_that_never_answers_hits_the_connect_timeout(server, tmp_path):
+    (server.folder / "f.bin").write_bytes(b"x")
+    server.hang.add("/f.bin")
+    seconds, message = _timed_download(server, tmp_path, retries=0,
+                                       timeouts=Timeouts(connect=0.3))
+    assert seconds < 2.0 and "failed after 1 attempts" in message and "timed out" in message
+
+
+def test_body_that_stops_hits_the_read_timeout(server, tmp_path):
+    (server.folder / "f.bin").write_bytes(bytes(100))
+    server.trickle["/f.bin"] = 5.0  # one byte, then silence
+    seconds, message = _timed_download(server, tmp_path, retries=0,
+                                       timeouts=Timeouts(connect=5.0, read=0.3))
+    assert seconds < 2.0 and "timed out" in message
+
+
+def test_deadline_covers_listings(server):
+    (server.folder / "list.txt").write_bytes(b"a" * 1000)
+    server.trickle["/list.txt"] = 0.02
+    with pytest.raises(DataNotFoundError, match="could not read the listing .*list.txt: it "
+                       "passed its deadline"):
+        read_text(f"{server.url}/list.txt", timeouts=Timeouts(deadline=0.5))
+
+
+@pytest.mark.parametrize("field, value", [("connect", 0), ("read", -1.0),
+                                          ("deadline", 0.0), ("min_rate", -5.0)])
+def test_timeouts_must_be_positive(field, value):
+    with pytest.raises(ValueError, match=f"Timeouts.{field} must be a finite number"):
+        Timeouts(**{field: value})

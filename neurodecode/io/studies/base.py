@@ -10,6 +10,7 @@ from typing import ClassVar
 
 from ...exceptions import DataNotFoundError
 from ..recording import Recording
+from .archive import ArchiveLimits
 from .download import RemoteFile, read_text
 from .hosts import Reader
 
@@ -31,11 +32,15 @@ class Study:
         Path of the data card, relative to the repository root.
     manual_steps : str
         For datasets behind a registration: what the user must do by hand (empty otherwise).
+    archive_limits : ArchiveLimits
+        Bounds on the archives it downloads (a study whose archives hold links sets
+        ``allow_links=True``).
     """
 
     name: ClassVar[str] = ""
     modality: ClassVar[str] = "meeg"
     manual_steps: ClassVar[str] = ""
+    archive_limits: ClassVar[ArchiveLimits] = ArchiveLimits()
 
     @property
     def card(self) -> str:

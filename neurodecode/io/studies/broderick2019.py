@@ -42,7 +42,7 @@ class Broderick2019(Study):
         """Unpack ``Natural Speech.zip`` (the other experiments are left zipped)."""
         nested = folder / f"{EXPERIMENT}.zip"
         if nested.is_file() and not (folder / EXPERIMENT).is_dir():
-            extract(nested, folder)
+            extract(nested, folder, self.archive_limits)
             nested.unlink()
 
     def subject_of(self, path: str) -> str | None:

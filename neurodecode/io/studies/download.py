@@ -8,14 +8,17 @@ from __future__ import annotations
 
 import http.client
 import logging
+import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 from tqdm.auto import tqdm
 
 from ..._hashing import file_hash
+from ..._validation import check_positive
 from ...exceptions import DataFormatError, DataNotFoundError
 
 logger = logging.getLogger("neurodecode")
@@ -71,6 +74,40 @@ class RemoteFile:
                 )
 
 
+@dataclass(frozen=True)
+class Timeouts:
+    """Time limits of one download, in seconds.
+
+    Attributes
+    ----------
+    connect : float
+        To connect and receive the response headers.
+    read : float
+        Longest wait for the next bytes of the body.
+    deadline : float or None
+        The whole download, retries included (None: no limit). The ``.part`` file is
+        kept, so a later run resumes.
+    min_rate : float
+        Bytes per second: a body arriving slower than this over ``window`` seconds (a
+        trickling server) is treated as an interruption and resumed.
+    window : float
+        Seconds over which ``min_rate`` is measured.
+    """
+
+    connect: float = 30.0
+    read: float = 60.0
+    deadline: float | None = None
+    min_rate: float = 1024.0
+    window: float = 60.0
+
+    def __post_init__(self) -> None:
+        for name in ("connect", "read", "window"):
+            check_positive(f"Timeouts.{name}", getattr(self, name))
+        check_positive("Timeouts.min_rate", self.min_rate, strict=False)
+        if self.deadline is not None:
+            check_positive("Timeouts.deadline", self.deadline)
+
+
 def verify(path: Path, expected: str | None, *, label: str) -> None:
     """Check ``path`` against ``expected`` (``"algo:hex"``); remove the file on mismatch.
 
@@ -93,12 +130,16 @@ def verify(path: Path, expected: str | None, *, label: str) -> None:
 
 
 class _Interrupted(Exception):
-    """The connection ended before the announced number of bytes arrived."""
+    """The connection ended before the announced number of bytes arrived, or stalled."""
+
+
+class _Deadline(Exception):
+    """The overall deadline passed (not retried)."""
 
 
 def download(url: str, dest: Path, *, expected_hash: str | None = None,
              size: int | None = None, progress: bool = True, retries: int = 3,
-             timeout: float = 60.0, name_from_header: bool = False) -> Path:
+             timeouts: Timeouts | None = None, name_from_header: bool = False) -> Path:
     """Download ``url`` to ``dest``, resuming a broken transfer with an HTTP Range request.
 
     Bytes go to ``dest`` + ``".part"`` first; an interrupted transfer (connection cut,
@@ -119,9 +160,10 @@ def download(url: str, dest: Path, *, expected_hash: str | None = None,
     progress : bool
         Show a tqdm progress bar.
     retries : int
-        Resume attempts after an interruption.
-    timeout : float
-        Seconds to wait for the server on each read.
+        Resume attempts after an interruption (a cut connection, a timeout, a stall).
+    timeouts : Timeouts or None
+        Connect and read timeouts, overall deadline and minimum rate; None uses the
+        defaults (30 s, 60 s, no deadline, 1 kB/s over 60 s).
     name_from_header : bool
         ``dest`` is a folder and the file name comes from the ``Content-Disposition``
         header (the last URL component when the header has none).
@@ -134,7 +176,8 @@ def download(url: str, dest: Path, *, expected_hash: str | None = None,
     Raises
     ------
     DataNotFoundError
-        The server answers with an HTTP error, or the transfer still fails after ``retries``.
+        The server answers with an HTTP error, the transfer still fails after ``retries``,
+        or the deadline passed (the ``.part`` file is kept for a later resume).
     DataFormatError
         The checksum does not match (the file is removed).
     """
@@ -146,11 +189,20 @@ def download(url: str, dest: Path, *, expected_hash: str | None = None,
     else:
         dest.parent.mkdir(parents=True, exist_ok=True)
         part = dest.with_name(dest.name + ".part")
+    timeouts = timeouts or Timeouts()
+    stop_at = None if timeouts.deadline is None else time.monotonic() + timeouts.deadline
     served_name = None
     for attempt in range(retries + 1):
         try:
-            served_name = _transfer(url, part, size=size, progress=progress, timeout=timeout)
+            served_name = _transfer(url, part, size=size, progress=progress,
+                                    timeouts=timeouts, stop_at=stop_at)
             break
+        except _Deadline as err:
+            done = part.stat().st_size if part.exists() else 0
+            raise DataNotFoundError(
+                f"downloading {url} {err}; {done} bytes are kept in {part}: run the fetch "
+                "again to resume, or pass a longer Timeouts.deadline."
+            ) from None
         except urllib.error.HTTPError as err:
             raise DataNotFoundError(
                 f"downloading {url} failed: HTTP {err.code} {err.reason}. Check the URL "
@@ -191,15 +243,43 @@ def _served_name(response) -> str | None:
     return None
 
 
+def _open(request: urllib.request.Request, timeouts: Timeouts) -> http.client.HTTPResponse:
+    """``urlopen`` with the connect timeout, then the read timeout on the socket."""
+    response = urllib.request.urlopen(request, timeout=timeouts.connect)
+    sock = getattr(getattr(getattr(response, "fp", None), "raw", None), "_sock", None)
+    if sock is not None:  # http(s) responses; other schemes keep the connect timeout
+        sock.settimeout(timeouts.read)
+    return response
+
+
+def _blocks(response, timeouts: Timeouts, stop_at: float | None) -> Iterator[bytes]:
+    """The body as it arrives (``read1``: no wait for a full block), within the deadline
+    and above the minimum rate."""
+    window_start, window_bytes = time.monotonic(), 0
+    while block := response.read1(_CHUNK):
+        yield block
+        now = time.monotonic()
+        if stop_at is not None and now > stop_at:
+            raise _Deadline("passed its deadline")
+        window_bytes += len(block)
+        if now - window_start >= timeouts.window:
+            if window_bytes < timeouts.min_rate * (now - window_start):
+                raise _Interrupted(f"stalled: {window_bytes} bytes in {now - window_start:.1f} s"
+                                   f", below Timeouts.min_rate={timeouts.min_rate:g} B/s")
+            window_start, window_bytes = now, 0
+
+
 def _transfer(url: str, part: Path, *, size: int | None, progress: bool,
-              timeout: float) -> str | None:
+              timeouts: Timeouts, stop_at: float | None) -> str | None:
     offset = part.stat().st_size if part.exists() else 0
     headers = {"User-Agent": USER_AGENT}
     if offset:
         headers["Range"] = f"bytes={offset}-"
     request = urllib.request.Request(url, headers=headers)
+    if stop_at is not None and time.monotonic() > stop_at:
+        raise _Deadline("passed its deadline")
     try:
-        response = urllib.request.urlopen(request, timeout=timeout)
+        response = _open(request, timeouts)
     except urllib.error.HTTPError as err:
         if err.code == 416 and offset and (size is None or offset == size):
             return None  # the .part already holds the whole file
@@ -215,7 +295,7 @@ def _transfer(url: str, part: Path, *, size: int | None, progress: bool,
             desc=Path(part.name).stem[:40], disable=not progress, leave=False,
         ) as bar:
             received = offset
-            for block in iter(lambda: response.read(_CHUNK), b""):
+            for block in _blocks(response, timeouts, stop_at):
                 handle.write(block)
                 received += len(block)
                 bar.update(len(block))
@@ -224,18 +304,24 @@ def _transfer(url: str, part: Path, *, size: int | None, progress: bool,
     return name
 
 
-def read_text(url: str, *, timeout: float = 60.0) -> str:
+def read_text(url: str, *, timeouts: Timeouts | None = None) -> str:
     """GET a small text resource (a manifest or a listing page) and decode it as UTF-8.
+
+    ``timeouts`` as for :func:`download`; its deadline defaults to 120 s here.
 
     Raises
     ------
     DataNotFoundError
-        The server cannot be reached or answers with an HTTP error.
+        The server cannot be reached, answers with an HTTP error, or is too slow.
     """
+    timeouts = timeouts or Timeouts(deadline=120.0)
+    stop_at = None if timeouts.deadline is None else time.monotonic() + timeouts.deadline
     request = urllib.request.Request(url, headers={"User-Agent": USER_AGENT})
     try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:
-            return response.read().decode("utf-8")
+        with _open(request, timeouts) as response:
+            return b"".join(_blocks(response, timeouts, stop_at)).decode("utf-8")
+    except (_Deadline, _Interrupted) as err:
+        raise DataNotFoundError(f"could not read the listing {url}: it {err}.") from None
     except (urllib.error.URLError, http.client.HTTPException, OSError) as err:
         raise DataNotFoundError(
             f"could not read the listing {url} ({err}). Check the network or the --mirror "
@@ -243,4 +329,4 @@ def read_text(url: str, *, timeout: float = 60.0) -> str:
         ) from err
 
 
-__all__ = ["RemoteFile", "download", "file_hash", "read_text", "verify"]
+__all__ = ["RemoteFile", "Timeouts", "download", "file_hash", "read_text", "verify"]

@@ -17,7 +17,7 @@ from pathlib import Path
 from tqdm.auto import tqdm
 
 from ...exceptions import DataFormatError, DataNotFoundError
-from .archive import extract, is_archive
+from .archive import ArchiveLimits, extract, is_archive
 from .download import RemoteFile, download, read_text
 from .hosts import Reader
 from .registry import STUDIES, get_study
@@ -92,7 +92,8 @@ def fetch(name: str, root: str | Path, *, url_override: str | None = None,
         The dataset needs a registration (the message gives the manual steps), nothing
         matches ``subjects``, or a download fails.
     DataFormatError
-        A checksum does not match or an archive member is unsafe.
+        A checksum does not match, or an archive is malformed, unsafe or past the study's
+        :class:`~neurodecode.io.studies.archive.ArchiveLimits` (the archive is removed).
     """
     study = get_study(name)
     folder = Path(root) / study.name
@@ -106,7 +107,7 @@ def fetch(name: str, root: str | Path, *, url_override: str | None = None,
     todo = [f for f in files if not state.is_done(f, folder)]
     logger.info("%s: %d of %d files to download into %s", name, len(todo), len(files), folder)
     for remote in tqdm(todo, desc=name, unit="file", disable=not progress or len(todo) < 2):
-        _fetch_one(remote, folder, progress=progress)
+        _fetch_one(remote, folder, progress=progress, limits=study.archive_limits)
         state.mark(remote)
     study.post_fetch(folder)
     return folder
@@ -126,12 +127,17 @@ def _check_subjects(study, listed: list[RemoteFile], subjects: Sequence[str] | N
         )
 
 
-def _fetch_one(remote: RemoteFile, folder: Path, *, progress: bool) -> None:
+def _fetch_one(remote: RemoteFile, folder: Path, *, progress: bool,
+               limits: ArchiveLimits) -> None:
     path = download(remote.url, folder / remote.path, expected_hash=remote.hash,
                     size=remote.size, progress=progress,
                     name_from_header=remote.named_by_server)
     if remote.extract or (remote.named_by_server and is_archive(path)):
-        extract(path, path.parent)
+        try:
+            extract(path, path.parent, limits)
+        except DataFormatError:
+            path.unlink(missing_ok=True)  # refused: nothing of it stays on disk
+            raise
         path.unlink()
 
 

@@ -2,7 +2,9 @@
 
 Raw EEG on OSF (``crxs4``), the image set on OSF (``y63gw``); each session file is a NumPy
 pickle of a dict (``raw_eeg_data``, ``ch_names``, ``ch_types``, ``sfreq``) whose ``stim``
-channel carries the image number. Data card: ``datasets/things_eeg2.md``.
+channel carries the image number; both are read with a restricted unpickler
+(:func:`neurodecode.io._npy.load_npy`), never numpy's unrestricted unpickling. Data card:
+``datasets/things_eeg2.md``.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from ...exceptions import DataFormatError
+from .._npy import load_npy
 from ..recording import Recording
 from .base import Study
 from .download import RemoteFile, read_text
@@ -73,12 +76,12 @@ class ThingsEeg2(Study):
 
 
 def _raw_from_npy(path: Path) -> mne.io.RawArray:
-    content = np.load(path, allow_pickle=True).item()
+    content = load_npy(path)
     try:
         info = mne.create_info(list(content["ch_names"]), float(content["sfreq"]),
                                list(content["ch_types"]))
         raw = mne.io.RawArray(np.asarray(content["raw_eeg_data"]), info, verbose="error")
-    except (KeyError, TypeError) as err:
+    except (KeyError, TypeError, IndexError) as err:
         raise DataFormatError(
             f"{path} lacks {err}; expected a dict with raw_eeg_data, ch_names, ch_types, sfreq."
         ) from err
@@ -89,7 +92,7 @@ def _raw_from_npy(path: Path) -> mne.io.RawArray:
 
 def _metadata(root: Path) -> dict | None:
     found = sorted(root.glob("image_set/**/image_metadata.npy"))
-    return np.load(found[0], allow_pickle=True).item() if found else None
+    return load_npy(found[0]) if found else None
 
 
 def image_table(raw: mne.io.BaseRaw, partition: str, metadata: dict | None,
