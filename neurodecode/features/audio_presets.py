@@ -226,7 +226,19 @@ class EncodecFeature(AudioModelFeature):
         return math.prod(strides[: index + 1])
 
     def _offset(self, index: int, hop: int) -> float:
-        return (hop - 1) / 2
+        """Centre of the receptive field of the conv chain (first conv, strided convs, and
+        the last conv for the latent; the residual blocks and the LSTM are residual)."""
+        config = self._config()
+        convs = [(config.kernel_size, 1)] + [(2 * r, r) for r in reversed(config.upsampling_ratios)]
+        convs = convs[: index + 2] + ([(config.last_kernel_size, 1)] if index == self._n_layers()
+                                      else [])
+        step, centre = 1, 0.0
+        for kernel, stride in convs:
+            pad = kernel - stride  # transformers' EncodecConv1d: (kernel - 1) - (stride - 1)
+            left = pad if config.use_causal_conv else pad - pad // 2
+            centre += step * ((kernel - 1) / 2 - left)
+            step *= stride
+        return centre
 
     def _encode(self, wav: np.ndarray) -> list[torch.Tensor]:
         from neurodecode.features._hooks import hook_activations

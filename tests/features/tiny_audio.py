@@ -26,8 +26,10 @@ def _conv_model(kind: str):
         "wavlm": (tr.WavLMConfig, tr.WavLMModel),
         "data2vec_audio": (tr.Data2VecAudioConfig, tr.Data2VecAudioModel),
     }[kind]
-    extra = {"num_buckets": 16, "max_bucket_distance": 80} if kind == "wavlm" else {}
-    return model_cls(config_cls(**_CONV, **extra)), tr.Wav2Vec2FeatureExtractor(
+    extra = {"wavlm": {"num_buckets": 16, "max_bucket_distance": 80},
+             "data2vec_audio": {"conv_pos_kernel_size": 5}}.get(kind, {})
+    conv = dict(_CONV, num_conv_pos_embeddings=2) if kind == "data2vec_audio" else _CONV  # layers
+    return model_cls(config_cls(**conv, **extra)), tr.Wav2Vec2FeatureExtractor(
         do_normalize=True)
 
 
