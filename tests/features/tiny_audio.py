@@ -2,7 +2,7 @@
 
 Built from ``transformers`` configs (the architectures of the public checkpoints, shrunk):
 wav2vec2 / HuBERT / WavLM / data2vec-audio keep the 7-layer conv front-end (400-sample
-receptive field, 320-sample hop at 16 kHz), AST keeps 16 x 16 patches with a time stride of
+receptive field, 320-sample hop at 16 kHz, per-frame layer norm as in the large models), AST keeps 16 x 16 patches with a time stride of
 10 fbank frames, CLAP keeps the HTS-AT 256 x 256 spectrogram image, EnCodec keeps the
 (8, 5, 4, 2) strides at 24 kHz, Whisper keeps 80 mel bins and 1500 positions.
 """
@@ -14,7 +14,8 @@ from pathlib import Path
 _CONV = dict(hidden_size=16, num_hidden_layers=3, num_attention_heads=2, intermediate_size=32,
              conv_dim=(16,) * 7, conv_stride=(5, 2, 2, 2, 2, 2, 2),
              conv_kernel=(10, 3, 3, 3, 3, 2, 2), num_conv_pos_embeddings=16,
-             num_conv_pos_embedding_groups=2, vocab_size=10)
+             num_conv_pos_embedding_groups=2, vocab_size=10,
+             feat_extract_norm="layer")  # as wav2vec2-large-xlsr-53: per-frame conv norm
 
 
 def _conv_model(kind: str):
