@@ -2,7 +2,7 @@
 
 Run from the repository root: ``python benchmarks/audio_models.py``. For each preset a tiny
 randomly initialised model (``tests/features/tiny_audio.py``: the public architectures,
-shrunk) is saved to a temporary folder; the script prints, as a Markdown table:
+shrunk; CNN14 as a released-format checkpoint) is saved to a temporary folder; the script prints, as a Markdown table:
 
 - seconds of extraction per minute of 16 kHz audio (every layer kept, default chunks,
   median of 3 runs after one warm-up), which measures the framing, chunking and placement
@@ -28,7 +28,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from neurodecode.features import get_feature  # noqa: E402
-from tests.features.tiny_audio import BUILDERS, save_tiny_model  # noqa: E402
+from tests.features.tiny_audio import BUILDERS, save_tiny_model, save_tiny_panns  # noqa: E402
 
 SR = 16000
 CLICKS = (0.6113, 0.7391, 0.8657, 1.0129, 1.1473)
@@ -76,11 +76,12 @@ def main() -> None:
           "error (ms) |")
     print("|---|---|---|---|---|---|")
     with tempfile.TemporaryDirectory() as root:
-        for name in sorted(BUILDERS):
-            path = save_tiny_model(name, Path(root) / name)
+        for name in [*sorted(BUILDERS), "panns_cnn14"]:
+            path = (save_tiny_panns(Path(root) / "cnn14.pth") if name == "panns_cnn14"
+                    else save_tiny_model(name, Path(root) / name))
             speed = seconds_per_minute(name, path, args.seconds)
             names = get_feature(name, model_path=path).layer_names()
-            last = names[-2] if names[-1] == "projection" else names[-1]
+            last = names[-2] if names[-1] in ("projection", "embedding") else names[-1]
             for k, layer in enumerate([names[0], last]):
                 lags, hop = click_errors(name, path, layer)
                 print(f"| {name if k == 0 else ''} | {f'{speed:.2f}' if k == 0 else ''} | "

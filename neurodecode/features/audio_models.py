@@ -36,10 +36,12 @@ name               rate    framing
                            samples) and its 75 Hz latent
 =================  ======  ==============================================================
 
-Not supported, with the reason (:data:`UNSUPPORTED`): BEATs and CED (no ``transformers``
-implementation and no maintained package on PyPI; their reference code loads only through
-``trust_remote_code``, which runs code shipped with a checkpoint), SSAST and HTS-AT outside
-CLAP (no ``transformers`` class), EnCodec 48 kHz (stereo input).
+PANNs CNN14 (``panns_cnn14``, :mod:`neurodecode.features.panns`) loads its released ``.pth``
+checkpoint from a local file. Not supported, with the reason (:data:`UNSUPPORTED`, raised by
+``get_feature``): BEATs and CED (no ``transformers`` implementation and no maintained package
+on PyPI; their reference code loads only through ``trust_remote_code``, which runs code
+shipped with a checkpoint), SSAST (no ``transformers`` class), the ``laion_clap`` package
+(pins numpy < 2; its checkpoints load through ``clap_audio``), EnCodec 48 kHz (stereo).
 """
 
 from __future__ import annotations
@@ -66,6 +68,9 @@ UNSUPPORTED = {
     "ced": "CED has no transformers implementation and no maintained PyPI package; its "
            "checkpoints (mispeech/ced-*) need trust_remote_code.",
     "ssast": "SSAST has no transformers class; convert it to an AST checkpoint (feature 'ast').",
+    "laion_clap": "the laion_clap package pins numpy<2 (it would downgrade this environment); "
+                  "LAION-CLAP checkpoints in transformers format (laion/clap-htsat-unfused) "
+                  "load with feature 'clap_audio'.",
 }
 _FRAMED_ELSEWHERE = {"whisper": "whisper_encoder", "audio-spectrogram-transformer": "ast",
                      "clap": "clap_audio", "clap_audio_model": "clap_audio", "encodec": "encodec"}
@@ -197,8 +202,12 @@ class AudioModelFeature(Feature):
         if self.layers == "all":
             return list(range(len(names)))
         wanted = [self.layers] if isinstance(self.layers, (int, str)) else list(self.layers)
-        wanted = [f"hidden_states.{w}" if isinstance(w, int) else w for w in wanted]
+        wanted = [self._layer_name(w) if isinstance(w, int) else w for w in wanted]
         return [names.index(n) for n in check_layers(wanted, names, type(self).__name__)]
+
+    def _layer_name(self, index: int) -> str:
+        """The name of layer number ``index`` (``layers=index``)."""
+        return f"hidden_states.{index}"
 
     def _widths(self, indices: list[int]) -> list[int]:
         config = self._config()

@@ -23,6 +23,7 @@ from neurodecode.features.audio_presets import (
 )
 from neurodecode.features.base import Feature
 from neurodecode.features.image import CLIPVisionFeature, DINOv2Feature, EfficientNetLite0Feature
+from neurodecode.features.panns import PannsCnn14Feature
 from neurodecode.features.speech_models import ResemblyzerFeature
 from neurodecode.features.text import SentenceEmbedding
 
@@ -40,6 +41,7 @@ FEATURES: dict[str, type[Feature]] = {
     "ast": ASTFeature,
     "clap_audio": ClapAudioFeature,
     "encodec": EncodecFeature,
+    "panns_cnn14": PannsCnn14Feature,
     "resemblyzer": ResemblyzerFeature,
     "efficientnet_lite0": EfficientNetLite0Feature,
     "clip_vision": CLIPVisionFeature,

@@ -7,9 +7,9 @@ import logging
 import numpy as np
 import pytest
 
-from neurodecode.exceptions import DataNotFoundError
+from neurodecode.exceptions import DataFormatError, DataNotFoundError
 from neurodecode.features import FEATURES, FeatureCache, get_feature
-from tests.features.tiny_audio import BUILDERS, save_tiny_model
+from tests.features.tiny_audio import BUILDERS, save_tiny_model, save_tiny_panns
 
 SR = 16000
 PRESETS = sorted(BUILDERS)
@@ -173,3 +173,32 @@ def test_stereo_encodec_is_refused(tmp_path):
     transformers.EncodecFeatureExtractor(feature_size=2).save_pretrained(folder)
     with pytest.raises(ValueError, match="2-channel EnCodec; only mono models"):
         get_feature("encodec", model_path=folder).compute([(_noise(1.0), SR)])
+
+
+@pytest.fixture(scope="module")
+def panns(tmp_path_factory):
+    return save_tiny_panns(tmp_path_factory.mktemp("panns") / "Cnn14_tiny.pth")
+
+
+def test_panns_blocks_timing_and_chunks(panns):
+    feat = get_feature("panns_cnn14", model_path=panns, layers="all", average=False, sfreq=100.0)
+    out = feat.compute([(_noise(2.5), SR)])[0]
+    assert out.shape == (4 + 4 + 8 + 8 + 16 + 16 + 16, 250) and np.isfinite(out).all()
+    for t_click in (0.6113, 0.8657, 1.3257):
+        lag, _ = _click_lag("panns_cnn14", panns, 1, t_click)
+        assert abs(lag) <= 0.02 + 1 / 200.0, (t_click, lag)
+    wav = 10 * _noise(9.0)
+    whole = get_feature("panns_cnn14", model_path=panns, layers=2, chunk_s=9.5, context_s=0.0)
+    chunked = get_feature("panns_cnn14", model_path=panns, layers=2, chunk_s=2.0, context_s=0.7)
+    a, b = (f.compute([(wav, SR)])[0] for f in (whole, chunked))
+    np.testing.assert_allclose(a[:, 25:-25], b[:, 25:-25], atol=2e-4)
+
+
+def test_panns_bad_checkpoints(tmp_path):
+    import torch
+
+    with pytest.raises(DataNotFoundError, match="PANNs checkpoint .* does not exist"):
+        get_feature("panns_cnn14", model_path=tmp_path / "absent.pth").compute([(_noise(1.0), SR)])
+    torch.save({"model": {"fc.weight": torch.zeros(2, 2)}}, tmp_path / "other.pth")
+    with pytest.raises(DataFormatError, match="is not a PANNs CNN14 checkpoint"):
+        get_feature("panns_cnn14", model_path=tmp_path / "other.pth").compute([(_noise(1.0), SR)])

@@ -95,3 +95,19 @@ def save_tiny_model(name: str, folder: str | Path, seed: int = 0) -> Path:
 def save_tiny_models(root: str | Path, seed: int = 0) -> dict[str, Path]:
     """Every preset's tiny model under ``root / <preset>``."""
     return {name: save_tiny_model(name, Path(root) / name, seed) for name in BUILDERS}
+
+
+def save_tiny_panns(path: str | Path, seed: int = 0) -> Path:
+    """A tiny CNN14 checkpoint in the released format (``{"model": state_dict}`` with the
+    torchlibrosa front-end buffers, as in ``Cnn14_mAP=0.431.pth``, Zenodo record 3987831)."""
+    import torch
+
+    from neurodecode.features.panns import Cnn14
+
+    torch.manual_seed(seed)
+    state = Cnn14(widths=(4, 4, 8, 8, 16, 16), n_classes=5).state_dict()
+    state["logmel_extractor.melW"] = torch.zeros(513, 64)  # ignored: the mel is recomputed
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    torch.save({"model": state, "iteration": 0}, path)
+    return path
