@@ -46,6 +46,7 @@ shipped with a checkpoint), SSAST (no ``transformers`` class), the ``laion_clap`
 
 from __future__ import annotations
 
+import logging
 import math
 from pathlib import Path
 from typing import Any, ClassVar
@@ -58,6 +59,8 @@ from neurodecode.exceptions import DataNotFoundError
 from neurodecode.features._hooks import check_layers, check_model_dir
 from neurodecode.features.audio import as_waveform, check_waveform
 from neurodecode.features.base import Feature, resample_frames
+
+logger = logging.getLogger("neurodecode")
 
 #: Samples between two frames of wav2vec2-style models at 16 kHz (20 ms); named once.
 WAV2VEC_HOP = 320
@@ -112,6 +115,9 @@ class AudioModelFeature(Feature):
     hop: ClassVar[int | None] = None  # frame hop in samples; None: from the config
     default_chunk_s: ClassVar[float] = 20.0
     needs_sound: ClassVar[bool] = True  # the waveform is normalised by its power
+    #: Folders saved before the feature-extractor config was required (model only) still
+    #: load, with the extractor's defaults and a warning (wav2vec2, HuBERT, Whisper).
+    legacy_extractor: ClassVar[bool] = False
 
     def __init__(self, model_path: str | Path | None = None, layers: Any = None,
                  average: bool = True, sfreq: float = 50.0, chunk_s: float | None = None,
@@ -131,7 +137,7 @@ class AudioModelFeature(Feature):
     # ------------------------------------------------------------------ the folder
     def _path(self) -> Path:
         path = check_model_dir(self.model_path, type(self).__name__, self.example_id)
-        if not (path / "preprocessor_config.json").is_file():
+        if not (path / "preprocessor_config.json").is_file() and not self.legacy_extractor:
             raise DataNotFoundError(
                 f"model path {str(path)!r} holds no preprocessor_config.json (the model's "
                 f"feature-extractor config: sampling rate, normalisation, framing); save it "
@@ -171,9 +177,21 @@ class AudioModelFeature(Feature):
             from transformers import AutoFeatureExtractor
 
             self._config()
-            self._extractor_obj = AutoFeatureExtractor.from_pretrained(self._path(),
-                                                                       local_files_only=True)
+            path = self._path()
+            if (path / "preprocessor_config.json").is_file():
+                self._extractor_obj = AutoFeatureExtractor.from_pretrained(path,
+                                                                           local_files_only=True)
+            else:
+                logger.warning("model path %r holds no preprocessor_config.json; using the "
+                               "%s feature extractor's defaults (16 kHz, normalised audio)",
+                               str(path), self.display)
+                self._extractor_obj = self._default_extractor()
         return self._extractor_obj
+
+    def _default_extractor(self) -> Any:
+        from transformers import Wav2Vec2FeatureExtractor
+
+        return Wav2Vec2FeatureExtractor(do_normalize=True)
 
     def _model_sr(self) -> int:
         if self.sampling_rate is not None:

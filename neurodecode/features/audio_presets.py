@@ -23,6 +23,7 @@ class Wav2Vec2Feature(AudioModelFeature):
     example_id = "facebook/wav2vec2-large-xlsr-53"
     sampling_rate = 16000
     hop = WAV2VEC_HOP
+    legacy_extractor = True
 
 
 class HubertFeature(Wav2Vec2Feature):
@@ -41,6 +42,7 @@ class WavLMFeature(Wav2Vec2Feature):
     model_types = ("wavlm",)
     display = "WavLM"
     example_id = "microsoft/wavlm-base-plus"
+    legacy_extractor = False  # base-plus does not normalise: the folder must say so
 
 
 class Data2VecAudioFeature(Wav2Vec2Feature):
@@ -50,6 +52,7 @@ class Data2VecAudioFeature(Wav2Vec2Feature):
     model_types = ("data2vec-audio",)
     display = "data2vec-audio"
     example_id = "facebook/data2vec-audio-base"
+    legacy_extractor = False
 
 
 class WhisperEncoderFeature(AudioModelFeature):
@@ -62,9 +65,15 @@ class WhisperEncoderFeature(AudioModelFeature):
     example_id = "openai/whisper-base"
     sampling_rate = 16000
     hop = WAV2VEC_HOP
+    legacy_extractor = True
 
     def _max_window_s(self) -> float:
         return 30.0
+
+    def _default_extractor(self) -> Any:
+        from transformers import WhisperFeatureExtractor
+
+        return WhisperFeatureExtractor(feature_size=self._config().num_mel_bins)
 
     def _offset(self, index: int, hop: int) -> float:
         return 0.0

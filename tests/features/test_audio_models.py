@@ -202,3 +202,22 @@ def test_panns_bad_checkpoints(tmp_path):
     torch.save({"model": {"fc.weight": torch.zeros(2, 2)}}, tmp_path / "other.pth")
     with pytest.raises(DataFormatError, match="is not a PANNs CNN14 checkpoint"):
         get_feature("panns_cnn14", model_path=tmp_path / "other.pth").compute([(_noise(1.0), SR)])
+
+
+def test_model_only_speech_folders_load_with_a_warning(tiny, tmp_path, caplog):
+    """wav2vec2 / HuBERT / Whisper folders saved before the extractor config was required
+    still load (the extractor's defaults, with a warning); newer presets need the config."""
+    import transformers
+
+    folder = tmp_path / "w2v_model_only"
+    transformers.AutoModel.from_pretrained(tiny["wav2vec2"]).save_pretrained(folder)
+    wav = (_noise(1.0), SR)
+    with caplog.at_level(logging.WARNING, logger="neurodecode"):
+        out = get_feature("wav2vec2", model_path=folder).compute([wav])[0]
+    assert "holds no preprocessor_config.json; using the wav2vec2 feature extractor" in caplog.text
+    np.testing.assert_allclose(out, get_feature("wav2vec2", model_path=tiny["wav2vec2"]).compute(
+        [wav])[0], atol=1e-6)
+    wavlm = tmp_path / "wavlm_model_only"
+    transformers.AutoModel.from_pretrained(tiny["wavlm"]).save_pretrained(wavlm)
+    with pytest.raises(DataNotFoundError, match="holds no preprocessor_config.json"):
+        get_feature("wavlm", model_path=wavlm).compute([wav])
