@@ -3,7 +3,7 @@
 :data:`FEATURES` (name -> feature class) is written out in :mod:`.registry`: ``mel``,
 ``envelope``, ``onsets``, ``resemblyzer``, the audio models ``audio_model``, ``wav2vec2``,
 ``hubert``, ``wavlm``, ``data2vec_audio``, ``whisper_encoder``, ``ast``, ``clap_audio``,
-``encodec``, and ``efficientnet_lite0``, ``clip_vision``, ``dinov2``, ``minilm``.
+``encodec``, ``panns_cnn14``, and ``efficientnet_lite0``, ``clip_vision``, ``dinov2``, ``minilm``.
 Models are imported lazily, on first use.
 """
 

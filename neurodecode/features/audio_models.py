@@ -287,7 +287,6 @@ class AudioModelFeature(Feature):
         sr = self._model_sr()
         hops = [self._hop(i) for i in indices]
         chunk, ctx = self._chunk_grid(hops, sr)
-        hops = [chunk if h is None else h for h in hops]
         parts: list[list[np.ndarray]] = [[] for _ in indices]
         with torch.no_grad():
             for start in range(0, wav.size, chunk):
@@ -295,10 +294,11 @@ class AudioModelFeature(Feature):
                 states = self._encode(wav[lo:hi])
                 n_core = min(chunk, wav.size - start)
                 for k, (idx, hop) in enumerate(zip(indices, hops)):
-                    skip = (start - lo) // hop
-                    n_keep = math.ceil(n_core / hop)
+                    # a layer without a hop gives one vector for the whole chunk
+                    skip = 0 if hop is None else (start - lo) // hop
+                    n_keep = 1 if hop is None else math.ceil(n_core / hop)
                     parts[k].append(states[idx][skip: skip + n_keep].float().cpu().numpy())
-        return [_joined(p, math.ceil(wav.size / hop)) for p, hop in zip(parts, hops)]
+        return [_joined(p, math.ceil(wav.size / (hop or chunk))) for p, hop in zip(parts, hops)]
 
     def _frames(self, stimulus: Any, indices: list[int]) -> tuple[np.ndarray, list[np.ndarray]]:
         sr = self._model_sr()

@@ -119,6 +119,9 @@ def test_projection_is_one_embedding_per_chunk(tiny):
     assert out.shape == (8, 60)
     np.testing.assert_allclose(out[:, 8], out[:, 10], atol=1e-4)  # held before chunk 0's centre
     assert not np.allclose(out[:, 10], out[:, 30], atol=1e-3)
+    wide = get_feature("clap_audio", model_path=tiny["clap_audio"], layers="projection",
+                       sfreq=10.0, chunk_s=2.0, context_s=2.0)  # context wider than a chunk
+    assert wide.compute([(_noise(6.0), SR)])[0].shape == (8, 60)
 
 
 def test_registry_is_explicit_and_declares_time_bases():
