@@ -211,7 +211,9 @@ class AudioModelFeature(Feature):
         """Names of the layers this model offers (``hidden_states.0`` = input embeddings)."""
         return [f"hidden_states.{i}" for i in range(self._n_layers() + 1)]
 
-    default_layers = layer_names
+    def default_layers(self) -> list[str]:
+        """The layers :func:`extract_layers` reads by default: every one."""
+        return self.layer_names()
 
     def _layer_indices(self) -> list[int]:
         names = self.layer_names()
@@ -219,8 +221,8 @@ class AudioModelFeature(Feature):
             return [len(names) - 1]
         if self.layers == "all":
             return list(range(len(names)))
-        wanted = [self.layers] if isinstance(self.layers, (int, str)) else list(self.layers)
-        wanted = [self._layer_name(w) if isinstance(w, int) else w for w in wanted]
+        given = [self.layers] if isinstance(self.layers, (int, str)) else list(self.layers)
+        wanted = [self._layer_name(w) if isinstance(w, int) else str(w) for w in given]
         return [names.index(n) for n in check_layers(wanted, names, type(self).__name__)]
 
     def _layer_name(self, index: int) -> str:

@@ -224,3 +224,22 @@ def test_model_only_speech_folders_load_with_a_warning(tiny, tmp_path, caplog):
     transformers.AutoModel.from_pretrained(tiny["wavlm"]).save_pretrained(wavlm)
     with pytest.raises(DataNotFoundError, match="holds no preprocessor_config.json"):
         get_feature("wavlm", model_path=wavlm).compute([wav])
+
+
+def test_extract_layers_pools_every_clap_layer(tiny):
+    from neurodecode.features import extract_layers
+
+    feat = get_feature("clap_audio", model_path=tiny["clap_audio"])
+    layers = extract_layers(feat, [(_noise(1.0), SR), (_noise(1.5, seed=2), SR)])
+    assert sorted(layers) == feat.layer_names()
+    assert {k: v.shape for k, v in layers.items()} == {
+        "hidden_states.0": (2, 8), "hidden_states.1": (2, 16), "hidden_states.2": (2, 32),
+        "hidden_states.3": (2, 32), "projection": (2, 8)}
+
+
+def test_extract_layers_pools_every_panns_block(panns):
+    from neurodecode.features import extract_layers
+
+    layers = extract_layers(get_feature("panns_cnn14", model_path=panns), [(_noise(1.0), SR)])
+    assert [v.shape for v in layers.values()] == [(1, 4), (1, 4), (1, 8), (1, 8), (1, 16),
+                                                  (1, 16), (1, 16)]
