@@ -20,6 +20,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from neurodecode.exceptions import DataFormatError, DataNotFoundError
+from neurodecode.features.audio import mel_filterbank
 from neurodecode.features.audio_models import AudioModelFeature
 
 PANNS_SR = 32000
@@ -128,10 +129,8 @@ class PannsCnn14Feature(AudioModelFeature):
         front_end = ("spectrogram_extractor.", "logmel_extractor.")
         model.load_state_dict({k: v for k, v in state.items() if not k.startswith(front_end)})
         self._model = model.eval().to(self.device)
-        import librosa
-
-        mel = librosa.filters.mel(sr=PANNS_SR, n_fft=_N_FFT, n_mels=_N_MELS, fmin=_FMIN, fmax=_FMAX)
-        self._melw = torch.from_numpy(mel.T.astype(np.float32))
+        mel = mel_filterbank(PANNS_SR, _N_FFT, _N_MELS, _FMIN, _FMAX, scale="slaney", norm="slaney")
+        self._melw = torch.from_numpy(mel.T.astype(np.float32))  # = librosa.filters.mel
 
     def _encode(self, wav: np.ndarray) -> list[torch.Tensor]:
         x = torch.from_numpy(wav)

@@ -184,8 +184,12 @@ def panns(tmp_path_factory):
 
 
 def test_panns_blocks_timing_and_chunks(panns):
+    import librosa
+
     feat = get_feature("panns_cnn14", model_path=panns, layers="all", average=False, sfreq=100.0)
     out = feat.compute([(_noise(2.5), SR)])[0]
+    reference = librosa.filters.mel(sr=32000, n_fft=1024, n_mels=64, fmin=50, fmax=14000)
+    np.testing.assert_allclose(feat._melw.numpy().T, reference, atol=1e-7)  # torchlibrosa's
     assert out.shape == (4 + 4 + 8 + 8 + 16 + 16 + 16, 250) and np.isfinite(out).all()
     for t_click in (0.6113, 0.8657, 1.3257):
         lag, _ = _click_lag("panns_cnn14", panns, 1, t_click)
