@@ -17,8 +17,9 @@ import pandas as pd
 
 from neurodecode._validation import check_positive
 from neurodecode.exceptions import AlignmentError, DataNotFoundError
-from neurodecode.features.base import Feature, get_feature, resample_frames
+from neurodecode.features.base import Feature, resample_frames
 from neurodecode.features.cache import FeatureCache, compute_cached
+from neurodecode.features.registry import get_feature
 
 logger = logging.getLogger("neurodecode")
 

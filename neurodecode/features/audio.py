@@ -19,7 +19,7 @@ from scipy import signal
 
 from neurodecode._validation import check_option, check_positive, check_type
 from neurodecode.exceptions import DataFormatError, DataNotFoundError
-from neurodecode.features.base import Feature, register, resample_frames
+from neurodecode.features.base import Feature, resample_frames
 
 logger = logging.getLogger("neurodecode")
 
@@ -354,6 +354,7 @@ def compute_onsets(
 # ----------------------------------------------------------------------------- features
 class _AcousticFeature(Feature):
     modality = "audio"
+    takes_sfreq = True  # computed on the brain's clock: build passes the recording's rate
     sfreq: float  # acoustic features are always time-resolved
 
     def _compute_one(self, stimulus: Any, **kwargs: Any) -> np.ndarray:
@@ -364,7 +365,6 @@ class _AcousticFeature(Feature):
         raise NotImplementedError
 
 
-@register("mel")
 class MelSpectrum(_AcousticFeature):
     """Log-mel spectrogram (:func:`compute_mel`) resampled to ``sfreq`` frames per second.
 
@@ -377,6 +377,8 @@ class MelSpectrum(_AcousticFeature):
         Resample the audio to this rate first (brainmagick: 16000); None keeps the file's rate.
     fmin, fmax : float
     """
+
+    name = "mel"
 
     def __init__(self, sfreq: float = 120.0, n_mels: int = 120, n_fft: int = 512,
                  audio_sr: int | None = 16000, fmin: float = 0.0, fmax: float | None = None):
@@ -396,9 +398,10 @@ class MelSpectrum(_AcousticFeature):
                            fmax=self.fmax, out_sfreq=self.sfreq)
 
 
-@register("envelope")
 class Envelope(_AcousticFeature):
     """Amplitude envelope (:func:`compute_envelope`), 1 feature at ``sfreq``."""
+
+    name = "envelope"
 
     dimension = 1
 
@@ -413,9 +416,10 @@ class Envelope(_AcousticFeature):
         return compute_envelope(wav, sr, out_sfreq=self.sfreq, compression=self.compression)
 
 
-@register("onsets")
 class Onsets(_AcousticFeature):
     """Acoustic onsets (:func:`compute_onsets`), 1 feature at ``sfreq``."""
+
+    name = "onsets"
 
     dimension = 1
 

@@ -1,4 +1,4 @@
-"""The ``Feature`` protocol, the feature registry and time-axis helpers.
+"""The ``Feature`` protocol and time-axis helpers (the registry is :mod:`.registry`).
 
 A feature turns a stimulus (a waveform, an image, a sentence) into numbers:
 
@@ -23,42 +23,9 @@ import numpy as np
 from scipy import signal
 
 from neurodecode._hashing import file_hash
-from neurodecode._validation import check_option, check_positive
+from neurodecode._validation import check_positive
 
 logger = logging.getLogger("neurodecode")
-
-#: Registry of feature classes: name -> class. Filled by the feature modules.
-FEATURES: dict[str, type[Feature]] = {}
-
-
-def register(name: str):
-    """Class decorator adding a :class:`Feature` subclass to :data:`FEATURES` under ``name``."""
-
-    def decorator(cls):
-        cls.name = name
-        FEATURES[name] = cls
-        return cls
-
-    return decorator
-
-
-def get_feature(name: str, **params: Any) -> Feature:
-    """Instantiate the registered feature ``name`` with ``params``.
-
-    Parameters
-    ----------
-    name : str
-        A key of :data:`FEATURES`; an unknown name raises ``ValueError`` listing the valid ones.
-    **params
-        Passed to the feature's constructor.
-
-    Returns
-    -------
-    feature : Feature
-    """
-    check_option("feature", name, sorted(FEATURES))
-    return FEATURES[name](**params)
-
 
 def weights_hash(path: str | Path) -> str:
     """Hash of a weights file, or of the weight and config files of a pretrained folder."""
@@ -85,8 +52,9 @@ def folder_hash(path: str | Path) -> str:
 class Feature:
     """Base class of every stimulus feature.
 
-    Subclasses set the class attributes ``name`` (given by :func:`register`) and
-    ``modality`` (``"audio"``, ``"image"`` or ``"text"``), store their parameters in
+    Subclasses set the class attributes ``name`` (their key in
+    :data:`neurodecode.features.FEATURES`), ``modality`` (``"audio"``, ``"image"`` or
+    ``"text"``) and ``takes_sfreq``, store their parameters in
     ``__init__`` without loading any model, and implement :meth:`_compute_one`
     (and optionally :meth:`_load` and :meth:`weights_id`).
 
@@ -96,6 +64,11 @@ class Feature:
         Registry name.
     modality : str
         What :meth:`compute` expects: ``"audio"``, ``"image"`` or ``"text"``.
+    takes_sfreq : bool
+        The time base: True when the constructor's ``sfreq`` sets the output frame rate and
+        should follow the brain's rate (acoustic features computed on the brain's clock);
+        False for item features and for models kept at their native frame rate (placed on the
+        brain's clock by :meth:`StimulusFeatures.to_timeline`).
     sfreq : float or None
         Frames per second of the output, or ``None`` for one vector per item.
     dimension : int
@@ -104,6 +77,7 @@ class Feature:
 
     name: ClassVar[str] = "feature"
     modality: ClassVar[str] = "audio"
+    takes_sfreq: ClassVar[bool] = False
     sfreq: float | None = None
     dimension: int = 0
 
@@ -175,11 +149,12 @@ class Feature:
 
 
 def resample_frames(
-    values: np.ndarray, sfreq: float, new_sfreq: float, n_out: int | None = None
+    values: np.ndarray, sfreq: float, new_sfreq: float, n_out: int | None = None, *,
+    t0: float = 0.0,
 ) -> np.ndarray:
     """Resample a time-resolved feature along its last axis.
 
-    Frame ``i`` is taken to describe time ``i / sfreq``. When downsampling, a
+    Frame ``i`` is taken to describe time ``t0 + i / sfreq``. When downsampling, a
     zero-phase Butterworth low-pass at 0.45 x ``new_sfreq`` is applied first (no
     aliasing); then values are linearly interpolated at ``j / new_sfreq``.
 
@@ -192,7 +167,9 @@ def resample_frames(
         Wanted frames per second.
     n_out : int or None
         Number of output frames; default ``round(n_frames * new_sfreq / sfreq)``.
-        Times past the last input frame hold the last value.
+        Times past the last input frame hold the last value (before the first, the first).
+    t0 : float
+        Time of input frame 0 in seconds (e.g. the centre of a model's first receptive field).
 
     Returns
     -------
@@ -210,7 +187,7 @@ def resample_frames(
     if new_sfreq < sfreq and n_frames > 27:
         sos = signal.butter(8, 0.45 * new_sfreq, fs=sfreq, output="sos")
         values = signal.sosfiltfilt(sos, values, axis=-1)
-    t_in = np.arange(n_frames) / sfreq
+    t_in = t0 + np.arange(n_frames) / sfreq
     t_out = np.arange(n_out) / new_sfreq
     flat = values.reshape(-1, n_frames)
     out = np.empty((flat.shape[0], n_out), dtype=dtype)  # row by row: memory ~ the output
@@ -219,4 +196,4 @@ def resample_frames(
     return out.reshape(values.shape[:-1] + (n_out,))
 
 
-__all__ = ["FEATURES", "Feature", "file_hash", "folder_hash", "get_feature", "register", "resample_frames"]
+__all__ = ["Feature", "file_hash", "folder_hash", "resample_frames"]

