@@ -19,10 +19,11 @@ logger = logging.getLogger("neurodecode")
 
 def build_feature(recipe: Recipe, sfreq: float | None = None):
     """The stimulus feature of the recipe (``neurodecode.features.FEATURES``)."""
-    from .features import get_feature
+    from .features import FEATURES, get_feature
 
     params = dict(recipe.features.params)
-    if sfreq is not None and recipe.features.name in ("mel", "envelope", "onsets"):
+    cls = FEATURES.get(recipe.features.name)
+    if sfreq is not None and cls is not None and cls.takes_sfreq:
         params.setdefault("sfreq", sfreq)
     try:
         return get_feature(recipe.features.name, **params)
