@@ -162,6 +162,7 @@ def solve_ridge_cv(
     n_targets_batch: int | None = None,
     backend=None,
     progress: bool = False,
+    refit: bool = True,
 ):
     """Ridge with the penalty chosen by cross-validated R^2 (per target or shared).
 
@@ -182,12 +183,15 @@ def solve_ridge_cv(
     backend : backend instance from :func:`get_backend`
     progress : bool
         Show a tqdm bar over target batches.
+    refit : bool
+        Refit on all samples with the chosen alphas (False: ``coef`` and ``intercept``
+        are None, for a caller refitting in its own way).
 
     Returns
     -------
     best_alphas : array of shape (n_targets,)
-    coef : array of shape (n_features, n_targets)
-    intercept : array of shape (n_targets,)
+    coef : array of shape (n_features, n_targets) or None
+    intercept : array of shape (n_targets,) or None
     cv_scores : array of shape (n_alphas, n_targets)
         Validation R^2 averaged over folds, for each alpha.
     """
@@ -220,6 +224,8 @@ def solve_ridge_cv(
     if n_zero:
         warn_zero_variance_folds(n_zero)
     best = _select_alphas(cv_scores, np.asarray(alphas, dtype=float), alpha_per_target)
+    if not refit:
+        return best, None, None, cv_scores
     coef, intercept = _refit(be, X, Y, best, fit_intercept, n_targets_batch)
     return best, coef, intercept, cv_scores
 

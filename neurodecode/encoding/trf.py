@@ -157,6 +157,10 @@ class TemporalReceptiveField(RegressorMixin, BaseEstimator):
     intercept_ : array of shape (n_outputs,)
     alpha_ : array of shape (n_outputs,)
     cv_scores_ : array of shape (n_alphas, n_outputs) or None
+        Validation R^2 averaged over folds. Each fold's model is a ridge fitted on the
+        training trials alone (with ``fit_intercept``, its lagged design and outputs are
+        centred with the training rows' means), so the validation outputs never enter
+        it; the final model is then refitted on all trials as described above.
     """
 
     def __init__(
@@ -239,7 +243,7 @@ class TemporalReceptiveField(RegressorMixin, BaseEstimator):
             best, coef, self.cv_scores_, n_zero = streamed_ridge_cv(
                 [t - x_mean for t in inputs], [t - y_mean for t in outputs], self._lags(),
                 alphas, trial_splits, alpha_per_target=self.alpha_per_target,
-                progress=self.verbose)
+                fit_intercept=self.fit_intercept, progress=self.verbose)
             coef = coef.astype(dtype, copy=False)
             if n_zero:
                 warn_zero_variance_folds(n_zero, stacklevel=3)
@@ -250,10 +254,14 @@ class TemporalReceptiveField(RegressorMixin, BaseEstimator):
                 coef, _ = solve_ridge(be.asarray(design), be.asarray(cat_out - y_mean),
                                       alphas[0], fit_intercept=False, backend=be)
                 coef, best, self.cv_scores_ = be.to_numpy(coef), np.full(n_out, alphas[0]), None
-            else:
-                best, coef, _, self.cv_scores_ = solve_ridge_cv(
-                    be.asarray(design), cat_out - y_mean, alphas, splits, fit_intercept=False,
-                    alpha_per_target=self.alpha_per_target, backend=be, progress=self.verbose)
+            else:  # each fold centred by its training means (no validation data in its model)
+                best, _, _, self.cv_scores_ = solve_ridge_cv(
+                    be.asarray(design), cat_out - y_mean, alphas, splits, fit_intercept=self.fit_intercept,
+                    alpha_per_target=self.alpha_per_target, backend=be, progress=self.verbose,
+                    refit=False)
+                coef, _ = solve_ridge(be.asarray(design), be.asarray(cat_out - y_mean), best,
+                                      fit_intercept=False, backend=be)
+                coef = be.to_numpy(coef)
         n_delays = len(self.delays_)
         coef[:, constant] = 0.0
         coef = coef.T.reshape(n_out, self.n_inputs_, n_delays)

@@ -234,3 +234,28 @@ def test_streamed_recomputes_fold_sums_when_they_would_not_fit(rng, monkeypatch)
         monkeypatch.undo()
         for a, b in zip(kept[:3], redone[:3]):
             np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("stream", [True, False])
+def test_cv_scores_use_only_training_trials_means(rng, stream):
+    """Each fold's model sees no validation data: its scores are those of scikit-learn's
+    Ridge (with intercept) fitted on the training trials' lagged rows alone. Trials with
+    different offsets made the old scores (centred with the means of all trials) differ."""
+    from sklearn.linear_model import Ridge
+    from sklearn.metrics import r2_score
+
+    X, Y, _ = _simulate(rng, n_trials=6, n_times=150, noise=1.0)
+    Y = [y + 3.0 * rng.standard_normal(y.shape[1]) for y in Y]  # one offset per trial
+    alphas = np.array([0.1, 10.0, 1000.0])
+    trf = TemporalReceptiveField(0.0, 0.05, SFREQ, alphas=alphas, cv=3, stream=stream)
+    trf.fit(X, Y)
+    x_mean = np.concatenate(X).mean(0)
+    design = [lag_matrix(x - x_mean, trf.delays_) for x in X]
+    expected = np.zeros_like(trf.cv_scores_)
+    for train, val in KFold(3).split(np.zeros((6, 1))):
+        d_tr, y_tr = np.concatenate([design[i] for i in train]), np.concatenate([Y[i] for i in train])
+        d_va, y_va = np.concatenate([design[i] for i in val]), np.concatenate([Y[i] for i in val])
+        for a, alpha in enumerate(alphas):
+            pred = Ridge(alpha=alpha).fit(d_tr, y_tr).predict(d_va)
+            expected[a] += r2_score(y_va, pred, multioutput="raw_values") / 3
+    np.testing.assert_allclose(trf.cv_scores_, expected, rtol=1e-8, atol=1e-10)
