@@ -13,7 +13,7 @@ from .._validation import check_finite, check_option, check_positive
 from ._backend import get_backend
 from ._solvers import solve_ridge, solve_ridge_cv, warn_zero_variance_folds
 from ._streamed import lagged_chunks, streamed_ridge_cv
-from .ridge import DEFAULT_ALPHAS, DTYPES, check_alphas, warn_constant_targets
+from .ridge import DEFAULT_ALPHAS, check_alphas, resolve_dtype, warn_constant_targets
 from .scoring import score_targets
 
 DIRECTIONS = ("forward", "backward")
@@ -137,7 +137,7 @@ class TemporalReceptiveField(RegressorMixin, BaseEstimator):
     alpha_per_target : bool
     fit_intercept : bool
     device, backend, dtype, verbose
-        As in :class:`RidgeCV`.
+        As in :class:`RidgeCV` (``dtype=None``: float32 when the trials of ``X`` are).
     stream : bool or None
         Never build the lagged design (n_times x n_inputs * n_delays): accumulate its
         Gram matrices over chunks of time (float64, numpy, CPU) and compute the
@@ -175,7 +175,7 @@ class TemporalReceptiveField(RegressorMixin, BaseEstimator):
         fit_intercept: bool = True,
         device: str = "cpu",
         backend: str | None = None,
-        dtype: str = "float64",
+        dtype: str | None = None,
         verbose: bool = False,
         stream: bool | None = None,
     ) -> None:
@@ -224,10 +224,9 @@ class TemporalReceptiveField(RegressorMixin, BaseEstimator):
         self : TemporalReceptiveField
         """
         check_option("direction", self.direction, DIRECTIONS)
-        check_option("dtype", self.dtype, DTYPES)
+        dtype = resolve_dtype(self.dtype, *([X] if isinstance(X, np.ndarray) else X))
         alphas = check_alphas(self.alphas)
         self.delays_ = times_to_delays(self.tmin, self.tmax, self.sfreq)
-        dtype = DTYPES[self.dtype]
         X, Y = _as_trials("X", X, dtype), _as_trials("Y", Y, dtype)
         _check_pairs(X, Y, self.delays_)
         inputs, outputs = self._inputs_outputs(X, Y)
