@@ -1,6 +1,6 @@
 """Encoding models: multi-target ridge, temporal receptive fields, voxelwise fMRI models.
 
-Public API: :class:`RidgeCV`, :class:`BandedRidgeCV`, :class:`TemporalReceptiveField`,
+Public API: :class:`RidgeCV`, :class:`BandedRidgeCV`, :class:`KernelRidgeCV`, :class:`TemporalReceptiveField`,
 the fMRI helpers (:func:`make_hrf_regressors`, :func:`make_fir_design`,
 :func:`fit_voxelwise`, :func:`fit_recording`, :func:`scores_to_nifti`) and the scores
 (:func:`score_targets`, :func:`noise_ceiling`, :func:`permutation_test`, ...).
@@ -17,6 +17,7 @@ from .fmri import (
     make_hrf_regressors,
     scores_to_nifti,
 )
+from .kernel import KERNELS, KernelRidgeCV, center_kernel, solve_kernel_ridge_cv
 from .ridge import RidgeCV
 from .scoring import (
     correlation_per_target,
@@ -31,10 +32,13 @@ from .trf import TemporalReceptiveField, lag_matrix, times_to_delays
 
 __all__ = [
     "RIDGE_SOLVERS",
+    "KERNELS",
     "BandedRidgeCV",
+    "KernelRidgeCV",
     "RidgeCV",
     "TemporalReceptiveField",
     "VoxelwiseResult",
+    "center_kernel",
     "correlation_per_target",
     "events_from_labels",
     "fdr_correction",
@@ -50,6 +54,7 @@ __all__ = [
     "score_targets",
     "scores_to_nifti",
     "solve_ridge",
+    "solve_kernel_ridge_cv",
     "solve_ridge_cv",
     "times_to_delays",
 ]

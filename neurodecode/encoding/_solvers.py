@@ -159,7 +159,6 @@ def stacked_r2(be, operator, B, Y_val, y_mean, n_alphas: int, buffers):
 def _fold_scores(be, X, Y_b, folds, alphas, XtY_b, buffers):
     """Mean validation R^2 over folds, shape (n_alphas, n_targets_batch)."""
     total, n_zero = 0.0, 0
-    n_b = Y_b.shape[1]
     for dec, (operator, mix), train, val, partition in folds:
         X_tr, Y_tr, Y_val = X[train], Y_b[train], Y_b[val]
         if partition and XtY_b is not None:
