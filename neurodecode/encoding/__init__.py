@@ -18,6 +18,7 @@ from .fmri import (
     scores_to_nifti,
 )
 from .kernel import KERNELS, KernelRidgeCV, center_kernel, solve_kernel_ridge_cv
+from .patterns import get_patterns, haufe_patterns
 from .ridge import RidgeCV
 from .scoring import (
     correlation_per_target,
@@ -44,6 +45,8 @@ __all__ = [
     "fdr_correction",
     "fit_recording",
     "fit_voxelwise",
+    "get_patterns",
+    "haufe_patterns",
     "lag_matrix",
     "make_fir_design",
     "make_hrf_regressors",
