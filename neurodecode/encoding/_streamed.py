@@ -19,6 +19,7 @@ from tqdm.auto import tqdm
 
 from ._backend import get_backend
 from ._solvers import _r2_from_sse, _select_alphas
+from .laplacian import penalised_solve
 
 _FOLD_BYTES = 1e9  # Gram matrices of the folds kept between passes
 
@@ -98,6 +99,7 @@ def streamed_ridge_cv(
     fit_intercept: bool = True,
     chunk_rows: int = 4096,
     progress: bool = False,
+    penalty: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None, int]:
     """Time-lagged ridge by Gram matrices (the final fit without intercept: inputs and
     outputs come centred over all trials).
@@ -121,6 +123,10 @@ def streamed_ridge_cv(
         As in :func:`neurodecode.encoding._solvers.solve_ridge_cv`.
     chunk_rows : int
         Rows of the lagged design built at once.
+    penalty : array of shape (k, k) or None
+        Penalty matrix ``L`` of ``alpha w^T L w`` (e.g. a Laplacian,
+        :func:`~neurodecode.encoding.laplacian.laplacian_penalty`); None: ridge
+        (the identity, solved by eigendecomposition).
 
     Returns
     -------
@@ -154,7 +160,7 @@ def streamed_ridge_cv(
                 fold_sums[f].add(trial, counts[t])
     if not folds:
         best = np.full(n_out, float(alphas[0]))
-        return best, _solve(total.gram, total.xty, best), None, 0
+        return best, _solve(total.gram, total.xty, best, penalty), None, 0
 
     def training(f: int) -> _Moments:
         if keep:
@@ -169,16 +175,19 @@ def streamed_ridge_cv(
     n_zero = 0
     for f, (_, val) in enumerate(tqdm(folds, desc="TRF folds", disable=not progress)):
         r2, zero = _fold_r2(training(f), fit_intercept, [inputs[t] for t in val],
-                            [outputs[t] for t in val], lags, alphas, chunk_rows)
+                            [outputs[t] for t in val], lags, alphas, chunk_rows, penalty)
         cv_scores += r2
         n_zero = max(n_zero, zero)
     cv_scores /= len(folds)
     best = _select_alphas(cv_scores, np.asarray(alphas, dtype=float), alpha_per_target)
-    return best, _solve(total.gram, total.xty, best), cv_scores, n_zero
+    return best, _solve(total.gram, total.xty, best, penalty), cv_scores, n_zero
 
 
-def _solve(gram: np.ndarray, xty: np.ndarray, alphas: np.ndarray) -> np.ndarray:
+def _solve(gram: np.ndarray, xty: np.ndarray, alphas: np.ndarray,
+           penalty: np.ndarray | None = None) -> np.ndarray:
     """Ridge coefficients (k, n_outputs) from the Gram matrix, one alpha per output."""
+    if penalty is not None:
+        return penalised_solve(gram, xty, alphas, penalty)
     evals, evecs = np.linalg.eigh(gram)
     evals = np.clip(evals, 0, None)
     return evecs @ ((evecs.T @ xty) / (evals[:, None] + alphas[None, :]))
@@ -186,7 +195,7 @@ def _solve(gram: np.ndarray, xty: np.ndarray, alphas: np.ndarray) -> np.ndarray:
 
 def _fold_r2(
     train: _Moments, fit_intercept: bool, val_x: list[np.ndarray], val_y: list[np.ndarray],
-    lags: np.ndarray, alphas: np.ndarray, chunk_rows: int,
+    lags: np.ndarray, alphas: np.ndarray, chunk_rows: int, penalty: np.ndarray | None = None,
 ) -> tuple[np.ndarray, int]:
     """Validation R^2 (n_alphas, n_outputs) of one fold, centred with the training means:
     predictions chunk by chunk."""
@@ -194,6 +203,9 @@ def _fold_r2(
         gram, xty, x_mean, y_mean = train.centred()
     else:
         gram, xty, x_mean, y_mean = train.gram, train.xty, 0.0, 0.0
+    if penalty is not None:
+        return _penalised_fold_r2(gram, xty, x_mean, y_mean, val_x, val_y, lags, alphas,
+                                  chunk_rows, penalty)
     evals, evecs = np.linalg.eigh(gram)
     evals = np.clip(evals, 0, None)
     proj = evecs.T @ xty  # (k, n_outputs)
@@ -210,3 +222,19 @@ def _fold_r2(
                 sse[i] += np.einsum("ij,ij->j", resid, resid)
     r2, zero = _r2_from_sse(get_backend("numpy"), sse, np.concatenate(val_y))
     return r2, zero
+
+
+def _penalised_fold_r2(gram, xty, x_mean, y_mean, val_x, val_y, lags, alphas, chunk_rows,
+                       penalty) -> tuple[np.ndarray, int]:
+    """:func:`_fold_r2` with a penalty matrix: one solve per alpha."""
+    coefs = [penalised_solve(gram, xty, np.full(xty.shape[1], a), penalty) for a in alphas]
+    sse = np.zeros((len(alphas), xty.shape[1]))
+    for x, y in zip(val_x, val_y):
+        for start, stop, block in lagged_chunks(x, lags, chunk_rows):
+            centred = block.astype(np.float64, copy=True)
+            centred -= x_mean
+            target = y[start:stop] - y_mean
+            for i, coef in enumerate(coefs):
+                resid = centred @ coef - target
+                sse[i] += np.einsum("ij,ij->j", resid, resid)
+    return _r2_from_sse(get_backend("numpy"), sse, np.concatenate(val_y))

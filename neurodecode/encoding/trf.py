@@ -13,6 +13,7 @@ from .._validation import check_finite, check_option, check_positive
 from ._backend import get_backend
 from ._solvers import solve_ridge, solve_ridge_cv, warn_zero_variance_folds
 from ._streamed import lagged_chunks, streamed_ridge_cv
+from .laplacian import check_reg_type, laplacian_penalty
 from .ridge import DEFAULT_ALPHAS, check_alphas, resolve_dtype, warn_constant_targets
 from .scoring import score_targets
 
@@ -147,6 +148,13 @@ class TemporalReceptiveField(RegressorMixin, BaseEstimator):
         columns than training samples in each fold. ``None``: stream when that holds
         and the fit runs with numpy on the CPU; ``False``: build the design (the
         torch/GPU path).
+    reg_type : "ridge", "laplacian" or (time, features)
+        The penalty, as MNE's ``TimeDelayingRidge(reg_type=...)``: ``"laplacian"``
+        penalises differences between neighbouring delays (first) and between
+        neighbouring input features at one delay (second) instead of the weights'
+        size, for smooth TRFs; equal to MNE's ``ReceptiveField`` with that estimator
+        for a single alpha. A Laplacian is fitted from Gram matrices (numpy, CPU, as
+        ``stream=True``), one solve per alpha.
 
     Attributes
     ----------
@@ -178,6 +186,7 @@ class TemporalReceptiveField(RegressorMixin, BaseEstimator):
         dtype: str | None = None,
         verbose: bool = False,
         stream: bool | None = None,
+        reg_type: Any = "ridge",
     ) -> None:
         self.tmin = tmin
         self.tmax = tmax
@@ -192,6 +201,7 @@ class TemporalReceptiveField(RegressorMixin, BaseEstimator):
         self.dtype = dtype
         self.verbose = verbose
         self.stream = stream
+        self.reg_type = reg_type
 
     def _inputs_outputs(self, X, Y):
         return (X, Y) if self.direction == "forward" else (Y, X)
@@ -238,11 +248,12 @@ class TemporalReceptiveField(RegressorMixin, BaseEstimator):
         sizes = [t.shape[0] for t in inputs]
         trial_splits = None if len(alphas) == 1 else self._trial_splits(len(sizes))
         splits = None if trial_splits is None else _sample_splits(sizes, trial_splits)
-        if self._streamed(sizes, splits, dtype):
+        penalty = self._penalty()
+        if penalty is not None or self._streamed(sizes, splits, dtype):
             best, coef, self.cv_scores_, n_zero = streamed_ridge_cv(
                 [t - x_mean for t in inputs], [t - y_mean for t in outputs], self._lags(),
                 alphas, trial_splits, alpha_per_target=self.alpha_per_target,
-                fit_intercept=self.fit_intercept, progress=self.verbose)
+                fit_intercept=self.fit_intercept, progress=self.verbose, penalty=penalty)
             coef = coef.astype(dtype, copy=False)
             if n_zero:
                 warn_zero_variance_folds(n_zero, stacklevel=3)
@@ -268,6 +279,17 @@ class TemporalReceptiveField(RegressorMixin, BaseEstimator):
         self.intercept_ = y_mean - x_mean @ coef.sum(-1).T
         self.coef_ = coef if self.direction == "forward" else coef[:, :, ::-1]
         return self
+
+    def _penalty(self) -> np.ndarray | None:
+        """The Laplacian penalty over the lagged columns, or None for ridge."""
+        if check_reg_type(self.reg_type) == ("ridge", "ridge"):
+            return None
+        if self.stream is False:
+            raise ValueError(
+                f"reg_type={self.reg_type!r} is fitted from Gram matrices (stream=True); "
+                "got stream=False. Pass stream=None."
+            )
+        return laplacian_penalty(self.n_inputs_, len(self.delays_), self.reg_type)
 
     def _streamed(self, sizes: list[int], splits: list | None, dtype: Any) -> bool:
         """Whether to fit from Gram matrices accumulated by chunks (see ``stream``)."""
