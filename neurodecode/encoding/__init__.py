@@ -8,6 +8,7 @@ the fMRI helpers (:func:`make_hrf_regressors`, :func:`make_fir_design`,
 
 from ._solvers import RIDGE_SOLVERS, solve_ridge, solve_ridge_cv
 from .banded import BandedRidgeCV
+from .cluster import ClusterResult, cluster_permutation_test
 from .fmri import (
     VoxelwiseResult,
     events_from_labels,
@@ -35,11 +36,13 @@ __all__ = [
     "RIDGE_SOLVERS",
     "KERNELS",
     "BandedRidgeCV",
+    "ClusterResult",
     "KernelRidgeCV",
     "RidgeCV",
     "TemporalReceptiveField",
     "VoxelwiseResult",
     "center_kernel",
+    "cluster_permutation_test",
     "correlation_per_target",
     "events_from_labels",
     "fdr_correction",
