@@ -1,0 +1,114 @@
+"""The encoding methods taken from the peers, side by side with the peer in one run.
+
+Run: ``python benchmarks/encoding_peers.py``. For each method: the largest absolute
+difference from the peer on the same inputs, and both times with their ratio (peer
+time / neurodecode time, > 1: neurodecode faster). Inputs are float32 where users
+pass float32 (both libraries then run at their defaults on the same arrays).
+"""
+
+from __future__ import annotations
+
+import os
+import time
+import warnings
+
+import numpy as np
+
+
+def timed(fn):
+    t0 = time.perf_counter()
+    out = fn()
+    return time.perf_counter() - t0, out
+
+
+def report(name, diff, ours, peer, peer_name):
+    print(f"{name:34s} max |diff| {diff:9.2e}   neurodecode {ours:7.2f} s   {peer_name} "
+          f"{peer:7.2f} s   ratio {peer / ours:5.2f}x")
+
+
+def kernel_ridge(rng):
+    from himalaya.backend import set_backend
+    from himalaya.kernel_ridge import KernelRidgeCV as HimalayaKernelRidgeCV
+    from himalaya.scoring import r2_score
+
+    from neurodecode.encoding import KernelRidgeCV
+
+    set_backend("numpy")
+    n, p, t = 1000, 4000, 2000
+    X = rng.standard_normal((n + 200, p), dtype=np.float32)
+    Y = X @ (rng.standard_normal((p, t), dtype=np.float32) / np.sqrt(p)) * np.float32(0.3)
+    Y += rng.standard_normal(Y.shape, dtype=np.float32)
+    alphas = np.logspace(-2, 10, 13)
+    for kernel in ("linear", "rbf"):
+        ours_t, ours = timed(lambda: KernelRidgeCV(alphas, kernel=kernel).fit(X[:n], Y[:n]))
+        peer_t, peer = timed(lambda: HimalayaKernelRidgeCV(
+            alphas, kernel=kernel, fit_intercept=True, warn=False,
+            solver_params={"score_func": r2_score}).fit(X[:n], Y[:n]))
+        diff = np.abs(ours.predict(X[n:]) - np.asarray(peer.predict(X[n:]))).max()
+        report(f"KernelRidgeCV {kernel} ({n}x{p}->{t})", diff, ours_t, peer_t, "himalaya")
+
+
+def patterns(rng):
+    from mne.decoding import LinearModel
+    from sklearn.linear_model import Ridge
+
+    from neurodecode.encoding import RidgeCV, get_patterns
+
+    n, p, t = 20000, 306, 4
+    Y = rng.standard_normal((n, t))
+    X = Y @ rng.standard_normal((t, p)) + rng.standard_normal((n, p))
+    ours_t, ours = timed(lambda: get_patterns(RidgeCV([1.0]).fit(X, Y), X, Y))
+    peer_t, peer = timed(lambda: LinearModel(Ridge(1.0)).fit(X, Y).patterns_)
+    report(f"Haufe patterns ({n}x{p}, {t} targets)", np.abs(ours - peer).max(), ours_t, peer_t,
+           "MNE")
+
+
+def laplacian_trf(rng):
+    from mne.decoding import ReceptiveField, TimeDelayingRidge
+
+    from neurodecode.encoding import TemporalReceptiveField
+
+    sfreq, n_trials, n_times, n_feat, n_out = 100.0, 4, 6000, 16, 32
+    X = [rng.standard_normal((n_times, n_feat)) for _ in range(n_trials)]
+    Y = [x[:, :1] @ rng.standard_normal((1, n_out)) + rng.standard_normal((n_times, n_out))
+         for x in X]
+    ours_t, ours = timed(lambda: TemporalReceptiveField(
+        0.0, 0.3, sfreq, alphas=[100.0], reg_type="laplacian").fit(X, Y))
+    est = TimeDelayingRidge(0.0, 0.3, sfreq, alpha=100.0, reg_type="laplacian")
+    peer_t, peer = timed(lambda: ReceptiveField(0.0, 0.3, sfreq, estimator=est).fit(
+        np.stack(X, 1), np.stack(Y, 1)))
+    report(f"Laplacian TRF ({n_trials}x{n_times}, {n_feat}x31 lags)",
+           np.abs(ours.coef_ - peer.coef_).max(), ours_t, peer_t, "MNE")
+
+
+def cluster(rng):
+    from mne.stats import permutation_cluster_1samp_test
+
+    from neurodecode.encoding import cluster_permutation_test
+
+    for n, n_times, label in ((10, 500, "exact, 512 flips"), (25, 2000, "1024 random flips")):
+        X = rng.standard_normal((n, n_times))
+        X[:, 100:160] += 0.8
+        ours_t, ours = timed(lambda: cluster_permutation_test(X, n_permutations=1024))
+        peer_t, peer = timed(lambda: permutation_cluster_1samp_test(
+            X, n_permutations=1024, seed=0, verbose=False))
+        t_diff = np.abs(ours.t_obs - peer[0]).max()
+        p_diff = np.abs(np.sort(ours.pvalues) - np.sort(peer[2])).max()
+        report(f"cluster test {n}x{n_times} ({label})", t_diff, ours_t, peer_t, "MNE")
+        print(f"{'':34s} max |p diff| {p_diff:.4f} (random flips differ: different draws)")
+
+
+def main():
+    print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores "
+          f"(OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS', 'unset')})")
+    rng = np.random.default_rng(0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        kernel_ridge(rng)
+        patterns(rng)
+        laplacian_trf(rng)
+        cluster(rng)
+
+
+if __name__ == "__main__":
+    main()
