@@ -15,9 +15,10 @@ import warnings
 import numpy as np
 
 
-def timed(fn):
+def timed(fn, *args, **kwargs):
+    """Seconds taken by ``fn(*args, **kwargs)``, and its result."""
     t0 = time.perf_counter()
-    out = fn()
+    out = fn(*args, **kwargs)
     return time.perf_counter() - t0, out
 
 
@@ -39,25 +40,28 @@ def kernel_ridge(rng):
     Y = X @ (rng.standard_normal((p, t), dtype=np.float32) / np.sqrt(p)) * np.float32(0.3)
     Y += rng.standard_normal(Y.shape, dtype=np.float32)
     alphas = np.logspace(-2, 10, 13)
-    for kernel in ("linear", "rbf"):
-        ours_t, ours = timed(lambda: KernelRidgeCV(alphas, kernel=kernel).fit(X[:n], Y[:n]))
-        peer_t, peer = timed(lambda: HimalayaKernelRidgeCV(
-            alphas, kernel=kernel, fit_intercept=True, warn=False,
-            solver_params={"score_func": r2_score}).fit(X[:n], Y[:n]))
-        diff = np.abs(ours.predict(X[n:]) - np.asarray(peer.predict(X[n:]))).max()
-        report(f"KernelRidgeCV {kernel} ({n}x{p}->{t})", diff, ours_t, peer_t, "himalaya")
+    for kernel, dtype in (("linear", np.float32), ("rbf", np.float32), ("linear", np.float64)):
+        Xd, Yd = X.astype(dtype), Y.astype(dtype)
+        ours_t, ours = timed(KernelRidgeCV(alphas, kernel=kernel).fit, Xd[:n], Yd[:n])
+        peer = HimalayaKernelRidgeCV(alphas, kernel=kernel, fit_intercept=True, warn=False,
+                                     solver_params={"score_func": r2_score})
+        peer_t, peer = timed(peer.fit, Xd[:n], Yd[:n])
+        diff = np.abs(ours.predict(Xd[n:]) - np.asarray(peer.predict(Xd[n:]))).max()
+        report(f"KernelRidgeCV {kernel} {np.dtype(dtype).name} ({n}x{p}->{t})", diff, ours_t,
+               peer_t, "himalaya")
 
 
 def patterns(rng):
     from mne.decoding import LinearModel
     from sklearn.linear_model import Ridge
 
-    from neurodecode.encoding import RidgeCV, get_patterns
+    from neurodecode.encoding import get_patterns
 
     n, p, t = 20000, 306, 4
     Y = rng.standard_normal((n, t))
     X = Y @ rng.standard_normal((t, p)) + rng.standard_normal((n, p))
-    ours_t, ours = timed(lambda: get_patterns(RidgeCV([1.0]).fit(X, Y), X, Y))
+    # the same fit (scikit-learn's Ridge) on both sides: the patterns step is compared
+    ours_t, ours = timed(lambda: get_patterns(Ridge(1.0).fit(X, Y), X, Y))
     peer_t, peer = timed(lambda: LinearModel(Ridge(1.0)).fit(X, Y).patterns_)
     report(f"Haufe patterns ({n}x{p}, {t} targets)", np.abs(ours - peer).max(), ours_t, peer_t,
            "MNE")
@@ -89,22 +93,54 @@ def cluster(rng):
     for n, n_times, label in ((10, 500, "exact, 512 flips"), (25, 2000, "1024 random flips")):
         X = rng.standard_normal((n, n_times))
         X[:, 100:160] += 0.8
-        ours_t, ours = timed(lambda: cluster_permutation_test(X, n_permutations=1024))
-        peer_t, peer = timed(lambda: permutation_cluster_1samp_test(
-            X, n_permutations=1024, seed=0, verbose=False))
+        ours_t, ours = timed(cluster_permutation_test, X, n_permutations=1024)
+        peer_t, peer = timed(permutation_cluster_1samp_test, X, n_permutations=1024, seed=0,
+                             verbose=False)
         t_diff = np.abs(ours.t_obs - peer[0]).max()
         p_diff = np.abs(np.sort(ours.pvalues) - np.sort(peer[2])).max()
         report(f"cluster test {n}x{n_times} ({label})", t_diff, ours_t, peer_t, "MNE")
         print(f"{'':34s} max |p diff| {p_diff:.4f} (random flips differ: different draws)")
 
 
+def multiple_kernel_ridge(rng):
+    from himalaya.backend import set_backend
+    from himalaya.kernel_ridge import MultipleKernelRidgeCV as Himalaya
+    from himalaya.scoring import r2_score
+
+    from neurodecode.encoding import MultipleKernelRidgeCV
+
+    set_backend("numpy")
+    n, sizes, t, n_iter = 600, (300, 700), 2000, 10
+    Xs = [rng.standard_normal((n + 100, p), dtype=np.float32) for p in sizes]
+    Y = sum(X @ (rng.standard_normal((X.shape[1], t), dtype=np.float32) / np.sqrt(X.shape[1]))
+            for X in Xs) + 2 * rng.standard_normal((n + 100, t), dtype=np.float32)
+    Ks = np.stack([X[:n] @ X[:n].T for X in Xs])
+    Ks_new = np.stack([X[n:] @ X[:n].T for X in Xs])
+    gammas = rng.dirichlet(np.ones(2), size=n_iter)
+    gammas[0] = 0.5
+    alphas = np.logspace(-2, 10, 13)
+    ours_t, ours = timed(MultipleKernelRidgeCV(kernel="precomputed", alphas=alphas,
+                                               n_iter=gammas).fit, Ks, Y[:n])
+    params = dict(n_iter=gammas, alphas=alphas, score_func=r2_score, progress_bar=False)
+    peer = Himalaya(kernels="precomputed", solver="random_search", solver_params=params,
+                    fit_intercept=True)
+    peer_t, peer = timed(peer.fit, Ks, Y[:n])
+    diff = np.abs(ours.predict(Ks_new) - np.asarray(peer.predict(Ks_new))).max()
+    report(f"MultipleKernelRidgeCV ({n}, 2 kernels, {t}, {n_iter} iter)", diff, ours_t,
+           peer_t, "himalaya")
+
+
 def main():
+    import mne
+
+    mne.set_log_level("ERROR")
     print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores "
           f"(OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS', 'unset')})")
     rng = np.random.default_rng(0)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         kernel_ridge(rng)
+        multiple_kernel_ridge(rng)
         patterns(rng)
         laplacian_trf(rng)
         cluster(rng)

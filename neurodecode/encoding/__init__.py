@@ -19,6 +19,7 @@ from .fmri import (
     scores_to_nifti,
 )
 from .kernel import KERNELS, KernelRidgeCV, center_kernel, solve_kernel_ridge_cv
+from .multikernel import MultipleKernelRidgeCV, r2_score_split
 from .patterns import get_patterns, haufe_patterns
 from .ridge import RidgeCV
 from .scoring import (
@@ -38,6 +39,7 @@ __all__ = [
     "BandedRidgeCV",
     "ClusterResult",
     "KernelRidgeCV",
+    "MultipleKernelRidgeCV",
     "RidgeCV",
     "TemporalReceptiveField",
     "VoxelwiseResult",
@@ -57,6 +59,7 @@ __all__ = [
     "normalise_by_ceiling",
     "permutation_test",
     "r2_per_target",
+    "r2_score_split",
     "score_targets",
     "scores_to_nifti",
     "solve_ridge",

@@ -98,6 +98,17 @@ def solve_kernel_ridge_cv(
     cv_scores : array of shape (n_alphas, n_targets)
     """
     be = backend
+    cv_scores, batch_size = kernel_cv_scores(K, Y, alphas, splits, fit_intercept, max_memory,
+                                             be, progress)
+    best = _select_alphas(cv_scores, np.asarray(alphas, dtype=float), alpha_per_target)
+    dual, intercept = refit_kernel_ridge(be, K, Y, best, fit_intercept, batch_size)
+    return best, dual, intercept, cv_scores
+
+
+def kernel_cv_scores(K, Y, alphas, splits, fit_intercept: bool, max_memory: float, be,
+                     progress: bool = False) -> tuple[np.ndarray, int]:
+    """Validation R^2 (n_alphas, n_targets) averaged over folds, and the target batch
+    size used (see :func:`solve_kernel_ridge_cv`)."""
     n_targets = Y.shape[1]
     alphas_t = be.asarray(alphas)
     low_rank = be.to_numpy(K[:1, :1]).dtype == np.float32
@@ -121,10 +132,8 @@ def solve_kernel_ridge_cv(
             total, n_zero = total + r2 * mask + penalty, max(n_zero, zero)
         cv_scores[:, batch] = be.to_numpy(total / len(folds))
     if n_zero:
-        warn_zero_variance_folds(n_zero, stacklevel=4)
-    best = _select_alphas(cv_scores, np.asarray(alphas, dtype=float), alpha_per_target)
-    dual, intercept = _refit(be, K, Y, best, fit_intercept, batch_size)
-    return best, dual, intercept, cv_scores
+        warn_zero_variance_folds(n_zero, stacklevel=5)
+    return cv_scores, batch_size
 
 
 def _fold(be, K, train, val, alphas, fit_intercept: bool, low_rank: bool):
@@ -148,7 +157,7 @@ def _fold(be, K, train, val, alphas, fit_intercept: bool, low_rank: bool):
     return train, val, evecs, operator, (mask, penalty)
 
 
-def _refit(be, K, Y, best: np.ndarray, fit_intercept: bool, batch_size: int):
+def refit_kernel_ridge(be, K, Y, best: np.ndarray, fit_intercept: bool, batch_size: int):
     """Dual coefficients on all samples, one alpha per target, and the intercept."""
     K_c = center_kernel(K)[0] if fit_intercept else K
     evals, evecs = be.eigh64(K_c)  # not clipped: (K + alpha I)^-1 Y, exactly

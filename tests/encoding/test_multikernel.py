@@ -1,0 +1,90 @@
+"""MultipleKernelRidgeCV (random search): exact against himalaya's MultipleKernelRidgeCV
+on its own test inputs, per-band split scores, planted bands recovered, errors."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from neurodecode.encoding import MultipleKernelRidgeCV, r2_score_split
+
+
+def _himalaya_dataset(rng, n_targets=4):
+    """himalaya/kernel_ridge/tests/test_random_search_kernel.py::_create_dataset: 80
+    samples, feature spaces of 100 and 200 columns, Ks = X X^T, Y = sum of X_i w_i, and 3
+    random kernel weightings on the simplex."""
+    Xs = [rng.standard_normal((80, p)) for p in (100, 200)]
+    Y = sum(X @ rng.standard_normal((X.shape[1], n_targets)) for X in Xs)
+    gammas = rng.random((3, 2))
+    return Xs, np.stack([X @ X.T for X in Xs]), Y, gammas / gammas.sum(1)[:, None]
+
+
+def _himalaya(Ks, Y, gammas, alphas, fit_intercept):
+    from himalaya.backend import set_backend
+    from himalaya.kernel_ridge import MultipleKernelRidgeCV as Himalaya
+    from himalaya.scoring import r2_score
+
+    set_backend("numpy")
+    params = dict(n_iter=gammas, alphas=alphas, score_func=r2_score, progress_bar=False)
+    return Himalaya(kernels="precomputed", solver="random_search", solver_params=params,
+                    fit_intercept=fit_intercept).fit(Ks, Y)
+
+
+@pytest.mark.parametrize("fit_intercept", [False, True])
+def test_equals_himalaya_random_search(rng, fit_intercept):
+    Xs, Ks, Y, gammas = _himalaya_dataset(rng)
+    if fit_intercept:
+        Y = Y + 10
+    alphas = np.logspace(-3, 5, 9)
+    ref = _himalaya(Ks, Y, gammas, alphas, fit_intercept)
+    ours = MultipleKernelRidgeCV(kernel="precomputed", alphas=alphas, n_iter=gammas,
+                                 fit_intercept=fit_intercept).fit(Ks, Y)
+    np.testing.assert_allclose(ours.deltas_, ref.deltas_, rtol=1e-10)
+    np.testing.assert_allclose(ours.cv_scores_, ref.cv_scores_, rtol=1e-7, atol=1e-8)
+    np.testing.assert_allclose(ours.dual_coef_ * ours.alpha_, ref.dual_coef_, rtol=1e-7,
+                               atol=1e-10)
+    new = [rng.standard_normal((10, X.shape[1])) for X in Xs]
+    Ks_new = np.stack([x @ X.T for x, X in zip(new, Xs)])
+    np.testing.assert_allclose(ours.predict(Ks_new), ref.predict(Ks_new), rtol=1e-7, atol=1e-7)
+    Y_new = sum(x @ rng.standard_normal((x.shape[1], 4)) for x in new)
+    if not fit_intercept:
+        np.testing.assert_allclose(ours.predict(Ks_new, split=True),
+                                   ref.predict(Ks_new, split=True), rtol=1e-7, atol=1e-7)
+    np.testing.assert_allclose(ours.score_split(Ks_new, Y_new),
+                               ref.score(Ks_new, Y_new, split=True), rtol=1e-7, atol=1e-8)
+
+
+def test_split_scores_find_the_band_that_drives_each_target(rng):
+    """Targets driven by band 0 or band 1 only: the split R^2 gives the driving band
+    (nearly) all the joint R^2, and the parts add up to the joint R^2."""
+    X = rng.standard_normal((300, 30))
+    W = np.zeros((30, 4))
+    W[:10, :2] = rng.standard_normal((10, 2))
+    W[10:, 2:] = rng.standard_normal((20, 2)) * 0.5
+    Y = X @ W + 0.5 * rng.standard_normal((300, 4))
+    model = MultipleKernelRidgeCV(bands=[10, 20], n_iter=30, alphas=np.logspace(-2, 4, 7))
+    model.fit(X[:200], Y[:200])
+    split = model.score_split(X[200:], Y[200:])
+    assert np.all(split[0, :2] > 0.7) and np.all(np.abs(split[1, :2]) < 0.05)
+    assert np.all(split[1, 2:] > 0.7) and np.all(np.abs(split[0, 2:]) < 0.05)
+    joint = r2_score_split(Y[200:] - model.intercept_, model.predict(X[200:], split=True))
+    pred = model.predict(X[200:])
+    resid = ((Y[200:] - pred) ** 2).sum(0)
+    np.testing.assert_allclose(joint.sum(0), 1 - resid / ((Y[200:] - model.intercept_) ** 2).sum(0),
+                               rtol=1e-8)
+    assert model.kernel_weights_[0, :2].min() > 0.5 and model.kernel_weights_[1, 2:].min() > 0.5
+
+
+def test_errors(rng):
+    X = rng.standard_normal((40, 6))
+    Y = rng.standard_normal((40, 2))
+    with pytest.raises(ValueError, match=r"bands must be positive sizes summing to n_features=6"):
+        MultipleKernelRidgeCV(bands=[2, 3]).fit(X, Y)
+    with pytest.raises(ValueError, match=r"needs X of shape \(n_kernels, n_samples, n_samples\)"):
+        MultipleKernelRidgeCV(kernel="precomputed").fit(X, Y)
+    with pytest.raises(ValueError, match=r"n_iter must be an int or an array \(n_iter, 2\)"):
+        MultipleKernelRidgeCV(bands=[3, 3], n_iter=np.ones((2, 3))).fit(X, Y)
+    with pytest.raises(ValueError, match="n_iter must be >= 1; got 0"):
+        MultipleKernelRidgeCV(bands=[3, 3], n_iter=0).fit(X, Y)
+    with pytest.raises(ValueError, match=r"y_pred must have shape \(n_parts, 40, 2\)"):
+        r2_score_split(Y, Y)
