@@ -88,3 +88,69 @@ def test_errors(rng):
         MultipleKernelRidgeCV(bands=[3, 3], n_iter=0).fit(X, Y)
     with pytest.raises(ValueError, match=r"y_pred must have shape \(n_parts, 40, 2\)"):
         r2_score_split(Y, Y)
+
+
+def _hyper_dataset(rng):
+    """himalaya/kernel_ridge/tests/test_hyper_gradient.py::_create_dataset: 3 feature
+    spaces (100, 200, 150 columns), 80 samples, Y = sum of X_i w_i sqrt(gamma_i)."""
+    Xs = [rng.standard_normal((80, p)) for p in (100, 200, 150)]
+    gammas = rng.random((3, 4))
+    Y = sum(X @ rng.standard_normal((X.shape[1], 4)) * np.sqrt(g) for X, g in zip(Xs, gammas))
+    return np.stack([X @ X.T for X in Xs]), Y
+
+
+@pytest.mark.parametrize("fit_intercept", [False, True])
+def test_hyper_gradient_is_the_gradient_of_the_cv_loss(rng, fit_intercept):
+    """Finite differences along a random direction, as himalaya's test_delta_gradient_*."""
+    from neurodecode.encoding.hypergradient import _fold_data, _loss_grad
+
+    Ks, Y = _hyper_dataset(rng)
+    splits = [(np.r_[20:80], np.r_[0:20]), (np.r_[0:60], np.r_[60:80])]
+    folds = [_fold_data(Ks, Y + 5.0, tr, va, fit_intercept) for tr, va in splits]
+    deltas = np.log(rng.random((3, 4)) / np.logspace(-1, 1, 4))
+    direction = rng.standard_normal(deltas.shape)
+    direction /= np.linalg.norm(direction, axis=0)
+    loss, grad, _ = _loss_grad(folds, deltas, 80)
+    h = 1e-6
+    plus, _, _ = _loss_grad(folds, deltas + h * direction, 80, gradient=False)
+    minus, _, _ = _loss_grad(folds, deltas - h * direction, 80, gradient=False)
+    np.testing.assert_allclose((grad * direction).sum(0), (plus - minus) / (2 * h), rtol=1e-5)
+
+
+def test_hyper_gradient_reaches_the_random_search_score(rng):
+    """himalaya's _test_solve_multiple_kernel_ridge_hyper_gradient criterion: CV R^2 of the
+    hyper-gradient solver equal, to 1 decimal, to a 50-draw random search (cv=3, alphas
+    1e-5..1e5); and no worse than himalaya's own hyper-gradient solver after 10 steps."""
+    from himalaya.backend import set_backend
+    from himalaya.kernel_ridge import solve_multiple_kernel_ridge_hyper_gradient
+    from himalaya.scoring import r2_score
+
+    Ks, Y = _hyper_dataset(rng)
+    alphas = np.logspace(-5, 5, 11)
+    search = MultipleKernelRidgeCV(kernel="precomputed", alphas=alphas, n_iter=50,
+                                   concentration=0.1, cv=3, fit_intercept=False).fit(Ks, Y)
+    hyper = MultipleKernelRidgeCV(kernel="precomputed", alphas=alphas, n_iter=1, cv=3,
+                                  solver="hyper_gradient", max_iter=30,
+                                  fit_intercept=False).fit(Ks, Y)
+    np.testing.assert_allclose(hyper.cv_scores_[-1], search.cv_scores_.max(0), atol=0.05)
+    assert np.all(hyper.cv_scores_[-1] >= hyper.cv_scores_[0] - 1e-9)
+    set_backend("numpy")
+    _, _, theirs = solve_multiple_kernel_ridge_hyper_gradient(
+        Ks, Y, max_iter=10, tol=None, score_func=r2_score, cv=3, progress_bar=False)
+    theirs = np.asarray(theirs)
+    assert np.all(hyper.cv_scores_[-1] >= theirs[theirs.sum(1) != 0][-1] - 0.02)
+    # refit: the dual weights solve (K(delta) + I) c = y for each target, as himalaya tests
+    for t in range(4):
+        K = np.tensordot(np.exp(hyper.deltas_[:, t]), Ks, axes=1)
+        c = np.linalg.solve(K + np.eye(80), Y[:, t])
+        np.testing.assert_allclose(hyper.dual_coef_[:, t] * hyper.alpha_[t], c, rtol=1e-8,
+                                   atol=1e-10)
+
+
+def test_hyper_gradient_errors(rng):
+    Ks, Y = _hyper_dataset(rng)
+    with pytest.raises(ValueError, match="solver='newton' is not valid; expected one of"):
+        MultipleKernelRidgeCV(kernel="precomputed", solver="newton").fit(Ks, Y)
+    with pytest.raises(ValueError, match="max_iter must be >= 1; got 0"):
+        MultipleKernelRidgeCV(kernel="precomputed", solver="hyper_gradient", n_iter=1,
+                              max_iter=0).fit(Ks, Y)
