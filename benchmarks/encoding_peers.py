@@ -136,6 +136,37 @@ def multiple_kernel_ridge(rng):
            peer_t, "himalaya")
 
 
+def hyper_gradient(rng):
+    """Both solvers descend the CV error from a kernel ridge over the uniformly weighted
+    kernels (himalaya's ``initial_deltas="ridgecv"``, our ``n_iter=1``) for 10 steps:
+    their CV R^2 is compared (the optimisers differ, so their solutions do)."""
+    from himalaya.backend import set_backend
+    from himalaya.kernel_ridge import solve_multiple_kernel_ridge_hyper_gradient
+    from himalaya.scoring import r2_score
+
+    from neurodecode.encoding import MultipleKernelRidgeCV
+
+    set_backend("numpy")
+    n, sizes, t = 300, (100, 400), 200
+    Xs = [rng.standard_normal((n, p)) for p in sizes]
+    scales = rng.random((2, t))
+    Y = sum(X @ rng.standard_normal((X.shape[1], t)) / np.sqrt(X.shape[1]) * np.sqrt(g)
+            for X, g in zip(Xs, scales)) + rng.standard_normal((n, t))
+    Y -= Y.mean(0)
+    Ks = np.stack([X @ X.T for X in Xs])
+    ours_t, ours = timed(MultipleKernelRidgeCV(kernel="precomputed", n_iter=1,
+                                               solver="hyper_gradient", max_iter=10,
+                                               fit_intercept=False).fit, Ks, Y)
+    peer_t, (_, _, peer) = timed(solve_multiple_kernel_ridge_hyper_gradient, Ks, Y,
+                                 max_iter=10, tol=None, score_func=r2_score, cv=5,
+                                 initial_deltas="ridgecv", progress_bar=False)
+    peer = np.asarray(peer)[-1]
+    diff = float(np.mean(ours.cv_scores_[-1] - peer))
+    report(f"MKR hyper-gradient ({n}, 2 kernels, {t})", abs(diff), ours_t, peer_t, "himalaya")
+    print(f"{'':34s} mean CV R2: neurodecode {ours.cv_scores_[-1].mean():.4f}, himalaya "
+          f"{peer.mean():.4f} (max |diff| above is of the mean)")
+
+
 def main():
     import mne
 
@@ -147,6 +178,7 @@ def main():
         warnings.simplefilter("ignore")
         kernel_ridge(rng)
         multiple_kernel_ridge(rng)
+        hyper_gradient(rng)
         patterns(rng)
         laplacian_trf(rng)
         cluster(rng)

@@ -44,7 +44,9 @@ def _loss_grad(folds, deltas: np.ndarray, n_samples: int, gradient: bool = True)
     for K_tt, K_vt, y_tr, y_va in folds:
         n_tr = K_tt.shape[1]
         M = np.einsum("kt,kij->tij", weights, K_tt) + np.eye(n_tr)  # (t, n_tr, n_tr)
-        w = np.linalg.solve(M, y_tr.T[:, :, None])[..., 0]  # (t, n_tr)
+        M_inv = np.linalg.inv(M) if gradient else None  # one factorisation, two solves
+        w = (np.einsum("tij,jt->ti", M_inv, y_tr) if gradient
+             else np.linalg.solve(M, y_tr.T[:, :, None])[..., 0])  # (t, n_tr)
         K_v = np.einsum("kt,kij->tij", weights, K_vt)  # (t, n_val, n_tr)
         resid = np.einsum("tij,tj->ti", K_v, w) - y_va.T  # (t, n_val)
         share = y_va.shape[0] / n_samples
@@ -53,7 +55,7 @@ def _loss_grad(folds, deltas: np.ndarray, n_samples: int, gradient: bool = True)
         r2 += np.where(sst > 0, 1 - (resid**2).sum(1) / np.where(sst > 0, sst, 1), 0.0)
         if gradient:
             a = np.einsum("tij,ti->tj", K_v, resid)
-            b = np.linalg.solve(M, a[:, :, None])[..., 0]
+            b = np.einsum("tij,tj->ti", M_inv, a)
             direct = np.einsum("kij,ti,tj->kt", K_vt, resid, w)
             indirect = np.einsum("kij,ti,tj->kt", K_tt, b, w)
             grad += share * weights * (direct - indirect)
