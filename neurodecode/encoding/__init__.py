@@ -20,7 +20,7 @@ from .fmri import (
 )
 from .kernel import KERNELS, KernelRidgeCV, center_kernel, solve_kernel_ridge_cv
 from .multikernel import MultipleKernelRidgeCV, r2_score_split
-from .patterns import get_patterns, haufe_patterns
+from .patterns import get_patterns, haufe_patterns, trf_patterns
 from .ridge import RidgeCV
 from .scoring import (
     correlation_per_target,
@@ -66,4 +66,5 @@ __all__ = [
     "solve_kernel_ridge_cv",
     "solve_ridge_cv",
     "times_to_delays",
+    "trf_patterns",
 ]

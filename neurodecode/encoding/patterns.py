@@ -102,3 +102,46 @@ def get_patterns(estimator: Any, X: Any, Y: Any = None, inverse_transform: bool 
         for step in transformers[::-1]:
             patterns = step.inverse_transform(patterns)
     return patterns[0] if single else patterns
+
+
+def trf_patterns(trf: Any, X: Any, Y: Any) -> np.ndarray:
+    """Haufe patterns of a fitted :class:`~neurodecode.encoding.TemporalReceptiveField`.
+
+    ``cov(lagged inputs) W cov(outputs)^-1``, as MNE's ``ReceptiveField(patterns=True)``
+    with a ``TimeDelayingRidge``: the inputs centred with their means over all trials
+    and zero-padded at trial edges, the covariance accumulated over chunks of time (the
+    lagged design is never built). A single output is scaled by ``1 / (n - 1)``, as
+    MNE. With several outputs MNE reshapes its ``(n_outputs, n_inputs, n_delays)``
+    coefficients to ``(n_inputs * n_delays, n_outputs)`` without transposing; here they
+    are transposed, which is Haufe's formula (so the two differ there).
+
+    Parameters
+    ----------
+    trf : fitted TemporalReceptiveField
+    X, Y : lists of arrays of shape (n_times, n_features) and (n_times, n_channels)
+        The trials it was fitted on (stimulus and response, whatever its direction).
+
+    Returns
+    -------
+    patterns : array of the shape of ``trf.coef_``
+    """
+    from ._streamed import _moments
+    from .trf import _as_trials
+
+    if not hasattr(trf, "coef_"):
+        raise TypeError(f"trf must be a fitted TemporalReceptiveField; got {type(trf).__name__}.")
+    inputs, outputs = trf._inputs_outputs(_as_trials("X", X, np.float64),
+                                          _as_trials("Y", Y, np.float64))
+    lags = trf._lags()
+    x_mean = np.concatenate(inputs).mean(0) if trf.fit_intercept else 0.0
+    cat_out = np.concatenate(outputs)
+    n = len(cat_out)
+    gram = sum(_moments(x - x_mean, y, lags, 4096).gram for x, y in zip(inputs, outputs))
+    coef = trf.coef_ if trf.direction == "forward" else trf.coef_[:, :, ::-1]
+    W = coef.reshape(coef.shape[0], -1).T  # (n_inputs * n_delays, n_outputs), design order
+    if W.shape[1] > 1:
+        precision = np.linalg.pinv(np.cov((cat_out - cat_out.mean(0)).T))
+    else:
+        precision = np.full((1, 1), 1.0 / (n - 1))
+    patterns = (gram / (n - 1) @ W @ precision).T.reshape(coef.shape)
+    return patterns if trf.direction == "forward" else patterns[:, :, ::-1]

@@ -62,3 +62,37 @@ def test_errors():
         get_patterns(StandardScaler().fit(X), X)
     with pytest.raises(ValueError, match="inverse_transform=True needs a pipeline"):
         get_patterns(model, X, Y, inverse_transform=True)
+
+
+@pytest.mark.parametrize("n_outputs", [1, 3])
+def test_trf_patterns_equal_mne_receptive_field(rng, n_outputs):
+    """A backward TRF (stimulus reconstruction) as MNE's ReceptiveField(patterns=True):
+    equal for one output; for several, equal to Haufe's formula on MNE's own lagged
+    covariance (MNE itself reshapes instead of transposing there)."""
+    from mne.decoding import ReceptiveField
+
+    from neurodecode.encoding import TemporalReceptiveField, lag_matrix, trf_patterns
+
+    sfreq, n_times, n_trials = 100.0, 300, 3
+    stim = [rng.standard_normal((n_times, n_outputs)) for _ in range(n_trials)]
+    mixing = rng.standard_normal((6, 5))
+    resp = [lag_matrix(s[:, :1], np.arange(6)) @ mixing + rng.standard_normal((n_times, 5))
+            for s in stim]
+    ours = TemporalReceptiveField(0.0, 0.05, sfreq, alphas=[10.0], direction="backward")
+    ours.fit(stim, resp)
+    rf = ReceptiveField(-0.05, 0.0, sfreq, estimator=10.0, patterns=True)
+    rf.fit(np.stack(resp, 1), np.stack(stim, 1) if n_outputs > 1 else np.stack(stim, 1)[..., 0])
+    got = trf_patterns(ours, stim, resp)
+    theirs_coef = rf.coef_.reshape(ours.coef_.shape)
+    np.testing.assert_allclose(ours.coef_[:, :, ::-1], theirs_coef, rtol=1e-7, atol=1e-12)
+    if n_outputs == 1:
+        np.testing.assert_allclose(got[:, :, ::-1], rf.patterns_.reshape(got.shape), rtol=1e-7, atol=1e-12)
+    else:
+        cov = rf.estimator_.cov_ / (n_times * n_trials - 1)
+        cat = np.concatenate(stim)
+        W = theirs_coef.reshape(n_outputs, -1).T
+        haufe = (cov @ W @ np.linalg.pinv(np.cov((cat - cat.mean(0)).T))).T
+        np.testing.assert_allclose(got[:, :, ::-1], haufe.reshape(got.shape), rtol=1e-7,
+                                   atol=1e-12)
+    with pytest.raises(TypeError, match="trf must be a fitted TemporalReceptiveField"):
+        trf_patterns(TemporalReceptiveField(0.0, 0.05, sfreq), stim, resp)
