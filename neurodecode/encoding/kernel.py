@@ -171,9 +171,12 @@ def refit_kernel_ridge(be, K, Y, best: np.ndarray, fit_intercept: bool, batch_si
         y_mean = be.mean(Y_b, 0) if fit_intercept else None
         proj = evecs.T @ (Y_b - y_mean if fit_intercept else Y_b)
         dual_b = evecs @ (proj / (evals[:, None] + be.asarray(best[batch])[None, :]))
-        dual[:, batch] = be.to_numpy(dual_b)
-        if fit_intercept:  # the dual coefficients sum to 0: K_new's row means drop out
+        if fit_intercept:
+            # exactly, the dual coefficients sum to 0 (K_new's row means then drop out);
+            # in float32 the centred kernel's null vector leaks in (weighted 1 / alpha)
+            dual_b = dual_b - be.mean(dual_b, 0)
             intercept[batch] = be.to_numpy(y_mean - col_mean @ dual_b)
+        dual[:, batch] = be.to_numpy(dual_b)
     return dual, intercept
 
 
