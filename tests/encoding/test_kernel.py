@@ -115,3 +115,13 @@ def test_float32_refit_keeps_the_dual_coefficients_centred(rng, kernel):
     np.testing.assert_allclose(f32.dual_coef_.sum(0), 0.0, atol=1e-6 * np.abs(f32.dual_coef_).sum())
     np.testing.assert_allclose(f32.predict(X[250:]), f64.predict(X[250:].astype(float)),
                                atol=1e-4)
+
+
+def test_torch_backend_equals_numpy(rng):
+    X, Y = _himalaya_dataset(rng, n_samples=50, n_targets=4)
+    kwargs = dict(alphas=np.logspace(-2, 3, 6), kernel="rbf", max_memory=500.0)
+    ours = KernelRidgeCV(backend="torch", **kwargs).fit(X, Y)
+    ref = KernelRidgeCV(**kwargs).fit(X, Y)
+    np.testing.assert_array_equal(ours.alpha_, ref.alpha_)
+    np.testing.assert_allclose(ours.dual_coef_, ref.dual_coef_, rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(ours.cv_scores_, ref.cv_scores_, rtol=1e-9, atol=1e-12)
