@@ -18,9 +18,9 @@ from typing import Any
 import numpy as np
 from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.metrics.pairwise import pairwise_kernels
-from sklearn.utils.validation import check_is_fitted
+from sklearn.utils.validation import check_is_fitted, validate_data
 
-from .._validation import check_option, check_positive
+from .._validation import check_finite, check_option, check_positive
 from ._backend import get_backend
 from .banded import _check_bands
 from .hypergradient import refit_weighted_kernel_ridge, solve_multiple_kernel_ridge_hyper_gradient
@@ -133,8 +133,9 @@ class MultipleKernelRidgeCV(RegressorMixin, BaseEstimator):
     Parameters
     ----------
     bands : sequence of int, or None
-        Columns of each feature space in ``X`` (side by side); None with
-        ``kernel="precomputed"`` (``X`` then has shape (n_kernels, n_samples, n_samples)).
+        Columns of each feature space in ``X`` (side by side); None: one feature space
+        of all columns. Unused with ``kernel="precomputed"`` (``X`` then has shape
+        (n_kernels, n_samples, n_samples)).
     kernel : str
         Kernel of every feature space (see :data:`~neurodecode.encoding.KERNELS`).
     alphas : sequence of float
@@ -165,6 +166,8 @@ class MultipleKernelRidgeCV(RegressorMixin, BaseEstimator):
     dual_coef_ : array of shape (n_samples, n_targets)
         ``(sum_i gamma_i K_i + alpha I)^-1 Y``.
     intercept_ : array of shape (n_targets,)
+    n_iter_ : int
+        Weightings tried (random search) or gradient steps (hyper-gradient).
     cv_scores_ : array of shape (n_iter, n_targets) or (max_iter + 1, n_targets)
         Random search: best validation R^2 of each weighting; hyper-gradient: mean
         validation R^2 at the start and after each step.
@@ -209,16 +212,16 @@ class MultipleKernelRidgeCV(RegressorMixin, BaseEstimator):
                                           metric=self.kernel).astype(X.dtype, copy=False)
                          for s in self._slices])
 
-    def _check_input(self, X: Any, fit: bool) -> np.ndarray:
+    def _check_input(self, X: Any) -> Any:
+        """A precomputed kernel as a 3-D array; other ``X`` as given (validated later)."""
+        if self.kernel != "precomputed":
+            return X
         X = np.asarray(X)
-        precomputed = self.kernel == "precomputed"
-        if precomputed and X.ndim != 3:
+        if X.ndim != 3:
             raise ValueError(
                 "kernel='precomputed' needs X of shape (n_kernels, n_samples, n_samples) "
                 f"(fit) or (n_kernels, n_new, n_samples) (predict); got {X.shape}."
             )
-        if not precomputed and fit:
-            self._slices = _check_bands(self.bands if self.bands is not None else [], X.shape[1])
         return X
 
     def fit(self, X: Any, Y: Any, groups: Any = None) -> MultipleKernelRidgeCV:
@@ -240,10 +243,14 @@ class MultipleKernelRidgeCV(RegressorMixin, BaseEstimator):
         check_positive("max_memory", self.max_memory)
         alphas = check_alphas(self.alphas)
         dtype = resolve_dtype(self.dtype, X)
-        X = self._check_input(X, fit=True)
-        flat = X[0] if X.ndim == 3 else X
+        X = self._check_input(X)
+        precomputed = self.kernel == "precomputed"
+        flat = X[0] if precomputed else X
         flat, Y, self._y_1d = validate_fit_xy(self, flat, Y, dtype)
-        Ks = self._kernels(flat if X.ndim == 2 else X.astype(dtype), None)
+        if not precomputed:
+            bands = [flat.shape[1]] if self.bands is None else self.bands
+            self._slices = _check_bands(bands, flat.shape[1])
+        Ks = self._kernels(X.astype(dtype) if precomputed else flat, None)
         gammas = _gammas(self.n_iter, len(Ks), self.concentration, self.random_state)
         be = get_backend(self.backend, self.device, dtype)
         splits = make_splits(self.cv, Y.shape[0], groups)
@@ -257,7 +264,13 @@ class MultipleKernelRidgeCV(RegressorMixin, BaseEstimator):
         self.kernel_weights_, self.alpha_ = weights, best
         self.deltas_ = np.log(weights / best[None, :])
         self.dual_coef_, self.intercept_, self.cv_scores_ = dual, intercept, cv_scores
+        self.n_iter_ = len(gammas) if self.solver == "random_search" else self.max_iter
         return self
+
+    def __sklearn_tags__(self):  # noqa: D105
+        tags = super().__sklearn_tags__()
+        tags.target_tags.multi_output = True
+        return tags
 
     def _descend(self, Ks, Y, deltas, splits):
         """Hyper-gradient refinement of ``deltas`` by batches of targets; our parameters."""
@@ -294,7 +307,18 @@ class MultipleKernelRidgeCV(RegressorMixin, BaseEstimator):
             with ``split`` (a target axis dropped if fit on 1-D Y)
         """
         check_is_fitted(self, "dual_coef_")
-        X = self._check_input(X, fit=False).astype(self.dual_coef_.dtype, copy=False)
+        if self.kernel == "precomputed":
+            X = self._check_input(X).astype(self.dual_coef_.dtype, copy=False)
+            if X.shape[0] != len(self.kernel_weights_) or X.shape[2] != len(self.dual_coef_):
+                raise ValueError(
+                    f"X must have shape ({len(self.kernel_weights_)}, n_new, "
+                    f"{len(self.dual_coef_)}) (kernels against the fitted samples); got "
+                    f"{X.shape}."
+                )
+        else:
+            X = validate_data(self, X, reset=False, dtype=self.dual_coef_.dtype,
+                              ensure_all_finite=False)
+            check_finite("X", X, ("sample", "feature"))
         Ks = self._kernels(X, self.X_fit_)
         parts = self.kernel_weights_[:, None, :] * (Ks @ self.dual_coef_)
         out = parts if split else parts.sum(0) + self.intercept_

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from neurodecode.encoding import MultipleKernelRidgeCV, r2_score_split
 
@@ -86,6 +87,9 @@ def test_errors(rng):
         MultipleKernelRidgeCV(bands=[3, 3], n_iter=np.ones((2, 3))).fit(X, Y)
     with pytest.raises(ValueError, match="n_iter must be >= 1; got 0"):
         MultipleKernelRidgeCV(bands=[3, 3], n_iter=0).fit(X, Y)
+    fitted = MultipleKernelRidgeCV(kernel="precomputed", n_iter=1).fit(np.stack([X @ X.T] * 2), Y)
+    with pytest.raises(ValueError, match=r"X must have shape \(2, n_new, 40\)"):
+        fitted.predict(np.stack([X[:5] @ X[:30].T] * 2))
     with pytest.raises(ValueError, match=r"y_pred must have shape \(n_parts, 40, 2\)"):
         r2_score_split(Y, Y)
 
@@ -154,3 +158,8 @@ def test_hyper_gradient_errors(rng):
     with pytest.raises(ValueError, match="max_iter must be >= 1; got 0"):
         MultipleKernelRidgeCV(kernel="precomputed", solver="hyper_gradient", n_iter=1,
                               max_iter=0).fit(Ks, Y)
+
+
+@parametrize_with_checks([MultipleKernelRidgeCV(n_iter=2, alphas=[0.1, 1.0, 10.0], cv=2)])
+def test_sklearn_contract(estimator, check):
+    check(estimator)
