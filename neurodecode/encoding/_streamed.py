@@ -202,14 +202,15 @@ def _fold_r2(
     if fit_intercept:
         gram, xty, x_mean, y_mean = train.centred()
     else:
-        gram, xty, x_mean, y_mean = train.gram, train.xty, 0.0, 0.0
+        gram, xty = train.gram, train.xty
+        x_mean, y_mean = np.zeros(gram.shape[0]), np.zeros(xty.shape[1])
     if penalty is not None:
         return _penalised_fold_r2(gram, xty, x_mean, y_mean, val_x, val_y, lags, alphas,
                                   chunk_rows, penalty)
     evals, evecs = np.linalg.eigh(gram)
     evals = np.clip(evals, 0, None)
     proj = evecs.T @ xty  # (k, n_outputs)
-    shift = np.asarray(x_mean) @ evecs if fit_intercept else 0.0
+    shift = x_mean @ evecs
     weights = 1.0 / (evals[None, :] + np.asarray(alphas, dtype=float)[:, None])
     sse = np.zeros((len(alphas), proj.shape[1]))
     for x, y in zip(val_x, val_y):

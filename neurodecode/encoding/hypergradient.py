@@ -44,9 +44,8 @@ def _loss_grad(folds, deltas: np.ndarray, n_samples: int, gradient: bool = True)
     for K_tt, K_vt, y_tr, y_va in folds:
         n_tr = K_tt.shape[1]
         M = np.einsum("kt,kij->tij", weights, K_tt) + np.eye(n_tr)  # (t, n_tr, n_tr)
-        M_inv = np.linalg.inv(M) if gradient else None  # one factorisation, two solves
-        w = (np.einsum("tij,jt->ti", M_inv, y_tr) if gradient
-             else np.linalg.solve(M, y_tr.T[:, :, None])[..., 0])  # (t, n_tr)
+        M_inv = np.linalg.inv(M)  # one factorisation for both solves
+        w = np.einsum("tij,jt->ti", M_inv, y_tr)  # (t, n_tr)
         K_v = np.einsum("kt,kij->tij", weights, K_vt)  # (t, n_val, n_tr)
         resid = np.einsum("tij,tj->ti", K_v, w) - y_va.T  # (t, n_val)
         share = y_va.shape[0] / n_samples
