@@ -59,16 +59,26 @@ def _project(be, dec: _Decomposition, X_train, Y_train, XtY=None):
 
 
 def _val_operator(be, dec: _Decomposition, X_val, alphas, low_rank: bool):
-    """Stack ``A diag(w_r)`` over weight rows: shape (n_rows * n_val, k), and the mixing.
+    """Stack ``A diag(w_r)`` over weight rows: shape (n_rows * n_val, k), and the mixing."""
+    Xv = X_val - dec.x_mean if dec.x_mean is not None else X_val
+    A = (Xv @ dec.x_train.T) @ dec.evecs if dec.dual else Xv @ dec.evecs
+    return stack_weights(be, A, dec.evals, alphas, low_rank)
+
+
+def stack_weights(be, A, evals, alphas, low_rank: bool):
+    """Stack ``A diag(w_r)`` over the rows ``w_r`` of ``1 / (evals + alphas)``.
 
     The weights ``1 / (s + alpha)`` form a Cauchy matrix (n_alphas, k), numerically of
     low rank: in float32 (``low_rank``) it is factored as ``mix @ basis`` with rows
     scaled to unit norm and singular values kept above 1e-6 (relative), so that fewer
     than n_alphas large products are needed; ``mix`` is None when all rows are kept.
+
+    Returns
+    -------
+    stacked : array of shape (n_rows * n_val, k)
+    mix : array of shape (n_alphas, n_rows) or None
     """
-    Xv = X_val - dec.x_mean if dec.x_mean is not None else X_val
-    A = (Xv @ dec.x_train.T) @ dec.evecs if dec.dual else Xv @ dec.evecs
-    weights = 1.0 / (dec.evals[None, :] + alphas[:, None])  # (n_alphas, k)
+    weights = 1.0 / (evals[None, :] + alphas[:, None])  # (n_alphas, k)
     mix = None
     if low_rank:
         w64 = be.to_numpy(weights).astype(np.float64)
@@ -127,10 +137,28 @@ def solve_ridge(X, Y, alphas, *, fit_intercept: bool = True, backend=None):
     return coef, intercept
 
 
+def stacked_r2(be, operator, B, Y_val, y_mean, n_alphas: int, buffers):
+    """Validation R^2 (n_alphas, n_targets) of the predictions ``operator @ B``.
+
+    ``operator`` is ``(stacked, mix)`` from :func:`stack_weights`; ``y_mean`` (or None)
+    is the training mean added back to the predictions; ``buffers`` are preallocated
+    flat arrays large enough for the stacked predictions.
+    """
+    stacked, mix = operator
+    n_val, n_b = Y_val.shape
+    out = buffers[0][: stacked.shape[0] * n_b].reshape(stacked.shape[0], n_b)
+    preds = be.matmul_out(stacked, B, out)
+    if mix is not None:
+        out2 = buffers[1][: n_alphas * n_val * n_b].reshape(n_alphas, -1)
+        preds = be.matmul_out(mix, preds.reshape(mix.shape[1], -1), out2)
+    preds = preds.reshape(n_alphas, n_val, n_b)
+    preds -= (Y_val - y_mean if y_mean is not None else Y_val)[None]
+    return _r2_from_sse(be, be.sq_sum1(preds), Y_val)
+
+
 def _fold_scores(be, X, Y_b, folds, alphas, XtY_b, buffers):
     """Mean validation R^2 over folds, shape (n_alphas, n_targets_batch)."""
     total, n_zero = 0.0, 0
-    n_b = Y_b.shape[1]
     for dec, (operator, mix), train, val, partition in folds:
         X_tr, Y_tr, Y_val = X[train], Y_b[train], Y_b[val]
         if partition and XtY_b is not None:
@@ -138,14 +166,7 @@ def _fold_scores(be, X, Y_b, folds, alphas, XtY_b, buffers):
         else:
             XtY_tr = None
         B, y_mean = _project(be, dec, X_tr, Y_tr, XtY_tr)
-        out = buffers[0][: operator.shape[0] * n_b].reshape(operator.shape[0], n_b)
-        preds = be.matmul_out(operator, B, out)
-        if mix is not None:
-            out2 = buffers[1][: len(alphas) * len(val) * n_b].reshape(len(alphas), -1)
-            preds = be.matmul_out(mix, preds.reshape(mix.shape[1], -1), out2)
-        preds = preds.reshape(len(alphas), len(val), n_b)
-        preds -= (Y_val - y_mean if y_mean is not None else Y_val)[None]
-        r2, zero = _r2_from_sse(be, be.sq_sum1(preds), Y_val)
+        r2, zero = stacked_r2(be, (operator, mix), B, Y_val, y_mean, len(alphas), buffers)
         n_zero = max(n_zero, zero)
         total = total + r2
     return total / len(folds), n_zero
@@ -162,6 +183,7 @@ def solve_ridge_cv(
     n_targets_batch: int | None = None,
     backend=None,
     progress: bool = False,
+    refit: bool = True,
 ):
     """Ridge with the penalty chosen by cross-validated R^2 (per target or shared).
 
@@ -182,12 +204,15 @@ def solve_ridge_cv(
     backend : backend instance from :func:`get_backend`
     progress : bool
         Show a tqdm bar over target batches.
+    refit : bool
+        Refit on all samples with the chosen alphas (False: ``coef`` and ``intercept``
+        are None, for a caller refitting in its own way).
 
     Returns
     -------
     best_alphas : array of shape (n_targets,)
-    coef : array of shape (n_features, n_targets)
-    intercept : array of shape (n_targets,)
+    coef : array of shape (n_features, n_targets) or None
+    intercept : array of shape (n_targets,) or None
     cv_scores : array of shape (n_alphas, n_targets)
         Validation R^2 averaged over folds, for each alpha.
     """
@@ -220,6 +245,8 @@ def solve_ridge_cv(
     if n_zero:
         warn_zero_variance_folds(n_zero)
     best = _select_alphas(cv_scores, np.asarray(alphas, dtype=float), alpha_per_target)
+    if not refit:
+        return best, None, None, cv_scores
     coef, intercept = _refit(be, X, Y, best, fit_intercept, n_targets_batch)
     return best, coef, intercept, cv_scores
 

@@ -17,10 +17,10 @@ from ._backend import get_backend
 from ._solvers import solve_ridge_cv
 from .ridge import (
     DEFAULT_ALPHAS,
-    DTYPES,
     check_alphas,
     check_predict_x,
     make_splits,
+    resolve_dtype,
     validate_fit_xy,
 )
 from .scoring import score_targets
@@ -74,7 +74,7 @@ class BandedRidgeCV(RegressorMixin, BaseEstimator):
         fit_intercept: bool = True,
         device: str = "cpu",
         backend: str | None = None,
-        dtype: str = "float64",
+        dtype: str | None = None,
         random_state: int | None = 0,
     ) -> None:
         self.bands = bands
@@ -110,11 +110,12 @@ class BandedRidgeCV(RegressorMixin, BaseEstimator):
         -------
         self : BandedRidgeCV
         """
+        dtype = resolve_dtype(self.dtype, X)
         alphas = check_alphas(self.alphas)
-        X, Y, self._y_1d = validate_fit_xy(self, X, Y, DTYPES[self.dtype])
+        X, Y, self._y_1d = validate_fit_xy(self, X, Y, dtype)
         slices = _check_bands(self.bands, X.shape[1])
         splits = make_splits(self.cv, X.shape[0], groups)
-        be = get_backend(self.backend, self.device, DTYPES[self.dtype])
+        be = get_backend(self.backend, self.device, dtype)
         n_targets = Y.shape[1]
         best = np.full(n_targets, -np.inf)
         coef = np.zeros((X.shape[1], n_targets), dtype=X.dtype)

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from .._validation import check_finite, check_option, check_positive
-from .ridge import DEFAULT_ALPHAS, RidgeCV, check_xy
+from .ridge import DEFAULT_ALPHAS, RidgeCV, check_xy, resolve_dtype
 from .scoring import score_targets
 from .trf import lag_matrix
 
@@ -172,7 +172,7 @@ def fit_voxelwise(
     *,
     alphas: Any = DEFAULT_ALPHAS,
     metric: str = "r",
-    dtype: str = "float64",
+    dtype: str | None = None,
     device: str = "cpu",
     n_targets_batch: int | None = None,
 ) -> VoxelwiseResult:
@@ -195,7 +195,7 @@ def fit_voxelwise(
     result : VoxelwiseResult
     """
     check_option("metric", metric, ["r", "r2"])
-    X, Y, _ = check_xy(X, Y)
+    X, Y, _ = check_xy(X, Y, resolve_dtype(dtype, X))
     runs = _check_runs(runs, X.shape[0])
     labels = np.unique(runs)
     if len(labels) < 3:

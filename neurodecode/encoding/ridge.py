@@ -23,6 +23,19 @@ DEFAULT_ALPHAS = tuple(np.logspace(-2, 10, 13))
 DTYPES = {"float32": np.float32, "float64": np.float64}
 
 
+def resolve_dtype(dtype: str | None, *arrays: Any) -> type:
+    """The working precision: ``DTYPES[dtype]``, or with ``None`` the inputs' own.
+
+    ``None`` keeps float32 when every array in ``arrays`` is float32 and uses float64
+    otherwise (as scikit-learn keeps a float32 ``X``): float32 is the faster path.
+    """
+    if dtype is None:
+        float32 = all(getattr(a, "dtype", None) == np.float32 for a in arrays)
+        return np.float32 if arrays and float32 else np.float64
+    check_option("dtype", dtype, [*DTYPES, None])
+    return DTYPES[dtype]
+
+
 def check_alphas(alphas: Any) -> np.ndarray:
     """Return ``alphas`` as a 1-D float array, raising if any is not finite and > 0."""
     arr = np.atleast_1d(np.asarray(alphas, dtype=float))
@@ -163,8 +176,10 @@ class RidgeCV(RegressorMixin, BaseEstimator):
         Torch device (``"cpu"``, ``"cuda"``); anything but ``"cpu"`` uses torch.
     backend : {"numpy", "torch"} or None
         None picks numpy on the CPU and torch elsewhere.
-    dtype : {"float64", "float32"}
-        Working precision (the decompositions are always in float64).
+    dtype : {"float64", "float32"} or None
+        Working precision (the decompositions are always in float64). None (default)
+        keeps the input's: float32 ``X`` is fitted in float32 (about twice as fast),
+        anything else in float64.
     n_targets_batch : int or None
         Targets processed together (memory); None chooses automatically.
     verbose : bool
@@ -189,7 +204,7 @@ class RidgeCV(RegressorMixin, BaseEstimator):
         fit_intercept: bool = True,
         device: str = "cpu",
         backend: str | None = None,
-        dtype: str = "float64",
+        dtype: str | None = None,
         n_targets_batch: int | None = None,
         verbose: bool = False,
     ) -> None:
@@ -217,12 +232,12 @@ class RidgeCV(RegressorMixin, BaseEstimator):
         -------
         self : RidgeCV
         """
-        check_option("dtype", self.dtype, DTYPES)
+        dtype = resolve_dtype(self.dtype, X)
         alphas = check_alphas(self.alphas)
-        X, Y, self._y_1d = validate_fit_xy(self, X, Y, DTYPES[self.dtype])
+        X, Y, self._y_1d = validate_fit_xy(self, X, Y, dtype)
         splits = make_splits(self.cv, X.shape[0], groups)
         constant = warn_constant_targets(Y)
-        be = get_backend(self.backend, self.device, DTYPES[self.dtype])
+        be = get_backend(self.backend, self.device, dtype)
         best, coef, intercept, cv_scores = RIDGE_SOLVERS["eigh"](
             be.asarray(X), Y, alphas, splits,
             fit_intercept=self.fit_intercept, alpha_per_target=self.alpha_per_target,

@@ -104,6 +104,7 @@ def permutation_test(
     method: str = "shift",
     alpha: float = 0.05,
     random_state: int | None = 0,
+    plus_one: bool = True,
 ) -> dict[str, np.ndarray]:
     """Permutation significance of each target's score, FDR-corrected across targets.
 
@@ -122,11 +123,16 @@ def permutation_test(
     alpha : float
         FDR level.
     random_state : int or None
+    plus_one : bool
+        Count the observed score as one of the null draws,
+        ``p = (1 + #{null >= observed}) / (n_permutations + 1)`` (Phipson & Smyth
+        2010): never exactly 0 and a valid test. False gives the plain fraction
+        ``#{null >= observed} / n_permutations``, which can be 0.
 
     Returns
     -------
     result : dict
-        ``score`` (n_targets,), ``pvalue`` (n_targets,) (with the +1 correction),
+        ``score`` (n_targets,), ``pvalue`` (n_targets,),
         ``pvalue_fdr`` (n_targets,), ``significant`` (bool, n_targets), ``null``
         (n_permutations, n_targets).
     """
@@ -142,10 +148,31 @@ def permutation_test(
         warnings.simplefilter("ignore", UserWarning)
         for k in range(n_permutations):
             null[k] = SCORERS[metric](a, b[perm_index()])
-    pvalue = (1 + (null >= observed[None]).sum(0)) / (n_permutations + 1)
+    pvalue = permutation_p_value(null, observed, plus_one)
     significant, p_fdr = fdr_correction(pvalue, alpha)
     return {"score": observed, "pvalue": pvalue, "pvalue_fdr": p_fdr,
             "significant": significant, "null": null}
+
+
+def permutation_p_value(null: Any, observed: Any, plus_one: bool = True) -> np.ndarray:
+    """One-sided (greater) permutation p-value of each observed statistic.
+
+    Parameters
+    ----------
+    null : array of shape (n_permutations, ...)
+    observed : array of shape (...)
+    plus_one : bool
+        ``(1 + #{null >= observed}) / (n_permutations + 1)``; False:
+        ``#{null >= observed} / n_permutations``.
+
+    Returns
+    -------
+    pvalue : array of shape (...)
+    """
+    null, observed = np.asarray(null), np.asarray(observed)
+    count = (null >= observed[None]).sum(0)
+    extra = int(bool(plus_one))
+    return (extra + count) / (len(null) + extra)
 
 
 def _null_indices(n: int, groups: Any, method: str, rng: np.random.Generator):

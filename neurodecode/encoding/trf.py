@@ -13,7 +13,8 @@ from .._validation import check_finite, check_option, check_positive
 from ._backend import get_backend
 from ._solvers import solve_ridge, solve_ridge_cv, warn_zero_variance_folds
 from ._streamed import lagged_chunks, streamed_ridge_cv
-from .ridge import DEFAULT_ALPHAS, DTYPES, check_alphas, warn_constant_targets
+from .laplacian import check_reg_type, laplacian_penalty
+from .ridge import DEFAULT_ALPHAS, check_alphas, resolve_dtype, warn_constant_targets
 from .scoring import score_targets
 
 DIRECTIONS = ("forward", "backward")
@@ -137,7 +138,7 @@ class TemporalReceptiveField(RegressorMixin, BaseEstimator):
     alpha_per_target : bool
     fit_intercept : bool
     device, backend, dtype, verbose
-        As in :class:`RidgeCV`.
+        As in :class:`RidgeCV` (``dtype=None``: float32 when the trials of ``X`` are).
     stream : bool or None
         Never build the lagged design (n_times x n_inputs * n_delays): accumulate its
         Gram matrices over chunks of time (float64, numpy, CPU) and compute the
@@ -147,6 +148,13 @@ class TemporalReceptiveField(RegressorMixin, BaseEstimator):
         columns than training samples in each fold. ``None``: stream when that holds
         and the fit runs with numpy on the CPU; ``False``: build the design (the
         torch/GPU path).
+    reg_type : "ridge", "laplacian" or (time, features)
+        The penalty, as MNE's ``TimeDelayingRidge(reg_type=...)``: ``"laplacian"``
+        penalises differences between neighbouring delays (first) and between
+        neighbouring input features at one delay (second) instead of the weights'
+        size, for smooth TRFs; equal to MNE's ``ReceptiveField`` with that estimator
+        for a single alpha. A Laplacian is fitted from Gram matrices (numpy, CPU, as
+        ``stream=True``), one solve per alpha.
 
     Attributes
     ----------
@@ -157,6 +165,10 @@ class TemporalReceptiveField(RegressorMixin, BaseEstimator):
     intercept_ : array of shape (n_outputs,)
     alpha_ : array of shape (n_outputs,)
     cv_scores_ : array of shape (n_alphas, n_outputs) or None
+        Validation R^2 averaged over folds. Each fold's model is a ridge fitted on the
+        training trials alone (with ``fit_intercept``, its lagged design and outputs are
+        centred with the training rows' means), so the validation outputs never enter
+        it; the final model is then refitted on all trials as described above.
     """
 
     def __init__(
@@ -171,9 +183,10 @@ class TemporalReceptiveField(RegressorMixin, BaseEstimator):
         fit_intercept: bool = True,
         device: str = "cpu",
         backend: str | None = None,
-        dtype: str = "float64",
+        dtype: str | None = None,
         verbose: bool = False,
         stream: bool | None = None,
+        reg_type: Any = "ridge",
     ) -> None:
         self.tmin = tmin
         self.tmax = tmax
@@ -188,6 +201,7 @@ class TemporalReceptiveField(RegressorMixin, BaseEstimator):
         self.dtype = dtype
         self.verbose = verbose
         self.stream = stream
+        self.reg_type = reg_type
 
     def _inputs_outputs(self, X, Y):
         return (X, Y) if self.direction == "forward" else (Y, X)
@@ -220,10 +234,9 @@ class TemporalReceptiveField(RegressorMixin, BaseEstimator):
         self : TemporalReceptiveField
         """
         check_option("direction", self.direction, DIRECTIONS)
-        check_option("dtype", self.dtype, DTYPES)
+        dtype = resolve_dtype(self.dtype, *([X] if isinstance(X, np.ndarray) else X))
         alphas = check_alphas(self.alphas)
         self.delays_ = times_to_delays(self.tmin, self.tmax, self.sfreq)
-        dtype = DTYPES[self.dtype]
         X, Y = _as_trials("X", X, dtype), _as_trials("Y", Y, dtype)
         _check_pairs(X, Y, self.delays_)
         inputs, outputs = self._inputs_outputs(X, Y)
@@ -235,11 +248,12 @@ class TemporalReceptiveField(RegressorMixin, BaseEstimator):
         sizes = [t.shape[0] for t in inputs]
         trial_splits = None if len(alphas) == 1 else self._trial_splits(len(sizes))
         splits = None if trial_splits is None else _sample_splits(sizes, trial_splits)
-        if self._streamed(sizes, splits, dtype):
+        penalty = self._penalty()
+        if penalty is not None or self._streamed(sizes, splits, dtype):
             best, coef, self.cv_scores_, n_zero = streamed_ridge_cv(
                 [t - x_mean for t in inputs], [t - y_mean for t in outputs], self._lags(),
                 alphas, trial_splits, alpha_per_target=self.alpha_per_target,
-                progress=self.verbose)
+                fit_intercept=self.fit_intercept, progress=self.verbose, penalty=penalty)
             coef = coef.astype(dtype, copy=False)
             if n_zero:
                 warn_zero_variance_folds(n_zero, stacklevel=3)
@@ -250,10 +264,14 @@ class TemporalReceptiveField(RegressorMixin, BaseEstimator):
                 coef, _ = solve_ridge(be.asarray(design), be.asarray(cat_out - y_mean),
                                       alphas[0], fit_intercept=False, backend=be)
                 coef, best, self.cv_scores_ = be.to_numpy(coef), np.full(n_out, alphas[0]), None
-            else:
-                best, coef, _, self.cv_scores_ = solve_ridge_cv(
-                    be.asarray(design), cat_out - y_mean, alphas, splits, fit_intercept=False,
-                    alpha_per_target=self.alpha_per_target, backend=be, progress=self.verbose)
+            else:  # each fold centred by its training means (no validation data in its model)
+                best, _, _, self.cv_scores_ = solve_ridge_cv(
+                    be.asarray(design), cat_out - y_mean, alphas, splits, fit_intercept=self.fit_intercept,
+                    alpha_per_target=self.alpha_per_target, backend=be, progress=self.verbose,
+                    refit=False)
+                coef, _ = solve_ridge(be.asarray(design), be.asarray(cat_out - y_mean), best,
+                                      fit_intercept=False, backend=be)
+                coef = be.to_numpy(coef)
         n_delays = len(self.delays_)
         coef[:, constant] = 0.0
         coef = coef.T.reshape(n_out, self.n_inputs_, n_delays)
@@ -261,6 +279,17 @@ class TemporalReceptiveField(RegressorMixin, BaseEstimator):
         self.intercept_ = y_mean - x_mean @ coef.sum(-1).T
         self.coef_ = coef if self.direction == "forward" else coef[:, :, ::-1]
         return self
+
+    def _penalty(self) -> np.ndarray | None:
+        """The Laplacian penalty over the lagged columns, or None for ridge."""
+        if check_reg_type(self.reg_type) == ("ridge", "ridge"):
+            return None
+        if self.stream is False:
+            raise ValueError(
+                f"reg_type={self.reg_type!r} is fitted from Gram matrices (stream=True); "
+                "got stream=False. Pass stream=None."
+            )
+        return laplacian_penalty(self.n_inputs_, len(self.delays_), self.reg_type)
 
     def _streamed(self, sizes: list[int], splits: list | None, dtype: Any) -> bool:
         """Whether to fit from Gram matrices accumulated by chunks (see ``stream``)."""

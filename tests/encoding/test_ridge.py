@@ -179,3 +179,22 @@ def test_banded_ridge_finds_the_informative_band(rng):
 @parametrize_with_checks([RidgeCV(alphas=[0.1, 1.0, 10.0], cv=2)])
 def test_sklearn_contract(estimator, check):
     check(estimator)
+
+
+def test_default_dtype_follows_the_input(rng):
+    """dtype=None (default) fits float32 X in float32 (the fast path) and float64 X in
+    float64, as scikit-learn does; an explicit dtype still wins."""
+    from neurodecode.encoding import BandedRidgeCV, TemporalReceptiveField
+
+    X, Y, _ = _planted(rng, n=200, p=10, t=6, noise=0.5)
+    X32, Y32 = X.astype(np.float32), Y.astype(np.float32)
+    auto32 = RidgeCV(alphas=ALPHAS).fit(X32, Y32)
+    forced = RidgeCV(alphas=ALPHAS, dtype="float32").fit(X32, Y32)
+    assert auto32.coef_.dtype == np.float32 and auto32.predict(X32).dtype == np.float32
+    np.testing.assert_array_equal(auto32.coef_, forced.coef_)
+    assert RidgeCV(alphas=ALPHAS).fit(X, Y).coef_.dtype == np.float64
+    assert RidgeCV(alphas=ALPHAS, dtype="float64").fit(X32, Y32).coef_.dtype == np.float64
+    assert BandedRidgeCV([4, 6], alphas=ALPHAS, n_iter=2).fit(X32, Y32).coef_.dtype == np.float32
+    trf = TemporalReceptiveField(0.0, 0.02, 100.0, alphas=[1.0]).fit([X32[:100], X32[100:]],
+                                                                     [Y32[:100], Y32[100:]])
+    assert trf.coef_.dtype == np.float32

@@ -106,3 +106,20 @@ def test_noise_ceiling_recovers_reliability(rng):
     with pytest.raises(ValueError, match="same shape"):
         normalise_by_ceiling(r, r[:2])
     assert normalise_by_ceiling([0.3], [0.0])[0] == 0
+
+
+def test_permutation_plus_one_correction(rng):
+    """A target no null draw reaches gets p = 1 / (n + 1) by default (never 0), and
+    exactly 0 with plus_one=False; the counts agree otherwise."""
+    signal = rng.standard_normal((300, 1))
+    y_true = np.hstack([signal, rng.standard_normal((300, 1))])
+    y_pred = np.hstack([signal + 0.1 * rng.standard_normal((300, 1)),
+                        rng.standard_normal((300, 1))])
+    kwargs = dict(n_permutations=50, method="shuffle", random_state=3)
+    corrected = permutation_test(y_true, y_pred, **kwargs)
+    plain = permutation_test(y_true, y_pred, plus_one=False, **kwargs)
+    assert corrected["pvalue"][0] == pytest.approx(1 / 51)
+    assert plain["pvalue"][0] == 0.0
+    count = (plain["null"][:, 1] >= plain["score"][1]).sum()
+    assert plain["pvalue"][1] == pytest.approx(count / 50)
+    assert corrected["pvalue"][1] == pytest.approx((count + 1) / 51)

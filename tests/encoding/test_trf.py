@@ -234,3 +234,96 @@ def test_streamed_recomputes_fold_sums_when_they_would_not_fit(rng, monkeypatch)
         monkeypatch.undo()
         for a, b in zip(kept[:3], redone[:3]):
             np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("stream", [True, False])
+def test_cv_scores_use_only_training_trials_means(rng, stream):
+    """Each fold's model sees no validation data: its scores are those of scikit-learn's
+    Ridge (with intercept) fitted on the training trials' lagged rows alone. Trials with
+    different offsets made the old scores (centred with the means of all trials) differ."""
+    from sklearn.linear_model import Ridge
+    from sklearn.metrics import r2_score
+
+    X, Y, _ = _simulate(rng, n_trials=6, n_times=150, noise=1.0)
+    Y = [y + 3.0 * rng.standard_normal(y.shape[1]) for y in Y]  # one offset per trial
+    alphas = np.array([0.1, 10.0, 1000.0])
+    trf = TemporalReceptiveField(0.0, 0.05, SFREQ, alphas=alphas, cv=3, stream=stream)
+    trf.fit(X, Y)
+    x_mean = np.concatenate(X).mean(0)
+    design = [lag_matrix(x - x_mean, trf.delays_) for x in X]
+    expected = np.zeros_like(trf.cv_scores_)
+    for train, val in KFold(3).split(np.zeros((6, 1))):
+        d_tr, y_tr = np.concatenate([design[i] for i in train]), np.concatenate([Y[i] for i in train])
+        d_va, y_va = np.concatenate([design[i] for i in val]), np.concatenate([Y[i] for i in val])
+        for a, alpha in enumerate(alphas):
+            pred = Ridge(alpha=alpha).fit(d_tr, y_tr).predict(d_va)
+            expected[a] += r2_score(y_va, pred, multioutput="raw_values") / 3
+    np.testing.assert_allclose(trf.cv_scores_, expected, rtol=1e-8, atol=1e-10)
+
+
+@pytest.mark.parametrize("reg_type", ["laplacian", ("laplacian", "ridge"), ("ridge", "laplacian")])
+@pytest.mark.parametrize("tmin, tmax", [(-0.05, 0.1), (0.02, 0.1)])
+def test_laplacian_equals_mne_time_delaying_ridge(rng, reg_type, tmin, tmax):
+    """MNE's test_receptive_field_basic inputs style: one alpha, ReceptiveField with
+    TimeDelayingRidge(reg_type=...) and an intercept; same kernel, intercept, predictions."""
+    from mne.decoding import ReceptiveField, TimeDelayingRidge
+
+    from neurodecode.encoding.laplacian import laplacian_penalty
+
+    X, Y, _ = _simulate(rng, n_trials=3, n_times=200, noise=1.0)
+    ridge = TimeDelayingRidge(tmin, tmax, SFREQ, alpha=10.0, reg_type=reg_type,
+                              fit_intercept=True)
+    rf = ReceptiveField(tmin, tmax, SFREQ, estimator=ridge, fit_intercept=True)
+    rf.fit(np.stack(X, 1), np.stack(Y, 1) + 2.0)
+    ours = TemporalReceptiveField(tmin, tmax, SFREQ, alphas=[10.0], reg_type=reg_type)
+    ours.fit(X, [y + 2.0 for y in Y])
+    np.testing.assert_allclose(ours.coef_, rf.coef_, rtol=1e-7, atol=1e-10)
+    np.testing.assert_allclose(ours.intercept_, rf.estimator_.intercept_, rtol=1e-7, atol=1e-9)
+    pred = np.stack(ours.predict(X), 1)
+    np.testing.assert_allclose(pred, rf.predict(np.stack(X, 1)), rtol=1e-7, atol=1e-9)
+    from mne.decoding.time_delaying_ridge import _compute_reg_neighbors
+
+    np.testing.assert_array_equal(laplacian_penalty(3, 7, reg_type),
+                                  _compute_reg_neighbors(3, 7, reg_type))
+
+
+def test_laplacian_smooths_and_chooses_alpha_by_cv(rng):
+    """A smooth planted kernel under heavy noise: the Laplacian TRF (alpha by CV) is
+    closer to it than the ridge TRF, and its CV scores are those of the penalised
+    least squares solved directly on each fold's training rows (centred by their means)."""
+    from neurodecode.encoding.laplacian import laplacian_penalty
+
+    delays = times_to_delays(0.0, 0.2, SFREQ)
+    kernel = np.sin(np.linspace(0, np.pi, len(delays)))[None, None, :].repeat(2, 1)
+    X = [rng.standard_normal((300, 2)) for _ in range(5)]
+    Y = [lag_matrix(x, delays) @ kernel.reshape(1, -1).T + 3.0 * rng.standard_normal((300, 1))
+         for x in X]
+    alphas = np.logspace(-1, 4, 6)
+    lap = TemporalReceptiveField(0.0, 0.2, SFREQ, alphas=alphas, reg_type="laplacian").fit(X, Y)
+    ridge = TemporalReceptiveField(0.0, 0.2, SFREQ, alphas=alphas).fit(X, Y)
+    assert np.abs(lap.coef_ - kernel).mean() < 0.7 * np.abs(ridge.coef_ - kernel).mean()
+    assert lap.cv_scores_.shape == (6, 1) and lap.alpha_[0] == alphas[lap.cv_scores_[:, 0].argmax()]
+    x_mean, penalty = np.concatenate(X).mean(0), laplacian_penalty(2, len(delays))
+    design = [lag_matrix(x - x_mean, delays) for x in X]
+    expected = np.zeros(len(alphas))
+    for train, val in KFold(5).split(np.zeros((5, 1))):
+        d_tr, y_tr = np.concatenate([design[i] for i in train]), np.concatenate([Y[i] for i in train])
+        d_va, y_va = np.concatenate([design[i] for i in val]), np.concatenate([Y[i] for i in val])
+        mu, nu = d_tr.mean(0), y_tr.mean(0)
+        for a, alpha in enumerate(alphas):
+            w = np.linalg.solve((d_tr - mu).T @ (d_tr - mu) + alpha * penalty, (d_tr - mu).T @ (y_tr - nu))
+            resid = y_va - nu - (d_va - mu) @ w
+            expected[a] += (1 - (resid**2).sum() / ((y_va - y_va.mean(0)) ** 2).sum()) / 5
+    np.testing.assert_allclose(lap.cv_scores_[:, 0], expected, rtol=1e-8, atol=1e-10)
+
+
+def test_reg_type_errors(rng):
+    X, Y, _ = _simulate(rng, n_trials=2, n_times=100)
+    with pytest.raises(ValueError, match="reg_type='smooth' is not valid; expected one of"):
+        TemporalReceptiveField(0.0, 0.1, SFREQ, alphas=[1.0], reg_type="smooth").fit(X, Y)
+    with pytest.raises(ValueError, match="reg_type must be 'ridge', 'laplacian' or a pair"):
+        TemporalReceptiveField(0.0, 0.1, SFREQ, alphas=[1.0], reg_type=("laplacian",)).fit(X, Y)
+    with pytest.raises(ValueError, match="is fitted from Gram matrices \\(stream=True\\); got "
+                                         "stream=False"):
+        TemporalReceptiveField(0.0, 0.1, SFREQ, alphas=[1.0], reg_type="laplacian",
+                               stream=False).fit(X, Y)
