@@ -11,7 +11,8 @@ import numpy as np
 import scipy.stats
 
 from .._validation import check_option, check_positive
-from .compare import METHODS, compare_rdms
+from .compare import compare_rdms
+from .methods import METHODS
 from .rdm import n_conditions_from_pairs
 
 BOOTSTRAP_OVER = ("conditions", "subjects", "both")

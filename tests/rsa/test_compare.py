@@ -84,21 +84,29 @@ def test_shapes_and_leading_axes(rng):
 
 
 @pytest.mark.parametrize("method", list(RSATOOLBOX))
-def test_nan_pairs_excluded_consistently(rng, method):
+def test_nan_pairs_excluded_per_pair_of_rdms(rng, method):
+    """A NaN pair leaves out that pair from the comparisons of its own RDM only: every
+    (data, model) value equals rsatoolbox on those two RDMs alone, NaN at the union of
+    their NaN pairs (rsatoolbox asks both to share them). The old rule, dropping a pair
+    NaN anywhere from every comparison of the call, made a value depend on the other
+    RDMs of the call (the searchlight and time-course bug of issue 16)."""
     a, b = rng.random((3, 45)), rng.random((2, 45))
     a[1, 7] = np.nan
     b[0, 30] = np.nan
     out = compare_rdms(a, b, method)
     assert np.isfinite(out).all()
-    keep = np.ones(45, bool)
-    keep[[7, 30]] = False
-    if method.startswith("whitened"):  # equal to rsatoolbox's projection with NaNs
-        a2, b2 = a.copy(), b.copy()
-        a2[:, ~keep], b2[:, ~keep] = np.nan, np.nan
-        ref = compare(RDMs(a2), RDMs(b2), RSATOOLBOX[method])
-    else:
-        ref = compare(RDMs(a[:, keep]), RDMs(b[:, keep]), RSATOOLBOX[method])
-    np.testing.assert_allclose(out, ref, atol=1e-10)
+    for i in range(3):
+        for j in range(2):
+            nan = np.isnan(a[i]) | np.isnan(b[j])
+            x, y = a[i].copy(), b[j].copy()
+            x[nan], y[nan] = np.nan, np.nan
+            if not method.startswith("whitened"):
+                x, y = x[~nan], y[~nan]
+            ref = compare(RDMs(x[None]), RDMs(y[None]), RSATOOLBOX[method])[0, 0]
+            assert out[i, j] == pytest.approx(ref, abs=1e-10)
+            assert compare_rdms(a[i], b[j], method) == pytest.approx(ref, abs=1e-10)
+    np.testing.assert_allclose(compare_rdms(a[[0, 2]], b[1], method), out[[0, 2], 1],
+                               atol=1e-12)
 
 
 def test_paired_comparison(rng):
