@@ -50,7 +50,11 @@ def _chunk_rdms(x: np.ndarray, idx: np.ndarray, valid: np.ndarray, metric: str) 
     sub = np.ascontiguousarray(x[:, idx, :].transpose(1, 3, 0, 2))  # (c, n_times, n_cond, k)
     sub *= mask  # padded features are exactly zero
     if metric == "correlation":
+        # a pattern constant over the neighbourhood is exactly zero once centred (its
+        # distances NaN), whatever the rounding of its mean and the padding
+        flat = (np.where(mask, sub, np.inf).min(-1) == np.where(mask, sub, -np.inf).max(-1))
         sub -= sub.sum(-1, keepdims=True) * mask / valid.sum(-1)[:, None, None, None]
+        sub *= ~flat[..., None]
     gram = sub @ sub.swapaxes(-1, -2)
     iu = np.triu_indices(x.shape[0], 1)
     g = gram[..., iu[0], iu[1]]
