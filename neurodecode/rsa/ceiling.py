@@ -52,10 +52,13 @@ def noise_ceiling(
         subjects (leave one subject out).
     upper : float or array of shape (...)
         Mean similarity of each subject's RDM with the pooled RDM of all subjects.
-        Equal to rsatoolbox's ``boot_noise_ceiling``; for the whitened methods, to
-        its value with the whitened norms x' V^-1 x solved exactly (rsatoolbox solves
-        them by conjugate gradients to ``atol=1e-9``, which moves its ceiling by up to
-        about 1e-4).
+        Both bounds equal rsatoolbox's ``boot_noise_ceiling`` for the other methods.
+        For the whitened methods they use the pooling of
+        ``rsatoolbox.util.pooling.pool_rdm`` (RDMs of unit whitened norm x' V^-1 x,
+        solved exactly where it uses conjugate gradients), whereas
+        ``boot_noise_ceiling`` pools with ``rsatoolbox.util.inference_util.pool_rdm``,
+        which normalises ``cosine_cov``/``corr_cov`` RDMs as for ``cosine``/``corr``
+        (about 1e-4 apart); with the former pooling they are equal.
     """
     if not get_method(method).ceiling:
         raise ValueError(
