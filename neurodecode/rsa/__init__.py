@@ -21,10 +21,13 @@ from .maps import SimilarityMap, layer_rdms, similarity_map
 from .rdm import METRICS, compute_rdm, noise_covariance, noise_precision, to_condensed, to_square
 from .searchlight import searchlight, sensor_neighbors, sensor_searchlight, volume_searchlight
 from .timecourse import TimecourseResult, condition_means, rsa_timecourse
+from .transforms import rank_rdms, reorder_rdms, sqrt_rdms, subsample_rdms, subset_rdms
+from .methods import Method
 
 __all__ = [
     "METHODS",
     "METRICS",
+    "Method",
     "BootstrapResult",
     "ClusterResult",
     "PermutationResult",
@@ -44,11 +47,16 @@ __all__ = [
     "noise_precision",
     "permutation_test",
     "pool_rdms",
+    "rank_rdms",
+    "reorder_rdms",
     "rsa_timecourse",
     "searchlight",
     "sensor_neighbors",
     "sensor_searchlight",
     "similarity_map",
+    "sqrt_rdms",
+    "subsample_rdms",
+    "subset_rdms",
     "to_condensed",
     "to_square",
     "volume_searchlight",

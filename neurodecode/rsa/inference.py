@@ -14,6 +14,7 @@ from .._validation import check_option, check_positive
 from .compare import compare_rdms
 from .methods import METHODS
 from .rdm import n_conditions_from_pairs
+from .transforms import pair_index, subsample_rdms
 
 BOOTSTRAP_OVER = ("conditions", "subjects", "both")
 
@@ -70,10 +71,7 @@ def _as_models(model_rdms: Any, n_pairs: int) -> np.ndarray:
 
 def _permuted_pairs(n: int, perm: np.ndarray) -> np.ndarray:
     """Indices into a condensed RDM that give the RDM of permuted conditions."""
-    iu = np.triu_indices(n, 1)
-    pi, pj = perm[iu[0]], perm[iu[1]]
-    lo, hi = np.minimum(pi, pj), np.maximum(pi, pj)
-    return n * lo - lo * (lo + 1) // 2 + (hi - lo - 1)
+    return pair_index(n, perm)
 
 
 def permutation_test(
@@ -154,13 +152,7 @@ def _resample_conditions(rdms: np.ndarray, n: int, rng: np.random.Generator) -> 
 
 def _resampled(rdms: np.ndarray, n: int, pick: np.ndarray) -> np.ndarray:
     """RDMs of the conditions ``pick``; pairs of a condition with its copy are NaN."""
-    iu = np.triu_indices(n, 1)
-    pi, pj = pick[iu[0]], pick[iu[1]]
-    lo, hi = np.minimum(pi, pj), np.maximum(pi, pj)
-    idx = n * lo - lo * (lo + 1) // 2 + (hi - lo - 1)
-    out = rdms[..., np.where(pi == pj, 0, idx)]
-    out[..., pi == pj] = np.nan
-    return out
+    return subsample_rdms(rdms, pick)
 
 
 def bootstrap_ci(

@@ -158,20 +158,17 @@ def second_moments(x: np.ndarray) -> np.ndarray:
 
 # ------------------------------------------------------------------------------ kernels
 def bures(a: np.ndarray, b: np.ndarray, n_jobs: int = 1) -> np.ndarray:
-    """Bures similarity of the second-moment matrices of the RDMs (rsatoolbox's ``bures``):
-    the nuclear norm of A^1/2 B^1/2 over sqrt(tr A tr B)."""
-    fa, fb = _psd_roots(a), _psd_roots(b)
-    tr_a, tr_b = (fa**2).sum((-2, -1)), (fb**2).sum((-2, -1))
-    cross = np.einsum("aki,bkj->abij", fa, fb)  # F_a' F_b: singular values = nuclear norm
-    nuclear = np.linalg.svd(cross, compute_uv=False).sum(-1)
+    """Bures similarity of the second-moment matrices A, B of the RDMs, as rsatoolbox's
+    ``bures``: sum of sqrt(eig(A+^1/2 B A+^1/2)) (negative eigenvalues clipped, A+ the
+    PSD part of A) over sqrt(tr A tr B); for Euclidean RDMs, the fidelity of A and B."""
+    g_a, g_b = second_moments(a), second_moments(b)
+    vals, vecs = np.linalg.eigh(g_a)
+    root = (vecs * np.sqrt(np.maximum(vals, 0.0))[:, None, :]) @ np.swapaxes(vecs, -1, -2)
+    inner = np.einsum("aij,bjk,akl->abil", root, g_b, root)
+    num = np.sqrt(np.maximum(np.linalg.eigvalsh(inner), 0.0)).sum(-1)
+    tr_a, tr_b = np.trace(g_a, axis1=1, axis2=2), np.trace(g_b, axis1=1, axis2=2)
     with np.errstate(divide="ignore", invalid="ignore"):
-        return nuclear / np.sqrt(np.outer(tr_a, tr_b))
-
-
-def _psd_roots(x: np.ndarray) -> np.ndarray:
-    """F with F F' = the second-moment matrix of each RDM (negative eigenvalues clipped)."""
-    vals, vecs = np.linalg.eigh(second_moments(x))
-    return vecs * np.sqrt(np.maximum(vals, 0.0))[:, None, :]
+        return num / np.sqrt(np.outer(tr_a, tr_b))
 
 
 def tau_a(a: np.ndarray, b: np.ndarray, n_jobs: int = 1) -> np.ndarray:

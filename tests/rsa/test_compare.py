@@ -17,6 +17,8 @@ RSATOOLBOX = {
     "cosine": "cosine",
     "whitened_pearson": "corr_cov",
     "whitened_cosine": "cosine_cov",
+    "rho_a": "rho-a",
+    "kendall_tau_b": "tau-b",
 }
 
 
@@ -231,3 +233,48 @@ def test_constant_rdms_give_nan_correlations_with_a_warning(rng):
             assert np.isnan(compare_rdms(data, flat, method)).all()
     assert np.isfinite(compare_rdms(data, flat, "cosine")).all()
     np.testing.assert_array_equal(compare_rdms(data, flat, "kendall_tau_a"), 0.0)
+
+
+@pytest.mark.parametrize("method", ["rho_a", "kendall_tau_b", "bures"])
+def test_new_methods_equal_to_rsatoolbox_with_ties(rng, method):
+    """rho-a, tau-b and Bures on rsatoolbox's own test inputs (random RDMs of 5 and 12
+    conditions; ties in tau-b and rho-a)."""
+    peer = {"rho_a": "rho-a", "kendall_tau_b": "tau-b", "bures": "bures"}[method]
+    for a, b in [(rng.random((3, 10)), rng.random((2, 10))),
+                 (rng.integers(0, 4, (3, 66)).astype(float), rng.random((4, 66)))]:
+        ref = compare(RDMs(a), RDMs(b), peer)
+        np.testing.assert_allclose(compare_rdms(a, b, method), ref, atol=1e-10)
+        np.testing.assert_allclose(compare_rdms_paired(a[:2], b[:2], method), np.diag(ref[:2, :2]),
+                                   atol=1e-10)
+
+
+def test_bures_needs_complete_rdms(rng):
+    a = rng.random((2, 10))
+    a[0, 3] = np.nan
+    with pytest.raises(ValueError, match="method='bures' needs complete RDMs; got 1 NaN"):
+        compare_rdms(a, rng.random(10), "bures")
+
+
+def test_a_new_method_is_one_record(rng, monkeypatch):
+    """Registering a Method is all it takes: compare_rdms, compare_rdms_paired, pool_rdms
+    and noise_ceiling read it; a record without a pooling rule has no ceiling."""
+    from neurodecode.rsa import methods, noise_ceiling, pool_rdms
+
+    record = methods.Method("dot", lambda x, keep: x / x.shape[-1], methods.pool_unit_rms)
+    monkeypatch.setitem(methods.METHODS, "mean_product", record)
+    a, b = rng.random((3, 15)), rng.random((2, 15))
+    np.testing.assert_allclose(compare_rdms(a, b, "mean_product"), a @ b.T / 225)
+    np.testing.assert_allclose(compare_rdms_paired(a[:2], b, "mean_product"),
+                               (a[:2] * b).sum(-1) / 225)
+    assert np.isfinite(noise_ceiling(a, "mean_product")).all()
+    monkeypatch.setitem(methods.METHODS, "unpooled", methods.Method(
+        "cosine", methods.identity, ceiling=False))
+    assert compare_rdms(a[0], a[0], "unpooled") == pytest.approx(1.0)
+    with pytest.raises(ValueError, match="method='unpooled' has no pooling rule"):
+        pool_rdms(a, "unpooled")
+    with pytest.raises(ValueError, match="a Method with ceiling=True needs a pool rule"):
+        methods.Method("cosine", methods.identity)
+    with pytest.raises(ValueError, match="kernel='sum' is not valid"):
+        methods.Method("sum", methods.identity, ceiling=False)
+    with pytest.raises(ValueError, match="kernel='cosine' needs a transform"):
+        methods.Method("cosine", ceiling=False)
