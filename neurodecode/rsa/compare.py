@@ -91,9 +91,11 @@ def _prepare(rdm_a: Any, rdm_b: Any) -> tuple[np.ndarray, np.ndarray, tuple, boo
     n_conditions_from_pairs(a.shape[-1], "rdm_a")
     n_conditions_from_pairs(b.shape[-1], "rdm_b")
     if a.shape[-1] != b.shape[-1]:
+        n_a, n_b = n_conditions_from_pairs(a.shape[-1]), n_conditions_from_pairs(b.shape[-1])
         raise ValueError(
             f"rdm_a and rdm_b must have the same number of pairs (last axis); got "
-            f"{a.shape[-1]} and {b.shape[-1]}."
+            f"{a.shape[-1]} pairs ({n_a} conditions) and {b.shape[-1]} ({n_b} conditions): "
+            f"the model RDM has {'fewer' if n_b < n_a else 'more'} conditions than the data."
         )
     return a.reshape(-1, a.shape[-1]), b.reshape(-1, b.shape[-1]), a.shape[:-1], b.ndim == 1
 

@@ -52,7 +52,7 @@ def _chunk_rdms(x: np.ndarray, idx: np.ndarray, valid: np.ndarray, metric: str) 
     if metric == "correlation":
         # a pattern constant over the neighbourhood is exactly zero once centred (its
         # distances NaN), whatever the rounding of its mean and the padding
-        flat = (np.where(mask, sub, np.inf).min(-1) == np.where(mask, sub, -np.inf).max(-1))
+        flat = ((sub == sub[..., :1]) | ~mask).all(-1)  # feature 0 is always a real one
         sub -= sub.sum(-1, keepdims=True) * mask / valid.sum(-1)[:, None, None, None]
         sub *= ~flat[..., None]
     gram = sub @ sub.swapaxes(-1, -2)
@@ -96,8 +96,9 @@ def _run(
 
 
 def _chunk_size(patterns: np.ndarray, k: int, max_memory: float) -> int:
+    """Centres per chunk (shared between the threads) within ``max_memory`` bytes."""
     n_cond, _, n_times = patterns.shape
-    per_centre = 8 * n_times * (3 * n_cond * k + 6 * n_cond * n_cond)
+    per_centre = 8 * n_times * (4 * n_cond * k + 6 * n_cond * n_cond)
     return int(max(1, max_memory // per_centre))
 
 

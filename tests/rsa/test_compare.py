@@ -136,6 +136,9 @@ def test_planted_model_ranks_first(rng):
 def test_errors(rng):
     with pytest.raises(ValueError, match="method='spearmann' is not valid.*Did you mean 'spearman'"):
         compare_rdms(rng.random(6), rng.random(6), "spearmann")
+    with pytest.raises(ValueError, match=r"same number of pairs .*got 10 pairs \(5 conditions\) "
+                       r"and 6 \(4 conditions\): the model RDM has fewer conditions"):
+        compare_rdms(rng.random(10), rng.random(6))
     with pytest.raises(ValueError, match="same number of pairs"):
         compare_rdms(rng.random(6), rng.random(10))
     with pytest.raises(ValueError, match="rdm_a must be condensed RDMs"):
