@@ -22,9 +22,11 @@ from .rdm import METRICS, compute_rdm, noise_covariance, noise_precision, to_con
 from .searchlight import searchlight, sensor_neighbors, sensor_searchlight, volume_searchlight
 from .timecourse import TimecourseResult, condition_means, rsa_timecourse
 from .transforms import rank_rdms, reorder_rdms, sqrt_rdms, subsample_rdms, subset_rdms
+from .joint import JOINT_METHODS, compare_rdms_jointly
 from .methods import Method
 
 __all__ = [
+    "JOINT_METHODS",
     "METHODS",
     "METRICS",
     "Method",
@@ -37,6 +39,7 @@ __all__ = [
     "cluster_test",
     "compare_models",
     "compare_rdms",
+    "compare_rdms_jointly",
     "compare_rdms_paired",
     "compute_rdm",
     "condition_means",
