@@ -24,6 +24,7 @@ from .timecourse import TimecourseResult, condition_means, rsa_timecourse
 from .transforms import rank_rdms, reorder_rdms, sqrt_rdms, subsample_rdms, subset_rdms
 from .joint import JOINT_METHODS, compare_rdms_jointly
 from .methods import Method
+from .models import crossval_models, fit_weights, select_model, weighted_rdm
 
 __all__ = [
     "JOINT_METHODS",
@@ -37,6 +38,8 @@ __all__ = [
     "TimecourseResult",
     "bootstrap_ci",
     "cluster_test",
+    "crossval_models",
+    "fit_weights",
     "compare_models",
     "compare_rdms",
     "compare_rdms_jointly",
@@ -54,6 +57,7 @@ __all__ = [
     "reorder_rdms",
     "rsa_timecourse",
     "searchlight",
+    "select_model",
     "sensor_neighbors",
     "sensor_searchlight",
     "similarity_map",
@@ -63,4 +67,5 @@ __all__ = [
     "to_condensed",
     "to_square",
     "volume_searchlight",
+    "weighted_rdm",
 ]

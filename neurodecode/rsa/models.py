@@ -1,0 +1,187 @@
+"""Model RDMs with parameters: weighted combinations of component RDMs fitted to data
+(rsatoolbox's ``ModelWeighted`` with ``fit_regress`` / ``fit_regress_nn``), selection of
+the best of a set (``ModelSelect``), and cross-validated evaluation over folds of
+conditions (rsatoolbox's ``crossval``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import scipy.optimize
+
+from .._validation import check_option
+from .ceiling import pool_rdms
+from .compare import compare_rdms
+from .rdm import n_conditions_from_pairs
+from .transforms import subset_rdms
+
+FIT_METHODS = ("cosine", "pearson")
+FITS = ("fixed", "weighted", "weighted_nn", "select")
+
+
+def weighted_rdm(model_rdms: Any, theta: Any, *, allow_negative: bool = False) -> np.ndarray:
+    """The RDM predicted by a weighted model: sum over k of ``theta[k] * model_rdms[k]``.
+
+    Parameters
+    ----------
+    model_rdms : array of shape (n_components, ..., n_pairs)
+    theta : array of shape (n_components,)
+    allow_negative : bool
+        Accept negative weights (a difference of RDMs, which can hold negative
+        "dissimilarities"); by default a negative weight is an error.
+
+    Returns
+    -------
+    rdm : array of shape (..., n_pairs)
+    """
+    comps = np.asarray(model_rdms, dtype=np.float64)
+    w = np.asarray(theta, dtype=np.float64)
+    if w.shape != comps.shape[:1]:
+        raise ValueError(
+            f"theta must hold one weight per component RDM, shape ({comps.shape[0]},); got "
+            f"{w.shape}."
+        )
+    if not allow_negative and (w < 0).any():
+        raise ValueError(
+            f"theta holds negative weights {w[w < 0].tolist()} (components "
+            f"{np.flatnonzero(w < 0).tolist()}); a weighted model needs weights >= 0: fit "
+            "with nonnegative=True, or pass allow_negative=True."
+        )
+    return np.tensordot(w, comps, axes=1)
+
+
+def fit_weights(
+    data_rdms: Any,
+    model_rdms: Any,
+    method: str = "cosine",
+    *,
+    nonnegative: bool = False,
+    ridge: float = 0.0,
+    normalize: bool = True,
+) -> np.ndarray:
+    """Fit the weights of a weighted model to data RDMs by least squares.
+
+    The data RDMs are pooled for ``method`` (:func:`pool_rdms`), then the weights
+    minimise ``||y - X theta||^2 + ridge ||theta||^2`` (model RDMs centred for
+    ``"pearson"``); equal to rsatoolbox's ``fit_regress`` and, with
+    ``nonnegative=True``, its ``fit_regress_nn`` (NNLS).
+
+    Parameters
+    ----------
+    data_rdms : array of shape (n_rdms, n_pairs) or (n_pairs,)
+    model_rdms : array of shape (n_components, n_pairs)
+    method : {"cosine", "pearson"}
+    nonnegative : bool
+        Constrain the weights to be >= 0 (non-negative least squares).
+    ridge : float
+        Ridge penalty on the weights (>= 0).
+    normalize : bool
+        Scale the weights to unit norm (the similarity does not depend on it).
+
+    Returns
+    -------
+    theta : array of shape (n_components,)
+    """
+    check_option("method", method, FIT_METHODS)
+    if not ridge >= 0:
+        raise ValueError(f"ridge must be >= 0; got {ridge!r}.")
+    data = np.atleast_2d(np.asarray(data_rdms, dtype=np.float64))
+    comps = np.atleast_2d(np.asarray(model_rdms, dtype=np.float64))
+    y = pool_rdms(data, method)
+    keep = ~(np.isnan(y) | np.isnan(comps).any(0))
+    x, y = comps[:, keep].T, y[keep]
+    if method == "pearson":
+        x = x - x.mean(0)
+    if nonnegative:
+        aug_x = np.vstack([x, np.sqrt(ridge) * np.eye(x.shape[1])])
+        theta = scipy.optimize.nnls(aug_x, np.concatenate([y, np.zeros(x.shape[1])]))[0]
+    else:
+        theta = np.linalg.solve(x.T @ x + ridge * np.eye(x.shape[1]), x.T @ y)
+    norm = np.sqrt(np.sum(theta**2))
+    return theta / norm if normalize and norm > 0 else theta
+
+
+def select_model(data_rdms: Any, model_rdms: Any, method: str = "cosine") -> int:
+    """Index of the model RDM with the highest mean similarity to the data RDMs
+    (rsatoolbox's ``ModelSelect`` with ``fit_select``)."""
+    sims = compare_rdms(np.atleast_2d(np.asarray(data_rdms, float)), model_rdms, method)
+    return int(np.argmax(np.nanmean(sims, 0)))
+
+
+def crossval_models(
+    subject_rdms: Any,
+    models: list[Any],
+    folds: list[Any],
+    method: str = "cosine",
+    *,
+    fit: str | list[str] = "fixed",
+) -> np.ndarray:
+    """Cross-validated evaluation of models over folds of conditions.
+
+    For each fold, every model is fitted on the RDMs of the other conditions and
+    evaluated on the RDMs of the fold's conditions (the mean similarity over subject
+    RDMs), as rsatoolbox's ``crossval``.
+
+    Parameters
+    ----------
+    subject_rdms : array of shape (n_subjects, n_pairs)
+    models : list of arrays
+        Each a fixed RDM (n_pairs,) or component RDMs (n_components, n_pairs) for
+        ``"weighted"``/``"weighted_nn"``/``"select"``.
+    folds : list of arrays of int
+        The test conditions of each fold (at least 3 each; the training conditions are
+        the others, at least 3).
+    method : str
+        Comparison method (fitting needs ``"cosine"`` or ``"pearson"``).
+    fit : str or list of str
+        ``"fixed"``, ``"weighted"`` (least squares), ``"weighted_nn"`` (non-negative)
+        or ``"select"``, one for all models or one per model.
+
+    Returns
+    -------
+    evaluations : array of shape (n_folds, n_models)
+    """
+    data = np.atleast_2d(np.asarray(subject_rdms, dtype=np.float64))
+    n = n_conditions_from_pairs(data.shape[-1], "subject_rdms")
+    fits = [fit] * len(models) if isinstance(fit, str) else list(fit)
+    if len(fits) != len(models):
+        raise ValueError(f"fit must be one name or one per model ({len(models)}); got {len(fits)}.")
+    for f in fits:
+        check_option("fit", f, FITS)
+    out = np.empty((len(folds), len(models)))
+    for i, fold in enumerate(folds):
+        test, train = _split(fold, n, i)
+        for k, (model, f) in enumerate(zip(models, fits)):
+            pred = _fitted(np.asarray(model, float), f, subset_rdms(data, train), train, method)
+            out[i, k] = np.mean(compare_rdms(subset_rdms(data, test), subset_rdms(pred, test),
+                                             method))
+    return out
+
+
+def _split(fold: Any, n: int, i: int) -> tuple[np.ndarray, np.ndarray]:
+    test = np.unique(np.asarray(fold, dtype=int))
+    train = np.setdiff1d(np.arange(n), test)
+    if len(test) < 3 or len(train) < 3:
+        raise ValueError(
+            f"fold {i} leaves {len(test)} test and {len(train)} training condition(s) of {n}; "
+            "each side needs at least 3 (an RDM of at least 3 conditions)."
+        )
+    return test, train
+
+
+def _fitted(model: np.ndarray, fit: str, train_rdms: np.ndarray, train: np.ndarray,
+            method: str) -> np.ndarray:
+    """The full predicted RDM of a model fitted on the training conditions."""
+    if fit == "fixed":
+        return model
+    comps = np.atleast_2d(model)
+    train_comps = subset_rdms(comps, train)
+    if fit == "select":
+        return comps[select_model(train_rdms, train_comps, method)]
+    theta = fit_weights(train_rdms, train_comps, method, nonnegative=fit == "weighted_nn")
+    return weighted_rdm(comps, theta, allow_negative=fit == "weighted")
+
+
+__all__ = ["FITS", "FIT_METHODS", "crossval_models", "fit_weights", "select_model",
+           "weighted_rdm"]

@@ -1,0 +1,81 @@
+"""Weighted and selected models and cross-validation against rsatoolbox's models,
+fitters and crossval, on its test shapes (random RDMs of 5-10 conditions)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from rsatoolbox.inference import crossval
+from rsatoolbox.model import ModelFixed, ModelSelect, ModelWeighted
+from rsatoolbox.model.fitter import fit_regress, fit_regress_nn, fit_select
+from rsatoolbox.rdm import RDMs
+
+from neurodecode.rsa import crossval_models, fit_weights, select_model, weighted_rdm
+
+PEER = {"cosine": "cosine", "pearson": "corr"}
+
+
+@pytest.mark.parametrize("method", list(PEER))
+@pytest.mark.parametrize("nonnegative", [False, True])
+def test_fit_weights_equal_to_rsatoolbox(rng, method, nonnegative):
+    comps = rng.random((3, 45))
+    data = 0.8 * comps[0] - 0.5 * comps[1] + 0.3 * rng.random((5, 45)) + 1
+    model = ModelWeighted("m", RDMs(comps))
+    fitter = fit_regress_nn if nonnegative else fit_regress
+    ref = fitter(model, RDMs(data), method=PEER[method])
+    ours = fit_weights(data, comps, method, nonnegative=nonnegative)
+    np.testing.assert_allclose(ours, ref, atol=1e-8)
+    if nonnegative:
+        assert (ours >= 0).all()
+    np.testing.assert_allclose(weighted_rdm(comps, np.abs(ours)), model.predict(np.abs(ours)))
+
+
+def test_select_equal_to_rsatoolbox(rng):
+    comps = rng.random((4, 28))
+    data = comps[2] + 0.2 * rng.random((3, 28))
+    ref = fit_select(ModelSelect("s", RDMs(comps)), RDMs(data), method="cosine")
+    assert select_model(data, comps, "cosine") == int(ref)
+
+
+def test_crossval_equal_to_rsatoolbox(rng):
+    """Fixed, weighted (least squares and NNLS) and selection models over three folds of
+    conditions, each fitted on the other conditions: rsatoolbox's crossval, to 1e-8."""
+    n = 10
+    comps = rng.random((3, n * (n - 1) // 2))
+    data = comps[0] + 0.5 * comps[2] + 0.3 * rng.random((6, comps.shape[1]))
+    folds = [np.arange(0, 4), np.arange(4, 7), np.arange(7, 10)]
+    rdms = RDMs(data)
+    train = [(rdms.subset_pattern("index", np.setdiff1d(np.arange(n), f)),
+              np.setdiff1d(np.arange(n), f)) for f in folds]
+    test = [(rdms.subset_pattern("index", f), f) for f in folds]
+    peers = [ModelFixed("fixed", comps[1]), ModelWeighted("w", RDMs(comps)),
+             ModelWeighted("wnn", RDMs(comps)), ModelSelect("sel", RDMs(comps))]
+    ref = crossval(peers, rdms, train, test, method="cosine",
+                   fitter=[None, fit_regress, fit_regress_nn, fit_select],
+                   calc_noise_ceil=False)
+    ours = crossval_models(data, [comps[1], comps, comps, comps], folds, "cosine",
+                           fit=["fixed", "weighted", "weighted_nn", "select"])
+    np.testing.assert_allclose(ours, np.asarray(ref.evaluations)[0].T, atol=1e-8)
+
+
+def test_errors(rng):
+    comps = rng.random((2, 10))
+    with pytest.raises(ValueError, match=r"theta holds negative weights \[-0.5\] \(components "
+                       r"\[1\]\); a weighted model needs weights >= 0"):
+        weighted_rdm(comps, [1.0, -0.5])
+    assert np.isfinite(weighted_rdm(comps, [1.0, -0.5], allow_negative=True)).all()
+    with pytest.raises(ValueError, match=r"theta must hold one weight per component"):
+        weighted_rdm(comps, [1.0])
+    with pytest.raises(ValueError, match="method='spearman' is not valid"):
+        fit_weights(comps, comps, "spearman")
+    with pytest.raises(ValueError, match="ridge must be >= 0"):
+        fit_weights(comps, comps, ridge=-1.0)
+    data = rng.random((3, 45))
+    with pytest.raises(ValueError, match=r"fold 1 leaves 0 test and 10 training condition\(s\)"):
+        crossval_models(data, [data[0]], [np.arange(5), []])
+    with pytest.raises(ValueError, match=r"fold 0 leaves 9 test and 1 training"):
+        crossval_models(data, [data[0]], [np.arange(9)])
+    with pytest.raises(ValueError, match="fit='ridge' is not valid"):
+        crossval_models(data, [data[0]], [np.arange(5)], fit="ridge")
+    with pytest.raises(ValueError, match=r"fit must be one name or one per model \(1\); got 2"):
+        crossval_models(data, [data[0]], [np.arange(5)], fit=["fixed", "fixed"])
