@@ -164,7 +164,7 @@ def bures(a: np.ndarray, b: np.ndarray, n_jobs: int = 1) -> np.ndarray:
     g_a, g_b = second_moments(a), second_moments(b)
     vals, vecs = np.linalg.eigh(g_a)
     root = (vecs * np.sqrt(np.maximum(vals, 0.0))[:, None, :]) @ np.swapaxes(vecs, -1, -2)
-    inner = np.einsum("aij,bjk,akl->abil", root, g_b, root)
+    inner = root[:, None] @ g_b[None] @ root[:, None]  # (n_a, n_b, n, n)
     num = np.sqrt(np.maximum(np.linalg.eigvalsh(inner), 0.0)).sum(-1)
     tr_a, tr_b = np.trace(g_a, axis1=1, axis2=2), np.trace(g_b, axis1=1, axis2=2)
     with np.errstate(divide="ignore", invalid="ignore"):
