@@ -17,14 +17,15 @@ from .inference import (
     compare_models,
     permutation_test,
 )
+from .joint import JOINT_METHODS, compare_rdms_jointly
 from .maps import SimilarityMap, layer_rdms, similarity_map
-from .rdm import METRICS, compute_rdm, noise_covariance, noise_precision, to_condensed, to_square
+from .methods import Method
+from .models import crossval_models, fit_weights, select_model, weighted_rdm
+from .noise import noise_covariance, noise_precision
+from .rdm import METRICS, compute_rdm, to_condensed, to_square
 from .searchlight import searchlight, sensor_neighbors, sensor_searchlight, volume_searchlight
 from .timecourse import TimecourseResult, condition_means, rsa_timecourse
 from .transforms import rank_rdms, reorder_rdms, sqrt_rdms, subsample_rdms, subset_rdms
-from .joint import JOINT_METHODS, compare_rdms_jointly
-from .methods import Method
-from .models import crossval_models, fit_weights, select_model, weighted_rdm
 
 __all__ = [
     "JOINT_METHODS",

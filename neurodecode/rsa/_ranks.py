@@ -10,6 +10,7 @@ import scipy.stats
 
 from . import _backend as B
 
+
 def _ranks(x: np.ndarray, keep: Any = None) -> np.ndarray:
     """Centred ranks along the last axis (ties get their average rank, as rankdata)."""
     x = np.asarray(x, dtype=np.float64)
