@@ -22,6 +22,7 @@ from .maps import SimilarityMap, layer_rdms, similarity_map
 from .methods import Method
 from .models import crossval_models, fit_weights, select_model, weighted_rdm
 from .noise import noise_covariance, noise_precision
+from .poisson import compute_poisson_rdm
 from .rdm import METRICS, compute_rdm, to_condensed, to_square
 from .searchlight import searchlight, sensor_neighbors, sensor_searchlight, volume_searchlight
 from .timecourse import TimecourseResult, condition_means, rsa_timecourse
@@ -45,6 +46,7 @@ __all__ = [
     "compare_rdms",
     "compare_rdms_jointly",
     "compare_rdms_paired",
+    "compute_poisson_rdm",
     "compute_rdm",
     "condition_means",
     "fdr_correction",

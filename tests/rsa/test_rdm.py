@@ -275,3 +275,25 @@ def test_euclidean_gram_precision_is_as_documented(rng):
     scale = np.linalg.norm(near - near.mean(0), axis=1).max()
     err = np.abs(compute_rdm(near, "euclidean") - pdist(near))
     assert err.max() <= 4 * np.sqrt(np.finfo(float).eps) * scale
+
+
+def test_poisson_rdm_equal_to_rsatoolbox(rng):
+    """Spike counts (zeros included), as in rsatoolbox's poisson tests."""
+    from rsatoolbox.data import Dataset
+    from rsatoolbox.rdm import calc_rdm
+
+    from neurodecode.rsa import compute_poisson_rdm
+
+    counts = rng.poisson(2.0, (6, 30)).astype(float)
+    ref = calc_rdm(Dataset(counts), method="poisson").get_vectors()[0]
+    np.testing.assert_allclose(compute_poisson_rdm(counts), ref, atol=1e-12)
+    stacked = compute_poisson_rdm(np.stack([counts, counts[::-1]]))
+    np.testing.assert_allclose(stacked[0], ref, atol=1e-12)
+    with pytest.raises(ValueError, match="patterns must be counts or rates >= 0"):
+        compute_poisson_rdm(-counts)
+    with pytest.raises(ValueError, match="prior_lambda must be > 0 and prior_weight >= 0"):
+        compute_poisson_rdm(counts, prior_lambda=0.0)
+    with pytest.raises(ValueError, match="zero rates have no logarithm"):
+        compute_poisson_rdm(counts, prior_weight=0.0)
+    with pytest.raises(ValueError, match=r"n_conditions >= 3"):
+        compute_poisson_rdm(counts[:2])
