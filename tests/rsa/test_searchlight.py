@@ -258,3 +258,22 @@ def test_volume_searchlight_independent_of_max_memory_with_a_flat_sphere(rng):
             warnings.simplefilter("ignore", UserWarning)
             rdm = compute_rdm(x[:, sphere], "correlation")
         assert np.isclose(a[tuple(ijk[v])], compare_rdms(rdm, MODEL), atol=1e-6)
+
+
+def test_spatio_temporal_searchlight_equal_to_mne_rsa(rng):
+    """Neighbourhoods of channels x 3 samples: mne-rsa's spatio-temporal searchlight
+    (temporal_radius=1) on the same neighbours, and the times of the window centres."""
+    import mne_rsa
+
+    info = _eeg_info()
+    x = _planted_sensor_data(rng, info)
+    nbrs = sensor_neighbors(info, radius=0.07)
+    maps = sensor_searchlight(x, MODEL, info, radius=0.07, window=3, tmin=-0.1)["model0"]
+    patches = mne_rsa.searchlight(x.shape, spatial_radius=[list(n) for n in nbrs],
+                                  temporal_radius=1)
+    ref = np.asarray(mne_rsa.rsa_array(x, MODEL, patches, data_rdm_metric="correlation"))
+    np.testing.assert_allclose(maps.data, ref.reshape(maps.data.shape), atol=1e-10)
+    assert maps.data.shape == (20, 28) and maps.times[0] == pytest.approx(-0.09)
+    with pytest.raises(ValueError, match="window must be an odd whole number of samples <= "
+                       "n_times=30; got 4"):
+        sensor_searchlight(x, MODEL, info, window=4)
