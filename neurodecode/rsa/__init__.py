@@ -27,6 +27,7 @@ from .rdm import METRICS, compute_rdm, to_condensed, to_square
 from .searchlight import searchlight, sensor_neighbors, sensor_searchlight, volume_searchlight
 from .timecourse import TimecourseResult, condition_means, rsa_timecourse
 from .transforms import rank_rdms, reorder_rdms, sqrt_rdms, subsample_rdms, subset_rdms
+from .unbalanced import compute_unbalanced_rdm
 
 __all__ = [
     "JOINT_METHODS",
@@ -48,6 +49,7 @@ __all__ = [
     "compare_rdms_paired",
     "compute_poisson_rdm",
     "compute_rdm",
+    "compute_unbalanced_rdm",
     "condition_means",
     "fdr_correction",
     "layer_rdms",

@@ -297,3 +297,32 @@ def test_poisson_rdm_equal_to_rsatoolbox(rng):
         compute_poisson_rdm(counts, prior_weight=0.0)
     with pytest.raises(ValueError, match=r"n_conditions >= 3"):
         compute_poisson_rdm(counts[:2])
+
+
+def test_unbalanced_rdm_equal_to_rsatoolbox(rng):
+    """Unequal trials per condition and per run: rsatoolbox's calc_rdm_unbalanced
+    (euclidean without runs, cross-validated over runs, crossnobis with a precision)."""
+    from rsatoolbox.data import Dataset
+    from rsatoolbox.rdm import calc_rdm_unbalanced
+
+    from neurodecode.rsa import compute_unbalanced_rdm
+
+    conds = np.repeat(np.arange(5), rng.integers(2, 6, 5))
+    runs = rng.integers(0, 3, len(conds))
+    x = rng.standard_normal((len(conds), 7)) + conds[:, None]
+    prec = np.linalg.inv(np.cov(rng.standard_normal((50, 7)).T))
+    ds = Dataset(x, obs_descriptors={"conds": conds, "runs": runs})
+    for kwargs, ref_kw in [({}, {"method": "euclidean"}),
+                           ({"runs": runs}, {"method": "euclidean", "cv_descriptor": "runs"}),
+                           ({"runs": runs, "noise": prec},
+                            {"method": "crossnobis", "cv_descriptor": "runs", "noise": prec})]:
+        ref = calc_rdm_unbalanced(ds, descriptor="conds", **ref_kw).get_vectors()[0]
+        ours, order = compute_unbalanced_rdm(x, conds, **kwargs)
+        np.testing.assert_allclose(ours, ref, atol=1e-10)
+    assert order == [0, 1, 2, 3, 4]
+    with pytest.raises(ValueError, match="have no pair of trials from different runs"):
+        compute_unbalanced_rdm(x, conds, runs=np.zeros(len(conds)))
+    with pytest.raises(ValueError, match=r"condition\(s\) \[9\] have no trials"):
+        compute_unbalanced_rdm(x, conds, condition_order=[0, 1, 9])
+    with pytest.raises(ValueError, match="at least 3 conditions"):
+        compute_unbalanced_rdm(x[:4], conds[:4])
