@@ -20,6 +20,7 @@ from .inference import (
 from .joint import JOINT_METHODS, compare_rdms_jointly
 from .maps import SimilarityMap, layer_rdms, similarity_map
 from .methods import Method
+from .model_tests import evaluation_variances, t_test_pairs, t_test_zero
 from .models import crossval_models, fit_weights, select_model, weighted_rdm
 from .noise import noise_covariance, noise_precision
 from .poisson import compute_poisson_rdm
@@ -42,6 +43,7 @@ __all__ = [
     "bootstrap_ci",
     "cluster_test",
     "crossval_models",
+    "evaluation_variances",
     "fit_weights",
     "compare_models",
     "compare_rdms",
@@ -69,6 +71,8 @@ __all__ = [
     "sqrt_rdms",
     "subsample_rdms",
     "subset_rdms",
+    "t_test_pairs",
+    "t_test_zero",
     "to_condensed",
     "to_square",
     "volume_searchlight",
