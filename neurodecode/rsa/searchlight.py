@@ -55,17 +55,16 @@ def _chunk_rdms(x: np.ndarray, idx: np.ndarray, valid: np.ndarray, metric: str) 
         flat = ((sub == sub[..., :1]) | ~mask).all(-1)  # feature 0 is always a real one
         sub -= sub.sum(-1, keepdims=True) * mask / valid.sum(-1)[:, None, None, None]
         sub *= ~flat[..., None]
-    from ._kernels import gram_to_condensed
-
-    gram = np.matmul(sub, sub.swapaxes(-1, -2))  # (c, n_times, n_cond, n_cond)
-    n_cond = x.shape[0]
-    out = np.empty(gram.shape[:2] + (n_cond * (n_cond - 1) // 2,))
-    gram_to_condensed(gram.reshape(-1, n_cond, n_cond), _KIND[metric],
-                      out.reshape(-1, out.shape[-1]))  # NaN for a lone or flat pattern
-    return out
-
-
-_KIND = {"correlation": 0, "cosine": 0, "sqeuclidean": 1, "euclidean": 2}
+    gram = sub @ sub.swapaxes(-1, -2)
+    iu = np.triu_indices(x.shape[0], 1)
+    g = gram[..., iu[0], iu[1]]
+    diag = np.diagonal(gram, axis1=-2, axis2=-1)
+    di, dj = diag[..., iu[0]], diag[..., iu[1]]
+    if metric in ("correlation", "cosine"):  # NaN for a one-channel (or flat) neighbourhood
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return 1.0 - g / np.sqrt(di * dj)
+    sq = np.maximum(di + dj - 2 * g, 0.0)
+    return sq if metric == "sqeuclidean" else np.sqrt(sq)
 
 
 def _chunks(n: int, size: int) -> Iterator[slice]:

@@ -223,9 +223,9 @@ def test_a_flat_neighbourhood_affects_only_its_own_rdm(rng):
     nbrs = sensor_neighbors(info, radius=0.07)
     flat = nbrs[info["ch_names"].index("Cz")]
     x[2][np.ix_(flat, [7])] = 0.5  # condition 2 constant over Cz's neighbourhood at t=7
-    with warnings.catch_warnings():  # two-sensor RDMs may be constant: NaN, warned
-        warnings.simplefilter("ignore", UserWarning)
+    with pytest.warns(UserWarning, match="constant"):
         big = sensor_searchlight(x, MODEL, info, radius=0.07, method="spearman")["model0"].data
+    with pytest.warns(UserWarning, match="constant"):
         small = sensor_searchlight(x, MODEL, info, radius=0.07, max_memory=1.0)["model0"].data
     np.testing.assert_allclose(big, small, atol=1e-12)
     for c in range(len(nbrs)):  # every centre equals its RDM compared alone
