@@ -21,7 +21,13 @@ from .joint import JOINT_METHODS, compare_rdms_jointly
 from .maps import SimilarityMap, layer_rdms, similarity_map
 from .methods import Method
 from .model_tests import evaluation_variances, t_test_pairs, t_test_zero
-from .models import crossval_models, fit_weights, select_model, weighted_rdm
+from .models import (
+    bootstrap_crossval_models,
+    crossval_models,
+    fit_weights,
+    select_model,
+    weighted_rdm,
+)
 from .noise import noise_covariance, noise_precision
 from .poisson import compute_poisson_rdm
 from .rdm import METRICS, compute_rdm, to_condensed, to_square
@@ -41,6 +47,7 @@ __all__ = [
     "SimilarityMap",
     "TimecourseResult",
     "bootstrap_ci",
+    "bootstrap_crossval_models",
     "cluster_test",
     "crossval_models",
     "evaluation_variances",

@@ -14,7 +14,7 @@ from .._validation import check_option
 from .ceiling import pool_rdms
 from .compare import compare_rdms
 from .rdm import n_conditions_from_pairs
-from .transforms import subset_rdms
+from .transforms import subsample_rdms, subset_rdms
 
 FIT_METHODS = ("cosine", "pearson")
 FITS = ("fixed", "weighted", "weighted_nn", "select")
@@ -183,5 +183,63 @@ def _fitted(model: np.ndarray, fit: str, train_rdms: np.ndarray, train: np.ndarr
     return weighted_rdm(comps, theta, allow_negative=fit == "weighted")
 
 
-__all__ = ["FITS", "FIT_METHODS", "crossval_models", "fit_weights", "select_model",
-           "weighted_rdm"]
+def bootstrap_crossval_models(
+    subject_rdms: Any,
+    models: list[Any],
+    method: str = "cosine",
+    *,
+    fit: str | list[str] = "fixed",
+    n_folds: int = 2,
+    n_bootstrap: int = 100,
+    seed: int | np.random.Generator | None = 0,
+) -> np.ndarray:
+    """Cross-validated model evaluations on bootstrap resamples of subjects and
+    conditions (rsatoolbox's ``bootstrap_crossval``, Schütt et al. 2023).
+
+    Each resample draws subjects and conditions with replacement, splits the distinct
+    drawn conditions at random into ``n_folds`` folds (all copies of a condition in
+    one fold) and runs :func:`crossval_models` on the resampled RDMs. A resample with
+    fewer than ``3 * n_folds`` distinct conditions is left out (NaN). Feed the
+    covariance of the fold means to :func:`evaluation_variances` and
+    :func:`t_test_pairs` for the t-tests.
+
+    Parameters
+    ----------
+    subject_rdms : array of shape (n_subjects >= 2, n_pairs)
+    models, method, fit
+        As in :func:`crossval_models`.
+    n_folds : int
+        Folds of conditions per resample (>= 2, at most n_conditions / 3).
+    n_bootstrap : int
+        Number of resamples.
+    seed : int, Generator or None
+
+    Returns
+    -------
+    evaluations : array of shape (n_bootstrap, n_models, n_folds)
+    """
+    data = np.atleast_2d(np.asarray(subject_rdms, dtype=np.float64))
+    n = n_conditions_from_pairs(data.shape[-1], "subject_rdms")
+    if int(n_folds) != n_folds or not 2 <= n_folds <= n // 3 or len(data) < 2:
+        raise ValueError(
+            f"n_folds={n_folds!r} with {n} conditions and {len(data)} subject RDM(s): each fold "
+            f"needs at least 3 conditions, so 2 <= n_folds <= {n // 3}, and at least 2 subjects."
+        )
+    rng = np.random.default_rng(seed)
+    out = np.full((n_bootstrap, len(models), int(n_folds)), np.nan)
+    for b in range(n_bootstrap):
+        subj = data[rng.integers(0, len(data), len(data))]
+        pick = np.sort(rng.integers(0, n, n))
+        distinct = np.unique(pick)
+        if len(distinct) < 3 * n_folds:
+            continue
+        groups = np.array_split(rng.permutation(distinct), int(n_folds))
+        folds = [np.flatnonzero(np.isin(pick, g)) for g in groups]
+        resampled = [subsample_rdms(np.asarray(m, float), pick) for m in models]
+        out[b] = crossval_models(subsample_rdms(subj, pick), resampled, folds, method,
+                                 fit=fit).T
+    return out
+
+
+__all__ = ["FITS", "FIT_METHODS", "bootstrap_crossval_models", "crossval_models",
+           "fit_weights", "select_model", "weighted_rdm"]

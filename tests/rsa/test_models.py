@@ -79,3 +79,28 @@ def test_errors(rng):
         crossval_models(data, [data[0]], [np.arange(5)], fit="ridge")
     with pytest.raises(ValueError, match=r"fit must be one name or one per model \(1\); got 2"):
         crossval_models(data, [data[0]], [np.arange(5)], fit=["fixed", "fixed"])
+
+
+def test_bootstrap_crossval_ranks_the_planted_model_and_feeds_the_t_tests(rng):
+    """Subjects share a planted RDM; the planted fixed model beats a random one in every
+    resample, and the Schütt t-test on the bootstrap covariance says so."""
+    from neurodecode.rsa import bootstrap_crossval_models, evaluation_variances, t_test_pairs
+
+    n = 15
+    truth = rng.random(n * (n - 1) // 2)
+    subjects = truth + 0.2 * rng.standard_normal((8, truth.size))
+    models = [truth, rng.random(truth.size)]
+    evals = bootstrap_crossval_models(subjects, models, "pearson", n_folds=2, n_bootstrap=40,
+                                      seed=1)
+    assert evals.shape == (40, 2, 2)
+    ok = ~np.isnan(evals).any((1, 2))
+    assert ok.mean() > 0.9 and (evals[ok, 0].mean(-1) > evals[ok, 1].mean(-1)).all()
+    _, diff_var = evaluation_variances(np.cov(evals[ok].mean(-1).T), n_subjects=8,
+                                       n_conditions=n)
+    assert t_test_pairs(evals[ok], diff_var, dof=7)[0, 1] < 0.05
+    weighted = bootstrap_crossval_models(subjects, [np.stack(models)], "pearson",
+                                         fit="weighted_nn", n_bootstrap=5, seed=1)
+    assert np.nanmean(weighted) > 0.5
+    with pytest.raises(ValueError, match=r"n_folds=6 with 15 conditions and 8 subject RDM\(s\): "
+                       r"each fold needs at least 3 conditions, so 2 <= n_folds <= 5"):
+        bootstrap_crossval_models(subjects, models, n_folds=6)
