@@ -24,6 +24,7 @@ from .model_tests import evaluation_variances, t_test_pairs, t_test_zero
 from .models import (
     bootstrap_crossval_models,
     crossval_models,
+    fit_interpolation,
     fit_weights,
     select_model,
     weighted_rdm,
@@ -51,6 +52,7 @@ __all__ = [
     "cluster_test",
     "crossval_models",
     "evaluation_variances",
+    "fit_interpolation",
     "fit_weights",
     "compare_models",
     "compare_rdms",

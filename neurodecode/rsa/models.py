@@ -17,7 +17,7 @@ from .rdm import n_conditions_from_pairs
 from .transforms import subsample_rdms, subset_rdms
 
 FIT_METHODS = ("cosine", "pearson")
-FITS = ("fixed", "weighted", "weighted_nn", "select")
+FITS = ("fixed", "weighted", "weighted_nn", "select", "interpolate")
 
 
 def weighted_rdm(model_rdms: Any, theta: Any, *, allow_negative: bool = False) -> np.ndarray:
@@ -109,6 +109,44 @@ def select_model(data_rdms: Any, model_rdms: Any, method: str = "cosine") -> int
     return int(np.argmax(np.nanmean(sims, 0)))
 
 
+def fit_interpolation(data_rdms: Any, model_rdms: Any, method: str = "cosine") -> np.ndarray:
+    """Weights of the best linear interpolation between two adjacent model RDMs.
+
+    For each pair (k, k + 1) of the ordered model RDMs, ``w`` in [0, 1] maximises the
+    mean similarity of ``w * rdm_k + (1 - w) * rdm_k+1`` with the data (bounded Brent
+    search); the best pair wins. Equal to rsatoolbox's ``ModelInterpolate`` fitted by
+    ``fit_interpolate``.
+
+    Parameters
+    ----------
+    data_rdms : array of shape (n_rdms, n_pairs) or (n_pairs,)
+    model_rdms : array of shape (n_components >= 2, n_pairs)
+        RDMs in the order along which to interpolate.
+    method : str
+        Comparison method.
+
+    Returns
+    -------
+    theta : array of shape (n_components,)
+        Zero but for ``w`` and ``1 - w`` at the best pair.
+    """
+    data = np.atleast_2d(np.asarray(data_rdms, dtype=np.float64))
+    comps = np.atleast_2d(np.asarray(model_rdms, dtype=np.float64))
+    if len(comps) < 2:
+        raise ValueError(f"model_rdms must hold at least 2 RDMs to interpolate; got {len(comps)}.")
+
+    def loss(w: float, k: int) -> float:
+        pred = w * comps[k] + (1 - w) * comps[k + 1]
+        return -float(np.mean(compare_rdms(data, pred, method)))
+
+    fits = [scipy.optimize.minimize_scalar(loss, np.array([0.5]), args=(k,), method="bounded",
+                                           bounds=(0, 1)) for k in range(len(comps) - 1)]
+    best = int(np.argmin([f.fun for f in fits]))
+    theta = np.zeros(len(comps))
+    theta[best], theta[best + 1] = fits[best].x, 1 - fits[best].x
+    return theta
+
+
 def crossval_models(
     subject_rdms: Any,
     models: list[Any],
@@ -135,8 +173,8 @@ def crossval_models(
     method : str
         Comparison method (fitting needs ``"cosine"`` or ``"pearson"``).
     fit : str or list of str
-        ``"fixed"``, ``"weighted"`` (least squares), ``"weighted_nn"`` (non-negative)
-        or ``"select"``, one for all models or one per model.
+        ``"fixed"``, ``"weighted"`` (least squares), ``"weighted_nn"`` (non-negative),
+        ``"select"`` or ``"interpolate"``, one for all models or one per model.
 
     Returns
     -------
@@ -179,6 +217,8 @@ def _fitted(model: np.ndarray, fit: str, train_rdms: np.ndarray, train: np.ndarr
     train_comps = subset_rdms(comps, train)
     if fit == "select":
         return comps[select_model(train_rdms, train_comps, method)]
+    if fit == "interpolate":
+        return weighted_rdm(comps, fit_interpolation(train_rdms, train_comps, method))
     theta = fit_weights(train_rdms, train_comps, method, nonnegative=fit == "weighted_nn")
     return weighted_rdm(comps, theta, allow_negative=fit == "weighted")
 
@@ -242,4 +282,4 @@ def bootstrap_crossval_models(
 
 
 __all__ = ["FITS", "FIT_METHODS", "bootstrap_crossval_models", "crossval_models",
-           "fit_weights", "select_model", "weighted_rdm"]
+           "fit_interpolation", "fit_weights", "select_model", "weighted_rdm"]

@@ -104,3 +104,23 @@ def test_bootstrap_crossval_ranks_the_planted_model_and_feeds_the_t_tests(rng):
     with pytest.raises(ValueError, match=r"n_folds=6 with 15 conditions and 8 subject RDM\(s\): "
                        r"each fold needs at least 3 conditions, so 2 <= n_folds <= 5"):
         bootstrap_crossval_models(subjects, models, n_folds=6)
+
+
+def test_interpolation_equal_to_rsatoolbox(rng):
+    """Three ordered RDMs, data planted at 0.3 of the way between the second and third."""
+    from rsatoolbox.model import ModelInterpolate
+    from rsatoolbox.model.fitter import fit_interpolate
+
+    from neurodecode.rsa import fit_interpolation
+
+    comps = rng.random((3, 36))
+    data = 0.3 * comps[1] + 0.7 * comps[2] + 0.05 * rng.random((4, 36))
+    ref = fit_interpolate(ModelInterpolate("i", RDMs(comps)), RDMs(data), method="corr")
+    ours = fit_interpolation(data, comps, "pearson")
+    np.testing.assert_allclose(ours, ref, atol=1e-9)
+    assert ours[0] == 0 and abs(ours[1] - 0.3) < 0.1
+    evals = crossval_models(data, [comps], [np.arange(4), np.arange(4, 9)], "pearson",
+                            fit="interpolate")
+    assert (evals > 0.8).all()
+    with pytest.raises(ValueError, match="model_rdms must hold at least 2 RDMs to interpolate"):
+        fit_interpolation(data, comps[:1])
