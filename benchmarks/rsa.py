@@ -184,6 +184,73 @@ def bench_methods(rng):
     ref, t_r = _timed(lambda: rsatoolbox.rdm.calc_rdm(
         ds, method="crossnobis", descriptor="conds", cv_descriptor="runs").get_vectors()[0])
     _agree("crossnobis, unequal trials per run", ours, t_o, ref, t_r, "rsatoolbox")
+    bench_more_methods(rng)
+
+
+def bench_more_methods(rng):
+    """Transforms, Poisson and unbalanced RDMs, interpolation, t-tests, spatio-temporal
+    searchlight: max abs difference and time against the peer."""
+    import mne
+    import mne_rsa
+    import rsatoolbox
+    from rsatoolbox.data import Dataset
+    from rsatoolbox.model import ModelInterpolate
+    from rsatoolbox.model.fitter import fit_interpolate
+    from rsatoolbox.rdm import RDMs
+    from rsatoolbox.rdm.transform import rank_transform
+    from rsatoolbox.util.inference_util import extract_variances, t_tests
+
+    from neurodecode.rsa import (
+        compute_poisson_rdm,
+        compute_unbalanced_rdm,
+        evaluation_variances,
+        fit_interpolation,
+        rank_rdms,
+        t_test_pairs,
+    )
+
+    x = rng.random((200, 4950))
+    ours, t_o = _timed(rank_rdms, x)
+    ref, t_r = _timed(lambda: rank_transform(RDMs(x)).get_vectors())
+    _agree("rank_rdms 200 RDMs, 100 cond", ours, t_o, ref, t_r, "rsatoolbox")
+    counts = rng.poisson(3.0, (100, 500)).astype(float)
+    ours, t_o = _timed(compute_poisson_rdm, counts)
+    ref, t_r = _timed(lambda: rsatoolbox.rdm.calc_rdm(Dataset(counts), method="poisson")
+                      .get_vectors()[0])
+    _agree("poisson RDM 100 cond x 500 units", ours, t_o, ref, t_r, "rsatoolbox")
+    conds = np.repeat(np.arange(30), rng.integers(2, 8, 30))
+    runs = rng.integers(0, 4, len(conds))
+    trials = rng.standard_normal((len(conds), 100)) + conds[:, None] * 0.1
+    ds = Dataset(trials, obs_descriptors={"conds": conds, "runs": runs})
+    ours, t_o = _timed(lambda: compute_unbalanced_rdm(trials, conds, runs=runs)[0])
+    ref, t_r = _timed(lambda: rsatoolbox.rdm.calc_rdm_unbalanced(
+        ds, method="euclidean", descriptor="conds", cv_descriptor="runs").get_vectors()[0])
+    _agree("unbalanced RDM, 30 cond, 4 runs", ours, t_o, ref, t_r, "rsatoolbox")
+    comps = rng.random((4, 1225))
+    data = 0.4 * comps[1] + 0.6 * comps[2] + 0.1 * rng.random((10, 1225))
+    ours, t_o = _timed(fit_interpolation, data, comps, "pearson")
+    ref, t_r = _timed(fit_interpolate, ModelInterpolate("i", RDMs(comps)), RDMs(data),
+                      method="corr")
+    _agree("fit_interpolation 4 RDMs, 50 cond", ours, t_o, ref, t_r, "rsatoolbox")
+    evals = rng.normal(0.3, 0.1, (1000, 20, 3))
+    cov = np.cov(evals.mean(-1).T)
+    ours, t_o = _timed(lambda: t_test_pairs(evals, evaluation_variances(cov, n_subjects=20)[1]))
+    ref, t_r = _timed(lambda: t_tests(evals, extract_variances(cov, False, n_rdm=20)[1]))
+    _agree("t_test_pairs 20 models", ours, t_o, ref, t_r, "rsatoolbox")
+    montage = mne.channels.make_standard_montage("biosemi32")
+    info = mne.create_info(montage.ch_names, 100.0, "eeg")
+    info.set_montage(montage)
+    eeg = rng.standard_normal((20, 32, 60))
+    model = rng.random(190)
+    nbrs = sensor_neighbors(info, radius=0.05)
+    ours, t_o = _timed(lambda: sensor_searchlight(eeg, model, info, radius=0.05, window=5)
+                       ["model0"].data)
+    patches = mne_rsa.searchlight(eeg.shape, spatial_radius=[list(n) for n in nbrs],
+                                  temporal_radius=2)
+    ref, t_r = _timed(lambda: np.asarray(mne_rsa.rsa_array(eeg, model, patches,
+                                                           data_rdm_metric="correlation"))
+                      .reshape(32, 56))
+    _agree("spatio-temporal searchlight 32 ch", ours, t_o, ref, t_r, "mne-rsa")
 
 
 def bench_searchlight(rng, skip_peer, peer_times=700):
