@@ -16,7 +16,15 @@ import warnings
 
 import numpy as np
 
-from neurodecode.rsa import compare_rdms, compute_rdm, sensor_neighbors, sensor_searchlight
+from neurodecode.rsa import (
+    compare_rdms,
+    compare_rdms_jointly,
+    compute_rdm,
+    crossval_models,
+    fit_weights,
+    sensor_neighbors,
+    sensor_searchlight,
+)
 
 warnings.filterwarnings("ignore")
 
@@ -111,7 +119,141 @@ def bench_kendall(rng):
             {"rsatoolbox": t_a, "mne-rsa": t_b})
 
 
-def bench_searchlight(rng, skip_peer):
+def _agree(name, ours, t_ours, ref, t_ref, peer):
+    """One line: max abs difference and time ratio against a peer (same inputs)."""
+    diff = float(np.nanmax(np.abs(np.asarray(ours, float) - np.asarray(ref, float))))
+    print(f"  {name:34s} max |diff| vs {peer} {diff:8.1e}   neurodecode {t_ours:7.3f} s, "
+          f"{peer} {t_ref:7.3f} s ({t_ref / t_ours:6.1f}x)")
+
+
+def bench_methods(rng):
+    """Each new method against its peer: max abs difference and time, side by side."""
+    import mne_rsa
+    import rsatoolbox
+    from rsatoolbox.data import Dataset
+    from rsatoolbox.inference import crossval
+    from rsatoolbox.model import ModelWeighted
+    from rsatoolbox.model.fitter import fit_regress, fit_regress_nn
+    from rsatoolbox.rdm import RDMs
+
+    print("\n== new methods against their peers (same inputs, best of REPEAT runs)")
+    a, b = rng.random((200, 4950)), rng.random((10, 4950))  # 100 conditions
+    for method, peer in [("rho_a", "rho-a"), ("kendall_tau_b", "tau-b")]:
+        ours, t_o = _timed(compare_rdms, a[:20], b, method)
+        ref, t_r = _timed(rsatoolbox.rdm.compare, RDMs(a[:20]), RDMs(b), peer)
+        _agree(f"{method} 20 x 10 RDMs, 100 cond", ours, t_o, ref, t_r, "rsatoolbox")
+    small_a, small_b = rng.random((20, 190)), rng.random((5, 190))  # 20 conditions
+    ours, t_o = _timed(compare_rdms, small_a, small_b, "bures")
+    ref, t_r = _timed(rsatoolbox.rdm.compare, RDMs(small_a), RDMs(small_b), "bures")
+    _agree("bures 20 x 5 RDMs, 20 cond", ours, t_o, ref, t_r, "rsatoolbox")
+    models = rng.random((3, 4950))
+    data = models[0] - 0.5 * models[1] + rng.random((500, 4950))
+    for method, peer in [("regression", "regression"), ("partial", "partial"),
+                         ("partial_spearman", "partial-spearman")]:
+        ours, t_o = _timed(compare_rdms_jointly, data, models, method)
+        ref, t_r = _timed(lambda m=peer: np.array(
+            [mne_rsa.rsa(d, list(models), metric=m) for d in data]))
+        _agree(f"{method} 500 RDMs x 3 models", ours, t_o, ref, t_r, "mne-rsa")
+    comps = rng.random((4, 4950))
+    subj = comps[0] + 0.5 * comps[2] + rng.random((20, 4950))
+    for nn, fitter in [(False, fit_regress), (True, fit_regress_nn)]:
+        ours, t_o = _timed(fit_weights, subj, comps, "cosine", nonnegative=nn)
+        ref, t_r = _timed(fitter, ModelWeighted("w", RDMs(comps)), RDMs(subj), method="cosine")
+        _agree(f"fit_weights{' NNLS' if nn else ''} 20 RDMs x 4 comps", ours, t_o, ref, t_r,
+               "rsatoolbox")
+    n = 100
+    folds = [np.arange(k, n, 5) for k in range(5)]
+    rdms = RDMs(subj)
+    train = [(rdms.subset_pattern("index", np.setdiff1d(np.arange(n), f)),
+              np.setdiff1d(np.arange(n), f)) for f in folds]
+    test = [(rdms.subset_pattern("index", f), f) for f in folds]
+    ours, t_o = _timed(crossval_models, subj, [comps], folds, "cosine", fit="weighted")
+    ref, t_r = _timed(lambda: np.asarray(crossval(
+        [ModelWeighted("w", RDMs(comps))], rdms, train, test, method="cosine",
+        fitter=[fit_regress], calc_noise_ceil=False).evaluations)[0].T)
+    _agree("crossval 5 folds, weighted model", ours, t_o, ref, t_r, "rsatoolbox")
+    counts = rng.integers(1, 6, (6, 40))
+    trials = [rng.standard_normal((counts[r, c], 300)) for r in range(6) for c in range(40)]
+    conds = np.concatenate([[c] * counts[r, c] for r in range(6) for c in range(40)])
+    runs = np.concatenate([[r] * counts[r, c] for r in range(6) for c in range(40)])
+    flat = np.concatenate(trials)
+    means = np.stack([[flat[(runs == r) & (conds == c)].mean(0) for c in range(40)]
+                      for r in range(6)])
+    ds = Dataset(flat, obs_descriptors={"conds": conds, "runs": runs})
+    ours, t_o = _timed(compute_rdm, means, "crossnobis", n_trials=counts)
+    ref, t_r = _timed(lambda: rsatoolbox.rdm.calc_rdm(
+        ds, method="crossnobis", descriptor="conds", cv_descriptor="runs").get_vectors()[0])
+    _agree("crossnobis, unequal trials per run", ours, t_o, ref, t_r, "rsatoolbox")
+    bench_more_methods(rng)
+
+
+def bench_more_methods(rng):
+    """Transforms, Poisson and unbalanced RDMs, interpolation, t-tests, spatio-temporal
+    searchlight: max abs difference and time against the peer."""
+    import mne
+    import mne_rsa
+    import rsatoolbox
+    from rsatoolbox.data import Dataset
+    from rsatoolbox.model import ModelInterpolate
+    from rsatoolbox.model.fitter import fit_interpolate
+    from rsatoolbox.rdm import RDMs
+    from rsatoolbox.rdm.transform import rank_transform
+    from rsatoolbox.util.inference_util import extract_variances, t_tests
+
+    from neurodecode.rsa import (
+        compute_poisson_rdm,
+        compute_unbalanced_rdm,
+        evaluation_variances,
+        fit_interpolation,
+        rank_rdms,
+        t_test_pairs,
+    )
+
+    x = rng.random((200, 4950))
+    ours, t_o = _timed(rank_rdms, x)
+    ref, t_r = _timed(lambda: rank_transform(RDMs(x)).get_vectors())
+    _agree("rank_rdms 200 RDMs, 100 cond", ours, t_o, ref, t_r, "rsatoolbox")
+    counts = rng.poisson(3.0, (100, 500)).astype(float)
+    ours, t_o = _timed(compute_poisson_rdm, counts)
+    ref, t_r = _timed(lambda: rsatoolbox.rdm.calc_rdm(Dataset(counts), method="poisson")
+                      .get_vectors()[0])
+    _agree("poisson RDM 100 cond x 500 units", ours, t_o, ref, t_r, "rsatoolbox")
+    conds = np.repeat(np.arange(30), rng.integers(2, 8, 30))
+    runs = rng.integers(0, 4, len(conds))
+    trials = rng.standard_normal((len(conds), 100)) + conds[:, None] * 0.1
+    ds = Dataset(trials, obs_descriptors={"conds": conds, "runs": runs})
+    ours, t_o = _timed(lambda: compute_unbalanced_rdm(trials, conds, runs=runs)[0])
+    ref, t_r = _timed(lambda: rsatoolbox.rdm.calc_rdm_unbalanced(
+        ds, method="euclidean", descriptor="conds", cv_descriptor="runs").get_vectors()[0])
+    _agree("unbalanced RDM, 30 cond, 4 runs", ours, t_o, ref, t_r, "rsatoolbox")
+    comps = rng.random((4, 1225))
+    data = 0.4 * comps[1] + 0.6 * comps[2] + 0.1 * rng.random((10, 1225))
+    ours, t_o = _timed(fit_interpolation, data, comps, "pearson")
+    ref, t_r = _timed(fit_interpolate, ModelInterpolate("i", RDMs(comps)), RDMs(data),
+                      method="corr")
+    _agree("fit_interpolation 4 RDMs, 50 cond", ours, t_o, ref, t_r, "rsatoolbox")
+    evals = rng.normal(0.3, 0.1, (1000, 20, 3))
+    cov = np.cov(evals.mean(-1).T)
+    ours, t_o = _timed(lambda: t_test_pairs(evals, evaluation_variances(cov, n_subjects=20)[1]))
+    ref, t_r = _timed(lambda: t_tests(evals, extract_variances(cov, False, n_rdm=20)[1]))
+    _agree("t_test_pairs 20 models", ours, t_o, ref, t_r, "rsatoolbox")
+    montage = mne.channels.make_standard_montage("biosemi32")
+    info = mne.create_info(montage.ch_names, 100.0, "eeg")
+    info.set_montage(montage)
+    eeg = rng.standard_normal((20, 32, 60))
+    model = rng.random(190)
+    nbrs = sensor_neighbors(info, radius=0.05)
+    ours, t_o = _timed(lambda: sensor_searchlight(eeg, model, info, radius=0.05, window=5)
+                       ["model0"].data)
+    patches = mne_rsa.searchlight(eeg.shape, spatial_radius=[list(n) for n in nbrs],
+                                  temporal_radius=2)
+    ref, t_r = _timed(lambda: np.asarray(mne_rsa.rsa_array(eeg, model, patches,
+                                                           data_rdm_metric="correlation"))
+                      .reshape(32, 56))
+    _agree("spatio-temporal searchlight 32 ch", ours, t_o, ref, t_r, "mne-rsa")
+
+
+def bench_searchlight(rng, skip_peer, peer_times=700):
     from pathlib import Path
 
     import mne
@@ -129,28 +271,38 @@ def bench_searchlight(rng, skip_peer):
     t_ours = time.perf_counter() - start  # one run, traced (tracemalloc slows it a little)
     peak = tracemalloc.get_traced_memory()[1]
     tracemalloc.stop()
-    print("\n== sensor searchlight, 306 sensors (MNE adjacency) x 700 times, 92 conditions")
+    import os
+
+    print("\n== sensor searchlight, 306 sensors (MNE adjacency) x 700 times, 92 conditions "
+          f"(load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores)")
     print(f"  neurodecode : {t_ours:8.3f} s, peak traced memory {peak / 1e6:.0f} MB "
           f"(input {data.nbytes / 1e6:.0f} MB, output {maps['model0'].data.nbytes / 1e6:.1f} MB)")
     if skip_peer:
         return
     nbrs = sensor_neighbors(info)
-    n_sub = 35  # mne-rsa on 35 of the 700 time points (5 %); its time is scaled by 20
+    n_sub = peer_times  # mne-rsa on the first peer_times time points (all 700 by default)
     sub = data[:, :, :n_sub]
     patches = mne_rsa.searchlight(sub.shape, spatial_radius=[list(n) for n in nbrs], temporal_radius=0)
     start = time.perf_counter()
     ref = mne_rsa.rsa_array(sub, model, patches, data_rdm_metric="correlation")
     t_peer = time.perf_counter() - start
     assert np.allclose(np.asarray(ref).reshape(306, n_sub), maps["model0"].data[:, :n_sub], atol=1e-6)
-    print(f"  mne-rsa     : {t_peer:8.3f} s on {n_sub} time points -> {t_peer * n_times / n_sub:.1f} s "
-          f"extrapolated (neurodecode is {t_peer * n_times / n_sub / t_ours:.1f}x faster)")
+    if n_sub == n_times:
+        print(f"  mne-rsa     : {t_peer:8.3f} s, same run (neurodecode is {t_peer / t_ours:.1f}x "
+              "faster)")
+    else:
+        print(f"  mne-rsa     : {t_peer:8.3f} s on {n_sub} time points -> {t_peer * n_times / n_sub:.1f} s "
+              f"extrapolated (neurodecode is {t_peer * n_times / n_sub / t_ours:.1f}x faster)")
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--skip-searchlight-peer", action="store_true")
     parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--only", choices=["timecourse", "crossnobis", "kendall", "searchlight"])
+    parser.add_argument("--peer-times", type=int, default=700,
+                        help="time points mne-rsa's searchlight runs on (700: all, no extrapolation)")
+    parser.add_argument("--only", choices=["timecourse", "crossnobis", "kendall", "methods",
+                                           "searchlight"])
     args = parser.parse_args()
     global REPEAT
     REPEAT = args.repeat
@@ -159,7 +311,8 @@ def main():
         "timecourse": lambda: bench_timecourse(rng),
         "crossnobis": lambda: bench_crossnobis(rng),
         "kendall": lambda: bench_kendall(rng),
-        "searchlight": lambda: bench_searchlight(rng, args.skip_searchlight_peer),
+        "methods": lambda: bench_methods(rng),
+        "searchlight": lambda: bench_searchlight(rng, args.skip_searchlight_peer, args.peer_times),
     }
     for name, bench in benches.items():
         if args.only in (None, name):

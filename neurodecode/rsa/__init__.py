@@ -17,25 +17,50 @@ from .inference import (
     compare_models,
     permutation_test,
 )
+from .joint import JOINT_METHODS, compare_rdms_jointly
 from .maps import SimilarityMap, layer_rdms, similarity_map
-from .rdm import METRICS, compute_rdm, noise_covariance, noise_precision, to_condensed, to_square
+from .methods import Method
+from .model_tests import evaluation_variances, t_test_pairs, t_test_zero
+from .models import (
+    bootstrap_crossval_models,
+    crossval_models,
+    fit_interpolation,
+    fit_weights,
+    select_model,
+    weighted_rdm,
+)
+from .noise import noise_covariance, noise_precision
+from .poisson import compute_poisson_rdm
+from .rdm import METRICS, compute_rdm, to_condensed, to_square
 from .searchlight import searchlight, sensor_neighbors, sensor_searchlight, volume_searchlight
 from .timecourse import TimecourseResult, condition_means, rsa_timecourse
+from .transforms import rank_rdms, reorder_rdms, sqrt_rdms, subsample_rdms, subset_rdms
+from .unbalanced import compute_unbalanced_rdm
 
 __all__ = [
+    "JOINT_METHODS",
     "METHODS",
     "METRICS",
+    "Method",
     "BootstrapResult",
     "ClusterResult",
     "PermutationResult",
     "SimilarityMap",
     "TimecourseResult",
     "bootstrap_ci",
+    "bootstrap_crossval_models",
     "cluster_test",
+    "crossval_models",
+    "evaluation_variances",
+    "fit_interpolation",
+    "fit_weights",
     "compare_models",
     "compare_rdms",
+    "compare_rdms_jointly",
     "compare_rdms_paired",
+    "compute_poisson_rdm",
     "compute_rdm",
+    "compute_unbalanced_rdm",
     "condition_means",
     "fdr_correction",
     "layer_rdms",
@@ -44,12 +69,21 @@ __all__ = [
     "noise_precision",
     "permutation_test",
     "pool_rdms",
+    "rank_rdms",
+    "reorder_rdms",
     "rsa_timecourse",
     "searchlight",
+    "select_model",
     "sensor_neighbors",
     "sensor_searchlight",
     "similarity_map",
+    "sqrt_rdms",
+    "subsample_rdms",
+    "subset_rdms",
+    "t_test_pairs",
+    "t_test_zero",
     "to_condensed",
     "to_square",
     "volume_searchlight",
+    "weighted_rdm",
 ]

@@ -11,8 +11,10 @@ import numpy as np
 import scipy.stats
 
 from .._validation import check_option, check_positive
-from .compare import METHODS, compare_rdms
+from .compare import compare_rdms
+from .methods import METHODS
 from .rdm import n_conditions_from_pairs
+from .transforms import pair_index, subsample_rdms
 
 BOOTSTRAP_OVER = ("conditions", "subjects", "both")
 
@@ -28,7 +30,8 @@ class PermutationResult:
     null : array of shape (n_permutations, ..., n_models)
         Similarities after permuting the condition labels of the models.
     p_value : array of shape (..., n_models)
-        One-sided p-value, ``(1 + #(null >= observed)) / (1 + n_permutations)``.
+        One-sided p-value, ``(1 + #(null >= observed)) / (1 + n_permutations)``
+        (without the +1 when ``plus_one=False``).
     """
 
     similarity: np.ndarray
@@ -68,10 +71,7 @@ def _as_models(model_rdms: Any, n_pairs: int) -> np.ndarray:
 
 def _permuted_pairs(n: int, perm: np.ndarray) -> np.ndarray:
     """Indices into a condensed RDM that give the RDM of permuted conditions."""
-    iu = np.triu_indices(n, 1)
-    pi, pj = perm[iu[0]], perm[iu[1]]
-    lo, hi = np.minimum(pi, pj), np.maximum(pi, pj)
-    return n * lo - lo * (lo + 1) // 2 + (hi - lo - 1)
+    return pair_index(n, perm)
 
 
 def permutation_test(
@@ -81,6 +81,7 @@ def permutation_test(
     *,
     n_permutations: int = 1000,
     seed: int | np.random.Generator | None = 0,
+    plus_one: bool = True,
 ) -> PermutationResult:
     """Test model similarity by permuting the condition labels of the model RDMs.
 
@@ -96,6 +97,10 @@ def permutation_test(
         Number of random relabellings.
     seed : int, Generator or None
         Seed of the random permutations.
+    plus_one : bool
+        Count the observed labelling among the permutations (Phipson & Smyth 2010):
+        the p-value is never 0 and the test is exact. ``False``: the plain fraction
+        of the null at least as large as the observed value.
 
     Returns
     -------
@@ -124,20 +129,30 @@ def permutation_test(
         null = compare_rdms(data, permuted.reshape(-1, data.shape[-1]), method)
         null = null.reshape(data.shape[:-1] + (len(models), n_permutations))
         null = np.moveaxis(null, -1, 0)
-    p = (1 + (null >= observed[None]).sum(0)) / (1 + n_permutations)
+    p = _p_value((null >= observed[None]).sum(0), n_permutations, plus_one)
     return PermutationResult(observed, null, p)
+
+
+def _p_value(count: Any, total: Any, plus_one: bool) -> Any:
+    """``(1 + count) / (1 + total)``, or ``count / total`` without the +1 correction."""
+    extra = 1 if plus_one else 0
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return (extra + np.asarray(count)) / (extra + np.asarray(total))
+
+
+def _draw_conditions(n: int, rng: np.random.Generator) -> np.ndarray:
+    """A resample of ``n`` conditions with replacement, sorted."""
+    return np.sort(rng.integers(0, n, n))
 
 
 def _resample_conditions(rdms: np.ndarray, n: int, rng: np.random.Generator) -> np.ndarray:
     """RDMs of a resample of conditions; pairs of a condition with its copy are NaN."""
-    pick = np.sort(rng.integers(0, n, n))
-    iu = np.triu_indices(n, 1)
-    pi, pj = pick[iu[0]], pick[iu[1]]
-    lo, hi = np.minimum(pi, pj), np.maximum(pi, pj)
-    idx = n * lo - lo * (lo + 1) // 2 + (hi - lo - 1)
-    out = rdms[..., np.where(pi == pj, 0, idx)]
-    out[..., pi == pj] = np.nan
-    return out
+    return _resampled(rdms, n, _draw_conditions(n, rng))
+
+
+def _resampled(rdms: np.ndarray, n: int, pick: np.ndarray) -> np.ndarray:
+    """RDMs of the conditions ``pick``; pairs of a condition with its copy are NaN."""
+    return subsample_rdms(rdms, pick)
 
 
 def bootstrap_ci(
@@ -162,7 +177,9 @@ def bootstrap_ci(
         Comparison method (see :func:`compare_rdms`).
     over : {"conditions", "subjects", "both"}
         What to resample with replacement. Resampling conditions sets the pairs of a
-        condition with its own copy to NaN (excluded), as rsatoolbox does.
+        condition with its own copy to NaN (excluded), as rsatoolbox does; as in its
+        ``eval_bootstrap_pattern``, a resample drawing fewer than 3 distinct conditions
+        (whose similarities are trivially 1, -1 or 0) is left out: NaN in ``samples``.
     n_bootstrap : int
         Number of bootstrap samples.
     ci : float
@@ -194,11 +211,12 @@ def bootstrap_ci(
             subj = data[rng.integers(0, len(data), len(data))]
         mods = models
         if over in ("conditions", "both"):
-            both = _resample_conditions(np.concatenate([subj, models]), n, rng)
-            if np.count_nonzero(~np.isnan(both).any(0)) < 2:  # < 3 distinct conditions
+            pick = _draw_conditions(n, rng)
+            if len(np.unique(pick)) < 3:  # 2 distinct conditions: one distinct pair
                 samples[k] = np.nan
                 degenerate += 1
                 continue
+            both = _resampled(np.concatenate([subj, models]), n, pick)
             subj, mods = both[: len(subj)], both[len(subj) :]
         with warnings.catch_warnings():  # constant resampled RDMs: counted below
             warnings.simplefilter("ignore", UserWarning)
@@ -226,13 +244,18 @@ def compare_models(
     over: str = "conditions",
     n_bootstrap: int = 1000,
     seed: int | np.random.Generator | None = 0,
+    plus_one: bool = True,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Pairwise comparison of models by bootstrapping differences in similarity.
 
     Parameters
     ----------
     subject_rdms, model_rdms, method, over, n_bootstrap, seed
-        As in :func:`bootstrap_ci`.
+        As in :func:`bootstrap_ci` (resamples of fewer than 3 distinct conditions are
+        left out).
+    plus_one : bool
+        Add 1 to the counts and to the number of resamples, so that a p-value is never
+        0; ``False``: the plain bootstrap fractions.
 
     Returns
     -------
@@ -247,9 +270,9 @@ def compare_models(
     )
     diff = res.estimate[:, None] - res.estimate[None, :]
     boot = res.samples[:, :, None] - res.samples[:, None, :]
-    valid = np.maximum(1, (~np.isnan(boot)).sum(0))  # resamples left out are NaN
-    below = (boot <= 0).sum(0) / valid
-    above = (boot >= 0).sum(0) / valid
+    valid = (~np.isnan(boot)).sum(0)  # resamples left out are NaN
+    below = _p_value((boot <= 0).sum(0), valid, plus_one)
+    above = _p_value((boot >= 0).sum(0), valid, plus_one)
     p = np.minimum(1.0, 2 * np.minimum(below, above))
     np.fill_diagonal(p, 1.0)
     return diff, p
@@ -290,6 +313,7 @@ def cluster_test(
     threshold: float | None = None,
     n_permutations: int = 1000,
     seed: int | np.random.Generator | None = 0,
+    plus_one: bool = True,
 ) -> ClusterResult:
     """One-sided (greater than 0) cluster-based sign-flip permutation test over time.
 
@@ -304,6 +328,8 @@ def cluster_test(
         Number of random sign flips.
     seed : int, Generator or None
         Seed of the sign flips.
+    plus_one : bool
+        ``(1 + #(null >= mass)) / (1 + n_permutations)``; ``False``: without the +1.
 
     Returns
     -------
@@ -324,5 +350,5 @@ def cluster_test(
     null_max = np.array(
         [max([t[c].sum() for c in _clusters(t > threshold)], default=0.0) for t in t_null]
     )
-    p = np.array([(1 + (null_max >= m).sum()) / (1 + n_permutations) for m in masses])
+    p = np.array([_p_value((null_max >= m).sum(), n_permutations, plus_one) for m in masses])
     return ClusterResult(t_obs, clusters, p)

@@ -18,7 +18,6 @@ from . import _backend as B
 
 METRICS = ("correlation", "euclidean", "sqeuclidean", "cosine", "mahalanobis", "crossnobis")
 NOISE_TYPES = ("precision", "covariance")
-SHRINKAGE = ("shrinkage_diag", "shrinkage_eye", "diag", "full")
 
 
 def n_conditions_from_pairs(n_pairs: int, name: str = "rdm") -> int:
@@ -55,6 +54,7 @@ def compute_rdm(
     metric: str = "correlation",
     *,
     runs: Any = None,
+    n_trials: Any = None,
     noise: Any = None,
     noise_type: str = "precision",
     backend: str = "numpy",
@@ -69,15 +69,27 @@ def compute_rdm(
     patterns : array of shape (..., n_conditions, n_features)
         Condition-mean patterns. For ``metric="crossnobis"`` the shape is
         (..., n_runs, n_conditions, n_features): one estimate per run (or fold).
+        Distances are computed from Gram matrices over the condition patterns centred
+        on their mean (for the euclidean metrics), so they keep their precision on
+        patterns far from the origin; two patterns closer than about
+        ``sqrt(eps) * norm(pattern - mean pattern)`` (1e-8 relative in float64, 3e-4
+        in float32) come out at 0 or a few ulps of that norm instead of their exact
+        distance: use ``scipy.spatial.distance.pdist`` for nearly identical patterns.
     metric : str
         ``"correlation"`` (1 - Pearson r), ``"euclidean"``, ``"sqeuclidean"``,
         ``"cosine"`` (1 - cosine), all as :func:`scipy.spatial.distance.pdist`;
         ``"mahalanobis"`` (squared Mahalanobis distance divided by n_features, as in
         rsatoolbox) and ``"crossnobis"`` (its unbiased, cross-validated estimate:
-        the mean over all pairs of distinct runs, equal to rsatoolbox's leave-one-run-out).
+        the mean over all pairs of distinct runs, equal to rsatoolbox's leave-one-run-out
+        with equal trials per run, and with unequal ones given ``n_trials``).
     runs : array of shape (n_runs,) or None
         Crossnobis only: a group label per run; runs sharing a label are averaged
         before cross-validation (e.g. runs of one session). ``None``: each run alone.
+    n_trials : array of shape (n_runs, n_conditions) or (n_runs,), or None
+        Crossnobis only: the trials behind each run's condition mean. The training
+        mean of each fold then weights the runs by their trials, as rsatoolbox's
+        ``calc_rdm(method="crossnobis")`` does from single trials (equal to it with
+        unequal counts); ``None``: every run counts alike (equal counts).
     noise : array of shape (n_features, n_features) or None
         Noise precision (or covariance, see ``noise_type``) used to whiten the
         ``"mahalanobis"`` and ``"crossnobis"`` distances; ``None`` is the identity.
@@ -108,6 +120,11 @@ def compute_rdm(
         raise ValueError(
             f"noise is used only by metric='mahalanobis' or 'crossnobis'; got metric={metric!r}."
         )
+    if n_trials is not None and metric != "crossnobis":
+        raise ValueError(
+            f"n_trials is used only by metric='crossnobis'; got metric={metric!r}."
+        )
+    cv = (runs, _checked_trials(n_trials, x) if n_trials is not None else None)
     if runs is not None and metric != "crossnobis":
         raise ValueError(
             f"runs is used only by metric='crossnobis'; got metric={metric!r}. Average the "
@@ -124,13 +141,13 @@ def compute_rdm(
         noise_type = "precision"
     if backend == "numpy":
         with B.single_threaded_blas():
-            return _compute_numpy(x, metric, runs, noise, noise_type, dt, n_jobs)
-    out = _compute(B.to_backend(x, backend, device, dt), metric, runs, noise, noise_type)
+            return _compute_numpy(x, metric, cv, noise, noise_type, dt, n_jobs)
+    out = _compute(B.to_backend(x, backend, device, dt), metric, cv, noise, noise_type)
     return _check_result(out, x)
 
 
 def _compute_numpy(
-    x: Any, metric: str, runs: Any, noise: Any, noise_type: str, dt: str, n_jobs: int
+    x: Any, metric: str, cv: tuple, noise: Any, noise_type: str, dt: str, n_jobs: int
 ) -> np.ndarray:
     core_ndim = 3 if metric == "crossnobis" else 2
     if x.ndim > core_ndim and not B._is_torch(x):
@@ -141,14 +158,14 @@ def _compute_numpy(
         step = max(1, int(_CHUNK_BYTES // max(1, x[0].nbytes)))
         step = min(step, -(-x.shape[0] // 2))  # at least two chunks to share between threads
         parts = B.parallel_map(
-            lambda i: _compute(_contiguous_chunk(x[i : i + step], metric, dt), metric, runs,
+            lambda i: _compute(_contiguous_chunk(x[i : i + step], metric, dt), metric, cv,
                                noise, noise_type),
             list(range(0, x.shape[0], step)),
             n_jobs,
         )
         return _check_result(np.concatenate(parts), x)
     x_b = B.to_backend(x, "numpy", None, dt)
-    out = _compute(x_b, metric, runs, noise, noise_type, n_jobs=n_jobs)
+    out = _compute(x_b, metric, cv, noise, noise_type, n_jobs=n_jobs)
     return _check_result(out, x)
 
 
@@ -245,11 +262,11 @@ def _copy_blocked(view: np.ndarray, dest: np.ndarray) -> None:
 
 
 def _compute(
-    x: Any, metric: str, runs: Any, noise: Any, noise_type: str, n_jobs: int = 1,
+    x: Any, metric: str, cv: tuple, noise: Any, noise_type: str, n_jobs: int = 1,
 ) -> Any:
     prec = _precision(noise, noise_type, x.shape[-1], x)
     if metric == "crossnobis":
-        return _crossnobis(x, prec, runs, n_jobs)
+        return _crossnobis(x, prec, cv, n_jobs)
     if metric == "mahalanobis":
         return to_condensed(_dist_from_gram(_gram(x, prec))) / x.shape[-1]
     return _condensed_rdm(x, metric)
@@ -366,7 +383,26 @@ def _condensed_rdm(x: Any, metric: str) -> Any:
     return sq if metric == "sqeuclidean" else B.sqrt(sq)
 
 
-def _crossnobis(x: Any, prec: Any, runs: Any, n_jobs: int = 1) -> Any:
+def _checked_trials(n_trials: Any, x: Any) -> np.ndarray:
+    """Trial counts as an array of shape (n_runs, n_conditions, 1), all > 0."""
+    n_runs, n_cond = x.shape[-3], x.shape[-2]
+    w = np.asarray(n_trials, dtype=np.float64)
+    if w.ndim == 1 and w.shape == (n_runs,):
+        w = np.repeat(w[:, None], n_cond, axis=1)
+    if w.shape != (n_runs, n_cond) or not np.isfinite(w).all() or (w <= 0).any():
+        raise ValueError(
+            f"n_trials must hold a count > 0 per run and condition, shape ({n_runs}, "
+            f"{n_cond}) or ({n_runs},); got shape {w.shape} with values {np.unique(w)[:5]}."
+        )
+    return w[:, :, None]
+
+
+def _crossnobis(x: Any, prec: Any, cv: tuple, n_jobs: int = 1) -> Any:
+    runs, n_trials = cv
+    if n_trials is not None:
+        if runs is not None:
+            x, n_trials = _average_runs(x, runs, n_trials)
+        return _crossnobis_weighted(x, prec, n_trials)
     if runs is not None:
         x = _average_runs(x, runs)
     n_runs, n_features = x.shape[-3], x.shape[-1]
@@ -383,7 +419,22 @@ def _crossnobis(x: Any, prec: Any, runs: Any, n_jobs: int = 1) -> Any:
     return to_condensed(d)
 
 
-def _average_runs(x: Any, runs: Any) -> Any:
+def _crossnobis_weighted(x: Any, prec: Any, n_trials: np.ndarray) -> Any:
+    """Leave-one-run-out crossnobis whose training means weight the runs by trials:
+    mean over runs r of (train_i - train_j)' P (x_ri - x_rj) / n_features."""
+    w = n_trials if isinstance(x, np.ndarray) else B.to_backend(
+        n_trials, "torch", str(x.device), str(x.dtype).split(".")[-1])
+    n_runs = x.shape[-3]
+    total, count = (w * x).sum(-3), w.sum(-3)
+    d = 0.0
+    for r in range(n_runs):
+        x_r = x[..., r, :, :]
+        train = (total - w[r] * x_r) / (count - w[r])
+        d = d + _dist_from_gram(_gram(train, prec, x_r))
+    return to_condensed(d / (n_runs * x.shape[-1]))
+
+
+def _average_runs(x: Any, runs: Any, n_trials: np.ndarray | None = None) -> Any:
     runs = np.asarray(runs)
     if runs.shape != (x.shape[-3],):
         raise ValueError(
@@ -395,85 +446,19 @@ def _average_runs(x: Any, runs: Any) -> Any:
             f"metric='crossnobis' needs at least 2 distinct run labels; got runs with only "
             f"{labels.tolist()}."
         )
-    parts = [x[..., np.flatnonzero(runs == lab), :, :].mean(-3) for lab in labels]
-    if isinstance(x, np.ndarray):
+    groups = [np.flatnonzero(runs == lab) for lab in labels]
+    if n_trials is not None:  # trial-weighted means, and the trials they hold
+        w = n_trials if isinstance(x, np.ndarray) else B.to_backend(
+            n_trials, "torch", str(x.device), str(x.dtype).split(".")[-1])
+        parts = [(w[g] * x[..., g, :, :]).sum(-3) / w[g].sum(0) for g in groups]
+        counts = np.stack([n_trials[g].sum(0) for g in groups])
+        return _stack_runs(parts, x), counts
+    return _stack_runs([x[..., g, :, :].mean(-3) for g in groups], x)
+
+
+def _stack_runs(parts: list, like: Any) -> Any:
+    if isinstance(like, np.ndarray):
         return np.stack(parts, axis=-3)
     import torch
 
     return torch.stack(parts, dim=-3)
-
-
-def noise_precision(
-    residuals: np.ndarray, method: str = "shrinkage_diag", dof: int | None = None
-) -> np.ndarray:
-    """Estimate a noise precision matrix from residuals, with shrinkage.
-
-    Parameters
-    ----------
-    residuals : array of shape (n_observations, n_features)
-        Residuals (e.g. trials minus their condition mean); they are demeaned here.
-    method : {"shrinkage_diag", "shrinkage_eye", "diag", "full"}
-        Covariance estimator: shrinkage towards the diagonal (Schäfer & Strimmer 2005),
-        towards a multiple of the identity (Ledoit & Wolf 2004), the diagonal only, or
-        the sample covariance; the same estimators as rsatoolbox.
-    dof : int or None
-        Degrees of freedom; ``None`` uses n_observations - 1.
-
-    Returns
-    -------
-    precision : array of shape (n_features, n_features)
-        Inverse of the estimated covariance, for ``compute_rdm(..., noise=precision)``.
-    """
-    return np.linalg.inv(noise_covariance(residuals, method, dof))
-
-
-def noise_covariance(
-    residuals: np.ndarray, method: str = "shrinkage_diag", dof: int | None = None
-) -> np.ndarray:
-    """Estimate a noise covariance matrix; see :func:`noise_precision` for the arguments.
-
-    Returns
-    -------
-    covariance : array of shape (n_features, n_features)
-    """
-    check_option("method", method, SHRINKAGE)
-    res = np.asarray(residuals, dtype=np.float64)
-    if res.ndim != 2 or res.shape[0] < 2:
-        raise ValueError(
-            f"residuals must have shape (n_observations >= 2, n_features); got {res.shape}."
-        )
-    check_finite("residuals", res, ("observation", "feature"))
-    res = res - res.mean(0, keepdims=True)
-    n_obs = res.shape[0]
-    dof = n_obs - 1 if dof is None else dof
-    s_sum = res.T @ res
-    if method == "full":
-        return s_sum / dof
-    if method == "diag":
-        return np.diag(np.diag(s_sum) / dof)
-    s2_sum = (res**2).T @ (res**2)
-    if method == "shrinkage_eye":
-        return _shrink_eye(s_sum, s2_sum, n_obs, dof)
-    return _shrink_diag(s_sum, s2_sum, n_obs, dof)
-
-
-def _shrink_eye(s_sum: np.ndarray, s2_sum: np.ndarray, n_obs: int, dof: int) -> np.ndarray:
-    s = s_sum / n_obs
-    b2 = np.sum(s2_sum / n_obs - s * s) / n_obs
-    m = np.trace(s) / s.shape[0]
-    eye = np.eye(s.shape[0])
-    d2 = np.sum((s - m * eye) ** 2)
-    b2 = min(d2, b2)
-    return (b2 / d2 * m * eye + (d2 - b2) / d2 * s) * n_obs / dof
-
-
-def _shrink_diag(s_sum: np.ndarray, s2_sum: np.ndarray, n_obs: int, dof: int) -> np.ndarray:
-    s = s_sum / dof
-    var = np.diag(s)
-    std = np.sqrt(var)
-    s_mean = s_sum / std[None, :] / std[:, None] / (n_obs - 1)
-    s2_mean = s2_sum / var[None, :] / var[:, None] / (n_obs - 1)
-    var_hat = n_obs / dof**2 * (s2_mean - s_mean**2)
-    mask = ~np.eye(s.shape[0], dtype=bool)
-    lamb = float(np.clip(np.sum(var_hat[mask]) / np.sum(s_mean[mask] ** 2), 0, 1))
-    return s * (np.eye(s.shape[0]) + (1 - lamb) * mask)

@@ -50,7 +50,11 @@ def _chunk_rdms(x: np.ndarray, idx: np.ndarray, valid: np.ndarray, metric: str) 
     sub = np.ascontiguousarray(x[:, idx, :].transpose(1, 3, 0, 2))  # (c, n_times, n_cond, k)
     sub *= mask  # padded features are exactly zero
     if metric == "correlation":
+        # a pattern constant over the neighbourhood is exactly zero once centred (its
+        # distances NaN), whatever the rounding of its mean and the padding
+        flat = ((sub == sub[..., :1]) | ~mask).all(-1)  # feature 0 is always a real one
         sub -= sub.sum(-1, keepdims=True) * mask / valid.sum(-1)[:, None, None, None]
+        sub *= ~flat[..., None]
     gram = sub @ sub.swapaxes(-1, -2)
     iu = np.triu_indices(x.shape[0], 1)
     g = gram[..., iu[0], iu[1]]
@@ -92,8 +96,9 @@ def _run(
 
 
 def _chunk_size(patterns: np.ndarray, k: int, max_memory: float) -> int:
+    """Centres per chunk (shared between the threads) within ``max_memory`` bytes."""
     n_cond, _, n_times = patterns.shape
-    per_centre = 8 * n_times * (3 * n_cond * k + 6 * n_cond * n_cond)
+    per_centre = 8 * n_times * (4 * n_cond * k + 6 * n_cond * n_cond)
     return int(max(1, max_memory // per_centre))
 
 
@@ -176,10 +181,11 @@ def sensor_searchlight(
     metric: str = "correlation",
     method: str = "spearman",
     tmin: float = 0.0,
+    window: int = 1,
     max_memory: float = 256e6,
     verbose: bool = False,
 ) -> dict:
-    """Sensor-space searchlight RSA at every time point.
+    """Sensor-space (spatio-temporal) searchlight RSA at every time point.
 
     Parameters
     ----------
@@ -199,6 +205,10 @@ def sensor_searchlight(
         Comparison method (see :func:`compare_rdms`).
     tmin : float
         Time of the first sample in seconds.
+    window : int
+        Samples per searchlight in time (odd): the patterns hold the neighbourhood's
+        channels at ``window`` consecutive samples, centred on each time point that
+        has them all (mne-rsa's ``temporal_radius = (window - 1) / 2``); 1: one sample.
     max_memory : float
         Bytes allowed for the working arrays of one chunk of centres.
     verbose : bool
@@ -207,7 +217,8 @@ def sensor_searchlight(
     Returns
     -------
     maps : dict of {model name: mne.EvokedArray}
-        Model similarity for each channel (as the centre) and time.
+        Model similarity for each channel (as the centre) and time: n_times - window + 1
+        time points, the first at ``tmin + (window - 1) / 2 / sfreq``.
     """
     import mne
 
@@ -219,13 +230,37 @@ def sensor_searchlight(
         )
     names, models = as_model_matrix(model_rdms, len(order))
     neighbors = sensor_neighbors(info, radius)
+    patterns, neighbors = _time_windows(patterns, neighbors, window)
     size = _chunk_size(patterns, max(len(n) for n in neighbors), max_memory)
     chunks = (neighbors[s] for s in _chunks(len(neighbors), size))
     out = _run(patterns, chunks, len(neighbors), models, metric, method, verbose)
+    start = tmin + (window - 1) / 2 / info["sfreq"]
     return {
-        name: mne.EvokedArray(out[:, :, k], info, tmin=tmin, comment=name, nave=1)
+        name: mne.EvokedArray(out[:, :, k], info, tmin=start, comment=name, nave=1)
         for k, name in enumerate(names)
     }
+
+
+def _time_windows(
+    patterns: np.ndarray, neighbors: list[np.ndarray], window: int
+) -> tuple[np.ndarray, list[np.ndarray]]:
+    """Patterns (n_cond, n_ch * window, n_windows) of ``window`` consecutive samples per
+    channel (feature ``ch * window + w``), and the neighbourhoods over those features."""
+    check_positive("window", window)
+    if int(window) != window or window % 2 == 0 or window > patterns.shape[-1]:
+        raise ValueError(
+            f"window must be an odd whole number of samples <= n_times={patterns.shape[-1]}; "
+            f"got {window!r}."
+        )
+    if window == 1:
+        return patterns, neighbors
+    window = int(window)
+    view = np.lib.stride_tricks.sliding_window_view(patterns, window, axis=-1)
+    n_cond, n_ch, n_win = view.shape[:3]
+    stacked = np.ascontiguousarray(view.transpose(0, 1, 3, 2)).reshape(n_cond, n_ch * window,
+                                                                        n_win)
+    offsets = np.arange(window)
+    return stacked, [(nb[:, None] * window + offsets).ravel() for nb in neighbors]
 
 
 # ----------------------------------------------------------------------------- volumes

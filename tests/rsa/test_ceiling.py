@@ -61,3 +61,33 @@ def test_errors(rng):
         noise_ceiling(rng.random((3, 10)), "tau")
     with pytest.raises(ValueError, match="method='x' is not valid"):
         pool_rdms(rng.random((3, 10)), "x")
+
+
+@pytest.mark.parametrize(("method", "ref"), [("whitened_cosine", "cosine_cov"), ("whitened_pearson", "corr_cov")])
+def test_whitened_ceiling_is_boot_noise_ceiling_with_the_whitened_pooling(rng, method, ref,
+                                                                          monkeypatch):
+    """As documented (issue 16): boot_noise_ceiling pools with inference_util.pool_rdm,
+    which still normalises cosine_cov/corr_cov RDMs like cosine/corr; ours pool with the
+    whitened norms of rsatoolbox.util.pooling.pool_rdm. With that pooling (and an exact
+    solve for its conjugate gradients) the two are equal to 1e-10."""
+    import rsatoolbox.inference.noise_ceiling as nc
+    import rsatoolbox.util.pooling as pooling
+    import scipy.sparse.linalg
+
+    def exact_cg(v, r, atol=None):
+        return scipy.sparse.linalg.spsolve(scipy.sparse.csc_matrix(v), r), 0
+
+    x = rng.random(45) + 0.7 * rng.random((4, 45))
+    old = boot_noise_ceiling(RDMs(x), method=ref)
+    monkeypatch.setattr(nc, "pool_rdm", pooling.pool_rdm)
+    monkeypatch.setattr(pooling.scipy.sparse.linalg, "cg", exact_cg)
+    ours = noise_ceiling(x, method)
+    np.testing.assert_allclose(ours, boot_noise_ceiling(RDMs(x), method=ref), atol=1e-10)
+    assert np.abs(np.subtract(ours, old)).max() > 1e-6  # the two poolings differ
+
+
+def test_a_method_without_pooling_rule_has_no_ceiling(rng):
+    with pytest.raises(ValueError, match="method='bures' has no pooling rule"):
+        pool_rdms(rng.random((3, 10)), "bures")
+    with pytest.raises(ValueError, match="method='bures' defines no noise ceiling"):
+        noise_ceiling(rng.random((3, 10)), "bures")

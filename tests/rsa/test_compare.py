@@ -17,6 +17,8 @@ RSATOOLBOX = {
     "cosine": "cosine",
     "whitened_pearson": "corr_cov",
     "whitened_cosine": "cosine_cov",
+    "rho_a": "rho-a",
+    "kendall_tau_b": "tau-b",
 }
 
 
@@ -84,21 +86,29 @@ def test_shapes_and_leading_axes(rng):
 
 
 @pytest.mark.parametrize("method", list(RSATOOLBOX))
-def test_nan_pairs_excluded_consistently(rng, method):
+def test_nan_pairs_excluded_per_pair_of_rdms(rng, method):
+    """A NaN pair leaves out that pair from the comparisons of its own RDM only: every
+    (data, model) value equals rsatoolbox on those two RDMs alone, NaN at the union of
+    their NaN pairs (rsatoolbox asks both to share them). The old rule, dropping a pair
+    NaN anywhere from every comparison of the call, made a value depend on the other
+    RDMs of the call (the searchlight and time-course bug of issue 16)."""
     a, b = rng.random((3, 45)), rng.random((2, 45))
     a[1, 7] = np.nan
     b[0, 30] = np.nan
     out = compare_rdms(a, b, method)
     assert np.isfinite(out).all()
-    keep = np.ones(45, bool)
-    keep[[7, 30]] = False
-    if method.startswith("whitened"):  # equal to rsatoolbox's projection with NaNs
-        a2, b2 = a.copy(), b.copy()
-        a2[:, ~keep], b2[:, ~keep] = np.nan, np.nan
-        ref = compare(RDMs(a2), RDMs(b2), RSATOOLBOX[method])
-    else:
-        ref = compare(RDMs(a[:, keep]), RDMs(b[:, keep]), RSATOOLBOX[method])
-    np.testing.assert_allclose(out, ref, atol=1e-10)
+    for i in range(3):
+        for j in range(2):
+            nan = np.isnan(a[i]) | np.isnan(b[j])
+            x, y = a[i].copy(), b[j].copy()
+            x[nan], y[nan] = np.nan, np.nan
+            if not method.startswith("whitened"):
+                x, y = x[~nan], y[~nan]
+            ref = compare(RDMs(x[None]), RDMs(y[None]), RSATOOLBOX[method])[0, 0]
+            assert out[i, j] == pytest.approx(ref, abs=1e-10)
+            assert compare_rdms(a[i], b[j], method) == pytest.approx(ref, abs=1e-10)
+    np.testing.assert_allclose(compare_rdms(a[[0, 2]], b[1], method), out[[0, 2], 1],
+                               atol=1e-12)
 
 
 def test_paired_comparison(rng):
@@ -126,6 +136,9 @@ def test_planted_model_ranks_first(rng):
 def test_errors(rng):
     with pytest.raises(ValueError, match="method='spearmann' is not valid.*Did you mean 'spearman'"):
         compare_rdms(rng.random(6), rng.random(6), "spearmann")
+    with pytest.raises(ValueError, match=r"same number of pairs .*got 10 pairs \(5 conditions\) "
+                       r"and 6 \(4 conditions\): the model RDM has fewer conditions"):
+        compare_rdms(rng.random(10), rng.random(6))
     with pytest.raises(ValueError, match="same number of pairs"):
         compare_rdms(rng.random(6), rng.random(10))
     with pytest.raises(ValueError, match="rdm_a must be condensed RDMs"):
@@ -223,3 +236,48 @@ def test_constant_rdms_give_nan_correlations_with_a_warning(rng):
             assert np.isnan(compare_rdms(data, flat, method)).all()
     assert np.isfinite(compare_rdms(data, flat, "cosine")).all()
     np.testing.assert_array_equal(compare_rdms(data, flat, "kendall_tau_a"), 0.0)
+
+
+@pytest.mark.parametrize("method", ["rho_a", "kendall_tau_b", "bures"])
+def test_new_methods_equal_to_rsatoolbox_with_ties(rng, method):
+    """rho-a, tau-b and Bures on rsatoolbox's own test inputs (random RDMs of 5 and 12
+    conditions; ties in tau-b and rho-a)."""
+    peer = {"rho_a": "rho-a", "kendall_tau_b": "tau-b", "bures": "bures"}[method]
+    for a, b in [(rng.random((3, 10)), rng.random((2, 10))),
+                 (rng.integers(0, 4, (3, 66)).astype(float), rng.random((4, 66)))]:
+        ref = compare(RDMs(a), RDMs(b), peer)
+        np.testing.assert_allclose(compare_rdms(a, b, method), ref, atol=1e-10)
+        np.testing.assert_allclose(compare_rdms_paired(a[:2], b[:2], method), np.diag(ref[:2, :2]),
+                                   atol=1e-10)
+
+
+def test_bures_needs_complete_rdms(rng):
+    a = rng.random((2, 10))
+    a[0, 3] = np.nan
+    with pytest.raises(ValueError, match="method='bures' needs complete RDMs; got 1 NaN"):
+        compare_rdms(a, rng.random(10), "bures")
+
+
+def test_a_new_method_is_one_record(rng, monkeypatch):
+    """Registering a Method is all it takes: compare_rdms, compare_rdms_paired, pool_rdms
+    and noise_ceiling read it; a record without a pooling rule has no ceiling."""
+    from neurodecode.rsa import methods, noise_ceiling, pool_rdms
+
+    record = methods.Method("dot", lambda x, keep: x / x.shape[-1], methods.pool_unit_rms)
+    monkeypatch.setitem(methods.METHODS, "mean_product", record)
+    a, b = rng.random((3, 15)), rng.random((2, 15))
+    np.testing.assert_allclose(compare_rdms(a, b, "mean_product"), a @ b.T / 225)
+    np.testing.assert_allclose(compare_rdms_paired(a[:2], b, "mean_product"),
+                               (a[:2] * b).sum(-1) / 225)
+    assert np.isfinite(noise_ceiling(a, "mean_product")).all()
+    monkeypatch.setitem(methods.METHODS, "unpooled", methods.Method(
+        "cosine", methods.identity, ceiling=False))
+    assert compare_rdms(a[0], a[0], "unpooled") == pytest.approx(1.0)
+    with pytest.raises(ValueError, match="method='unpooled' has no pooling rule"):
+        pool_rdms(a, "unpooled")
+    with pytest.raises(ValueError, match="a Method with ceiling=True needs a pool rule"):
+        methods.Method("cosine", methods.identity)
+    with pytest.raises(ValueError, match="kernel='sum' is not valid"):
+        methods.Method("sum", methods.identity, ceiling=False)
+    with pytest.raises(ValueError, match="kernel='cosine' needs a transform"):
+        methods.Method("cosine", ceiling=False)

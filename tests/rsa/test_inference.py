@@ -146,3 +146,68 @@ def test_bootstrap_with_few_conditions_leaves_degenerate_resamples_out(rng):
     with pytest.warns(UserWarning, match="bootstrap resamples were left out"):
         _, p = compare_models(subjects, models, "pearson", n_bootstrap=500, seed=1)
     assert np.isfinite(p).all() and (p <= 1).all()
+
+
+def test_bootstrap_drops_resamples_of_fewer_than_3_conditions_as_rsatoolbox(rng):
+    """The peer's case (issue 16): 11 RDMs of 5 conditions (rsatoolbox's test shape
+    ``np.random.rand(11, 10)``), cosine. About 10 % of the resamples draw 2 distinct
+    conditions, whose RDMs hold one repeated value: cosine exactly 1. rsatoolbox's
+    ``eval_bootstrap_pattern`` leaves them out; so do we, and every kept sample equals
+    rsatoolbox's evaluation of the same resample (the draws replayed from the seed)."""
+    from rsatoolbox.rdm import RDMs, compare
+
+    from neurodecode.rsa.inference import _draw_conditions
+
+    data, model = rng.random((11, 10)), rng.random(10)
+    with pytest.warns(UserWarning, match="drew fewer than 3 distinct conditions"):
+        res = bootstrap_ci(data, model, "cosine", n_bootstrap=400, seed=2)
+    gen = np.random.default_rng(2)
+    picks = [_draw_conditions(5, gen) for _ in range(400)]
+    few = np.array([len(np.unique(p)) < 3 for p in picks])
+    np.testing.assert_array_equal(np.isnan(res.samples[:, 0]), few)
+    assert 0.05 < few.mean() < 0.15
+    data_rdms, model_rdm = RDMs(data), RDMs(model[None])
+    for k in np.flatnonzero(~few)[:40]:
+        sub = data_rdms.subsample_pattern("index", picks[k])
+        ref = compare(model_rdm.subsample_pattern("index", picks[k]), sub, "cosine").mean()
+        assert res.samples[k, 0] == pytest.approx(ref, abs=1e-12)
+    assert res.ci_high[0] < 0.99  # 1.000 when the 2-condition draws were kept
+    with pytest.warns(UserWarning, match="left out"):
+        boot = bootstrap_ci(data, model, "cosine", over="both", n_bootstrap=200, seed=2)
+    assert boot.ci_high[0] < 0.99
+
+
+def test_compare_models_leaves_degenerate_resamples_out(rng):
+    """Two models on 5 conditions: a 2-condition resample would count as a tie of both
+    (cosine 1 and 1); left out, the p-value uses only the resamples that compare."""
+    data, models = rng.random((11, 10)), rng.random((2, 10))
+    with pytest.warns(UserWarning, match="left out"):
+        res = bootstrap_ci(data, models, "cosine", n_bootstrap=300, seed=4)
+    with pytest.warns(UserWarning, match="left out"):
+        _, p = compare_models(data, models, "cosine", n_bootstrap=300, seed=4)
+    boot = res.samples[:, 0] - res.samples[:, 1]
+    boot = boot[~np.isnan(boot)]
+    expected = min(1.0, 2 * min((1 + (boot <= 0).sum()) / (1 + boot.size),
+                                (1 + (boot >= 0).sum()) / (1 + boot.size)))
+    assert p[0, 1] == pytest.approx(expected)
+
+
+def test_p_values_plus_one_correction(rng):
+    """+1 on by default: a planted effect beyond every permutation gets 1 / (1 + n),
+    not 0; plus_one=False gives the plain fraction (0)."""
+    truth, subjects = _planted(rng, noise=0.1)
+    res = permutation_test(subjects.mean(0), truth, n_permutations=50)
+    assert res.p_value == pytest.approx(1 / 51)
+    plain = permutation_test(subjects.mean(0), truth, n_permutations=50, plus_one=False)
+    assert plain.p_value == 0.0
+    np.testing.assert_array_equal(plain.null, res.null)
+    models = np.stack([truth, rng.random(truth.size)])
+    _, p = compare_models(subjects, models, "pearson", over="subjects", n_bootstrap=99)
+    _, p0 = compare_models(subjects, models, "pearson", over="subjects", n_bootstrap=99,
+                           plus_one=False)
+    assert p[0, 1] == pytest.approx(2 / 100) and p0[0, 1] == 0.0
+    x = 0.3 * rng.standard_normal((12, 40))
+    x[:, 10:20] += 2.0
+    c1 = cluster_test(x, n_permutations=99)
+    c0 = cluster_test(x, n_permutations=99, plus_one=False)
+    assert c1.p_values.min() == pytest.approx(1 / 100) and c0.p_values.min() == 0.0

@@ -218,3 +218,111 @@ def test_euclidean_keeps_its_digits_with_a_large_offset(rng):
         ref = pdist(x[0].astype(np.float64), metric)
         for out in (compute_rdm(x, metric)[0], compute_rdm(x[0], metric)):
             assert np.abs(out - ref).max() / ref.max() < 1e-6
+
+
+@pytest.mark.filterwarnings("ignore:invalid value encountered in cast:RuntimeWarning")
+def test_crossnobis_with_unequal_trials_per_run_equal_to_rsatoolbox(rng):
+    """rsatoolbox's crossnobis from single trials averages the training runs trial by
+    trial; with n_trials the per-run means give the same RDM (up to 0.1 apart without)."""
+    from rsatoolbox.data import Dataset
+    from rsatoolbox.rdm import calc_rdm
+
+    n_runs, n_cond, n_feat = 4, 5, 12
+    counts = rng.integers(1, 6, (n_runs, n_cond))
+    trials, conds, runs = [], [], []
+    for r in range(n_runs):
+        for c in range(n_cond):
+            trials.append(rng.standard_normal((counts[r, c], n_feat)) + c)
+            conds += [c] * counts[r, c]
+            runs += [r] * counts[r, c]
+    data = np.concatenate(trials)
+    conds, runs = np.array(conds), np.array(runs)
+    means = np.stack([[data[(runs == r) & (conds == c)].mean(0) for c in range(n_cond)]
+                      for r in range(n_runs)])
+    prec = np.linalg.inv(np.cov(rng.standard_normal((200, n_feat)).T))
+    ds = Dataset(data, obs_descriptors={"conds": conds, "runs": runs})
+    for noise in (None, prec):
+        ref = calc_rdm(ds, method="crossnobis", descriptor="conds", cv_descriptor="runs",
+                       noise=noise).get_vectors()[0]
+        ours = compute_rdm(means, "crossnobis", n_trials=counts, noise=noise)
+        np.testing.assert_allclose(ours, ref, atol=1e-10)
+    assert np.abs(compute_rdm(means, "crossnobis") - ref).max() > 1e-3  # unweighted differs
+    equal = compute_rdm(means, "crossnobis", n_trials=np.full(n_runs, 3))
+    np.testing.assert_allclose(equal, compute_rdm(means, "crossnobis"), atol=1e-12)
+    grouped = compute_rdm(means, "crossnobis", n_trials=counts, runs=[0, 0, 1, 1])
+    ds2 = Dataset(data, obs_descriptors={"conds": conds, "runs": runs // 2})
+    ref2 = calc_rdm(ds2, method="crossnobis", descriptor="conds", cv_descriptor="runs")
+    np.testing.assert_allclose(grouped, ref2.get_vectors()[0], atol=1e-10)
+    with pytest.raises(ValueError, match=r"n_trials must hold a count > 0 per run and "
+                       r"condition, shape \(4, 5\) or \(4,\); got shape \(3,\)"):
+        compute_rdm(means, "crossnobis", n_trials=[1, 2, 3])
+    with pytest.raises(ValueError, match="n_trials is used only by metric='crossnobis'"):
+        compute_rdm(means[0], "euclidean", n_trials=[1, 2, 3])
+
+
+def test_euclidean_gram_precision_is_as_documented(rng):
+    """Patterns far from the origin keep their distances (the Gram matrix is of the
+    centred patterns); a pair closer than sqrt(eps) * norm(pattern - mean) is only
+    resolved to about that bound, as the docstring says."""
+    from scipy.spatial.distance import pdist
+
+    x = rng.standard_normal((6, 40)) + 1e6  # far off: centring keeps every digit
+    for batched in (False, True):
+        ours = compute_rdm(x[None] if batched else x, "euclidean").reshape(-1)
+        np.testing.assert_allclose(ours, pdist(x), rtol=1e-8)
+    near = x.copy()
+    near[1] = near[0] + 1e-12 * rng.standard_normal(40)  # 1e-11 apart, norms about 6
+    scale = np.linalg.norm(near - near.mean(0), axis=1).max()
+    err = np.abs(compute_rdm(near, "euclidean") - pdist(near))
+    assert err.max() <= 4 * np.sqrt(np.finfo(float).eps) * scale
+
+
+def test_poisson_rdm_equal_to_rsatoolbox(rng):
+    """Spike counts (zeros included), as in rsatoolbox's poisson tests."""
+    from rsatoolbox.data import Dataset
+    from rsatoolbox.rdm import calc_rdm
+
+    from neurodecode.rsa import compute_poisson_rdm
+
+    counts = rng.poisson(2.0, (6, 30)).astype(float)
+    ref = calc_rdm(Dataset(counts), method="poisson").get_vectors()[0]
+    np.testing.assert_allclose(compute_poisson_rdm(counts), ref, atol=1e-12)
+    stacked = compute_poisson_rdm(np.stack([counts, counts[::-1]]))
+    np.testing.assert_allclose(stacked[0], ref, atol=1e-12)
+    with pytest.raises(ValueError, match="patterns must be counts or rates >= 0"):
+        compute_poisson_rdm(-counts)
+    with pytest.raises(ValueError, match="prior_lambda must be > 0 and prior_weight >= 0"):
+        compute_poisson_rdm(counts, prior_lambda=0.0)
+    with pytest.raises(ValueError, match="zero rates have no logarithm"):
+        compute_poisson_rdm(counts, prior_weight=0.0)
+    with pytest.raises(ValueError, match=r"n_conditions >= 3"):
+        compute_poisson_rdm(counts[:2])
+
+
+def test_unbalanced_rdm_equal_to_rsatoolbox(rng):
+    """Unequal trials per condition and per run: rsatoolbox's calc_rdm_unbalanced
+    (euclidean without runs, cross-validated over runs, crossnobis with a precision)."""
+    from rsatoolbox.data import Dataset
+    from rsatoolbox.rdm import calc_rdm_unbalanced
+
+    from neurodecode.rsa import compute_unbalanced_rdm
+
+    conds = np.repeat(np.arange(5), rng.integers(2, 6, 5))
+    runs = rng.integers(0, 3, len(conds))
+    x = rng.standard_normal((len(conds), 7)) + conds[:, None]
+    prec = np.linalg.inv(np.cov(rng.standard_normal((50, 7)).T))
+    ds = Dataset(x, obs_descriptors={"conds": conds, "runs": runs})
+    for kwargs, ref_kw in [({}, {"method": "euclidean"}),
+                           ({"runs": runs}, {"method": "euclidean", "cv_descriptor": "runs"}),
+                           ({"runs": runs, "noise": prec},
+                            {"method": "crossnobis", "cv_descriptor": "runs", "noise": prec})]:
+        ref = calc_rdm_unbalanced(ds, descriptor="conds", **ref_kw).get_vectors()[0]
+        ours, order = compute_unbalanced_rdm(x, conds, **kwargs)
+        np.testing.assert_allclose(ours, ref, atol=1e-10)
+    assert order == [0, 1, 2, 3, 4]
+    with pytest.raises(ValueError, match="have no pair of trials from different runs"):
+        compute_unbalanced_rdm(x, conds, runs=np.zeros(len(conds)))
+    with pytest.raises(ValueError, match=r"condition\(s\) \[9\] have no trials"):
+        compute_unbalanced_rdm(x, conds, condition_order=[0, 1, 9])
+    with pytest.raises(ValueError, match="at least 3 conditions"):
+        compute_unbalanced_rdm(x[:4], conds[:4])

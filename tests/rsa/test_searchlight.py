@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import matplotlib
 import mne
 import nibabel as nib
@@ -210,3 +212,68 @@ def test_haxby_volume_searchlight_animacy(data_root, tmp_path):
     print(f"Haxby animacy searchlight: peak rho={values[inside].max():.3f}, whole mask {whole:.3f}")
     # local animacy information is stronger than in the whole slice
     assert values[inside].max() > 0.6 > whole
+
+
+def test_a_flat_neighbourhood_affects_only_its_own_rdm(rng):
+    """Issue 16: one condition constant over a neighbourhood makes NaN pairs in that
+    centre's RDM only; the other centres' values do not depend on it, nor on how the
+    centres are chunked (max_memory)."""
+    info = _eeg_info()
+    x = _planted_sensor_data(rng, info)
+    nbrs = sensor_neighbors(info, radius=0.07)
+    flat = nbrs[info["ch_names"].index("Cz")]
+    x[2][np.ix_(flat, [7])] = 0.5  # condition 2 constant over Cz's neighbourhood at t=7
+    with pytest.warns(UserWarning, match="constant"):
+        big = sensor_searchlight(x, MODEL, info, radius=0.07, method="spearman")["model0"].data
+    with pytest.warns(UserWarning, match="constant"):
+        small = sensor_searchlight(x, MODEL, info, radius=0.07, max_memory=1.0)["model0"].data
+    np.testing.assert_allclose(big, small, atol=1e-12)
+    for c in range(len(nbrs)):  # every centre equals its RDM compared alone
+        if len(nbrs[c]) < 2:  # a lone sensor: no correlation distance
+            assert np.isnan(big[c, 7])
+            continue
+        with np.errstate(invalid="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)
+            rdm = compute_rdm(x[:, nbrs[c], 7], "correlation")
+        assert np.isclose(big[c, 7], compare_rdms(rdm, MODEL), equal_nan=True)
+
+
+def test_volume_searchlight_independent_of_max_memory_with_a_flat_sphere(rng):
+    """Condition 1 constant over the first two planes: the spheres inside them have NaN
+    pairs, left out of their own RDMs only; every voxel equals its sphere alone."""
+    from scipy.spatial import cKDTree
+
+    mask = np.ones((4, 4, 3), bool)
+    x = rng.standard_normal((5, mask.sum()))
+    x[1, :24] = 0.2
+    mask_img = nib.Nifti1Image(mask.astype(np.uint8), np.eye(4))
+    a = volume_searchlight(x, MODEL, mask_img, 1.5)["model0"].get_fdata()
+    b = volume_searchlight(x, MODEL, mask_img, 1.5, max_memory=1.0)["model0"].get_fdata()
+    np.testing.assert_allclose(a, b, atol=1e-6)
+    ijk = np.argwhere(mask)
+    tree = cKDTree(ijk)
+    for v in (0, 30, 47):
+        sphere = tree.query_ball_point(ijk[v], 1.5)
+        with np.errstate(invalid="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore", UserWarning)
+            rdm = compute_rdm(x[:, sphere], "correlation")
+        assert np.isclose(a[tuple(ijk[v])], compare_rdms(rdm, MODEL), atol=1e-6)
+
+
+def test_spatio_temporal_searchlight_equal_to_mne_rsa(rng):
+    """Neighbourhoods of channels x 3 samples: mne-rsa's spatio-temporal searchlight
+    (temporal_radius=1) on the same neighbours, and the times of the window centres."""
+    import mne_rsa
+
+    info = _eeg_info()
+    x = _planted_sensor_data(rng, info)
+    nbrs = sensor_neighbors(info, radius=0.07)
+    maps = sensor_searchlight(x, MODEL, info, radius=0.07, window=3, tmin=-0.1)["model0"]
+    patches = mne_rsa.searchlight(x.shape, spatial_radius=[list(n) for n in nbrs],
+                                  temporal_radius=1)
+    ref = np.asarray(mne_rsa.rsa_array(x, MODEL, patches, data_rdm_metric="correlation"))
+    np.testing.assert_allclose(maps.data, ref.reshape(maps.data.shape), atol=1e-10)
+    assert maps.data.shape == (20, 28) and maps.times[0] == pytest.approx(-0.09)
+    with pytest.raises(ValueError, match="window must be an odd whole number of samples <= "
+                       "n_times=30; got 4"):
+        sensor_searchlight(x, MODEL, info, window=4)

@@ -147,3 +147,16 @@ def test_meg_sample_peaks_after_onset(data_root):
     assert value > 0.9
     baseline = res.group_mean[res.times < 0, 0]
     assert value > baseline.max()
+
+
+def test_a_flat_window_changes_no_other_window(rng):
+    """Issue 16: one condition constant in one window (correlation distances NaN) must
+    leave the similarity of every other window as it is without that window."""
+    data, labels = _trials(rng)
+    x = data[0]
+    x[labels[0] == 4, :, 33] = 1.0  # condition 4 flat over the channels at t=33
+    with pytest.warns(UserWarning, match="constant"):
+        res = rsa_timecourse(x, labels[0], MODEL, method="pearson")
+    other = rsa_timecourse(x[:, :, :33], labels[0], MODEL, method="pearson")
+    np.testing.assert_allclose(res.similarity[0, :33], other.similarity[0], atol=1e-12)
+    assert np.isfinite(res.similarity[0, 33]).all()  # the flat window: its own pairs only
