@@ -63,7 +63,8 @@ def make_labels(conditions: Sequence[str], categories: dict) -> np.ndarray:
 def load_segments(recipe: Recipe, *, progress: bool = False) -> tuple[Segments, list[Recording]]:
     """Recordings of the recipe, filtered and cut into windows around the selected events.
 
-    Windows of conditions outside ``analysis.conditions`` (when given) are dropped.
+    Windows of conditions outside ``analysis.conditions`` (when given) are dropped; a
+    name there that matches no window, or fewer than two classes left, is a ``ConfigError``.
     """
     from .decoding import _segment
 
@@ -72,13 +73,36 @@ def load_segments(recipe: Recipe, *, progress: bool = False) -> tuple[Segments, 
     recordings = [bandpass(r, ana.l_freq, ana.h_freq) for r in recordings]
     segments = _segment(recordings, None, recipe)
     if ana.conditions:
-        keep = segments.meta["condition"].astype(str).isin(ana.conditions).to_numpy()
-        if not keep.any():
-            raise ConfigError(
-                f"analysis.conditions {list(ana.conditions)} match no window; the data has "
-                f"conditions {sorted(segments.meta['condition'].astype(str).unique())}.")
-        segments = subset(segments, keep)
+        segments = subset(segments, condition_mask(segments, ana.conditions))
+    check_classes(make_labels(segments.meta["condition"].astype(str), ana.categories))
     return segments, recordings
+
+
+def condition_mask(segments: Segments, conditions: Sequence[str]) -> np.ndarray:
+    """True for the windows of ``conditions``; a name that matches no window is an error.
+
+    Raises
+    ------
+    ConfigError
+        Listing the names that match nothing and the conditions the data has.
+    """
+    present = segments.meta["condition"].astype(str)
+    unknown = [c for c in conditions if c not in set(present)]
+    if unknown:
+        raise ConfigError(
+            f"analysis.conditions {list(conditions)}: {unknown} match no window; the data has "
+            f"conditions {sorted(present.unique())}. Fix the spelling or leave them out.")
+    return present.isin(list(conditions)).to_numpy()
+
+
+def check_classes(y: np.ndarray) -> None:
+    """Raise ``ConfigError`` unless ``y`` holds at least two classes (before any fitting)."""
+    classes = sorted(set(np.asarray(y).tolist()))
+    if len(y) == 0 or len(classes) < 2:
+        raise ConfigError(
+            f"the selected windows hold {len(y)} sample(s) of {len(classes)} class(es) "
+            f"{classes}; the analysis needs at least 2 classes. Check analysis.conditions, "
+            "analysis.categories and segments.on.")
 
 
 def subset(segments: Segments, keep: np.ndarray) -> Segments:
