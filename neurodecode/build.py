@@ -106,7 +106,8 @@ def _read_study(data: DataConfig) -> list[Recording]:
 
 
 def _check_subjects(subjects, found, where: str) -> None:
-    unknown = [s for s in subjects if str(s).removeprefix("sub-") not in set(map(str, found))]
+    unknown = [s for s in subjects
+               if str(s).removeprefix("sub-").removeprefix("subj") not in set(map(str, found))]
     if unknown:
         raise ConfigError(f"data.subjects {unknown} are not in {where}; the subjects there "
                           f"are {sorted(map(str, found))[:30]}.")
