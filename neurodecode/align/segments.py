@@ -188,14 +188,12 @@ def _is_mne(obj: Any) -> bool:
 
 
 def _info_at(info: Any, sfreq: float) -> Any:
-    """A copy of an MNE ``info`` with ``sfreq`` (and a low-pass at most its Nyquist)."""
+    """``info`` at ``sfreq`` (unchanged when it is already, or ``None``)."""
     if info is None or float(info["sfreq"]) == float(sfreq):
         return info
-    info = info.copy()
-    with info._unlock():
-        info["sfreq"] = float(sfreq)
-        info["lowpass"] = min(float(info["lowpass"]), sfreq / 2.0)
-    return info
+    from ..io.export import info_at
+
+    return info_at(info, sfreq)
 
 
 def make_segments(recording: Recording | Sequence[Recording], *, tmin: float, tmax: float,

@@ -229,16 +229,18 @@ def cross_validate(X: np.ndarray, y: np.ndarray, groups: np.ndarray, *, classifi
 
 def accuracy_over_time(X: np.ndarray, y: np.ndarray, groups: np.ndarray, *,
                        classifier: str = "logistic", n_folds: int = 5, seed: int = 0,
-                       progress: bool = False) -> np.ndarray:
+                       progress: bool = False, per_fold: bool = False) -> np.ndarray:
     """Cross-validated accuracy at every time point.
 
     Parameters
     ----------
     X : array of shape (n_samples, n_channels, n_times)
+    per_fold : bool
+        Return the accuracy of each fold instead of their mean.
 
     Returns
     -------
-    accuracy : array of shape (n_times,)
+    accuracy : array of shape (n_times,), or (n_folds, n_times) when ``per_fold``
     """
     from sklearn.model_selection import cross_val_score
     from tqdm import tqdm
@@ -246,8 +248,62 @@ def accuracy_over_time(X: np.ndarray, y: np.ndarray, groups: np.ndarray, *,
     cv, _ = make_cv(y, groups, n_folds, seed)
     folds = list(cv.split(X[:, :, 0], y, groups if _grouped(cv) else None))
     clf = make_classifier(classifier, seed)
-    steps = tqdm(range(X.shape[2]), desc="time-resolved decoding", disable=not progress)
-    return np.array([cross_val_score(clf, X[:, :, t], y, cv=folds).mean() for t in steps])
+    steps = tqdm(range(X.shape[2]), desc="time-resolved decoding (time points)",
+                 disable=not progress)
+    scores = np.array([cross_val_score(clf, X[:, :, t], y, cv=folds) for t in steps]).T
+    return scores if per_fold else scores.mean(0)
+
+
+def fold_ci(scores: np.ndarray, level: float = 0.95) -> np.ndarray:
+    """t-based confidence interval of the mean over folds (or subjects).
+
+    Parameters
+    ----------
+    scores : array of shape (n_folds, n_times)
+
+    Returns
+    -------
+    ci : array of shape (2, n_times)
+        Lower and upper bounds.
+    """
+    from scipy import stats
+
+    n = scores.shape[0]
+    mean = scores.mean(0)
+    if n < 2:
+        return np.stack([mean, mean])
+    half = stats.t.ppf(0.5 + level / 2, n - 1) * scores.std(0, ddof=1) / np.sqrt(n)
+    return np.stack([mean - half, mean + half])
+
+
+def above_chance(accuracy: np.ndarray, n_samples: int, chance: float,
+                 alpha: float = 0.05) -> tuple[np.ndarray, np.ndarray]:
+    """Time points decoded above chance: binomial test per time, FDR-corrected over time.
+
+    The number of correct cross-validated predictions at each time is tested against
+    ``Binomial(n_samples, chance)`` (one-sided; Combrisson & Jerbi 2015), and the p-values
+    are corrected over time by Benjamini-Hochberg (``mne.stats.fdr_correction``).
+
+    Parameters
+    ----------
+    accuracy : array of shape (n_times,)
+        Accuracy over all samples at each time.
+    n_samples : int
+    chance : float
+        Chance accuracy (the majority-class rate, conservative for unbalanced classes).
+
+    Returns
+    -------
+    significant : bool array of shape (n_times,)
+    p_corrected : array of shape (n_times,)
+    """
+    from mne.stats import fdr_correction
+    from scipy import stats
+
+    correct = np.round(np.asarray(accuracy) * n_samples).astype(int)
+    p = stats.binom.sf(correct - 1, n_samples, chance)
+    significant, p_corrected = fdr_correction(p, alpha=alpha)
+    return np.asarray(significant, bool), np.asarray(p_corrected, float)
 
 
 def spatial_pattern(X: np.ndarray, y: np.ndarray, classifier: str = "logistic",
@@ -328,15 +384,37 @@ def run_classification(recipe: Recipe, run_dir: Path, *, progress: bool = True) 
 
 def _time_resolved(segments: Segments, y: np.ndarray, groups: np.ndarray, run_dir: Path,
                    progress: bool, kw: dict) -> dict:
-    acc = accuracy_over_time(segments.brain, y, groups, progress=progress, **kw)
+    """Accuracy over time with its CI over folds and clusters above chance, written as
+    ``timecourse*.npy`` and ``timecourse-ave.fif``; the pattern at the peak as
+    ``topomap_pattern.npy`` and ``pattern-ave.fif`` (MNE Evoked)."""
+    from ..io.export import maps_to_evoked, timecourse_to_evoked, write_evokeds
+
+    folds = accuracy_over_time(segments.brain, y, groups, progress=progress, per_fold=True,
+                               **kw)
+    acc = folds.mean(0)
     times = segments.tmin + np.arange(len(acc)) / segments.sfreq
     post = times >= 0
     i = int(np.flatnonzero(post)[np.argmax(acc[post])]) if post.any() else int(np.argmax(acc))
+    counts = np.unique(y, return_counts=True)[1]
+    chance = float(counts.max() / counts.sum())
+    significant, p_fdr = above_chance(acc, len(y), chance)
     np.save(run_dir / "timecourse.npy", acc)
     np.save(run_dir / "times.npy", times)
+    np.save(run_dir / "timecourse_ci.npy", fold_ci(folds))
+    np.save(run_dir / "timecourse_sig.npy", significant)
+    write_evokeds(run_dir / "timecourse-ave.fif", [timecourse_to_evoked(
+        acc, times, "accuracy", comment="decoding accuracy", nave=len(folds))])
     if segments.info is not None:
         pattern = spatial_pattern(segments.brain[:, :, i], y, kw["classifier"], kw["seed"])
         np.save(run_dir / "topomap_pattern.npy", pattern)
         write_info(run_dir, segments.info)
+        write_evokeds(run_dir / "pattern-ave.fif", [maps_to_evoked(
+            pattern, segments.info, tmin=float(times[i]), comment="Haufe pattern at the peak")])
     return {"peak_accuracy": float(acc[i]), "peak_time": float(times[i]),
-            "mean_accuracy_post": float(acc[post].mean()) if post.any() else float("nan")}
+            "mean_accuracy_post": float(acc[post].mean()) if post.any() else float("nan"),
+            "chance": chance, "n_folds": len(folds), "window": [float(times[0]),
+                                                                 float(times[-1])],
+            "ci": "95 % t interval of the mean over folds",
+            "significance": "binomial test of the correct predictions against chance at each "
+                            "time, one-sided, FDR-corrected over time (p < 0.05)",
+            "p_value_at_peak_fdr": float(p_fdr[i]), "n_significant_times": int(significant.sum())}
