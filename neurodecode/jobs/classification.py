@@ -125,6 +125,41 @@ def write_info(run_dir: Path, info: Any) -> None:
     mne.io.write_info(run_dir / "info.fif", info, overwrite=True)
 
 
+BACKGROUND = "background_mean_epi.nii.gz"
+
+
+def write_background(run_dir: Path, recipe: Recipe) -> None:
+    """The mean EPI of the first BOLD run of the recipe (``background_mean_epi.nii.gz``),
+    on which native-space brain maps are drawn; nothing when it cannot be found."""
+    bold = bold_path(recipe)
+    if bold is None:
+        logger.info("no BOLD file found for a background: brain maps drawn as MNI space.")
+        return
+    from nilearn.image import mean_img
+
+    mean_img(str(bold), copy_header=True).to_filename(run_dir / BACKGROUND)
+
+
+def bold_path(recipe: Recipe) -> Path | None:
+    """The first BOLD image of the recipe's data (a study that names it, or data.files)."""
+    data = recipe.data
+    if data.source == "files":
+        from ..build import _glob
+
+        files = [p for f in data.files for p in _glob(f, "data.files")]
+        return next((p for p in files if str(p).endswith((".nii", ".nii.gz"))), None)
+    if data.source != "study" or data.root is None:
+        return None
+    from ..io.studies import get_study
+
+    study = get_study(data.study)
+    if not hasattr(study, "bold_path"):
+        return None
+    root = Path(data.root).expanduser()
+    subject = (list(data.subjects) or study.subjects(root) or [None])[0]
+    return None if subject is None else study.bold_path(root, subject)
+
+
 def write_conditions(run_dir: Path, conditions: Sequence[str], categories: dict) -> None:
     """``conditions.csv``: one row per condition (label, category when mapped)."""
     frame = pd.DataFrame({"label": list(conditions)})
@@ -377,6 +412,7 @@ def run_classification(recipe: Recipe, run_dir: Path, *, progress: bool = True) 
         pattern = spatial_pattern(flat, y, ana.classifier, recipe.seed)
         if len(recordings) == 1 and recordings[0].masker is not None:
             recordings[0].to_nifti(pattern).to_filename(run_dir / "brainmap_pattern.nii.gz")
+            write_background(run_dir, recipe)
     write_metrics(run_dir, metrics)
     finish_run(run_dir, recipe)
     return metrics

@@ -22,7 +22,7 @@ from ..build import build_recordings
 from ..config import Recipe
 from ..exceptions import ConfigError
 from ..io.recording import Recording
-from .classification import bandpass, write_info
+from .classification import bandpass, write_background, write_info
 from .common import finish_run, write_metrics
 
 logger = logging.getLogger("neurodecode")
@@ -180,6 +180,7 @@ def run_encoding(recipe: Recipe, run_dir: Path, *, progress: bool = True) -> dic
             res = fmri_encoding(rec, conditions, recipe)
             if k == 0:
                 res["img"].to_filename(run_dir / "brainmap_r.nii.gz")
+                write_background(run_dir, recipe)
         else:
             res = meeg_encoding(rec, conditions, recipe, progress=progress)
             if k == 0:

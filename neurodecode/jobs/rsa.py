@@ -18,7 +18,13 @@ from scipy.spatial.distance import squareform
 
 from ..config import Recipe
 from ..exceptions import ConfigError
-from .classification import condition_order, load_segments, write_conditions, write_info
+from .classification import (
+    condition_order,
+    load_segments,
+    write_background,
+    write_conditions,
+    write_info,
+)
 from .common import finish_run, write_metrics
 
 logger = logging.getLogger("neurodecode")
@@ -91,6 +97,8 @@ def run_rsa(recipe: Recipe, run_dir: Path, *, progress: bool = True) -> dict:
                            metric=ana.metric, method=ana.method,
                            radius=ana.searchlight_radius, n_permutations=ana.n_permutations,
                            seed=recipe.seed, run_dir=run_dir)
+        if masker is not None:
+            write_background(run_dir, recipe)
     np.save(run_dir / "rdm_model.npy", squareform(model))
     write_conditions(run_dir, order, ana.categories)
     metrics["data"] = {"n_samples": len(segments), "n_conditions": len(order),

@@ -13,8 +13,10 @@ File contract (every file optional; present -> figure drawn, absent -> skipped):
                             (mne.io.write_info) and, for 2-D, times.npy -> figures/<stem>
       layer_time.npy        (n_layers, n_times), with times.npy [and layer_names.txt,
                             one name per line]               -> figures/layer_time
-      timecourse.npy        (n_times,) or (n_models, n_times), with times.npy
-                                                             -> figures/timecourse
+      timecourse.npy        (n_times,) or (n_models, n_times), with times.npy [and
+                            timecourse_ci.npy (2, n_times), timecourse_null.npy (2, n_times),
+                            timecourse_sig.npy (n_times,) bool] -> figures/timecourse
+      metrics.json with classification.confusion and classes  -> figures/confusion
       brainmap*.nii[.gz]    3-D map in MNI space             -> figures/<stem> (glass brain)
       spatial_attention.npy (n_virtual, n_channels) attention weights of a ConvEncoder, with
                             positions.npy (n_channels, 2)    -> figures/spatial_attention
@@ -43,6 +45,7 @@ from ..exceptions import DataFormatError, DataNotFoundError
 from ._save import DEFAULT_DPI, FORMATS, save_figure
 from .brainmap import plot_brain_map
 from .curves import plot_retrieval_curve, plot_timecourse, plot_training_curves
+from .confusion import plot_confusion
 from .rdm import plot_layer_time, plot_rdm
 from .report import config_hash, write_report
 from .topomap import plot_spatial_attention, plot_topomap, plot_topomap_row
@@ -146,6 +149,15 @@ def _layer_time(run_dir: Path) -> Figure:
     return plot_layer_time(sim, names, times, title="Layer x time")
 
 
+def _optional(run_dir: Path, name: str) -> np.ndarray | None:
+    path = run_dir / name
+    return _npy(path) if path.is_file() else None
+
+
+def _window(times: np.ndarray) -> str:
+    return f"{times[0]:+.2f} to {times[-1]:+.2f} s"
+
+
 def _timecourse(run_dir: Path) -> Figure:
     values = _npy(run_dir / "timecourse.npy")
     times = _npy(_need(run_dir, "times.npy", "timecourse.npy"))
@@ -153,20 +165,49 @@ def _timecourse(run_dir: Path) -> Figure:
     metrics = _read_json(metrics_file) if metrics_file.is_file() else {}
     if "encoding" in metrics and values.ndim == 2:  # TRF kernels per condition
         conditions = metrics["encoding"].get("conditions")
-        return plot_timecourse(values, times, labels=conditions, ylabel="kernel RMS over sensors",
-                               xlabel="lag (s)", title="TRF kernels")
+        return plot_timecourse(values, times, labels=conditions,
+                               ylabel="TRF kernel RMS over sensors (z per event)",
+                               xlabel="lag (s)", title=f"TRF kernels, lags {_window(times)}")
+    sig = _optional(run_dir, "timecourse_sig.npy")
+    sig = None if sig is None else sig.astype(bool)
     if "rsa" in metrics:
-        method = metrics["rsa"].get("method", "")
-        return plot_timecourse(values, times, ylabel=f"model similarity ({method})".replace(" ()", ""),
-                               title="Time-resolved RSA")
-    chance = metrics.get("classification", metrics).get("chance")
-    return plot_timecourse(values, times, ylabel="accuracy" if chance is not None else "score",
-                           chance=chance, title="Time course")
+        rsa = metrics["rsa"]
+        method = rsa.get("method", "")
+        p = rsa.get("p_value_at_peak")
+        stat = "" if p is None else f"; peak p = {p:.3g} (max-corrected)"
+        return plot_timecourse(
+            values, times, sig_mask=sig, null_band=_optional(run_dir, "timecourse_null.npy"),
+            ylabel=f"model similarity ({method})".replace(" ()", ""),
+            sig_label="p < 0.05, corrected (permutation max)", title=(
+                f"Time-resolved RSA, {_window(times)}, peak {rsa.get('peak_latency', 0):.3f} s"
+                f"{stat}"))
+    resolved = metrics.get("time_resolved", {})
+    chance = resolved.get("chance", metrics.get("classification", metrics).get("chance"))
+    n_folds = resolved.get("n_folds")
+    return plot_timecourse(
+        values, times, ci=_optional(run_dir, "timecourse_ci.npy"), sig_mask=sig,
+        ylabel="decoding accuracy (fraction)" if chance is not None else "score",
+        chance=chance, sig_label="p < 0.05, binomial, FDR over time",
+        ci_label=f"95 % CI over {n_folds} folds" if n_folds else "95 % CI",
+        title=f"Decoding accuracy over time, {_window(times)}")
+
+
+def _confusion(run_dir: Path) -> Figure:
+    result = _read_json(run_dir / "metrics.json")["classification"]
+    return plot_confusion(np.asarray(result["confusion"], float), result["classes"],
+                          title=f"Confusion matrix ({result.get('cv', 'cross-validated')}), "
+                                f"accuracy {result['accuracy']:.3f}, chance "
+                                f"{result['chance']:.3f}")
 
 
 def _attention(run_dir: Path) -> Figure:
     weights, positions = _npy(run_dir / "spatial_attention.npy"), _npy(run_dir / "positions.npy")
     return plot_spatial_attention(weights, positions, title="Spatial attention (top maps)")
+
+
+def _has_confusion(run_dir: Path) -> bool:
+    path = run_dir / "metrics.json"
+    return path.is_file() and "confusion" in _read_json(path).get("classification", {})
 
 
 def _jobs(run_dir: Path) -> list[tuple[str, Callable[[], Figure]]]:
@@ -186,6 +227,8 @@ def _jobs(run_dir: Path) -> list[tuple[str, Callable[[], Figure]]]:
     if (run_dir / "layer_time.npy").is_file():
         _need(run_dir, "times.npy", "layer_time.npy")
         jobs.append(("layer_time", partial(_layer_time, run_dir)))
+    if _has_confusion(run_dir):
+        jobs.append(("confusion", partial(_confusion, run_dir)))
     if (run_dir / "timecourse.npy").is_file():
         _need(run_dir, "times.npy", "timecourse.npy")
         jobs.append(("timecourse", partial(_timecourse, run_dir)))
@@ -194,8 +237,45 @@ def _jobs(run_dir: Path) -> list[tuple[str, Callable[[], Figure]]]:
         jobs.append(("spatial_attention", partial(_attention, run_dir)))
     for path in sorted([*run_dir.glob("brainmap*.nii"), *run_dir.glob("brainmap*.nii.gz")]):
         stem = path.name.split(".")[0]
-        jobs.append((stem, partial(plot_brain_map, path, kind="glass", title=path.name)))
+        jobs.append((stem, partial(_brainmap, run_dir, path)))
     return jobs
+
+
+#: Colour-bar label (quantity and unit) of each brain map a job writes.
+_MAP_LABELS = {"brainmap_pattern": "classifier pattern (Haufe, z-scored data, a.u.)",
+               "brainmap_searchlight": "model similarity", "brainmap_r": "encoding r (Pearson)"}
+BACKGROUND = "background_mean_epi.nii.gz"
+
+
+def _brainmap(run_dir: Path, path: Path) -> Figure:
+    """A native-space map on the run's mean EPI when the job wrote one, else (MNI data)
+    a glass brain; the figure says which."""
+    stem = path.name.split(".")[0]
+    label = _MAP_LABELS.get(stem, "value")
+    metrics_file = run_dir / "metrics.json"
+    method = (_read_json(metrics_file).get("rsa", {}).get("method") if metrics_file.is_file()
+              else None)
+    if stem == "brainmap_searchlight" and method:
+        label = f"model similarity ({method})"
+    name = stem.removeprefix("brainmap_").replace("_", " ")
+    background = run_dir / BACKGROUND
+    if background.is_file():
+        return plot_brain_map(path, kind="stat", bg_img=background, cbar_label=label,
+                              title=f"{name}: native space, on the mean EPI",
+                              **_cuts(path))
+    return plot_brain_map(path, kind="glass", cbar_label=label, title=f"{name}: MNI space")
+
+
+def _cuts(path: Path) -> dict:
+    """Axial slices for a thin slab (a few slices); nilearn's orthogonal view otherwise."""
+    import nibabel as nib
+
+    img = nib.load(path)
+    n_z = img.shape[2]
+    if n_z > 6:
+        return {}
+    centres = nib.affines.apply_affine(img.affine, [[0, 0, k] for k in range(n_z)])[:, 2]
+    return {"display_mode": "z", "cut_coords": [float(c) for c in centres]}
 
 
 def _check_formats(formats: Sequence[str]) -> list[str]:
