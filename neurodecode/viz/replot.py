@@ -117,15 +117,29 @@ def _rdm(run_dir: Path, path: Path) -> Figure:
     return plot_rdm(_npy(path), labels=labels, categories=categories, title=path.stem)
 
 
+#: Title and colour-bar label (quantity and unit) of each sensor map a job writes.
+_TOPO = {"topomap_pattern": ("Classifier pattern (Haufe) at the peak",
+                             "pattern (z-scored data, a.u.)"),
+         "topomap_searchlight": ("Sensor searchlight RSA at the peak", "model similarity"),
+         "topomap_r": ("Encoding accuracy per sensor", "encoding r (Pearson)")}
+
+
 def _topomap(run_dir: Path, path: Path) -> Figure:
     info = mne.io.read_info(_need(run_dir, "info.fif", path.name), verbose="error")
     values = _npy(path)
     ch_type = _ch_type(info)
-    title = path.stem if ch_type is None else f"{path.stem} ({_TYPE_NAMES[ch_type]} only)"
+    name, label = _TOPO.get(path.stem, (path.stem.replace("_", " "), "value"))
+    metrics_file = run_dir / "metrics.json"
+    metrics = _read_json(metrics_file) if metrics_file.is_file() else {}
+    peak = (metrics.get("time_resolved", {}).get("peak_time")
+            or metrics.get("rsa", {}).get("peak_latency"))
+    when = f" ({peak:.3f} s)" if peak is not None and "peak" in name else ""
+    title = name + when + ("" if ch_type is None else f", {_TYPE_NAMES[ch_type]} only")
     if values.ndim == 2:
         times = _npy(_need(run_dir, "times.npy", path.name))
-        return plot_topomap_row(values, info, times, title=title, ch_type=ch_type)
-    return plot_topomap(values, info, title=title, ch_type=ch_type)
+        return plot_topomap_row(values, info, times, title=title, ch_type=ch_type,
+                                cbar_label=label)
+    return plot_topomap(values, info, title=title, ch_type=ch_type, cbar_label=label)
 
 
 _TYPE_NAMES = {"mag": "magnetometers", "grad": "gradiometers", "eeg": "EEG"}
