@@ -114,7 +114,20 @@ def _rdm(run_dir: Path, path: Path) -> Figure:
         if "category" in frame.columns:
             categories = frame["category"].astype(str).tolist()
             labels = None if len(labels) > 40 else labels
-    return plot_rdm(_npy(path), labels=labels, categories=categories, title=path.stem)
+    metrics_file = run_dir / "metrics.json"
+    rsa = _read_json(metrics_file).get("rsa", {}) if metrics_file.is_file() else {}
+    metric = rsa.get("metric")
+    if path.stem == "rdm_brain":
+        when = (f" at the peak ({rsa['peak_latency']:.3f} s)" if "peak_latency" in rsa
+                else "")
+        title = f"Brain RDM of the condition means{when}"
+        label = f"dissimilarity ({metric} distance)" if metric else "dissimilarity"
+    elif path.stem == "rdm_model":
+        title, label = "Model RDM (categories)", "dissimilarity (0 same, 1 different)"
+    else:
+        title, label = path.stem.replace("_", " "), "dissimilarity"
+    return plot_rdm(_npy(path), labels=labels, categories=categories, title=title,
+                    cbar_label=label)
 
 
 #: Title and colour-bar label (quantity and unit) of each sensor map a job writes.
@@ -256,8 +269,10 @@ def _jobs(run_dir: Path) -> list[tuple[str, Callable[[], Figure]]]:
 
 
 #: Colour-bar label (quantity and unit) of each brain map a job writes.
-_MAP_LABELS = {"brainmap_pattern": "classifier pattern (Haufe, z-scored data, a.u.)",
-               "brainmap_searchlight": "model similarity", "brainmap_r": "encoding r (Pearson)"}
+_MAP_LABELS = {"brainmap_pattern": ("Classifier pattern (Haufe)",
+                                    "pattern RMS over classes (z-scored data, a.u.)"),
+               "brainmap_searchlight": ("Searchlight RSA", "model similarity"),
+               "brainmap_r": ("Encoding accuracy", "encoding r (Pearson)")}
 BACKGROUND = "background_mean_epi.nii.gz"
 
 
@@ -265,13 +280,13 @@ def _brainmap(run_dir: Path, path: Path) -> Figure:
     """A native-space map on the run's mean EPI when the job wrote one, else (MNI data)
     a glass brain; the figure says which."""
     stem = path.name.split(".")[0]
-    label = _MAP_LABELS.get(stem, "value")
+    name, label = _MAP_LABELS.get(stem, (stem.removeprefix("brainmap_").replace("_", " "),
+                                         "value"))
     metrics_file = run_dir / "metrics.json"
     method = (_read_json(metrics_file).get("rsa", {}).get("method") if metrics_file.is_file()
               else None)
     if stem == "brainmap_searchlight" and method:
         label = f"model similarity ({method})"
-    name = stem.removeprefix("brainmap_").replace("_", " ")
     background = run_dir / BACKGROUND
     if background.is_file():
         return plot_brain_map(path, kind="stat", bg_img=background, cbar_label=label,
