@@ -48,6 +48,7 @@ from .curves import plot_retrieval_curve, plot_timecourse, plot_training_curves
 from .confusion import plot_confusion
 from .rdm import plot_layer_time, plot_rdm
 from .report import config_hash, write_report
+from .summary import per_subject, summarize, task_config, versions
 from .topomap import plot_spatial_attention, plot_topomap, plot_topomap_row
 
 logger = logging.getLogger("neurodecode")
@@ -320,6 +321,14 @@ def _check_formats(formats: Sequence[str]) -> list[str]:
     return fmts
 
 
+def _command(run_dir: Path, config: dict) -> str:
+    """The command that reruns this run from its own resolved config."""
+    if not config:
+        return ""
+    return (f"neurodecode run {run_dir / 'config.yaml'} --out {run_dir}\n"
+            f"# figures and this report only: neurodecode plot {run_dir}")
+
+
 def replot_run(
     run_dir: str | os.PathLike,
     *,
@@ -382,6 +391,10 @@ def replot_run(
         raise DataFormatError(f"{config_file} must hold a YAML mapping; got {type(config).__name__}.")
     if title is None and config.get("name"):  # as the run itself titled it
         title = f"neurodecode: {config['name']} ({config.get('task', '')})".replace(" ()", "")
-    write_report(run_dir, title=title or f"neurodecode run {run_dir.name}", config=config,
-                 metrics=metrics, figures=embedded, config_digest=config_hash(config))
+    write_report(run_dir, title=title or f"neurodecode run {run_dir.name}",
+                 config=task_config(config), metrics=metrics, figures=embedded,
+                 config_digest=config_hash(config),
+                 summary=summarize(metrics, config.get("task")),
+                 per_subject=per_subject(metrics), versions=versions(),
+                 command=_command(run_dir, config))
     return written
