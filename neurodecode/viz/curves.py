@@ -64,6 +64,7 @@ def plot_retrieval_curve(
     title: str | None = None,
     fname: str | Path | None = None,
     dpi: float = DEFAULT_DPI,
+    baselines: Mapping[str, tuple[np.ndarray, np.ndarray]] | None = None,
 ) -> Figure:
     """Top-k retrieval accuracy against k, with the chance level.
 
@@ -85,6 +86,9 @@ def plot_retrieval_curve(
         Axes title.
     fname, dpi :
         Save to this ``.png``, ``.svg`` or ``.pdf`` file at this resolution.
+    baselines : mapping of str to (ks, accuracy), optional
+        Curves scored at other ks than ``ks`` (e.g. a baseline evaluated at k = 1, 5, 10
+        only), drawn as dashed lines with markers.
 
     Returns
     -------
@@ -108,14 +112,17 @@ def plot_retrieval_curve(
         (line,) = ax.plot(ks, acc, marker="o", ms=3, label=label or "model")
         if label in bands:
             ax.fill_between(ks, bands[label][0], bands[label][1], color=line.get_color(), alpha=0.25)
+    for label, (bks, acc) in (baselines or {}).items():
+        ax.plot(np.asarray(bks, float), np.asarray(acc, float), marker="s", ms=3, ls="-.",
+                label=label)
     level = _chance_curve(ks, chance, n_candidates)
     if level is not None:
         ax.plot(ks, level, color="0.4", ls="--", label="chance")
     if log_x if log_x is not None else ks[-1] / ks[0] >= 10:
         ax.set_xscale("log")
     ax.set_ylim(0, 1.02)
-    ax.set_xlabel("k")
-    ax.set_ylabel("top-k accuracy")
+    ax.set_xlabel("k (rank cut-off)")
+    ax.set_ylabel("top-k accuracy (fraction)")
     ax.legend(fontsize=8)
     if title:
         ax.set_title(title)

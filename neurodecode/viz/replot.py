@@ -96,14 +96,42 @@ def _history(run_dir: Path) -> Figure:
 
 
 def _retrieval(run_dir: Path) -> Figure:
+    """The model's top-k curve (with its CI), each baseline at the ks it was scored at,
+    and chance."""
     frame = _read_csv(run_dir / "retrieval.csv", ["k", "accuracy", "chance"])
+    ks = frame["k"].to_numpy()
+    curves = {"model": frame["accuracy"].to_numpy(dtype=float)}
     ci = None
     if {"ci_lower", "ci_upper"} <= set(frame.columns):
-        ci = frame[["ci_lower", "ci_upper"]].to_numpy(dtype=float).T
+        ci = {"model": frame[["ci_lower", "ci_upper"]].to_numpy(dtype=float).T}
+    metrics_file = run_dir / "metrics.json"
+    metrics = _read_json(metrics_file) if metrics_file.is_file() else {}
+    for name, result in (metrics.get("baselines") or {}).items():
+        values = [result.get(f"top{int(k)}") for k in ks]
+        if all(v is not None for v in values):
+            curves[f"baseline: {name}"] = np.asarray(values, float)
+        else:  # scored at fewer ks than the curve: drawn at those
+            logger.info("baseline %s has top-k at %s only", name,
+                        sorted(k for k in result if str(k).startswith("top")))
+    n = metrics.get("n_candidates")
     return plot_retrieval_curve(
-        frame["k"].to_numpy(), frame["accuracy"].to_numpy(dtype=float),
-        frame["chance"].to_numpy(dtype=float), ci, title="Retrieval",
-    )
+        ks, curves, frame["chance"].to_numpy(dtype=float), ci,
+        title="Segment retrieval on the test set" + (f" ({n} candidates)" if n else ""),
+        baselines=_partial_baselines(metrics, ks, curves))
+
+
+def _partial_baselines(metrics: dict, ks: np.ndarray, drawn: dict) -> dict:
+    """Baselines scored at only some ks (their points): name -> (ks, values)."""
+    out = {}
+    for name, result in (metrics.get("baselines") or {}).items():
+        if f"baseline: {name}" in drawn:
+            continue
+        pts = sorted((int(str(k)[3:]), v) for k, v in result.items()
+                     if str(k).startswith("top") and str(k)[3:].isdigit())
+        if pts:
+            out[f"baseline: {name}"] = (np.array([p[0] for p in pts]),
+                                        np.array([p[1] for p in pts], float))
+    return out
 
 
 def _rdm(run_dir: Path, path: Path) -> Figure:

@@ -88,3 +88,21 @@ def test_native_space_maps_are_drawn_on_the_mean_epi_and_say_so(tmp_path):
     texts = [t.get_text() for a in fig.axes for t in a.texts]
     assert any("Encoding accuracy: native space, on the mean EPI" in t for t in texts)
     assert "encoding r (Pearson)" in [a.get_ylabel() for a in fig.axes]  # colour bar
+
+
+def test_retrieval_curve_draws_every_baseline(tmp_path):
+    """The retrieval curve omitted the baselines the decoding job scores."""
+    import pandas as pd
+
+    pd.DataFrame({"k": [1, 5, 10, 50], "accuracy": [0.1, 0.3, 0.5, 0.9],
+                  "chance": [0.01, 0.05, 0.1, 0.5], "ci_lower": [0.05, 0.2, 0.4, 0.8],
+                  "ci_upper": [0.15, 0.4, 0.6, 0.95]}).to_csv(tmp_path / "retrieval.csv",
+                                                              index=False)
+    (tmp_path / "metrics.json").write_text(json.dumps({
+        "n_candidates": 100, "top10": 0.5, "chance_top10": 0.1,
+        "baselines": {"regression": {"top1": 0.05, "top5": 0.2, "top10": 0.3},
+                      "untrained": {"top1": 0.01, "top5": 0.05, "top10": 0.1, "top50": 0.5}}}))
+    ax = replot._retrieval(tmp_path).axes[0]
+    assert _legend(ax) == ["model", "baseline: untrained", "baseline: regression", "chance"]
+    assert ax.get_title() == "Segment retrieval on the test set (100 candidates)"
+    assert ax.get_ylabel() == "top-k accuracy (fraction)"
