@@ -147,6 +147,13 @@ def _recipes() -> int:
     return 0
 
 
+def _quiet_third_party(verbose: bool) -> None:
+    """MNE's own messages (adjacency, filter design, ...) only with ``-v``."""
+    import mne
+
+    mne.set_log_level("INFO" if verbose else "ERROR")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``neurodecode`` command."""
     argv = list(sys.argv[1:] if argv is None else argv)
@@ -157,6 +164,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s")
+    _quiet_third_party(args.verbose)
     from .exceptions import NeurodecodeError
 
     try:

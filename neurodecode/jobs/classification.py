@@ -8,8 +8,10 @@ filtering) live here too.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import logging
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -31,6 +33,15 @@ CLASSIFIERS = ("logistic", "svm")
 
 
 # ------------------------------------------------------------------ shared helpers
+@contextlib.contextmanager
+def stage(name: str):
+    """Log ``name`` when it starts and its duration when it ends (shown with ``-v``)."""
+    start = time.perf_counter()
+    logger.info("%s ...", name)
+    yield
+    logger.info("%s: done in %.1f s", name, time.perf_counter() - start)
+
+
 def bandpass(recording: Recording, l_freq: float | None, h_freq: float | None) -> Recording:
     """A copy of an M/EEG ``recording`` band-pass filtered (MNE FIR); fMRI is returned as is."""
     if recording.modality != "meeg" or (l_freq is None and h_freq is None):
@@ -68,10 +79,17 @@ def load_segments(recipe: Recipe, *, progress: bool = False) -> tuple[Segments, 
     """
     from .decoding import _segment
 
-    recordings, _ = build_recordings(recipe, progress=progress)
+    with stage("reading the recordings"):
+        recordings, _ = build_recordings(recipe, progress=progress)
+    logger.info("%d recording(s): %s", len(recordings), ", ".join(
+        f"{r.subject} {r.n_channels} ch x {r.n_times} samples at {r.sfreq:g} Hz"
+        for r in recordings[:5]))
     ana = recipe.analysis
-    recordings = [bandpass(r, ana.l_freq, ana.h_freq) for r in recordings]
-    segments = _segment(recordings, None, recipe)
+    with stage(f"band-pass {ana.l_freq}-{ana.h_freq} Hz"):
+        recordings = [bandpass(r, ana.l_freq, ana.h_freq) for r in recordings]
+    with stage("segmenting"):
+        segments = _segment(recordings, None, recipe)
+    logger.info("%s", segments.summary())
     if ana.conditions:
         segments = subset(segments, condition_mask(segments, ana.conditions))
     check_classes(make_labels(segments.meta["condition"].astype(str), ana.categories))
@@ -401,13 +419,17 @@ def run_classification(recipe: Recipe, run_dir: Path, *, progress: bool = True) 
               + segments.meta[ana.cv_by].astype(str)).to_numpy()
     kw: dict[str, Any] = dict(classifier=ana.classifier, n_folds=ana.n_folds, seed=recipe.seed)
     flat = window_features(segments.brain, segments.modality)
-    metrics: dict = {"classification": cross_validate(flat, y, groups,
-                                                      n_permutations=ana.n_permutations, **kw)}
+    with stage(f"cross-validated decoding of {flat.shape[0]} samples x {flat.shape[1]} "
+               f"features ({ana.n_permutations} permutations)"):
+        metrics: dict = {"classification": cross_validate(
+            flat, y, groups, n_permutations=ana.n_permutations, **kw)}
     metrics["data"] = {"n_samples": len(segments), "n_channels": len(segments.ch_names),
                        "n_times": int(segments.brain.shape[2]), "modality": segments.modality,
                        "n_subjects": len(segments.subjects)}
     if segments.modality == "meeg":
-        metrics["time_resolved"] = _time_resolved(segments, y, groups, run_dir, progress, kw)
+        with stage(f"time-resolved decoding over {segments.brain.shape[2]} time points"):
+            metrics["time_resolved"] = _time_resolved(segments, y, groups, run_dir, progress,
+                                                      kw)
     else:
         pattern = spatial_pattern(flat, y, ana.classifier, recipe.seed)
         if len(recordings) == 1 and recordings[0].masker is not None:

@@ -22,7 +22,7 @@ from ..build import build_recordings
 from ..config import Recipe
 from ..exceptions import ConfigError
 from ..io.recording import Recording
-from .classification import bandpass, write_background, write_info
+from .classification import bandpass, stage, write_background, write_info
 from .common import finish_run, write_metrics
 
 logger = logging.getLogger("neurodecode")
@@ -176,15 +176,15 @@ def run_encoding(recipe: Recipe, run_dir: Path, *, progress: bool = True) -> dic
     per_subject = {}
     for k, rec in enumerate(recordings):
         key = f"{rec.subject}" + (f"_{rec.session}" if rec.session else "")
-        if rec.modality == "fmri":
-            res = fmri_encoding(rec, conditions, recipe)
-            if k == 0:
-                res["img"].to_filename(run_dir / "brainmap_r.nii.gz")
-                write_background(run_dir, recipe)
-        else:
-            res = meeg_encoding(rec, conditions, recipe, progress=progress)
-            if k == 0:
-                _write_meeg(run_dir, rec, res, conditions)
+        with stage(f"encoding model of subject {rec.subject}: {rec.n_channels} targets x "
+                   f"{rec.n_times} samples"):
+            res = (fmri_encoding(rec, conditions, recipe) if rec.modality == "fmri" else
+                   meeg_encoding(rec, conditions, recipe, progress=progress))
+        if k == 0 and rec.modality == "fmri":
+            res["img"].to_filename(run_dir / "brainmap_r.nii.gz")
+            write_background(run_dir, recipe)
+        elif k == 0:
+            _write_meeg(run_dir, rec, res, conditions)
         per_subject[key] = _summary(res["r"], res["significant"])
     first = next(iter(per_subject.values()))
     metrics = {"encoding": {**first, "modality": recordings[0].modality,

@@ -21,6 +21,7 @@ from ..exceptions import ConfigError
 from .classification import (
     condition_order,
     load_segments,
+    stage,
     write_background,
     write_conditions,
     write_info,
@@ -86,17 +87,22 @@ def run_rsa(recipe: Recipe, run_dir: Path, *, progress: bool = True) -> dict:
     labels = segments.meta["condition"].astype(str).to_numpy()
     ana = recipe.analysis
     if segments.modality == "meeg":
-        metrics = meeg_rsa(segments.brain, labels, order, model, info=segments.info,
-                           sfreq=segments.sfreq, tmin=segments.tmin, metric=ana.metric,
-                           method=ana.method, radius=ana.searchlight_radius,
-                           window=ana.window, n_permutations=ana.n_permutations, seed=recipe.seed,
-                           run_dir=run_dir)
+        with stage(f"time-resolved RSA of {len(order)} conditions, {ana.n_permutations} "
+                   "permutations, sensor searchlight"):
+            metrics = meeg_rsa(segments.brain, labels, order, model, info=segments.info,
+                               sfreq=segments.sfreq, tmin=segments.tmin, metric=ana.metric,
+                               method=ana.method, radius=ana.searchlight_radius,
+                               window=ana.window, n_permutations=ana.n_permutations,
+                               seed=recipe.seed, run_dir=run_dir)
     else:
         masker = recordings[0].masker if len(recordings) == 1 else None
-        metrics = fmri_rsa(segments.brain.mean(2), labels, order, model, masker=masker,
-                           metric=ana.metric, method=ana.method,
-                           radius=ana.searchlight_radius, n_permutations=ana.n_permutations,
-                           seed=recipe.seed, run_dir=run_dir)
+        with stage(f"RSA of {len(order)} conditions over {segments.brain.shape[1]} voxels, "
+                   f"{ana.n_permutations} permutations, volume searchlight"):
+            metrics = fmri_rsa(segments.brain.mean(2), labels, order, model, masker=masker,
+                               metric=ana.metric, method=ana.method,
+                               radius=ana.searchlight_radius,
+                               n_permutations=ana.n_permutations, seed=recipe.seed,
+                               run_dir=run_dir)
         if masker is not None:
             write_background(run_dir, recipe)
     np.save(run_dir / "rdm_model.npy", squareform(model))
