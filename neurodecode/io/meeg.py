@@ -76,6 +76,7 @@ def read_meeg(source: Any, *, events: Any = None, event_id: Mapping[str, int] | 
         raw, tsv = _open_raw(source, preload=preload)
         table = _read_events(raw, events, event_id, tsv, kind=kind, stim_channel=stim_channel)
     check_within(table, raw.n_times / raw.info["sfreq"], source="events")
+    check_picks(picks, raw.info)
     raw_picked = raw.copy().pick(picks if picks is not None else "data")
     pos_2d, pos_3d = sensor_positions(raw_picked.info)
     bads = [c for c in raw_picked.info["bads"] if c in raw_picked.ch_names] if exclude_bads else []
@@ -265,6 +266,27 @@ def _read_fif_events(path: Path) -> np.ndarray:
             f"events file {str(path)!r} could not be read by mne.read_events "
             f"({type(err).__name__}: {err}); expected an MNE events file (*-eve.fif)."
         ) from err
+
+
+def check_picks(picks: Any, info: mne.Info) -> None:
+    """Raise ``ValueError`` for a name in ``picks`` that is neither a channel of ``info``
+    nor an MNE channel type, or for picks that select no channel at all."""
+    if picks is None:
+        return
+    from mne._fiff.pick import get_channel_type_constants
+
+    wanted = [picks] if isinstance(picks, str) else list(picks)
+    known = set(get_channel_type_constants()) | {"meg", "data", "all", "data_or_ica"}
+    names = [p for p in wanted if isinstance(p, str)]
+    unknown = [p for p in names if p not in info["ch_names"] and p not in known]
+    types = sorted(set(info.get_channel_types()))
+    selects = any(p in info["ch_names"] or p in types or p in ("data", "all")
+                  or (p == "meg" and {"mag", "grad"} & set(types)) for p in names)
+    if unknown or (names and not selects):
+        raise ValueError(
+            f"picks {unknown or names} match no channel name or type of this recording; its "
+            f"channel types are {types} and its channels include {info['ch_names'][:8]} "
+            f"({len(info['ch_names'])} in all).")
 
 
 def check_event_id(event_id: Mapping[str, int] | None, codes: Any, where: str) -> None:

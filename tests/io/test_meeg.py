@@ -252,3 +252,16 @@ def test_sample_meg_events_fif_file(data_root):
                     event_id={"auditory/left": 1, "visual/right": 4})
     assert rec.events["condition"].value_counts().to_dict() == {"auditory/left": 7,
                                                                 "visual/right": 6}
+
+
+def test_picks_matching_nothing_list_the_channels(rng):
+    """Issue 15, item 3: a channel name that matches nothing is an error, not a subset."""
+    raw = _raw_with_stim(rng)
+    assert read_meeg(raw, picks=["EEG 1", "EEG 3"]).ch_names == ["EEG 1", "EEG 3"]
+    assert read_meeg(raw, picks="eeg").n_channels == 3
+    with pytest.raises(ValueError, match=r"picks \[.EEG 9.\] match no channel name or "
+                                         r"type of this recording; its channel types are "
+                                         r"\['eeg', 'stim'\]"):
+        read_meeg(raw, picks=["EEG 1", "EEG 9", "mag"])
+    with pytest.raises(ValueError, match=r"picks \['mag'\] match no channel"):
+        read_meeg(raw, picks="mag")
