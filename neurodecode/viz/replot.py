@@ -44,8 +44,8 @@ from matplotlib.figure import Figure
 from ..exceptions import DataFormatError, DataNotFoundError
 from ._save import DEFAULT_DPI, FORMATS, save_figure
 from .brainmap import plot_brain_map
-from .curves import plot_retrieval_curve, plot_timecourse, plot_training_curves
 from .confusion import plot_confusion
+from .curves import plot_retrieval_curve, plot_timecourse, plot_training_curves
 from .rdm import plot_layer_time, plot_rdm
 from .report import config_hash, write_report
 from .summary import per_subject, summarize, task_config, versions
