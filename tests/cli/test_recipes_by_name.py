@@ -39,3 +39,24 @@ def test_recipes_table(capsys):
     assert out[0].split() == ["name", "task", "dataset", "needs"]
     assert any(line.split()[:3] == ["mne_sample_classification", "classification",
                                     "mne_sample"] for line in out)
+
+
+def test_third_party_messages_only_with_verbose(capsys):
+    """MNE's adjacency and filter messages leaked into a quiet run."""
+    import logging
+
+    import mne
+
+    main(["recipes"])
+    assert mne.utils.logger.level == logging.ERROR
+    main(["-v", "recipes"])
+    assert mne.utils.logger.level == logging.INFO
+    mne.set_log_level("WARNING")
+
+
+def test_dev_extras_install_nbconvert():
+    """`jupyter nbconvert` was missing from the dev extras."""
+    import tomllib
+
+    pyproject = tomllib.loads((RECIPES.parent / "pyproject.toml").read_text())
+    assert "nbconvert" in pyproject["project"]["optional-dependencies"]["dev"]
