@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from .config import DataConfig, Recipe, SimulationConfig
-from .exceptions import ConfigError
+from .exceptions import ConfigError, DataNotFoundError
 from .io.recording import Recording
 
 logger = logging.getLogger("neurodecode")
@@ -79,30 +79,127 @@ def build_recordings(recipe: Recipe, *, progress: bool = False) -> tuple[list[Re
 
 
 def _read_recordings(data: DataConfig) -> list[Recording]:
+    """The recordings of ``data``: a study's fetched layout, a BIDS root, or files."""
     if data.source == "study":
-        from .io import studies
+        return _read_study(data)
+    if data.source == "bids":
+        return _read_bids(data)
+    return _read_files(data)
 
-        if data.study is None or data.root is None:
-            raise ConfigError("data.source='study' needs data.study and data.root.")
-        root = Path(data.root).expanduser()
-        subjects = data.subjects or tuple(studies.get_study(data.study).subjects(root))
-        return [rec for s in subjects
-                for rec in studies.read(data.study, root, s, **data.read_options)]
+
+def _read_study(data: DataConfig) -> list[Recording]:
+    from .io import studies
+
+    if data.study is None or data.root is None:
+        raise ConfigError("data.source='study' needs data.study and data.root.")
+    root = Path(data.root).expanduser()
+    study = studies.get_study(data.study)
+    found = list(study.subjects(root))
+    if not found:
+        raise DataNotFoundError(
+            f"data.root={str(root)!r} holds no {data.study} recording. Expected the layout\n"
+            f"{study.layout()}\nFound: {_listing(root)}. Point data.root at the study folder "
+            f"(`neurodecode fetch {data.study} --root DIR` creates DIR/{data.study}), or use "
+            "data.source=files (a glob and one events file per file) or data.source=bids.")
+    subjects = list(data.subjects) or found
+    _check_subjects(subjects, found, f"{data.study} at {root}")
+    return [rec for s in subjects for rec in study.read(root, s, **data.read_options)]
+
+
+def _check_subjects(subjects, found, where: str) -> None:
+    unknown = [s for s in subjects
+               if str(s).removeprefix("sub-").removeprefix("subj") not in set(map(str, found))]
+    if unknown:
+        raise ConfigError(f"data.subjects {unknown} are not in {where}; the subjects there "
+                          f"are {sorted(map(str, found))[:30]}.")
+
+
+def _listing(root: Path, limit: int = 12) -> str:
+    """The first entries of ``root`` (or why there are none), for an error message."""
+    if not root.is_dir():
+        return "no such folder" if not root.exists() else "a file, not a folder"
+    names = sorted(p.name + ("/" if p.is_dir() else "") for p in root.iterdir())
+    more = f" ... ({len(names)} entries)" if len(names) > limit else ""
+    return (", ".join(names[:limit]) + more) if names else "an empty folder"
+
+
+_BIDS_FILTERS = ("task", "session", "run", "datatype")
+
+
+def _read_bids(data: DataConfig) -> list[Recording]:
+    """Every M/EEG recording of a BIDS root (``read_options`` may filter task, session,
+    run and datatype; the rest goes to ``read_meeg``), its ``events.tsv`` as events."""
+    import mne_bids
+
+    from .io import read_meeg
+
+    if data.root is None:
+        raise ConfigError("data.source='bids' needs data.root (the BIDS root folder).")
+    root = Path(data.root).expanduser()
+    if not (root / "dataset_description.json").is_file():
+        raise DataNotFoundError(
+            f"data.root={str(root)!r} is not a BIDS root: expected dataset_description.json "
+            f"and sub-*/ folders; found: {_listing(root)}.")
+    filters = {k: data.read_options[k] for k in _BIDS_FILTERS if k in data.read_options}
+    options = {k: v for k, v in data.read_options.items() if k not in _BIDS_FILTERS}
+    found = mne_bids.get_entity_vals(root, "subject")
+    subjects = list(data.subjects) or found
+    _check_subjects(subjects, found, f"the BIDS root {root}")
+    paths = mne_bids.find_matching_paths(
+        root, subjects=[str(s).removeprefix("sub-") for s in subjects],
+        tasks=filters.get("task"), sessions=filters.get("session"), runs=filters.get("run"),
+        datatypes=filters.get("datatype", ["meg", "eeg"]), suffixes=["meg", "eeg"],
+        extensions=[".fif", ".vhdr", ".edf", ".bdf", ".set", ".con", ".sqd", ".ds"])
+    if not paths:
+        raise DataNotFoundError(f"the BIDS root {root} has no M/EEG recording of subjects "
+                                f"{subjects} matching {filters or 'any task'}.")
+    return [read_meeg(p, **options) for p in paths]
+
+
+def _read_files(data: DataConfig) -> list[Recording]:
+    """``data.files`` (each a path or a glob, sorted) with one events file per file."""
     from .io import read_fmri, read_meeg
 
     if not data.files:
         raise ConfigError("data.source='files' needs data.files (a list of recordings).")
-    events: list[Any] = list(data.events) or [None] * len(data.files)
-    if len(events) != len(data.files):
-        raise ConfigError(f"data.events has {len(events)} entries for {len(data.files)} files; "
-                          "expected one per file.")
+    files = [p for pattern in data.files for p in _glob(pattern, "data.files")]
+    events: list[Any] = ([p for pattern in data.events for p in _glob(pattern, "data.events")]
+                         or [None] * len(files))
+    if len(events) != len(files):
+        raise ConfigError(
+            f"data.events gives {len(events)} events file(s) for {len(files)} recording(s) "
+            f"({[f.name for f in files][:6]}); expected one per file, in the same order.")
     recs = []
-    for path, ev in zip(map(_expand, data.files), events):
+    for path, ev in zip(files, events):
         if str(path).endswith((".nii", ".nii.gz")):
             recs.append(read_fmri(path, events=ev, mask=_expand(data.mask), **data.read_options))
         else:
             recs.append(read_meeg(path, events=ev, **data.read_options))
     return recs
+
+
+def _glob(pattern: str, key: str) -> list[Path]:
+    """The files of a path or glob pattern (sorted); a pattern matching nothing is an error."""
+    path = Path(pattern).expanduser()
+    if not any(c in str(pattern) for c in "*?["):
+        return [path]
+    anchor = Path(path.anchor or ".")
+    matches = sorted(anchor.glob(str(path.relative_to(anchor)))) if path.is_absolute() else \
+        sorted(Path(".").glob(str(path)))
+    if not matches:
+        raise DataNotFoundError(f"{key} pattern {pattern!r} matches no file; the folder holds: "
+                                f"{_listing(_fixed_part(path))}.")
+    return matches
+
+
+def _fixed_part(path: Path) -> Path:
+    """The folder of ``path`` before its first glob character."""
+    parts = []
+    for part in path.parts:
+        if any(c in part for c in "*?["):
+            break
+        parts.append(part)
+    return Path(*parts) if parts else Path(".")
 
 
 def _expand(path: str | None) -> Path | None:

@@ -18,7 +18,8 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("-v", "--verbose", action="store_true", help="log progress details")
     sub = parser.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="run a recipe and write a run directory")
-    run.add_argument("recipe", type=Path, help="YAML recipe (see recipes/)")
+    run.add_argument("recipe", type=Path,
+                     help="YAML recipe, or the name of a shipped one (`neurodecode recipes`)")
     run.add_argument("--out", type=Path, default=None,
                      help="run directory (default: runs/<recipe name>)")
     run.add_argument("--set", dest="overrides", action="append", default=[],
@@ -41,7 +42,7 @@ def _run(args: argparse.Namespace) -> int:
     from .build import run_recipe
     from .config import load_recipe
 
-    recipe = load_recipe(args.recipe, args.overrides)
+    recipe = load_recipe(find_recipe(args.recipe), args.overrides)
     out = args.out or Path("runs") / recipe.name
     metrics = run_recipe(recipe, out, progress=not args.no_progress, overwrite=args.overwrite)
     print(json.dumps(_headline(metrics), indent=2))
@@ -73,11 +74,84 @@ def _plot(args: argparse.Namespace) -> int:
     return 0
 
 
-def _recipes() -> int:
-    root = Path(__file__).resolve().parents[1] / "recipes"
+RECIPES = Path(__file__).resolve().parents[1] / "recipes"
+
+
+def find_recipe(recipe: str | Path, root: Path = RECIPES) -> Path:
+    """``recipe`` when it is a file, else the shipped recipe of that name (``demo``).
+
+    Raises
+    ------
+    ConfigError
+        When it is neither, listing the shipped recipes (the nearest first).
+    """
+    import difflib
+
+    from .exceptions import ConfigError
+
+    path = Path(recipe)
+    if path.is_file():
+        return path
+    shipped = {p.stem: p for p in sorted(root.glob("*.yaml"))}
+    name = path.name.removesuffix(".yaml")
+    if name in shipped and path.parent == Path("."):
+        return shipped[name]
+    near = difflib.get_close_matches(name, list(shipped), n=1)
+    hint = f" Did you mean {near[0]!r}?" if near else ""
+    raise ConfigError(f"recipe {str(recipe)!r} is neither a file nor a shipped recipe.{hint} "
+                      f"Shipped recipes ({root}): {sorted(shipped)}.")
+
+
+def recipe_table(root: Path = RECIPES) -> list[dict[str, str]]:
+    """One row per shipped recipe: name, task, dataset and what it needs to run."""
+    import yaml
+
+    rows = []
     for path in sorted(root.glob("*.yaml")):
-        print(path)
+        raw = yaml.safe_load(path.read_text()) or {}
+        data, features = raw.get("data") or {}, raw.get("features") or {}
+        study = data.get("study") or ("simulated" if data.get("source", "simulated")
+                                      == "simulated" else "files")
+        rows.append({"name": path.stem, "task": str(raw.get("task", "?")), "dataset": study,
+                     "needs": _needs(data, features)})
+    return rows
+
+
+def _needs(data: dict, features: dict) -> str:
+    """What a recipe needs besides the package: the data, a pretrained model."""
+    if data.get("source", "simulated") == "simulated":
+        needs = ["nothing (built-in simulation)"]
+    elif data.get("study"):
+        from .io.studies import STUDIES
+
+        study = STUDIES.get(data["study"])
+        manual = " (after a registration)" if study is not None and study.manual_steps else ""
+        needs = [f"neurodecode fetch {data['study']}{manual}"]
+    else:
+        needs = ["data.files"]
+    model = (features.get("params") or {}).get("model_path")
+    if model:
+        needs.append(f"{features.get('name')} weights in {model}")
+    return "; ".join(needs)
+
+
+def _recipes() -> int:
+    rows = recipe_table()
+    cols = ("name", "task", "dataset", "needs")
+    width = {c: max(len(c), *(len(r[c]) for r in rows)) for c in cols[:-1]}
+    print("  ".join(c.ljust(width.get(c, 0)) for c in cols).rstrip())
+    for row in rows:
+        print("  ".join(row[c].ljust(width.get(c, 0)) for c in cols).rstrip())
+    print(f"\nrun one by name (neurodecode run demo) or by file (neurodecode run "
+          f"{RECIPES / 'demo.yaml'}); --set KEY=VALUE overrides a value.")
     return 0
+
+
+def _quiet_third_party(verbose: bool) -> None:
+    """MNE's own messages (adjacency, filter design, ...) only with ``-v``."""
+    import mne
+
+    mne.set_log_level("INFO" if verbose else "ERROR")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -90,6 +164,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s")
+    _quiet_third_party(args.verbose)
     from .exceptions import NeurodecodeError
 
     try:

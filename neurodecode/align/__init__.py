@@ -3,13 +3,14 @@
 from .cache import cached_make_segments, read_segments, write_segments
 from .scaling import SegmentScaler
 from .segments import Segments, concatenate_segments, make_segments, select_events
-from .splits import split_segments
+from .splits import cv_splits, split_segments
 
 __all__ = [
     "SegmentScaler",
     "Segments",
     "cached_make_segments",
     "concatenate_segments",
+    "cv_splits",
     "make_segments",
     "read_segments",
     "select_events",

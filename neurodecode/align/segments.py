@@ -19,7 +19,7 @@ from .resample import n_resampled, resample_chunked, resample_ratio
 logger = logging.getLogger("neurodecode")
 
 #: Columns of ``Segments.meta``.
-META_COLUMNS = ("onset", "condition", "block", "stimulus", "text", "kind", "start", "stop",
+META_COLUMNS = ("onset", "condition", "block", "stimulus", "text", "kind", "value", "start", "stop",
                 "n_padded", "recording", "recording_uid", "subject")
 
 
@@ -32,7 +32,8 @@ class Segments:
     brain : float32 array of shape (n_segments, n_channels, n_times)
     meta : DataFrame
         One row per segment: ``onset`` (s, window onset minus ``tmin``), ``condition``,
-        ``block``, ``stimulus``, ``text``, ``kind``, ``start``/``stop`` (samples of the
+        ``block``, ``stimulus``, ``text``, ``kind``, ``value`` (the event code, -1 when
+        none), ``start``/``stop`` (samples of the
         resampled recording), ``recording`` (index of its recording) and ``subject``.
     sfreq : float
         Sampling frequency of the windows in Hz.
@@ -47,6 +48,7 @@ class Segments:
     ch_names, ch_types : list of str
     pos_2d : array of shape (n_channels, 2) or None
     info : mne.Info or None
+        The channels' measurement info at ``sfreq`` (after resampling), projectors applied.
     modality : {"meeg", "fmri"}
     """
 
@@ -78,6 +80,33 @@ class Segments:
         return replace(self, brain=self.brain[index], stimulus=stim,
                        subject=self.subject[index], meta=self.meta.iloc[index].reset_index(drop=True))
 
+    def to_epochs(self) -> Any:
+        """The M/EEG windows as an ``mne.EpochsArray``.
+
+        Its ``info`` is ``self.info`` (``sfreq`` of the windows, the channels kept, bad
+        channels left out, projectors applied); ``events`` hold the window onsets in
+        samples at ``sfreq`` (recordings after the first are offset past the end of the
+        previous one), ``event_id`` maps each condition to its event code (or to 1, 2, ...
+        in sorted order when the codes are missing or ambiguous), ``metadata`` is ``meta``.
+
+        Returns
+        -------
+        epochs : mne.EpochsArray
+            Data of shape (n_segments, n_channels, n_times), ``tmin`` = ``self.tmin``.
+        """
+        import mne
+
+        if self.modality != "meeg" or self.info is None:
+            raise ValueError(
+                f"to_epochs needs M/EEG segments with an MNE info; these have modality="
+                f"{self.modality!r} and info={'None' if self.info is None else 'set'}.")
+        event_id, codes = _event_codes(self.meta)
+        events = np.column_stack([_event_samples(self.meta, self.tmin, self.sfreq),
+                                  np.zeros(len(self), np.int64), codes])
+        return mne.EpochsArray(self.brain.astype(np.float64), self.info.copy(), events=events,
+                               tmin=self.tmin, event_id=event_id,
+                               metadata=self.meta.reset_index(drop=True), verbose="error")
+
     def summary(self) -> str:
         """A short human-readable description."""
         n, c, t = self.brain.shape
@@ -92,6 +121,81 @@ class Segments:
         return "\n".join(lines)
 
 
+def _event_codes(meta: pd.DataFrame) -> tuple[dict[str, int], np.ndarray]:
+    """``event_id`` and the code of each row: the events' own codes when each condition
+    has one code of its own, else 1, 2, ... over the sorted conditions."""
+    cond = meta["condition"].astype(str).to_numpy()
+    values = meta["value"].to_numpy() if "value" in meta else np.full(len(meta), -1)
+    pairs = set(zip(cond, values.tolist()))
+    own = len(pairs) == len(set(cond)) == len({v for _, v in pairs}) and min(values, default=0) > 0
+    event_id = ({c: int(v) for c, v in pairs} if own else
+                {c: i + 1 for i, c in enumerate(sorted(set(cond)))})
+    return dict(sorted(event_id.items())), np.array([event_id[c] for c in cond], np.int64)
+
+
+def _event_samples(meta: pd.DataFrame, tmin: float, sfreq: float) -> np.ndarray:
+    """Sample of each window's time 0, recordings laid end to end so samples are unique."""
+    start, stop = meta["start"].to_numpy(), meta["stop"].to_numpy()
+    zero = start - int(round(tmin * sfreq))
+    rec = meta["recording"].to_numpy() if "recording" in meta else np.zeros(len(meta), int)
+    offset, samples = 0, np.empty(len(meta), np.int64)
+    for r in pd.unique(rec):
+        rows = rec == r
+        shift = offset if offset == 0 and zero[rows].min() >= 0 else offset - zero[rows].min()
+        samples[rows] = zero[rows] + shift
+        offset = int(samples[rows].max() + (stop - start)[rows].max() + 1)
+    _, first = np.unique(samples, return_index=True)
+    if len(first) < len(samples):  # two windows at one time (e.g. two events at one onset)
+        samples = samples + np.arange(len(samples))  # keep them apart; order is kept
+    return samples
+
+
+def as_recordings(source: Any, sfreq: float | None = None) -> list[Recording]:
+    """Recordings from a Recording, an MNE Raw, Epochs or Evoked, or a list of them.
+
+    Epochs and Evoked are resampled to ``sfreq`` by MNE first, each epoch on its own, so
+    that no filter mixes two epochs laid end to end.
+    """
+    items = source if isinstance(source, (list, tuple)) else [source]
+    if not items:
+        raise ValueError("recording must be a Recording or a non-empty list of them; got [].")
+    out = []
+    for item in items:
+        if not isinstance(item, Recording):
+            from ..io.meeg import read_meeg
+
+            if not _is_mne(item):
+                raise TypeError(
+                    "recording must be a Recording, an mne.io.Raw, mne.Epochs or mne.Evoked "
+                    f"(or a list of them); got {type(item).__name__}.")
+            if not isinstance(item, mne_raw()) and sfreq and item.info["sfreq"] != sfreq:
+                item = item.copy().resample(sfreq, verbose="error")
+            item = read_meeg(item)
+        out.append(item)
+    return out
+
+
+def mne_raw() -> type:
+    import mne
+
+    return mne.io.BaseRaw
+
+
+def _is_mne(obj: Any) -> bool:
+    import mne
+
+    return isinstance(obj, (mne.io.BaseRaw, mne.BaseEpochs, mne.Evoked))
+
+
+def _info_at(info: Any, sfreq: float) -> Any:
+    """``info`` at ``sfreq`` (unchanged when it is already, or ``None``)."""
+    if info is None or float(info["sfreq"]) == float(sfreq):
+        return info
+    from ..io.export import info_at
+
+    return info_at(info, sfreq)
+
+
 def make_segments(recording: Recording | Sequence[Recording], *, tmin: float, tmax: float,
                   on: str | Sequence[str] | None = None, stride: float | None = None,
                   sfreq: float | None = 120.0, baseline: tuple[float | None, float] | None = (None, 0.0),
@@ -101,8 +205,10 @@ def make_segments(recording: Recording | Sequence[Recording], *, tmin: float, tm
 
     Parameters
     ----------
-    recording : Recording or list of Recording
-        One recording, or several (subjects are indexed by their ``subject``).
+    recording : Recording, mne.io.Raw, mne.Epochs, mne.Evoked or a list of them
+        One recording, or several (subjects are indexed by their ``subject``). MNE
+        objects are read by :func:`neurodecode.io.read_meeg` (Epochs: one event per
+        epoch at its time 0, no window across two epochs; Evoked: one condition).
     tmin, tmax : float
         Window start and end relative to each onset, in seconds (``tmin < tmax``).
     on : str, list of str or None
@@ -139,9 +245,7 @@ def make_segments(recording: Recording | Sequence[Recording], *, tmin: float, tm
     -------
     segments : Segments
     """
-    recordings = [recording] if isinstance(recording, Recording) else list(recording)
-    if not recordings:
-        raise ValueError("recording must be a Recording or a non-empty list of them; got [].")
+    recordings = as_recordings(recording, sfreq)
     if features is not None and len(recordings) > 1:
         raise ValueError("features can be given for a single recording only; "
                          "call make_segments per recording and concatenate_segments.")
@@ -256,7 +360,8 @@ def _segment_one(rec: Recording, rec_index: int, *, tmin, tmax, on, stride,
     return Segments(brain=brain, meta=meta.reset_index(drop=True), sfreq=out_sfreq, tmin=tmin,
                     subject=np.zeros(len(meta), np.int64), subjects=[rec.subject],
                     stimulus=stimulus, ch_names=list(rec.ch_names), ch_types=list(rec.ch_types),
-                    pos_2d=rec.pos_2d, info=rec.info, modality=rec.modality)
+                    pos_2d=rec.pos_2d, info=_info_at(rec.info, out_sfreq),
+                    modality=rec.modality)
 
 
 def _window_table(events: pd.DataFrame, tmin: float, tmax: float, stride: float | None,
@@ -278,7 +383,7 @@ def _window_table(events: pd.DataFrame, tmin: float, tmax: float, stride: float 
         rows = events.loc[events.index.repeat([len(o) for o in offsets])]
         rows = rows.assign(onset=rows["onset"].to_numpy() + np.concatenate(offsets) + delay - tmin)
     start = np.round((rows["onset"].to_numpy() + tmin) * sfreq).astype(np.int64)
-    cols = ["onset", "condition", "block", "stimulus", "text", "kind"]
+    cols = ["onset", "condition", "block", "stimulus", "text", "kind", "value"]
     return rows[cols].assign(start=start, stop=start + int(round(width * sfreq)))
 
 

@@ -11,7 +11,7 @@ import mne
 import numpy as np
 import pandas as pd
 
-from ..exceptions import DataFormatError, DataNotFoundError
+from ..exceptions import AlignmentError, DataFormatError, DataNotFoundError
 from .events import check_within, events_from_array, normalize_events, read_events_tsv
 from .recording import Recording
 
@@ -30,15 +30,22 @@ def read_meeg(source: Any, *, events: Any = None, event_id: Mapping[str, int] | 
 
     Parameters
     ----------
-    source : path, mne.io.BaseRaw or mne_bids.BIDSPath
-        Any file MNE reads (``mne.io.read_raw``), an already loaded Raw, or a BIDS path.
+    source : path, mne.io.BaseRaw, mne.Epochs, mne.Evoked or mne_bids.BIDSPath
+        Any file MNE reads (``mne.io.read_raw``), an already loaded Raw, Epochs or Evoked,
+        or a BIDS path. Epochs become one continuous recording with one event per epoch
+        (at its time 0; condition from ``epochs.event_id``, the metadata columns added to
+        the events table) and one run per epoch, so that no window spans two epochs. An
+        Evoked is one condition: one event named by its ``comment``.
     events : None, DataFrame, path, or array of shape (n_events, 3)
         ``None``: a BIDS ``events.tsv`` next to a BIDSPath, else the stim channel, else
         the annotations. A DataFrame or a path to a TSV table (BIDS ``events.tsv``,
-        onsets in seconds from the first sample). An MNE events array (samples include
-        ``raw.first_samp`` as MNE's are), named through ``event_id``.
+        onsets in seconds from the first sample), or to an MNE events file (``*.fif``,
+        ``*-eve.fif``, read by ``mne.read_events``). An MNE events array (samples include
+        ``raw.first_samp`` as MNE's are), named through ``event_id``. Ignored for Epochs
+        and Evoked (they carry their events).
     event_id : mapping of str to int, optional
-        Condition names of the event codes; only the listed codes are kept.
+        Condition names of the event codes; only the listed codes are kept. A code that
+        no event carries is an error listing the codes present.
     subject, session : str, optional
         Identifiers; taken from the BIDS path or the file's info when not given.
     picks : str or sequence of str or None
@@ -61,9 +68,15 @@ def read_meeg(source: Any, *, events: Any = None, event_id: Mapping[str, int] | 
     recording : Recording
         ``data`` of shape (n_channels, n_times) in SI units.
     """
-    raw, tsv = _open_raw(source, preload=preload)
-    table = _read_events(raw, events, event_id, tsv, kind=kind, stim_channel=stim_channel)
+    runs = None
+    if isinstance(source, (mne.BaseEpochs, mne.Evoked)):
+        raw, table, runs = _from_averaged_or_epochs(source, kind=kind)
+        tsv = None
+    else:
+        raw, tsv = _open_raw(source, preload=preload)
+        table = _read_events(raw, events, event_id, tsv, kind=kind, stim_channel=stim_channel)
     check_within(table, raw.n_times / raw.info["sfreq"], source="events")
+    check_picks(picks, raw.info)
     raw_picked = raw.copy().pick(picks if picks is not None else "data")
     pos_2d, pos_3d = sensor_positions(raw_picked.info)
     bads = [c for c in raw_picked.info["bads"] if c in raw_picked.ch_names] if exclude_bads else []
@@ -98,7 +111,40 @@ def read_meeg(source: Any, *, events: Any = None, event_id: Mapping[str, int] | 
         source=_source_path(raw) if unchanged else None,
         source_params={"proj": applied},
         bad_spans=_bad_spans(raw),
+        runs=runs,
     )
+
+
+def _from_averaged_or_epochs(inst: Any, *, kind: str
+                             ) -> tuple[mne.io.BaseRaw, pd.DataFrame, np.ndarray]:
+    """Epochs or an Evoked as a continuous RawArray, its events table and runs.
+
+    Epochs are laid end to end (one run per epoch); each event sits at its epoch's time 0.
+    """
+    if isinstance(inst, mne.Evoked):
+        data = inst.data[None]
+        codes, names = np.array([-1]), [str(inst.comment or "evoked")]
+        metadata = None
+    else:
+        data = inst.get_data(verbose="error")
+        codes = inst.events[:, 2].astype(int)
+        by_code = {int(v): str(k) for k, v in inst.event_id.items()}
+        names = [by_code.get(c, str(c)) for c in codes]
+        metadata = inst.metadata
+    n_epochs, n_channels, n_times = data.shape
+    if n_epochs == 0:
+        raise DataFormatError(f"source is an empty {type(inst).__name__} (0 epochs); "
+                              "expected at least one epoch.")
+    sfreq = float(inst.info["sfreq"])
+    raw = mne.io.RawArray(data.transpose(1, 0, 2).reshape(n_channels, -1), inst.info.copy(),
+                          verbose="error")
+    onsets = np.arange(n_epochs) * n_times / sfreq - float(inst.times[0])
+    table = pd.DataFrame({"onset": onsets, "value": codes, "condition": names})
+    if metadata is not None:
+        extra = metadata.reset_index(drop=True)
+        table = pd.concat([table, extra.drop(columns=[c for c in table if c in extra])], axis=1)
+    table = normalize_events(table, kind=kind, source=f"{type(inst).__name__} events")
+    return raw, table, np.repeat(np.arange(n_epochs), n_times)
 
 
 def _bad_spans(raw: mne.io.BaseRaw) -> np.ndarray:
@@ -162,10 +208,15 @@ def _read_events(raw: mne.io.BaseRaw, events: Any, event_id, tsv: Path | None, *
     sfreq = raw.info["sfreq"]
     if isinstance(events, pd.DataFrame):
         return normalize_events(events, kind=kind, source="events table")
-    if isinstance(events, (str, Path)):
+    if isinstance(events, (str, Path)) and not str(events).endswith(_FIF_EVENTS):
         return read_events_tsv(events, kind=kind)
+    if isinstance(events, (str, Path)):
+        events = _read_fif_events(Path(events))
     if events is not None:
-        return events_from_array(np.asarray(events), sfreq, first_samp=raw.first_samp,
+        events = np.asarray(events)
+        if events.ndim == 2 and events.shape[1] == 3:  # else events_from_array says why
+            check_event_id(event_id, events[:, 2], "events")
+        return events_from_array(events, sfreq, first_samp=raw.first_samp,
                                  event_id=event_id, kind=kind)
     if tsv is not None:
         return read_events_tsv(tsv, kind=kind)
@@ -173,6 +224,7 @@ def _read_events(raw: mne.io.BaseRaw, events: Any, event_id, tsv: Path | None, *
         found = mne.find_events(raw, stim_channel=stim_channel, shortest_event=1,
                                 verbose="error")
         if len(found) or stim_channel is not None or not len(raw.annotations):
+            check_event_id(event_id, found[:, 2], "the stim channel")
             return events_from_array(found, sfreq, first_samp=raw.first_samp,
                                      event_id=event_id, kind=kind)
         logger.info("read_meeg: the stim channel holds no event; reading the annotations.")
@@ -189,10 +241,65 @@ def _events_from_annotations(raw: mne.io.BaseRaw, kind: str,
     marks = table["condition"].str.upper().str.startswith(("BAD", "EDGE"))
     table = table[~marks]
     if event_id is not None:
+        missing = sorted(set(event_id) - set(table["condition"]))
+        if missing:
+            raise AlignmentError(
+                f"event_id names {missing} that no annotation carries; the annotations "
+                f"have descriptions {sorted(set(table['condition']))[:30]}.")
         table = table[table["condition"].isin(list(event_id))]
         table = table.assign(value=table["condition"].map(dict(event_id)))
     return normalize_events(table.sort_values("onset", kind="stable"), kind=kind,
                             source="annotations")
+
+
+_FIF_EVENTS = (".fif", ".fif.gz", ".eve")
+
+
+def _read_fif_events(path: Path) -> np.ndarray:
+    """An MNE events file (``*-eve.fif``) as an events array of shape (n_events, 3)."""
+    if not path.is_file():
+        raise DataNotFoundError(f"events file {str(path)!r} does not exist.")
+    try:
+        return mne.read_events(path, verbose="error")
+    except Exception as err:  # noqa: BLE001  MNE raises many types for unreadable files
+        raise DataFormatError(
+            f"events file {str(path)!r} could not be read by mne.read_events "
+            f"({type(err).__name__}: {err}); expected an MNE events file (*-eve.fif)."
+        ) from err
+
+
+def check_picks(picks: Any, info: mne.Info) -> None:
+    """Raise ``ValueError`` for a name in ``picks`` that is neither a channel of ``info``
+    nor an MNE channel type, or for picks that select no channel at all."""
+    if picks is None:
+        return
+    from mne._fiff.pick import get_channel_type_constants
+
+    wanted = [picks] if isinstance(picks, str) else list(picks)
+    known = set(get_channel_type_constants()) | {"meg", "data", "all", "data_or_ica"}
+    names = [p for p in wanted if isinstance(p, str)]
+    unknown = [p for p in names if p not in info["ch_names"] and p not in known]
+    types = sorted(set(info.get_channel_types()))
+    selects = any(p in info["ch_names"] or p in types or p in ("data", "all")
+                  or (p == "meg" and {"mag", "grad"} & set(types)) for p in names)
+    if unknown or (names and not selects):
+        raise ValueError(
+            f"picks {unknown or names} match no channel name or type of this recording; its "
+            f"channel types are {types} and its channels include {info['ch_names'][:8]} "
+            f"({len(info['ch_names'])} in all).")
+
+
+def check_event_id(event_id: Mapping[str, int] | None, codes: Any, where: str) -> None:
+    """Raise ``AlignmentError`` when a code of ``event_id`` is absent from ``codes``."""
+    if not event_id:
+        return
+    present = sorted({int(c) for c in np.asarray(codes).ravel()})
+    missing = {k: v for k, v in event_id.items() if int(v) not in present}
+    if missing:
+        raise AlignmentError(
+            f"event_id entries {missing} match no event in {where}; the codes present are "
+            f"{present}. Use codes among them (e.g. event_id={{'name': {present[0] if present else 1}}})."
+        )
 
 
 def sensor_positions(info: mne.Info) -> tuple[np.ndarray | None, np.ndarray | None]:

@@ -8,8 +8,10 @@ filtering) live here too.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import logging
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -31,6 +33,15 @@ CLASSIFIERS = ("logistic", "svm")
 
 
 # ------------------------------------------------------------------ shared helpers
+@contextlib.contextmanager
+def stage(name: str):
+    """Log ``name`` when it starts and its duration when it ends (shown with ``-v``)."""
+    start = time.perf_counter()
+    logger.info("%s ...", name)
+    yield
+    logger.info("%s: done in %.1f s", name, time.perf_counter() - start)
+
+
 def bandpass(recording: Recording, l_freq: float | None, h_freq: float | None) -> Recording:
     """A copy of an M/EEG ``recording`` band-pass filtered (MNE FIR); fMRI is returned as is."""
     if recording.modality != "meeg" or (l_freq is None and h_freq is None):
@@ -63,22 +74,53 @@ def make_labels(conditions: Sequence[str], categories: dict) -> np.ndarray:
 def load_segments(recipe: Recipe, *, progress: bool = False) -> tuple[Segments, list[Recording]]:
     """Recordings of the recipe, filtered and cut into windows around the selected events.
 
-    Windows of conditions outside ``analysis.conditions`` (when given) are dropped.
+    Windows of conditions outside ``analysis.conditions`` (when given) are dropped; a
+    name there that matches no window, or fewer than two classes left, is a ``ConfigError``.
     """
     from .decoding import _segment
 
-    recordings, _ = build_recordings(recipe, progress=progress)
+    with stage("reading the recordings"):
+        recordings, _ = build_recordings(recipe, progress=progress)
+    logger.info("%d recording(s): %s", len(recordings), ", ".join(
+        f"{r.subject} {r.n_channels} ch x {r.n_times} samples at {r.sfreq:g} Hz"
+        for r in recordings[:5]))
     ana = recipe.analysis
-    recordings = [bandpass(r, ana.l_freq, ana.h_freq) for r in recordings]
-    segments = _segment(recordings, None, recipe)
+    with stage(f"band-pass {ana.l_freq}-{ana.h_freq} Hz"):
+        recordings = [bandpass(r, ana.l_freq, ana.h_freq) for r in recordings]
+    with stage("segmenting"):
+        segments = _segment(recordings, None, recipe)
+    logger.info("%s", segments.summary())
     if ana.conditions:
-        keep = segments.meta["condition"].astype(str).isin(ana.conditions).to_numpy()
-        if not keep.any():
-            raise ConfigError(
-                f"analysis.conditions {list(ana.conditions)} match no window; the data has "
-                f"conditions {sorted(segments.meta['condition'].astype(str).unique())}.")
-        segments = subset(segments, keep)
+        segments = subset(segments, condition_mask(segments, ana.conditions))
+    check_classes(make_labels(segments.meta["condition"].astype(str), ana.categories))
     return segments, recordings
+
+
+def condition_mask(segments: Segments, conditions: Sequence[str]) -> np.ndarray:
+    """True for the windows of ``conditions``; a name that matches no window is an error.
+
+    Raises
+    ------
+    ConfigError
+        Listing the names that match nothing and the conditions the data has.
+    """
+    present = segments.meta["condition"].astype(str)
+    unknown = [c for c in conditions if c not in set(present)]
+    if unknown:
+        raise ConfigError(
+            f"analysis.conditions {list(conditions)}: {unknown} match no window; the data has "
+            f"conditions {sorted(present.unique())}. Fix the spelling or leave them out.")
+    return present.isin(list(conditions)).to_numpy()
+
+
+def check_classes(y: np.ndarray) -> None:
+    """Raise ``ConfigError`` unless ``y`` holds at least two classes (before any fitting)."""
+    classes = sorted(set(np.asarray(y).tolist()))
+    if len(y) == 0 or len(classes) < 2:
+        raise ConfigError(
+            f"the selected windows hold {len(y)} sample(s) of {len(classes)} class(es) "
+            f"{classes}; the analysis needs at least 2 classes. Check analysis.conditions, "
+            "analysis.categories and segments.on.")
 
 
 def subset(segments: Segments, keep: np.ndarray) -> Segments:
@@ -99,6 +141,41 @@ def write_info(run_dir: Path, info: Any) -> None:
     import mne
 
     mne.io.write_info(run_dir / "info.fif", info, overwrite=True)
+
+
+BACKGROUND = "background_mean_epi.nii.gz"
+
+
+def write_background(run_dir: Path, recipe: Recipe) -> None:
+    """The mean EPI of the first BOLD run of the recipe (``background_mean_epi.nii.gz``),
+    on which native-space brain maps are drawn; nothing when it cannot be found."""
+    bold = bold_path(recipe)
+    if bold is None:
+        logger.info("no BOLD file found for a background: brain maps drawn as MNI space.")
+        return
+    from nilearn.image import mean_img
+
+    mean_img(str(bold), copy_header=True).to_filename(run_dir / BACKGROUND)
+
+
+def bold_path(recipe: Recipe) -> Path | None:
+    """The first BOLD image of the recipe's data (a study that names it, or data.files)."""
+    data = recipe.data
+    if data.source == "files":
+        from ..build import _glob
+
+        files = [p for f in data.files for p in _glob(f, "data.files")]
+        return next((p for p in files if str(p).endswith((".nii", ".nii.gz"))), None)
+    if data.source != "study" or data.root is None:
+        return None
+    from ..io.studies import get_study
+
+    study = get_study(data.study)
+    if not hasattr(study, "bold_path"):
+        return None
+    root = Path(data.root).expanduser()
+    subject = (list(data.subjects) or study.subjects(root) or [None])[0]
+    return None if subject is None else study.bold_path(root, subject)
 
 
 def write_conditions(run_dir: Path, conditions: Sequence[str], categories: dict) -> None:
@@ -205,16 +282,18 @@ def cross_validate(X: np.ndarray, y: np.ndarray, groups: np.ndarray, *, classifi
 
 def accuracy_over_time(X: np.ndarray, y: np.ndarray, groups: np.ndarray, *,
                        classifier: str = "logistic", n_folds: int = 5, seed: int = 0,
-                       progress: bool = False) -> np.ndarray:
+                       progress: bool = False, per_fold: bool = False) -> np.ndarray:
     """Cross-validated accuracy at every time point.
 
     Parameters
     ----------
     X : array of shape (n_samples, n_channels, n_times)
+    per_fold : bool
+        Return the accuracy of each fold instead of their mean.
 
     Returns
     -------
-    accuracy : array of shape (n_times,)
+    accuracy : array of shape (n_times,), or (n_folds, n_times) when ``per_fold``
     """
     from sklearn.model_selection import cross_val_score
     from tqdm import tqdm
@@ -222,8 +301,62 @@ def accuracy_over_time(X: np.ndarray, y: np.ndarray, groups: np.ndarray, *,
     cv, _ = make_cv(y, groups, n_folds, seed)
     folds = list(cv.split(X[:, :, 0], y, groups if _grouped(cv) else None))
     clf = make_classifier(classifier, seed)
-    steps = tqdm(range(X.shape[2]), desc="time-resolved decoding", disable=not progress)
-    return np.array([cross_val_score(clf, X[:, :, t], y, cv=folds).mean() for t in steps])
+    steps = tqdm(range(X.shape[2]), desc="time-resolved decoding (time points)",
+                 disable=not progress)
+    scores = np.array([cross_val_score(clf, X[:, :, t], y, cv=folds) for t in steps]).T
+    return scores if per_fold else scores.mean(0)
+
+
+def fold_ci(scores: np.ndarray, level: float = 0.95) -> np.ndarray:
+    """t-based confidence interval of the mean over folds (or subjects).
+
+    Parameters
+    ----------
+    scores : array of shape (n_folds, n_times)
+
+    Returns
+    -------
+    ci : array of shape (2, n_times)
+        Lower and upper bounds.
+    """
+    from scipy import stats
+
+    n = scores.shape[0]
+    mean = scores.mean(0)
+    if n < 2:
+        return np.stack([mean, mean])
+    half = stats.t.ppf(0.5 + level / 2, n - 1) * scores.std(0, ddof=1) / np.sqrt(n)
+    return np.stack([mean - half, mean + half])
+
+
+def above_chance(accuracy: np.ndarray, n_samples: int, chance: float,
+                 alpha: float = 0.05) -> tuple[np.ndarray, np.ndarray]:
+    """Time points decoded above chance: binomial test per time, FDR-corrected over time.
+
+    The number of correct cross-validated predictions at each time is tested against
+    ``Binomial(n_samples, chance)`` (one-sided; Combrisson & Jerbi 2015), and the p-values
+    are corrected over time by Benjamini-Hochberg (``mne.stats.fdr_correction``).
+
+    Parameters
+    ----------
+    accuracy : array of shape (n_times,)
+        Accuracy over all samples at each time.
+    n_samples : int
+    chance : float
+        Chance accuracy (the majority-class rate, conservative for unbalanced classes).
+
+    Returns
+    -------
+    significant : bool array of shape (n_times,)
+    p_corrected : array of shape (n_times,)
+    """
+    from mne.stats import fdr_correction
+    from scipy import stats
+
+    correct = np.round(np.asarray(accuracy) * n_samples).astype(int)
+    p = stats.binom.sf(correct - 1, n_samples, chance)
+    significant, p_corrected = fdr_correction(p, alpha=alpha)
+    return np.asarray(significant, bool), np.asarray(p_corrected, float)
 
 
 def spatial_pattern(X: np.ndarray, y: np.ndarray, classifier: str = "logistic",
@@ -286,17 +419,22 @@ def run_classification(recipe: Recipe, run_dir: Path, *, progress: bool = True) 
               + segments.meta[ana.cv_by].astype(str)).to_numpy()
     kw: dict[str, Any] = dict(classifier=ana.classifier, n_folds=ana.n_folds, seed=recipe.seed)
     flat = window_features(segments.brain, segments.modality)
-    metrics: dict = {"classification": cross_validate(flat, y, groups,
-                                                      n_permutations=ana.n_permutations, **kw)}
+    with stage(f"cross-validated decoding of {flat.shape[0]} samples x {flat.shape[1]} "
+               f"features ({ana.n_permutations} permutations)"):
+        metrics: dict = {"classification": cross_validate(
+            flat, y, groups, n_permutations=ana.n_permutations, **kw)}
     metrics["data"] = {"n_samples": len(segments), "n_channels": len(segments.ch_names),
                        "n_times": int(segments.brain.shape[2]), "modality": segments.modality,
                        "n_subjects": len(segments.subjects)}
     if segments.modality == "meeg":
-        metrics["time_resolved"] = _time_resolved(segments, y, groups, run_dir, progress, kw)
+        with stage(f"time-resolved decoding over {segments.brain.shape[2]} time points"):
+            metrics["time_resolved"] = _time_resolved(segments, y, groups, run_dir, progress,
+                                                      kw)
     else:
         pattern = spatial_pattern(flat, y, ana.classifier, recipe.seed)
         if len(recordings) == 1 and recordings[0].masker is not None:
             recordings[0].to_nifti(pattern).to_filename(run_dir / "brainmap_pattern.nii.gz")
+            write_background(run_dir, recipe)
     write_metrics(run_dir, metrics)
     finish_run(run_dir, recipe)
     return metrics
@@ -304,15 +442,37 @@ def run_classification(recipe: Recipe, run_dir: Path, *, progress: bool = True) 
 
 def _time_resolved(segments: Segments, y: np.ndarray, groups: np.ndarray, run_dir: Path,
                    progress: bool, kw: dict) -> dict:
-    acc = accuracy_over_time(segments.brain, y, groups, progress=progress, **kw)
+    """Accuracy over time with its CI over folds and clusters above chance, written as
+    ``timecourse*.npy`` and ``timecourse-ave.fif``; the pattern at the peak as
+    ``topomap_pattern.npy`` and ``pattern-ave.fif`` (MNE Evoked)."""
+    from ..io.export import maps_to_evoked, timecourse_to_evoked, write_evokeds
+
+    folds = accuracy_over_time(segments.brain, y, groups, progress=progress, per_fold=True,
+                               **kw)
+    acc = folds.mean(0)
     times = segments.tmin + np.arange(len(acc)) / segments.sfreq
     post = times >= 0
     i = int(np.flatnonzero(post)[np.argmax(acc[post])]) if post.any() else int(np.argmax(acc))
+    counts = np.unique(y, return_counts=True)[1]
+    chance = float(counts.max() / counts.sum())
+    significant, p_fdr = above_chance(acc, len(y), chance)
     np.save(run_dir / "timecourse.npy", acc)
     np.save(run_dir / "times.npy", times)
+    np.save(run_dir / "timecourse_ci.npy", fold_ci(folds))
+    np.save(run_dir / "timecourse_sig.npy", significant)
+    write_evokeds(run_dir / "timecourse-ave.fif", [timecourse_to_evoked(
+        acc, times, "accuracy", comment="decoding accuracy", nave=len(folds))])
     if segments.info is not None:
         pattern = spatial_pattern(segments.brain[:, :, i], y, kw["classifier"], kw["seed"])
         np.save(run_dir / "topomap_pattern.npy", pattern)
         write_info(run_dir, segments.info)
+        write_evokeds(run_dir / "pattern-ave.fif", [maps_to_evoked(
+            pattern, segments.info, tmin=float(times[i]), comment="Haufe pattern at the peak")])
     return {"peak_accuracy": float(acc[i]), "peak_time": float(times[i]),
-            "mean_accuracy_post": float(acc[post].mean()) if post.any() else float("nan")}
+            "mean_accuracy_post": float(acc[post].mean()) if post.any() else float("nan"),
+            "chance": chance, "n_folds": len(folds), "window": [float(times[0]),
+                                                                 float(times[-1])],
+            "ci": "95 % t interval of the mean over folds",
+            "significance": "binomial test of the correct predictions against chance at each "
+                            "time, one-sided, FDR-corrected over time (p < 0.05)",
+            "p_value_at_peak_fdr": float(p_fdr[i]), "n_significant_times": int(significant.sum())}

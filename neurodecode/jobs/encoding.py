@@ -22,7 +22,7 @@ from ..build import build_recordings
 from ..config import Recipe
 from ..exceptions import ConfigError
 from ..io.recording import Recording
-from .classification import bandpass, write_info
+from .classification import bandpass, stage, write_background, write_info
 from .common import finish_run, write_metrics
 
 logger = logging.getLogger("neurodecode")
@@ -53,7 +53,7 @@ def condition_impulses(events: pd.DataFrame, conditions: Sequence[str], n_times:
 
 def fit_trf_cv(X: np.ndarray, Y: np.ndarray, *, sfreq: float, tmin: float, tmax: float,
                alphas: Sequence[float], n_folds: int = 5, n_permutations: int = 0,
-               seed: int = 0) -> dict:
+               seed: int = 0, progress: bool = False) -> dict:
     """Cross-validated TRF: fit on all but one contiguous chunk, predict it, score r.
 
     Parameters
@@ -70,6 +70,8 @@ def fit_trf_cv(X: np.ndarray, Y: np.ndarray, *, sfreq: float, tmin: float, tmax:
         Contiguous chunks (at least 3: alpha is chosen by CV over the training chunks).
     n_permutations : int
         Circular shifts of the held-out predictions for p-values (0: none).
+    progress : bool
+        Show a progress bar over the folds.
 
     Returns
     -------
@@ -78,6 +80,8 @@ def fit_trf_cv(X: np.ndarray, Y: np.ndarray, *, sfreq: float, tmin: float, tmax:
         fitted on all chunks, ``lags`` (n_delays,) in seconds, ``significant`` (bool,
         n_channels) or None.
     """
+    from tqdm import tqdm
+
     from ..encoding import TemporalReceptiveField, permutation_test, score_targets
 
     if n_folds < 3:
@@ -90,7 +94,7 @@ def fit_trf_cv(X: np.ndarray, Y: np.ndarray, *, sfreq: float, tmin: float, tmax:
     def trf():
         return TemporalReceptiveField(tmin, tmax, sfreq, alphas=list(alphas), cv=n_folds - 1)
 
-    for k, test in enumerate(chunks):
+    for k, test in enumerate(tqdm(chunks, desc="encoding CV (TRF folds)", disable=not progress)):
         train = [c for j, c in enumerate(chunks) if j != k]
         model = trf().fit([X[c] for c in train], [Y[c] for c in train])
         pred[test] = model.predict(X[test])
@@ -118,7 +122,8 @@ def _resampled(recording: Recording, sfreq: float | None) -> tuple[np.ndarray, f
     return out, recording.sfreq * ratio.numerator / ratio.denominator
 
 
-def meeg_encoding(recording: Recording, conditions: Sequence[str], recipe: Recipe) -> dict:
+def meeg_encoding(recording: Recording, conditions: Sequence[str], recipe: Recipe, *,
+                  progress: bool = False) -> dict:
     """TRF of the condition impulses of one M/EEG recording (see :func:`fit_trf_cv`)."""
     ana = recipe.analysis
     data, sfreq = _resampled(recording, recipe.segments.sfreq)
@@ -130,7 +135,7 @@ def meeg_encoding(recording: Recording, conditions: Sequence[str], recipe: Recip
                           f"subject {recording.subject!r}.")
     return fit_trf_cv(X, Y, sfreq=sfreq, tmin=ana.trf_tmin, tmax=ana.trf_tmax,
                       alphas=ana.alphas, n_folds=ana.n_folds,
-                      n_permutations=ana.n_permutations, seed=recipe.seed)
+                      n_permutations=ana.n_permutations, seed=recipe.seed, progress=progress)
 
 
 def fmri_encoding(recording: Recording, conditions: Sequence[str], recipe: Recipe) -> dict:
@@ -171,14 +176,15 @@ def run_encoding(recipe: Recipe, run_dir: Path, *, progress: bool = True) -> dic
     per_subject = {}
     for k, rec in enumerate(recordings):
         key = f"{rec.subject}" + (f"_{rec.session}" if rec.session else "")
-        if rec.modality == "fmri":
-            res = fmri_encoding(rec, conditions, recipe)
-            if k == 0:
-                res["img"].to_filename(run_dir / "brainmap_r.nii.gz")
-        else:
-            res = meeg_encoding(rec, conditions, recipe)
-            if k == 0:
-                _write_meeg(run_dir, rec, res)
+        with stage(f"encoding model of subject {rec.subject}: {rec.n_channels} targets x "
+                   f"{rec.n_times} samples"):
+            res = (fmri_encoding(rec, conditions, recipe) if rec.modality == "fmri" else
+                   meeg_encoding(rec, conditions, recipe, progress=progress))
+        if k == 0 and rec.modality == "fmri":
+            res["img"].to_filename(run_dir / "brainmap_r.nii.gz")
+            write_background(run_dir, recipe)
+        elif k == 0:
+            _write_meeg(run_dir, rec, res, conditions)
         per_subject[key] = _summary(res["r"], res["significant"])
     first = next(iter(per_subject.values()))
     metrics = {"encoding": {**first, "modality": recordings[0].modality,
@@ -188,10 +194,20 @@ def run_encoding(recipe: Recipe, run_dir: Path, *, progress: bool = True) -> dic
     return metrics
 
 
-def _write_meeg(run_dir: Path, recording: Recording, res: dict) -> None:
+def _write_meeg(run_dir: Path, recording: Recording, res: dict,
+                conditions: Sequence[str]) -> None:
+    """r per sensor, kernel RMS per condition, and the TRFs as MNE Evokeds (``trf-ave.fif``,
+    one per condition, in z-scored response units per impulse)."""
+    from ..io.export import maps_to_evoked, write_evokeds
+
     np.save(run_dir / "topomap_r.npy", np.asarray(res["r"], float))
     if recording.info is not None:
         write_info(run_dir, recording.info)
+        lags = np.asarray(res["lags"], float)
+        sfreq = 1.0 / float(np.diff(lags)[0]) if len(lags) > 1 else recording.sfreq
+        write_evokeds(run_dir / "trf-ave.fif", [
+            maps_to_evoked(res["kernels"][:, j], recording.info, tmin=float(lags[0]),
+                           sfreq=sfreq, comment=f"TRF {c}") for j, c in enumerate(conditions)])
     rms = np.sqrt((res["kernels"] ** 2).mean(0))  # (n_conditions, n_delays)
     np.save(run_dir / "timecourse.npy", rms)
     np.save(run_dir / "times.npy", res["lags"])

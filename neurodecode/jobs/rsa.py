@@ -18,7 +18,14 @@ from scipy.spatial.distance import squareform
 
 from ..config import Recipe
 from ..exceptions import ConfigError
-from .classification import condition_order, load_segments, write_conditions, write_info
+from .classification import (
+    condition_order,
+    load_segments,
+    stage,
+    write_background,
+    write_conditions,
+    write_info,
+)
 from .common import finish_run, write_metrics
 
 logger = logging.getLogger("neurodecode")
@@ -80,17 +87,24 @@ def run_rsa(recipe: Recipe, run_dir: Path, *, progress: bool = True) -> dict:
     labels = segments.meta["condition"].astype(str).to_numpy()
     ana = recipe.analysis
     if segments.modality == "meeg":
-        metrics = meeg_rsa(segments.brain, labels, order, model, info=segments.info,
-                           sfreq=segments.sfreq, tmin=segments.tmin, metric=ana.metric,
-                           method=ana.method, radius=ana.searchlight_radius,
-                           window=ana.window, n_permutations=ana.n_permutations, seed=recipe.seed,
-                           run_dir=run_dir)
+        with stage(f"time-resolved RSA of {len(order)} conditions, {ana.n_permutations} "
+                   "permutations, sensor searchlight"):
+            metrics = meeg_rsa(segments.brain, labels, order, model, info=segments.info,
+                               sfreq=segments.sfreq, tmin=segments.tmin, metric=ana.metric,
+                               method=ana.method, radius=ana.searchlight_radius,
+                               window=ana.window, n_permutations=ana.n_permutations,
+                               seed=recipe.seed, run_dir=run_dir)
     else:
         masker = recordings[0].masker if len(recordings) == 1 else None
-        metrics = fmri_rsa(segments.brain.mean(2), labels, order, model, masker=masker,
-                           metric=ana.metric, method=ana.method,
-                           radius=ana.searchlight_radius, n_permutations=ana.n_permutations,
-                           seed=recipe.seed, run_dir=run_dir)
+        with stage(f"RSA of {len(order)} conditions over {segments.brain.shape[1]} voxels, "
+                   f"{ana.n_permutations} permutations, volume searchlight"):
+            metrics = fmri_rsa(segments.brain.mean(2), labels, order, model, masker=masker,
+                               metric=ana.metric, method=ana.method,
+                               radius=ana.searchlight_radius,
+                               n_permutations=ana.n_permutations, seed=recipe.seed,
+                               run_dir=run_dir)
+        if masker is not None:
+            write_background(run_dir, recipe)
     np.save(run_dir / "rdm_model.npy", squareform(model))
     write_conditions(run_dir, order, ana.categories)
     metrics["data"] = {"n_samples": len(segments), "n_conditions": len(order),
@@ -106,14 +120,45 @@ def _max_test(rdms: np.ndarray, model: np.ndarray, method: str, n_permutations: 
     against the permutation null of the best over the same windows (family-wise over
     the windows searched; with one window, the plain permutation p-value): each
     relabelling of the model's conditions is compared with every window."""
+    null = _null(rdms, model, method, n_permutations, seed)
+    return None if null is None else _max_p(null, rdms, model, method)
+
+
+def _null(rdms: np.ndarray, model: np.ndarray, method: str, n_permutations: int,
+          seed: int) -> np.ndarray | None:
+    """Similarities of each window under relabellings, shape (n_permutations, n_windows)."""
     from ..rsa import permutation_test
 
     if n_permutations < 1:
         return None
     result = permutation_test(np.atleast_2d(rdms), model, method,
                               n_permutations=n_permutations, seed=seed)
-    best = np.nanmax(result.null.reshape(n_permutations, -1), axis=1)
-    return float((1 + np.sum(best >= np.nanmax(result.similarity))) / (1 + n_permutations))
+    return result.null.reshape(n_permutations, -1)
+
+
+def _max_p(null: np.ndarray, rdms: np.ndarray, model: np.ndarray, method: str) -> float:
+    from ..rsa import compare_rdms
+
+    observed = np.nanmax(np.ravel(compare_rdms(np.atleast_2d(rdms), model[None], method)))
+    best = np.nanmax(null, axis=1)
+    return float((1 + np.sum(best >= observed)) / (1 + len(null)))
+
+
+def _null_band(curve: np.ndarray, times: np.ndarray, null: np.ndarray | None,
+               searched: np.ndarray, run_dir: Path) -> dict:
+    """``timecourse_null.npy`` (2, n_times): the 2.5-97.5 % pointwise null band, and
+    ``timecourse_sig.npy``: windows above the 95th percentile of the null maximum."""
+    if null is None:
+        return {}
+    band = np.full((2, len(curve)), np.nan)
+    band[:, searched] = np.nanpercentile(null, [2.5, 97.5], axis=0)
+    threshold = float(np.nanpercentile(np.nanmax(null, axis=1), 95))
+    np.save(run_dir / "timecourse_null.npy", band)
+    np.save(run_dir / "timecourse_sig.npy", searched & (curve > threshold))
+    return {"null_band": "2.5-97.5 % of the label-permutation null at each time",
+            "significance": "above the 95th percentile of the permutation null of the "
+                            "maximum over the times searched (family-wise p < 0.05)",
+            "threshold": threshold}
 
 
 def meeg_rsa(brain: np.ndarray, labels: np.ndarray, order: list[str], model: np.ndarray, *,
@@ -150,12 +195,16 @@ def meeg_rsa(brain: np.ndarray, labels: np.ndarray, order: list[str], model: np.
     rdm = res.data_rdms[0, i]
     np.save(run_dir / "rdm_brain.npy", squareform(rdm))
     searched = post if post.any() else np.ones_like(post)
+    null = _null(res.data_rdms[0, searched], model, method, n_permutations, seed)
+    _write_curve(run_dir, curve, res.times, method)
     out = {"rsa": {"peak_similarity": float(curve[i]), "peak_latency": float(res.times[i]),
                    "mean_similarity_post": float(np.nanmean(curve[post])) if post.any()
                    else float("nan"), "method": method, "metric": metric,
-                   "p_value_at_peak": _max_test(res.data_rdms[0, searched], model, method,
-                                                n_permutations, seed),
-                   "p_value_correction": "maximum over the windows searched for the peak"}}
+                   "p_value_at_peak": None if null is None else _max_p(
+                       null, res.data_rdms[0, searched], model, method),
+                   "p_value_correction": "maximum over the windows searched for the peak",
+                   "window": [float(res.times[0]), float(res.times[-1])],
+                   **_null_band(curve, res.times, null, searched, run_dir)}}
     if info is not None:
         means, _ = condition_means(brain, labels, order)
         maps = sensor_searchlight(means[:, :, i:i + window], {"model": model}, info,
@@ -163,9 +212,27 @@ def meeg_rsa(brain: np.ndarray, labels: np.ndarray, order: list[str], model: np.
         values = maps["model"].data.mean(1)
         np.save(run_dir / "topomap_searchlight.npy", values)
         write_info(run_dir, info)
+        _write_map(run_dir, values, info, float(res.times[i]))
         out["searchlight"] = {"max": float(np.nanmax(values)),
                               "best_channel": info["ch_names"][int(np.nanargmax(values))]}
     return out
+
+
+def _write_curve(run_dir: Path, curve: np.ndarray, times: np.ndarray, method: str) -> None:
+    """The RSA time course as an MNE Evoked (``timecourse-ave.fif``, one misc channel)."""
+    from ..io.export import timecourse_to_evoked, write_evokeds
+
+    values = np.where(np.isfinite(curve), curve, 0.0)  # an undefined window: 0 in the FIF
+    write_evokeds(run_dir / "timecourse-ave.fif", [timecourse_to_evoked(
+        values, times, "similarity", comment=f"model similarity ({method})")])
+
+
+def _write_map(run_dir: Path, values: np.ndarray, info, peak: float) -> None:
+    """The sensor searchlight at the peak as an MNE Evoked (``searchlight-ave.fif``)."""
+    from ..io.export import maps_to_evoked, write_evokeds
+
+    write_evokeds(run_dir / "searchlight-ave.fif", [maps_to_evoked(
+        np.nan_to_num(values), info, tmin=peak, comment="searchlight at the peak")])
 
 
 def fmri_rsa(patterns: np.ndarray, labels: np.ndarray, order: list[str], model: np.ndarray, *,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from ._save import save_figure
 from .brainmap import plot_brain_map
+from .confusion import plot_confusion
 from .curves import plot_retrieval_curve, plot_timecourse, plot_training_curves
 from .rdm import plot_layer_profile, plot_layer_time, plot_rdm, plot_rdms
 from .replot import replot_run
@@ -18,6 +19,7 @@ from .topomap import plot_spatial_attention, plot_topomap, plot_topomap_row
 __all__ = [
     "config_hash",
     "plot_brain_map",
+    "plot_confusion",
     "plot_layer_profile",
     "plot_layer_time",
     "plot_rdm",

@@ -126,6 +126,7 @@ def plot_brain_map(
     cut_coords: Any = None,
     fname: str | Path | None = None,
     dpi: float = DEFAULT_DPI,
+    cbar_label: str | None = None,
 ) -> Figure:
     """Draw a per-voxel result (a statistic, an encoding ``r``, a decoding score).
 
@@ -155,6 +156,8 @@ def plot_brain_map(
         with ``cut_coords=[0]`` for a single axial slice); nilearn's defaults otherwise.
     fname, dpi :
         Save to this ``.png``, ``.svg`` or ``.pdf`` file at this resolution.
+    cbar_label : str or None
+        Label of the colour bar: the quantity and its unit.
 
     Returns
     -------
@@ -189,7 +192,17 @@ def plot_brain_map(
         common["cut_coords"] = cut_coords
     if kind == "stat":
         bg = datasets.load_mni152_template() if bg_img is None else _load_img(bg_img)
-        plotting.plot_stat_map(img, bg_img=bg, **common)
+        display = plotting.plot_stat_map(img, bg_img=bg, **common)
     else:
-        plotting.plot_glass_brain(img, plot_abs=False, **common)
+        display = plotting.plot_glass_brain(img, plot_abs=False, **common)
+    _label_colorbar(display, cbar_label)
     return finish(fig, fname, dpi)
+
+
+def _label_colorbar(display: Any, label: str | None) -> None:
+    """Label nilearn's colour bar (kept in ``display._cbar``) with the quantity and unit."""
+    cbar = getattr(display, "_cbar", None)
+    if label and cbar is not None:
+        colour = "w" if getattr(display, "_black_bg", False) else "k"
+        cbar.ax.yaxis.set_label_position("left")
+        cbar.ax.set_ylabel(label, color=colour, fontsize=7, labelpad=2)

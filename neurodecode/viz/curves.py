@@ -64,6 +64,7 @@ def plot_retrieval_curve(
     title: str | None = None,
     fname: str | Path | None = None,
     dpi: float = DEFAULT_DPI,
+    baselines: Mapping[str, tuple[np.ndarray, np.ndarray]] | None = None,
 ) -> Figure:
     """Top-k retrieval accuracy against k, with the chance level.
 
@@ -85,6 +86,9 @@ def plot_retrieval_curve(
         Axes title.
     fname, dpi :
         Save to this ``.png``, ``.svg`` or ``.pdf`` file at this resolution.
+    baselines : mapping of str to (ks, accuracy), optional
+        Curves scored at other ks than ``ks`` (e.g. a baseline evaluated at k = 1, 5, 10
+        only), drawn as dashed lines with markers.
 
     Returns
     -------
@@ -108,14 +112,17 @@ def plot_retrieval_curve(
         (line,) = ax.plot(ks, acc, marker="o", ms=3, label=label or "model")
         if label in bands:
             ax.fill_between(ks, bands[label][0], bands[label][1], color=line.get_color(), alpha=0.25)
+    for label, (bks, acc) in (baselines or {}).items():
+        ax.plot(np.asarray(bks, float), np.asarray(acc, float), marker="s", ms=3, ls="-.",
+                label=label)
     level = _chance_curve(ks, chance, n_candidates)
     if level is not None:
         ax.plot(ks, level, color="0.4", ls="--", label="chance")
     if log_x if log_x is not None else ks[-1] / ks[0] >= 10:
         ax.set_xscale("log")
     ax.set_ylim(0, 1.02)
-    ax.set_xlabel("k")
-    ax.set_ylabel("top-k accuracy")
+    ax.set_xlabel("k (rank cut-off)")
+    ax.set_ylabel("top-k accuracy (fraction)")
     ax.legend(fontsize=8)
     if title:
         ax.set_title(title)
@@ -232,6 +239,9 @@ def plot_timecourse(
     fname: str | Path | None = None,
     dpi: float = DEFAULT_DPI,
     xlabel: str = "time (s)",
+    null_band: np.ndarray | None = None,
+    sig_label: str = "significant",
+    ci_label: str | None = None,
 ) -> Figure:
     """Score over time (decoding accuracy, RSA correlation) with significance bars.
 
@@ -254,6 +264,12 @@ def plot_timecourse(
         Axis labels and title.
     fname, dpi :
         Save to this ``.png``, ``.svg`` or ``.pdf`` file at this resolution.
+    null_band : array of shape (2, n_times) or None
+        Lower and upper bounds of a null distribution (e.g. 2.5-97.5 % of a permutation
+        null), drawn as a grey band; NaN where no null was computed.
+    sig_label, ci_label : str
+        Legend entries of the significance bars (what test, what correction) and of the
+        confidence band.
 
     Returns
     -------
@@ -261,21 +277,28 @@ def plot_timecourse(
         One axes.
     """
     values, times, ci, sig_mask, labels = _timecourse_inputs(values, times, ci, sig_mask, labels)
+    if null_band is not None:
+        null_band = check_shape("null_band", np.asarray(null_band, float), (2, len(times)))
     fig = new_figure((6.0, 3.4), layout="constrained")
     ax = fig.add_subplot()
-    lows = [values.min()] + ([ci[:, 0].min()] if ci is not None else [])
-    highs = [values.max()] + ([ci[:, 1].max()] if ci is not None else [])
+    lows = [np.nanmin(values)] + ([np.nanmin(ci[:, 0])] if ci is not None else [])
+    highs = [np.nanmax(values)] + ([np.nanmax(ci[:, 1])] if ci is not None else [])
+    if null_band is not None and np.isfinite(null_band).any():
+        lows.append(np.nanmin(null_band[0]))
+        highs.append(np.nanmax(null_band[1]))
+        ax.fill_between(times, null_band[0], null_band[1], color="0.75", alpha=0.6, lw=0,
+                        label="null (2.5-97.5 %)")
+    if chance is not None:
+        lows.append(chance)
     span = max(max(highs) - min(lows), 1e-12)
     for k, (curve, label) in enumerate(zip(values, labels)):
         (line,) = ax.plot(times, curve, lw=1.5, label=label or None)
         if ci is not None:
-            ax.fill_between(times, ci[k, 0], ci[k, 1], color=line.get_color(), alpha=0.25)
+            ax.fill_between(times, ci[k, 0], ci[k, 1], color=line.get_color(), alpha=0.25,
+                            lw=0, label=ci_label if k == 0 else None)
         if sig_mask is not None:
-            y = min(lows) - span * (0.06 + 0.05 * k)
-            step = np.median(np.diff(times)) if len(times) > 1 else 1.0
-            for start, stop in significance_runs(sig_mask[k]):
-                ax.plot([times[start] - step / 2, times[stop - 1] + step / 2], [y, y],
-                        color=line.get_color(), lw=3, solid_capstyle="butt")
+            _sig_bars(ax, times, sig_mask[k], min(lows) - span * (0.06 + 0.05 * k),
+                      line.get_color(), sig_label if k == 0 else None)
     if chance is not None:
         check_positive("chance", chance, strict=False)
         ax.axhline(chance, color="0.4", ls="--", lw=1, label="chance")
@@ -283,8 +306,17 @@ def plot_timecourse(
         ax.axvline(0, color="0.6", lw=0.8)
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
-    if any(labels) or chance is not None:
-        ax.legend(fontsize=8)
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(fontsize=7, loc="best")
     if title:
-        ax.set_title(title)
+        ax.set_title(title, fontsize=9)
     return finish(fig, fname, dpi)
+
+
+def _sig_bars(ax, times: np.ndarray, mask: np.ndarray, y: float, color, label: str | None):
+    """Bars under the curve over the significant spans (one legend entry)."""
+    step = np.median(np.diff(times)) if len(times) > 1 else 1.0
+    for start, stop in significance_runs(mask):
+        ax.plot([times[start] - step / 2, times[stop - 1] + step / 2], [y, y], color=color,
+                lw=3, solid_capstyle="butt", label=label)
+        label = None

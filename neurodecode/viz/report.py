@@ -174,6 +174,40 @@ def _figures_html(run_dir: Path, figures: Sequence[str | os.PathLike]) -> str:
     return "\n".join(items) if items else "<p>No figures.</p>"
 
 
+def _rows_table(rows: Sequence[Mapping[str, Any]]) -> str:
+    """A table with a header row from the keys of ``rows`` (all rows share them)."""
+    if not rows:
+        return ""
+    cols = list(rows[0])
+    head = "".join(f"<th>{html.escape(str(c))}</th>" for c in cols)
+    body = []
+    for row in rows:
+        cells = []
+        for c in cols:
+            value = row.get(c, "")
+            cls = ' class="num"' if isinstance(value, (int, float)) and not isinstance(value, bool) else ""
+            cells.append(f"<td{cls}>{html.escape(_fmt(value))}</td>")
+        body.append("<tr>" + "".join(cells) + "</tr>")
+    return f"<table>\n<tr>{head}</tr>\n" + "\n".join(body) + "\n</table>"
+
+
+def _summary_html(summary: tuple[str, Sequence[Mapping[str, Any]]] | None) -> str:
+    if summary is None:
+        return ""
+    sentence, rows = summary
+    return (f'<h2 id="summary">Summary</h2>\n<p>{html.escape(sentence)}</p>\n'
+            f"{_rows_table(rows)}")
+
+
+def _section(anchor: str, name: str, body: str) -> str:
+    return f'<h2 id="{anchor}">{html.escape(name)}</h2>\n{body}' if body else ""
+
+
+def _toc(parts: Sequence[tuple[str, str, str]]) -> str:
+    links = " &middot; ".join(f'<a href="#{a}">{html.escape(n)}</a>' for a, n, b in parts if b)
+    return f'<p class="meta">Contents: {links}</p>'
+
+
 def render_report(
     *,
     title: str,
@@ -182,13 +216,32 @@ def render_report(
     figures_html: str,
     notes: str = "",
     config_digest: str | None = None,
+    summary: tuple[str, Sequence[Mapping[str, Any]]] | None = None,
+    per_subject: Sequence[Mapping[str, Any]] = (),
+    versions: Mapping[str, str] | None = None,
+    command: str = "",
 ) -> str:
-    """Return the report page as an HTML string (figures already rendered)."""
+    """Return the report page as an HTML string (figures already rendered).
+
+    Sections, in order: summary (one sentence and one table), figures, per-subject
+    results, all metrics, configuration, software versions, the command that reproduces
+    the run; a table of contents links them.
+    """
     plain_config = to_plain(config)
     config_text = yaml.safe_dump(plain_config, sort_keys=False, allow_unicode=True) if plain_config else "{}\n"
     digest = config_digest or config_hash(config)
     stamp = _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     notes_html = f'<h2>Notes</h2>\n<div class="notes">{html.escape(notes)}</div>' if notes else ""
+    summary_html = _summary_html(summary)
+    subjects_html = _section("subjects", "Per-subject results", _rows_table(per_subject))
+    versions_html = _section("versions", "Software versions", _table(list((versions or {}).items())))
+    command_html = _section("command", "Reproduce this run",
+                            f"<pre>{html.escape(command)}</pre>" if command else "")
+    toc = _toc([("summary", "Summary", summary_html), ("figures", "Figures", "x"),
+                ("subjects", "Per-subject results", subjects_html),
+                ("metrics", "Metrics", "x"), ("configuration", "Configuration", "x"),
+                ("versions", "Software versions", versions_html),
+                ("command", "Reproduce", command_html)])
     return f"""<!DOCTYPE html>
 <html lang="en">
 <head>
@@ -202,14 +255,19 @@ def render_report(
 <h1>{html.escape(title)}</h1>
 <p class="meta">neurodecode {html.escape(__version__)} &middot; written {stamp} &middot;
 config sha256 <code>{html.escape(digest[:12])}</code></p>
+{toc}
+{summary_html}
 {notes_html}
-<h2>Metrics</h2>
-{_metrics_html(metrics)}
-<h2>Figures</h2>
+<h2 id="figures">Figures</h2>
 {figures_html}
-<h2>Configuration</h2>
+{subjects_html}
+<h2 id="metrics">Metrics</h2>
+{_metrics_html(metrics)}
+<h2 id="configuration">Configuration</h2>
 <p class="meta">sha256: <code>{html.escape(digest)}</code></p>
 <pre>{html.escape(config_text)}</pre>
+{versions_html}
+{command_html}
 <div id="nd-render-check" data-status="pending" hidden></div>
 </body>
 </html>
@@ -225,6 +283,10 @@ def write_report(
     figures: Sequence[str | os.PathLike] = (),
     notes: str = "",
     config_digest: str | None = None,
+    summary: tuple[str, Sequence[Mapping[str, Any]]] | None = None,
+    per_subject: Sequence[Mapping[str, Any]] = (),
+    versions: Mapping[str, str] | None = None,
+    command: str = "",
 ) -> Path:
     """Write ``run_dir/report.html``: one self-contained page for a run.
 
@@ -246,6 +308,15 @@ def write_report(
     config_digest : str or None
         Hash to show for the config (e.g. the one the run recorded); default
         :func:`config_hash`.
+    summary : (str, list of dict) or None
+        The sentence and the rows (model vs baselines vs chance, CIs, p-values) shown
+        first (:func:`neurodecode.viz.summary.summarize`).
+    per_subject : list of dict
+        One row per subject.
+    versions : mapping of str to str, optional
+        Software versions.
+    command : str
+        The command that reproduces the run.
 
     Returns
     -------
@@ -264,6 +335,7 @@ def write_report(
     page = render_report(
         title=title, config=config, metrics=metrics, notes=notes,
         figures_html=_figures_html(run_dir, figures), config_digest=config_digest,
+        summary=summary, per_subject=per_subject, versions=versions, command=command,
     )
     path = run_dir / REPORT_NAME
     tmp = path.with_suffix(".html.tmp")

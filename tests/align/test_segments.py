@@ -232,3 +232,67 @@ def test_fmri_windows_spanning_two_runs_are_dropped(rng):
     assert segs.meta["onset"].tolist() == [10.0, 50.0]
     for start, stop in zip(segs.meta["start"], segs.meta["stop"]):
         assert len(set(runs[start:stop])) == 1
+
+
+# ---------------------------------------------------------------- issue 15: MNE in and out
+@pytest.mark.realdata
+def test_info_follows_the_resampling_and_to_epochs_round_trips(data_root):
+    """Finding 2 of issue 15: Segments.info kept 600.615 Hz after resampling to 100 Hz,
+    so mne.EpochsArray(segs.brain, segs.info, tmin=segs.tmin) got a wrong time axis.
+    Data: the MNE sample crop (eeglabio 0.1.4 sdist) with its test-eve.fif."""
+    folder = data_root / "meg_sample_crop"
+    event_id = {"auditory/left": 1, "auditory/right": 2, "visual/left": 3, "visual/right": 4}
+    rec = read_meeg(folder / "test_raw.fif", events=folder / "test-eve.fif", event_id=event_id)
+    segs = make_segments(rec, tmin=-0.2, tmax=0.5, sfreq=100.0)
+    assert segs.info["sfreq"] == pytest.approx(segs.sfreq) and segs.sfreq == pytest.approx(100, 1e-4)
+    assert segs.info["lowpass"] <= segs.sfreq / 2
+    epochs = segs.to_epochs()
+    assert epochs.info["sfreq"] == pytest.approx(segs.sfreq)
+    np.testing.assert_allclose(epochs.times[[0, -1]], [-0.2, 0.49], atol=1e-4)
+    assert epochs.event_id == event_id  # the file's own codes
+    assert epochs.events[:, 2].tolist() == segs.meta["value"].tolist()
+    assert epochs.ch_names == segs.ch_names and not epochs.info["bads"]
+    assert all(p["active"] for p in epochs.info["projs"])  # projectors applied
+    assert epochs.metadata["condition"].tolist() == segs.meta["condition"].tolist()
+    np.testing.assert_allclose(epochs.get_data(), segs.brain, atol=1e-4 * np.abs(segs.brain).max())
+
+
+@pytest.mark.realdata
+def test_make_segments_takes_raw_epochs_and_evoked(data_root):
+    """Finding 3 of issue 15: make_segments(raw) and make_segments(epochs) raised
+    unrelated AttributeErrors. Data: the MNE sample crop (eeglabio 0.1.4 sdist)."""
+    raw = mne.io.read_raw_fif(data_root / "meg_sample_crop" / "test_raw.fif", verbose="error")
+    events = mne.read_events(data_root / "meg_sample_crop" / "test-eve.fif")
+    epochs = mne.Epochs(raw, events, {"aud": 1, "vis": 3}, -0.2, 0.5, preload=True,
+                        verbose="error")
+    from_raw = make_segments(raw, tmin=-0.2, tmax=0.5, sfreq=100.0, on=["1", "3"])
+    from_epochs = make_segments(epochs, tmin=-0.2, tmax=0.5, sfreq=100.0)
+    assert len(from_raw) == 15 and len(epochs) == 14  # MNE drops one at the end of the crop
+    assert len(from_epochs) == 14  # every epoch kept, no window across two
+    assert from_epochs.meta["condition"].tolist() == [
+        {1: "aud", 3: "vis"}[c] for c in epochs.events[:, 2]]
+    assert from_epochs.brain.shape[1:] == from_raw.brain.shape[1:] == (366, 70)
+    evokeds = make_segments([epochs["aud"].average(), epochs["vis"].average()], tmin=-0.2,
+                            tmax=0.5, sfreq=100.0)
+    assert evokeds.meta["condition"].tolist() == ["aud", "vis"]
+    np.testing.assert_allclose(evokeds.brain[0], from_epochs.brain[
+        (from_epochs.meta["condition"] == "aud").to_numpy()].mean(0), rtol=1e-4, atol=1e-15)
+
+
+def test_to_epochs_numbers_conditions_without_codes_and_needs_meeg():
+    rec = _sine_recording(onsets=[5.0, 12.0, 30.0])
+    rec.events["condition"] = ["b", "a", "b"]
+    rec.events["value"] = -1
+    rec.info = mne.create_info(rec.ch_names, rec.sfreq, "mag")
+    segs = make_segments([rec, rec], tmin=-0.1, tmax=0.2, sfreq=100.0)
+    epochs = segs.to_epochs()
+    assert epochs.event_id == {"a": 1, "b": 2}
+    assert epochs.events[:, 2].tolist() == [2, 1, 2, 2, 1, 2]
+    assert len(np.unique(epochs.events[:, 0])) == 6  # second recording laid after the first
+    segs.info = None
+    with pytest.raises(ValueError, match="to_epochs needs M/EEG segments with an MNE info; "
+                                         "these have modality='meeg' and info=None"):
+        segs.to_epochs()
+    with pytest.raises(TypeError, match="recording must be a Recording, an mne.io.Raw, "
+                                        "mne.Epochs or mne.Evoked .*; got str"):
+        make_segments("raw.fif", tmin=0, tmax=1)

@@ -173,3 +173,95 @@ def test_windows_touching_bad_spans_are_dropped(rng):
         segs = make_segments(rec, tmin=-0.2, tmax=0.5, sfreq=None)
     np.testing.assert_allclose(segs.meta["onset"], [2.0])
     assert len(make_segments(rec, tmin=-1.0, tmax=-0.3, sfreq=None, baseline=None)) == 3
+
+
+# ---------------------------------------------------------------- issue 15: MNE objects in
+def _epochs(rng, n_epochs=6):
+    info = mne.create_info(["EEG 1", "EEG 2", "EEG 3"], 200.0, "eeg")
+    data = rng.standard_normal((n_epochs, 3, 40)) * 1e-6
+    events = np.column_stack([np.arange(n_epochs) * 100 + 50, np.zeros(n_epochs, int),
+                              np.tile([1, 2], n_epochs // 2)])
+    meta = pd.DataFrame({"run": np.repeat(["r1", "r2"], n_epochs // 2),
+                         "rt": np.arange(n_epochs, dtype=float)})
+    return mne.EpochsArray(data, info, events=events, tmin=-0.05,
+                           event_id={"face": 1, "house": 2}, metadata=meta, verbose="error")
+
+
+def test_epochs_become_one_event_per_epoch_with_metadata_and_one_run_each(rng):
+    """Finding 3 of issue 15: read_meeg(epochs) raised TypeError."""
+    epochs = _epochs(rng)
+    rec = read_meeg(epochs)
+    assert rec.events["condition"].tolist() == ["face", "house"] * 3
+    assert rec.events["value"].tolist() == [1, 2] * 3
+    np.testing.assert_allclose(rec.events["onset"], np.arange(6) * 0.2 + 0.05)
+    assert rec.events["block"].tolist() == ["r1"] * 3 + ["r2"] * 3  # metadata 'run'
+    assert rec.events["rt"].tolist() == list(range(6))
+    assert rec.runs.tolist() == np.repeat(np.arange(6), 40).tolist()
+    np.testing.assert_allclose(rec.data[:, 40:80], epochs.get_data()[1])
+
+
+def test_evoked_is_one_condition(rng):
+    evoked = _epochs(rng)["face"].average()
+    rec = read_meeg(evoked)
+    assert rec.events["condition"].tolist() == ["face"]
+    np.testing.assert_allclose(rec.events["onset"], [0.05])
+    np.testing.assert_allclose(rec.data, evoked.data)
+
+
+def test_empty_epochs_is_an_error(rng):
+    epochs = _epochs(rng)
+    epochs.drop(np.arange(6), verbose="error")
+    with pytest.raises(DataFormatError, match=r"empty EpochsArray \(0 epochs\)"):
+        read_meeg(epochs)
+
+
+def test_event_id_matching_no_event_lists_the_codes_present(rng):
+    """Finding 5 of issue 15: event_id={'x': 99} gave zero events silently."""
+    raw = _raw_with_stim(rng)
+    with pytest.raises(AlignmentError, match=r"event_id entries \{'x': 99\} match no event in "
+                                             r"the stim channel; the codes present are \[1, 2\]"):
+        read_meeg(raw, event_id={"x": 99})
+    with pytest.raises(AlignmentError, match=r"\{'x': 99\} match no event in events; the codes"):
+        read_meeg(raw, events=np.array([[raw.first_samp + 250, 0, 7]]), event_id={"x": 99})
+    raw.set_annotations(mne.Annotations([1.0], [0.0], ["word"]))
+    with pytest.raises(AlignmentError, match=r"event_id names \['pause'\] that no annotation "
+                                             r"carries; the annotations have descriptions "
+                                             r"\['word'\]"):
+        read_meeg(raw.copy().pick(["EEG 1"]), event_id={"pause": 4})
+
+
+def test_fif_events_file_is_read_with_mne(rng, tmp_path):
+    """Finding 5 of issue 15: events='...-eve.fif' failed with UnicodeDecodeError."""
+    raw = _raw_with_stim(rng)
+    path = tmp_path / "run-eve.fif"
+    mne.write_events(path, np.array([[raw.first_samp + 500, 0, 3]]), verbose="error")
+    rec = read_meeg(raw, events=path, event_id={"go": 3})
+    assert rec.events["onset"].tolist() == [2.0] and rec.events["condition"].tolist() == ["go"]
+    with pytest.raises(DataNotFoundError, match="events file .*absent-eve.fif' does not exist"):
+        read_meeg(raw, events=tmp_path / "absent-eve.fif")
+    (tmp_path / "junk-eve.fif").write_bytes(b"\xff\xfe not fif")
+    with pytest.raises(DataFormatError, match="could not be read by mne.read_events"):
+        read_meeg(raw, events=tmp_path / "junk-eve.fif")
+
+
+@pytest.mark.realdata
+def test_sample_meg_events_fif_file(data_root):
+    """The shipped test-eve.fif (MNE sample crop, eeglabio 0.1.4 sdist) as events."""
+    folder = data_root / "meg_sample_crop"
+    rec = read_meeg(folder / "test_raw.fif", events=folder / "test-eve.fif",
+                    event_id={"auditory/left": 1, "visual/right": 4})
+    assert rec.events["condition"].value_counts().to_dict() == {"auditory/left": 7,
+                                                                "visual/right": 6}
+
+
+def test_picks_matching_nothing_list_the_channels(rng):
+    """Issue 15, item 3: a channel name that matches nothing is an error, not a subset."""
+    raw = _raw_with_stim(rng)
+    assert read_meeg(raw, picks=["EEG 1", "EEG 3"]).ch_names == ["EEG 1", "EEG 3"]
+    assert read_meeg(raw, picks="eeg").n_channels == 3
+    with pytest.raises(ValueError, match=r"picks \[.EEG 9.\] match no channel name or "
+                                         r"type of this recording; its channel types are "
+                                         r"\['eeg', 'stim'\]"):
+        read_meeg(raw, picks=["EEG 1", "EEG 9", "mag"])
+    with pytest.raises(ValueError, match=r"picks \['mag'\] match no channel"):
+        read_meeg(raw, picks="mag")

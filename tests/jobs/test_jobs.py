@@ -145,3 +145,19 @@ def test_trf_recovers_planted_kernel(rng):
     assert res["significant"][0] and res["significant"][1:].mean() <= 0.15
     with pytest.raises(ConfigError, match="n_folds=2: the M/EEG encoding needs at least 3"):
         fit_trf_cv(X, Y, sfreq=sfreq, tmin=0.0, tmax=0.3, alphas=[1.0], n_folds=2)
+
+
+def test_time_resolved_statistics_planted(rng):
+    """Issue 15: the decoding time course carries its CI over folds and its corrected
+    significance (binomial, FDR over time), planted above chance at 10-14 only."""
+    from neurodecode.jobs.classification import above_chance, fold_ci
+
+    y = np.repeat([0, 1], 40)
+    X = rng.standard_normal((80, 8, 20))
+    X[:, :2, 10:14] += 2.5 * y[:, None, None]
+    folds = accuracy_over_time(X, y, np.zeros(80), per_fold=True)
+    assert folds.shape == (5, 20)
+    significant, p = above_chance(folds.mean(0), 80, 0.5)
+    assert significant[10:14].all() and significant[:8].sum() <= 1 and p[12] < 1e-6
+    ci = fold_ci(folds)
+    assert (ci[0] <= folds.mean(0)).all() and (ci[1] >= folds.mean(0)).all()

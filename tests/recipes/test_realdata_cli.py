@@ -49,7 +49,7 @@ def test_haxby_classification(roots, tmp_path):
     c = m["classification"]
     assert c["n_classes"] == 8 and c["chance"] == pytest.approx(0.125)
     assert c["accuracy"] > 0.5 and len(c["fold_scores"]) == 12
-    assert _figures(tmp_path) == {"brainmap_pattern"}
+    assert _figures(tmp_path) == {"brainmap_pattern", "confusion"}
 
 
 def test_haxby_rsa(roots, tmp_path):
@@ -74,7 +74,14 @@ def test_mne_sample_classification(roots, tmp_path):
     assert m["classification"]["accuracy"] > 0.8 and m["classification"]["n_classes"] == 2
     assert m["time_resolved"]["peak_accuracy"] > 0.9
     assert 0.05 <= m["time_resolved"]["peak_time"] <= 0.3
-    assert _figures(tmp_path) == {"timecourse", "topomap_pattern"}
+    assert _figures(tmp_path) == {"timecourse", "topomap_pattern", "confusion"}
+    import mne  # issue 15: the results back in MNE, at the analysis rate
+
+    course = mne.read_evokeds(tmp_path / "timecourse-ave.fif", verbose="error")[0]
+    pattern = mne.read_evokeds(tmp_path / "pattern-ave.fif", verbose="error")[0]
+    assert course.ch_names == ["accuracy"] and course.info["sfreq"] == pytest.approx(100, 1e-3)
+    assert len(pattern.ch_names) == 366 and pattern.info["sfreq"] == pytest.approx(100, 1e-3)
+    assert m["time_resolved"]["n_significant_times"] > 0
 
 
 def test_mne_sample_rsa(roots, tmp_path):

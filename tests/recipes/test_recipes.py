@@ -126,11 +126,16 @@ def test_nsd_recipe_builds(tmp_path, rng, tiny_clip):
 def test_analysis_recipe_builds(name, tmp_path, rng):
     study = name.rsplit("_", 1)[0]
     root = tmp_path / study
+    overrides = [f"data.root={root}"]
     if study == "haxby2001":
         _layouts.haxby2001(root, rng, tmp_path)
+        # the tiny layout holds face and house blocks only; naming the 8 categories of the
+        # recipe is an error now (issue 15: no silent subsetting)
+        overrides.append("analysis.conditions=[face, house]")
     else:
-        _layouts.mne_sample(root, rng)
-    recipe = load_recipe(RECIPES / f"{name}.yaml", [f"data.root={root}"])
+        _layouts.mne_sample(root, rng)  # no visual/right trial
+        overrides.append("analysis.conditions=[auditory/left, auditory/right, visual/left]")
+    recipe = load_recipe(RECIPES / f"{name}.yaml", overrides)
     recordings, features = build_recordings(recipe)
     assert features is None and len(recordings) == 1
     if recipe.task != "encoding":
@@ -146,14 +151,22 @@ def test_analysis_jobs_name_bad_settings(tmp_path, rng):
 
     root = _layouts.mne_sample(tmp_path / "s", rng)
     base = [f"data.root={root}"]
-    recipe = load_recipe(RECIPES / "mne_sample_classification.yaml", base + ["analysis.cv_by=run"])
+    present = "analysis.conditions=[auditory/left, auditory/right, visual/left]"  # no vis/right
+    recipe = load_recipe(RECIPES / "mne_sample_classification.yaml",
+                         base + [present, "analysis.cv_by=run"])
     with pytest.raises(ConfigError, match="analysis.cv_by='run' is not a segment column"):
         run_classification(recipe, tmp_path / "c", progress=False)
     recipe = load_recipe(RECIPES / "mne_sample_rsa.yaml", base + ["analysis.conditions=[smiley]",
                                                                  "segments.on=[smiley]"])
-    assert len(load_segments(recipe)[0]) == 1
+    with pytest.raises(ConfigError, match="does not map condition\\(s\\) \\['smiley'\\]"):
+        load_segments(recipe)  # issue 15: checked before any fitting
+    recipe = load_recipe(RECIPES / "mne_sample_rsa.yaml", base + [
+        "analysis.conditions=[smiley]", "segments.on=[smiley]", "analysis.categories={}"])
+    with pytest.raises(ConfigError, match="1 sample\\(s\\) of 1 class"):  # one class: an
+        load_segments(recipe)  # error before fitting (it gave an RDM of one condition)
     recipe = load_recipe(RECIPES / "mne_sample_rsa.yaml", base + ["analysis.conditions=[nope]"])
-    with pytest.raises(ConfigError, match="analysis.conditions \\['nope'\\] match no window"):
+    with pytest.raises(ConfigError, match="analysis.conditions \\['nope'\\]: \\['nope'\\] match no "
+                                          "window"):
         load_segments(recipe)
     recipe = load_recipe(RECIPES / "mne_sample_encoding.yaml", base + ["analysis.conditions=[x]"])
     with pytest.raises(ConfigError, match="analysis.conditions \\['x'\\] are not in the events"):

@@ -152,9 +152,10 @@ def test_time_course_figure_is_labelled_for_its_job(tmp_path):
     np.save(tmp_path / "times.npy", np.arange(5) / 100)
     (tmp_path / "metrics.json").write_text(json.dumps({"encoding": {"conditions": ["aud", "vis"]}}))
     ax = replot._timecourse(tmp_path).axes[0]
-    assert ax.get_xlabel() == "lag (s)" and ax.get_ylabel() == "kernel RMS over sensors"
+    assert ax.get_xlabel() == "lag (s)"
+    assert ax.get_ylabel() == "TRF kernel RMS over sensors (z per event)"
     assert [t.get_text() for t in ax.get_legend().get_texts()] == ["aud", "vis"]
     np.save(tmp_path / "timecourse.npy", np.ones(5))
     (tmp_path / "metrics.json").write_text(json.dumps({"classification": {"chance": 0.25}}))
     ax = replot._timecourse(tmp_path).axes[0]
-    assert ax.get_ylabel() == "accuracy" and ax.get_xlabel() == "time (s)"
+    assert ax.get_ylabel() == "decoding accuracy (fraction)" and ax.get_xlabel() == "time (s)"

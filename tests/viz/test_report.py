@@ -127,8 +127,8 @@ def test_report_is_self_contained_and_escaped(run_dir):
     for tag, attrs in page.tags:
         assert tag not in ("link", "iframe", "object", "embed")
         for name, value in attrs.items():
-            if name in ("src", "href"):
-                assert value.startswith("data:"), (tag, name, value[:60])
+            if name in ("src", "href"):  # embedded data, or an anchor of the contents
+                assert value.startswith(("data:", "#")), (tag, name, value[:60])
     scripts = [attrs for tag, attrs in page.tags if tag == "script"]
     assert scripts == [{}]  # one inline script, no src
 
@@ -247,3 +247,36 @@ def test_chromium_renders_every_figure(run_dir, tmp_path):
     inked_rows = (pixels.mean(axis=2) < 0.8).any(axis=1).mean()
     assert inked_rows > 0.3, f"only {inked_rows:.0%} of screenshot rows hold content"
     assert not math.isclose(pixels.mean(), 1.0, abs_tol=1e-3)
+
+
+def test_report_opens_with_a_summary_and_ends_with_versions_and_command(tmp_path):
+    """Issue 15, finding 9: report.html was a dump of flattened keys, with no summary,
+    another task's config and no versions."""
+    import json
+
+    from neurodecode.viz import replot_run
+
+    metrics = {"classification": {"accuracy": 0.661, "chance": 0.125, "n_classes": 8,
+                                  "n_samples": 864, "cv": "leave-one-group-out (12 groups)",
+                                  "fold_scores": [0.6, 0.7, 0.65], "p_value": 0.0099,
+                                  "classes": list("abcdefgh"), "confusion": np.eye(8).tolist()},
+               "per_recording": {"1": {"accuracy": 0.66}, "2": {"accuracy": 0.61}}}
+    (tmp_path / "metrics.json").write_text(json.dumps(metrics))
+    config = {"name": "haxby2001_classification", "task": "classification",
+              "data": {"source": "study", "simulation": {"n_subjects": 4}},
+              "analysis": {"classifier": "logistic"}, "training": {"epochs": 40}}
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump(config))
+    replot_run(tmp_path)
+    text = (tmp_path / "report.html").read_text(encoding="utf-8")
+    page = _parse(text)
+    h2 = page.text["h2"]
+    assert h2[:2] == ["Summary", "Figures"] and h2[-2:] == ["Software versions",
+                                                             "Reproduce this run"]
+    assert h2.index("Per-subject results") < h2.index("Configuration")
+    assert ("A linear classifier separates 8 classes from 864 samples with accuracy 0.661 "
+            "against chance 0.125, permutation p = 0.0099.") in page.text["p"]
+    assert "chance (majority class)" in page.text["td"]
+    config_text = page.text["pre"][0]
+    assert "training" not in config_text and "simulation" not in config_text
+    assert page.rows["mne"] and page.rows["scikit-learn"]  # versions
+    assert f"neurodecode run {tmp_path / 'config.yaml'} --out {tmp_path}" in page.text["pre"][-1]

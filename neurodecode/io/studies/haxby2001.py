@@ -50,6 +50,11 @@ class Haxby2001(Study):
             "stimuli/<category>/*.jpg (optional)",
         ])
 
+    def bold_path(self, root: str | Path, subject: str) -> Path:
+        """The subject's BOLD image (its mean is the native-space background of maps)."""
+        subject = str(subject).removeprefix("subj").removeprefix("sub-")
+        return Path(root) / f"subj{subject}" / "bold.nii.gz"
+
     def read(self, root: str | Path, subject: str, session: str | None = None,
              task: str | None = None, *, mask: str | None = "mask4_vt",
              **kwargs) -> list[Recording]:
