@@ -96,6 +96,9 @@ class Feature:
         Registry name.
     modality : str
         What :meth:`compute` expects: ``"audio"``, ``"image"`` or ``"text"``.
+    kind : str
+        ``"timeline"`` (``(n_features, n_frames)`` placed on the brain's clock) or
+        ``"item"`` (one ``(n_features,)`` vector per event: images, sentence embeddings).
     sfreq : float or None
         Frames per second of the output, or ``None`` for one vector per item.
     dimension : int
@@ -104,6 +107,7 @@ class Feature:
 
     name: ClassVar[str] = "feature"
     modality: ClassVar[str] = "audio"
+    kind: ClassVar[str] = "timeline"  # "timeline": (F, T) on the brain's clock; "item": (F,)
     sfreq: float | None = None
     dimension: int = 0
 
