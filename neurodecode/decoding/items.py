@@ -123,10 +123,7 @@ def score_items(pred: np.ndarray, test: ItemSegments, *, ks: Sequence[int],
     """
     from ..evaluation import compute_topk_accuracy
 
-    n_items = len(np.unique(test.item))
-    ks = [k for k in ks if k <= n_items]
-    pool = pool_size if pool_size is None or pool_size <= n_items else None
-    kwargs = dict(ks=ks, pool_size=pool, n_bootstraps=n_bootstraps, seed=seed, device=device)
+    kwargs = dict(ks=ks, pool_size=pool_size, n_bootstraps=n_bootstraps, seed=seed, device=device)
     out = {}
     if "brain_to_image" in directions:
         out["brain_to_image"] = compute_topk_accuracy(

@@ -81,37 +81,59 @@ def schoffelen2019(root: Path, rng) -> Path:
 
 
 def things_meg(root: Path, rng) -> Path:
-    folder = write_bids(meg_raw(rng), root, subject="BIGMEG1", session="01", task="main",
-                        run="01")
-    images = ["images_meg/aardvark/aardvark_01b.jpg", "images_test_meg/bee/bee_13s.jpg"]
+    """THINGS-MEG layout: 5 ``exp`` images shown twice, 2 ``test`` images shown twice, a catch."""
+    raw = meg_raw(rng, seconds=30.0)
+    xyz = [[0.03, 0.0, 0.09], [-0.05, 0.04, 0.07], [0.0, -0.06, 0.07], [0.06, 0.05, 0.05]]
+    for ch, loc in zip(raw.info["chs"], xyz):  # sensors over the head: real positions
+        ch["loc"][:3] = loc
+    folder = write_bids(raw, root, subject="BIGMEG1", session="01", task="main", run="01")
+    exp = [f"images_meg/c{k}/c{k}_01b.jpg" for k in range(5)]
+    test = ["images_test_meg/bee/bee_13s.jpg", "images_test_meg/ant/ant_02s.jpg"]
+    shown = [(i, "exp") for i in exp * 2] + [(i, "test") for i in test * 2] + [("n/a", "catch")]
     events_tsv(folder, "sub-BIGMEG1_ses-01_task-main_run-01", pd.DataFrame({
-        "onset": [2.0, 5.0, 8.0], "duration": [0.5] * 3, "trial_type": ["exp", "test", "catch"],
-        "value": [10, 20, 999], "image_path": images + ["n/a"]}))
-    for image in images:
+        "onset": 1.0 + 1.6 * np.arange(len(shown)), "duration": 0.5,
+        "trial_type": [t for _, t in shown], "value": np.arange(1, len(shown) + 1),
+        "image_path": [i for i, _ in shown]}))
+    for image in exp + test:
         jpeg(root / "stimuli" / image, rng)
     return root
 
 
-def things_eeg2(root: Path, rng) -> Path:
-    sfreq, n = 100.0, 1000
+def _eeg2_partition(rng, codes: list[int], sfreq: float = 100.0) -> bytes:
+    n = int((len(codes) + 2) * sfreq)
     stim = np.zeros(n)
-    stim[[100, 300, 500]] = [2, 99999, 1]
-    eeg = {"raw_eeg_data": np.vstack([rng.standard_normal((3, n)) * 1e-6, stim]),
-           "ch_names": ["Fp1", "Cz", "Oz", "stim"], "ch_types": ["eeg"] * 3 + ["stim"],
-           "sfreq": sfreq}
+    stim[(np.arange(len(codes)) + 1) * int(sfreq)] = codes
+    return _npy({"raw_eeg_data": np.vstack([rng.standard_normal((3, n)) * 1e-6, stim]),
+                 "ch_names": ["Fp1", "Cz", "Oz", "stim"], "ch_types": ["eeg"] * 3 + ["stim"],
+                 "sfreq": sfreq})
+
+
+def things_eeg2(root: Path, rng) -> Path:
+    """THINGS-EEG2 layout: 5 training images shown twice, 2 test images shown 3 times."""
     session = root / "raw_eeg" / "sub-01" / "ses-01"
     session.mkdir(parents=True)
-    (session / "raw_eeg_test.npy").write_bytes(_npy(eeg))
+    (session / "raw_eeg_training.npy").write_bytes(_eeg2_partition(rng, [1, 2, 3, 4, 5] * 2
+                                                                    + [99999]))
+    (session / "raw_eeg_test.npy").write_bytes(_eeg2_partition(rng, [2, 99999, 1, 1, 2, 2, 1]))
+    train = [(f"c{k}", f"c{k}_01.jpg") for k in range(5)]
+    test = [("ant", "ant_01.jpg"), ("bee", "bee_02.jpg")]
     (root / "image_set").mkdir()
     (root / "image_set" / "image_metadata.npy").write_bytes(_npy({
-        "test_img_files": ["ant_01.jpg", "bee_02.jpg"], "test_img_concepts": ["ant", "bee"],
-        "train_img_files": [], "train_img_concepts": []}))
-    jpeg(root / "image_set" / "test_images" / "ant" / "ant_01.jpg", rng)
-    jpeg(root / "image_set" / "test_images" / "bee" / "bee_02.jpg", rng)
+        "test_img_files": [f for _, f in test], "test_img_concepts": [c for c, _ in test],
+        "train_img_files": [f for _, f in train], "train_img_concepts": [c for c, _ in train]}))
+    for folder, images in (("training_images", train), ("test_images", test)):
+        for concept, name in images:
+            jpeg(root / "image_set" / folder / concept / name, rng)
     return root
 
 
-nsd = write_nsd  # the same layout serves the reader tests
+def nsd(root: Path, rng) -> Path:
+    """NSD layout of the reader tests plus ``nsd_expdesign.mat``: 73KIDs 1 and 2 shared."""
+    write_nsd(root, rng)
+    design = root / "nsddata" / "experiments" / "nsd" / "nsd_expdesign.mat"
+    design.parent.mkdir(parents=True)
+    savemat(design, {"sharedix": np.array([[1, 2]])})
+    return root
 
 
 def haxby2001(root: Path, rng, tmp: Path) -> Path:
