@@ -201,7 +201,7 @@ def split_items(items: ItemSegments, *, test_conditions: tuple[str, ...] = (),
                           "the test items (check split.test_conditions and split.test_size).")
     valid_items = _draw(rng, rest, valid_size)
     is_valid = ~is_test & np.isin(items.item, valid_items)
-    is_train = ~is_test & ~is_valid
+    is_train = ~is_test & ~is_valid & np.isin(items.item, rest)  # shared items dropped
     return {"train": items.select(is_train), "valid": items.select(is_valid),
             "test": items.select(is_test)}
 
