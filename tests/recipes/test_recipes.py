@@ -6,12 +6,14 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 
 from neurodecode.build import build_item_data, build_loss, build_model, build_recordings
 from neurodecode.cli import main
 from neurodecode.config import TASKS, load_recipe
+from neurodecode.exceptions import ConfigError
 from neurodecode.io import studies
 from neurodecode.jobs import JOBS
 from neurodecode.jobs.classification import load_segments
@@ -226,3 +228,60 @@ def test_analysis_jobs_name_bad_settings(tmp_path, rng):
     recipe = load_recipe(RECIPES / "mne_sample_encoding.yaml", base + ["analysis.conditions=[x]"])
     with pytest.raises(ConfigError, match="analysis.conditions \\['x'\\] are not in the events"):
         run_encoding(recipe, tmp_path / "e", progress=False)
+
+
+def _image_recipe(name: str, root: Path, clip: Path, *extra: str):
+    return load_recipe(RECIPES / f"{name}.yaml", _cli_overrides(name, root, clip, clip) + list(extra))
+
+
+def test_item_feature_with_a_time_resolved_encoder_fails_before_reading(tmp_path, tiny_clip):
+    from neurodecode.build import run_recipe
+
+    recipe = _image_recipe("things_eeg2_decoding", tmp_path / "absent", tiny_clip,
+                           "model.name=conv_encoder")
+    with pytest.raises(ConfigError, match=r"feature 'clip_vision' is a item feature .* encoder "
+                       r"'conv_encoder' outputs \(n_features, n_times\); set model.name"):
+        run_recipe(recipe, tmp_path / "run")
+
+
+def test_timeline_feature_with_an_item_encoder_fails(tmp_path):
+    from neurodecode.build import run_recipe
+
+    recipe = load_recipe(RECIPES / "demo.yaml", ["model.name=conv_time_agg"])
+    with pytest.raises(ConfigError, match=r"feature 'mel' is a timeline feature .* encoder "
+                       r"'conv_time_agg' outputs \(n_features,\); set model.name to a "
+                       "time-resolved encoder"):
+        run_recipe(recipe, tmp_path / "run")
+
+
+def test_unreadable_image_stimuli_are_named(tmp_path, rng, tiny_clip):
+    from neurodecode.build import run_recipe
+    from neurodecode.exceptions import DataNotFoundError
+
+    root = _layouts.things_eeg2(tmp_path / "eeg2", rng)
+    (root / "image_set" / "test_images" / "bee" / "bee_02.jpg").unlink()
+    with pytest.raises(DataNotFoundError, match=r"bee_02.jpg' \(and 0 more\) is referenced by an "
+                       "event but absent from the stimulus folder"):
+        run_recipe(_image_recipe("things_eeg2_decoding", root, tiny_clip), tmp_path / "run")
+    nsd = _layouts.nsd(tmp_path / "nsd", rng)
+    responses = nsd / "nsddata/ppdata/subj01/behav/responses.tsv"
+    table = pd.read_csv(responses, sep="\t")
+    table.loc[1, "73KID"] = 70001  # beyond the 70,000 images of the fake imgBrick
+    table.to_csv(responses, sep="\t", index=False)
+    with pytest.raises(IndexError, match="image index 70000 is out of range for dataset "
+                       "'/imgBrick'"):
+        run_recipe(_image_recipe("nsd_decoding", nsd, tiny_clip), tmp_path / "run_nsd")
+
+
+def test_nsd_test_split_is_the_shared_images_and_scores_both_directions(tmp_path, rng, tiny_clip):
+    import json
+
+    root = _layouts.nsd(tmp_path / "nsd", rng)
+    out = tmp_path / "run"
+    overrides = _cli_overrides("nsd_decoding", root, tiny_clip, tiny_clip)
+    assert main(["run", str(RECIPES / "nsd_decoding.yaml"), "--out", str(out), "--no-progress",
+                 *[a for o in overrides for a in ("--set", o)]]) == 0
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["data"]["n_test_items"] == 2 and metrics["data"]["rank"] == "patterns"
+    assert metrics["brain_to_image"]["n_candidates"] == 2
+    assert set(metrics["image_to_brain"]) == {"01"} and "ridge" in metrics["baselines"]
