@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import tarfile
 import zipfile
 from pathlib import Path
 
@@ -12,12 +11,7 @@ import pandas as pd
 from scipy.io import savemat
 
 from tests.io_studies._fake import events_tsv, meg_raw, write_bids, write_nsd
-from tests.io_studies.test_studies_eeg_fmri import (
-    _brennan_files,
-    _haxby_archive,
-    _npy,
-    _sample_archive,
-)
+from tests.io_studies.test_studies_eeg_fmri import _brennan_files, _npy
 from tests.io_studies.test_studies_meg import _masc_events
 
 
@@ -136,15 +130,62 @@ def nsd(root: Path, rng) -> Path:
     return root
 
 
+HAXBY_CATEGORIES = ("face", "cat", "house", "bottle", "scissors", "shoe", "chair",
+                    "scrambledpix")
+
+
 def haxby2001(root: Path, rng, tmp: Path) -> Path:
-    archive, _ = _haxby_archive(rng, tmp)
-    root.mkdir(parents=True, exist_ok=True)
-    tarfile.open(fileobj=io.BytesIO(archive)).extractall(root, filter="data")
+    """Haxby 2001 layout (subj1/bold.nii.gz, labels.txt "labels chunks", mask4_vt.nii.gz):
+    3 runs, each of the 8 categories in one 2-volume block after a rest volume, with a
+    category pattern planted in the 3 x 3 x 2 voxels."""
+    from tests.io_studies._fake import nifti_bytes
+
+    patterns = {c: rng.standard_normal(18) for c in HAXBY_CATEGORIES}
+    labels, runs, volumes = [], [], []
+    for run in range(3):
+        for category in HAXBY_CATEGORIES:
+            for label in ("rest", category, category):
+                labels.append(label)
+                runs.append(run)
+                signal = patterns[label] if label != "rest" else np.zeros(18)
+                volumes.append(signal + 0.5 * rng.standard_normal(18))
+    bold = np.stack(volumes, axis=-1).reshape(3, 3, 2, -1).astype(np.float32)
+    subj = root / "subj1"
+    subj.mkdir(parents=True, exist_ok=True)
+    (subj / "bold.nii.gz").write_bytes(nifti_bytes(bold))
+    (subj / "mask4_vt.nii.gz").write_bytes(nifti_bytes(np.ones((3, 3, 2), np.uint8)))
+    (subj / "labels.txt").write_text("labels chunks\n" + "".join(
+        f"{lab} {run}\n" for lab, run in zip(labels, runs)))
     return root
 
 
 def mne_sample(root: Path, rng) -> Path:
-    _sample_archive(rng, root)
+    """MNE sample layout (MEG/sample/sample_audvis_raw.fif and -eve.fif): 60 events of the 4
+    auditory/visual conditions and smiley (codes 1-5), one every 1.5 s, with an auditory
+    vs visual evoked difference planted on the sensors."""
+    import mne
+
+    sfreq, n_events = 150.0, 60
+    names = ["MEG 0111", "MEG 0121", "MEG 0131", "EEG 001", "EEG 002", "STI 014"]
+    info = mne.create_info(names, sfreq, ["mag"] * 3 + ["eeg"] * 2 + ["stim"])
+    n = int((n_events * 1.5 + 3) * sfreq)
+    data = rng.standard_normal((6, n)) * np.array([[1e-12]] * 3 + [[1e-6]] * 2 + [[0]])
+    codes = np.resize([1, 2, 3, 4, 5], n_events)
+    samples = (1.5 + 1.5 * np.arange(n_events)) * sfreq
+    events = np.stack([samples.astype(int), np.zeros(n_events, int), codes], axis=1)
+    for sample, code in zip(events[:, 0], codes):
+        sign = 1.0 if code in (1, 2) else -1.0
+        data[:5, sample + 15: sample + 45] += sign * 2 * data[:5].std(axis=1, keepdims=True)
+    data[5, events[:, 0]] = codes
+    raw = mne.io.RawArray(data, info, verbose="error")
+    xyz = [[0.03, 0.0, 0.09], [-0.05, 0.04, 0.07], [0.0, -0.06, 0.07], [0.06, 0.05, 0.05],
+           [-0.04, -0.05, 0.06]]
+    for ch, loc in zip(raw.info["chs"], xyz):  # sensors over the head: real positions
+        ch["loc"][:3] = loc
+    base = root / "MNE-sample-data" / "MEG" / "sample"
+    base.mkdir(parents=True)
+    raw.save(base / "sample_audvis_raw.fif", verbose="error")
+    mne.write_events(base / "sample_audvis_raw-eve.fif", events, verbose="error")
     return root
 
 

@@ -221,7 +221,7 @@ def test_analysis_jobs_name_bad_settings(tmp_path, rng):
         run_classification(recipe, tmp_path / "c", progress=False)
     recipe = load_recipe(RECIPES / "mne_sample_rsa.yaml", base + ["analysis.conditions=[smiley]",
                                                                  "segments.on=[smiley]"])
-    assert len(load_segments(recipe)[0]) == 1
+    assert len(load_segments(recipe)[0]) == 12  # the layout shows 12 smileys
     recipe = load_recipe(RECIPES / "mne_sample_rsa.yaml", base + ["analysis.conditions=[nope]"])
     with pytest.raises(ConfigError, match="analysis.conditions \\['nope'\\] match no window"):
         load_segments(recipe)
