@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import io
-import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -11,8 +9,7 @@ import pandas as pd
 from scipy.io import savemat
 
 from tests.io_studies._fake import events_tsv, meg_raw, write_bids, write_nsd
-from tests.io_studies.test_studies_eeg_fmri import _brennan_files, _npy
-from tests.io_studies.test_studies_meg import _masc_events
+from tests.io_studies.test_studies_eeg_fmri import _npy
 
 
 def wav(path: Path, rng, seconds: float = 4.0, sr: int = 16000) -> Path:
@@ -31,56 +28,93 @@ def jpeg(path: Path, rng) -> Path:
     return path
 
 
+def _with_positions(raw):
+    """``raw`` with its first channels placed over the head (real, non-degenerate positions)."""
+    xyz = [[0.03, 0.0, 0.09], [-0.05, 0.04, 0.07], [0.0, -0.06, 0.07], [0.06, 0.05, 0.05]]
+    picks = {}
+    for ch in raw.info["chs"]:  # each channel type gets the four positions in turn
+        k = picks.setdefault(ch["kind"], 0)
+        picks[ch["kind"]] = k + 1
+        loc = xyz[k % 4]
+        ch["loc"][:3] = np.asarray(loc) * (1 + 0.1 * (k // 4))
+    return raw
+
+
 def gwilliams2022(root: Path, rng) -> Path:
-    folder = write_bids(meg_raw(rng), root, subject="01", session="0", task="0")
-    events_tsv(folder, "sub-01_ses-0_task-0", _masc_events())
-    for name in ("lw1_0.wav", "lw1_1.wav"):
-        wav(root / "stimuli" / "audio" / name, rng)
+    """MASC layout: 3 sounds (lw1_0..2) of 2 words each, events.tsv with dict trial_types."""
+    folder = write_bids(_with_positions(meg_raw(rng, seconds=30.0)), root, subject="01",
+                        session="0", task="0")
+    rows = []
+    for k, words in enumerate((("tara", "stone"), ("the", "cat"), ("sat", "down"))):
+        sound = f"'story': 'lw1', 'sound_id': {k}.0, 'sound': 'Stimuli/Audio/lw1_{k}.0.wav'"
+        rows.append((1.0 + 8 * k, 0.0, f"{{{sound}, 'kind': 'sound', 'condition': 'sentence'}}"))
+        for j, word in enumerate(words):
+            rows.append((2.0 + 8 * k + 2 * j, 0.3, f"{{{sound}, 'kind': 'word', 'word': "
+                         f"'{word}', 'condition': 'sentence', 'pronounced': nan}}"))
+    events_tsv(folder, "sub-01_ses-0_task-0",
+               pd.DataFrame(rows, columns=["onset", "duration", "trial_type"]).assign(value=1))
+    for k in range(3):
+        wav(root / "stimuli" / "audio" / f"lw1_{k}.wav", rng, seconds=6.0)
     return root
 
 
 def brennan2019(root: Path, rng) -> Path:
+    """Brennan layout: FieldTrip S01.mat (20 s, 500 Hz), proc/S01.mat trl, the word table
+    (3 segments of 2 words) and the 3 segment WAVs."""
     root.mkdir(parents=True, exist_ok=True)
-    files = _brennan_files(rng)
-    (root / "S01.mat").write_bytes(files["S01.mat"])
-    (root / "AliceChapterOne-EEG.csv").write_bytes(files["AliceChapterOne-EEG.csv"])
-    zipfile.ZipFile(io.BytesIO(files["proc.zip"])).extractall(root)
-    for segment in (1, 2):
+    sfreq = 500.0
+    labels = np.array(["1", "2", "3", "VEOG"], dtype=object)
+    savemat(root / "S01.mat", {"raw": {"hdr": {"label": labels, "Fs": sfreq},
+                                       "trial": rng.standard_normal((4, 20 * 500)),
+                                       "fsample": sfreq}})
+    onsets = np.array([1.0, 3.0, 7.0, 9.0, 13.0, 15.0])  # in the recording (s)
+    trl = np.stack([onsets * sfreq - 150 + 1, onsets * sfreq + 250, np.full(6, -150.0),
+                    np.ones(6), np.zeros(6), np.arange(1, 7)], axis=1)
+    (root / "proc").mkdir()
+    savemat(root / "proc" / "S01.mat", {"proc": {"trl": trl}})
+    pd.DataFrame({"Word": ["Alice", "was,", "very", "tired", "of", "sitting"],
+                  "Segment": [1, 1, 2, 2, 3, 3], "onset": [0.5, 2.5] * 3,
+                  "offset": [0.9, 2.9] * 3, "Sentence": [1, 1, 2, 2, 3, 3]}
+                 ).to_csv(root / "AliceChapterOne-EEG.csv", index=False)
+    for segment in (1, 2, 3):
         wav(root / "audio" / f"DownTheRabbitHoleFinal_SoundFile{segment}.wav", rng)
     return root
 
 
 def broderick2019(root: Path, rng) -> Path:
+    """Broderick layout: 3 runs of 128-channel EEG (20 s, 128 Hz), word tables, WAVs."""
     base = root / "Natural Speech"
     (base / "EEG" / "Subject1").mkdir(parents=True)
     (base / "Stimuli" / "Text").mkdir(parents=True)
-    savemat(base / "EEG" / "Subject1" / "Subject1_Run1.mat",
-            {"eegData": rng.standard_normal((128 * 20, 128)), "fs": 128})
-    savemat(base / "Stimuli" / "Text" / "Run1.mat",
-            {"wordVec": np.array(["the", "old", "man"], dtype=object),
-             "onset_time": [1.0, 1.5, 2.0], "offset_time": [1.4, 1.9, 2.6]})
-    wav(root / "audio" / "audio1.wav", rng)
+    for run in (1, 2, 3):
+        savemat(base / "EEG" / "Subject1" / f"Subject1_Run{run}.mat",
+                {"eegData": rng.standard_normal((128 * 20, 128)), "fs": 128})
+        savemat(base / "Stimuli" / "Text" / f"Run{run}.mat",
+                {"wordVec": np.array(["the", "old", "man"], dtype=object),
+                 "onset_time": [1.0, 1.5, 2.0], "offset_time": [1.4, 1.9, 2.6]})
+        wav(root / "audio" / f"audio{run}.wav", rng)
     return root
 
 
 def schoffelen2019(root: Path, rng) -> Path:
-    folder = write_bids(meg_raw(rng), root, subject="A2002", task="auditory")
-    events_tsv(folder, "sub-A2002_task-auditory", pd.DataFrame({
-        "onset": [1.0, 1.5, 2.0, 6.0], "duration": 0.0,
-        "type": ["Sound", "Word", "Word", "Response"],
-        "value": ["Start File 1.wav", "De", "man", "1"],  # the reader names the WAV
-    }))
-    wav(root / "stimuli" / "audio_files" / "EQ_Ramp_Int2_Int1LPF001.wav", rng)
+    """MOUS layout: 3 sentence sounds ('Start File <n>.wav') of 2 words each."""
+    folder = write_bids(_with_positions(meg_raw(rng, seconds=30.0)), root, subject="A2002",
+                        task="auditory")
+    rows = []
+    for k, words in enumerate((("De", "man"), ("liep", "snel"), ("naar", "huis"))):
+        rows += [(1.0 + 9 * k, "Sound", f"Start File {k + 1}.wav"),  # words 3.5 s apart:
+                 (2.0 + 9 * k, "Word", words[0]), (5.5 + 9 * k, "Word", words[1])]  # no overlap
+    events_tsv(folder, "sub-A2002_task-auditory", pd.DataFrame(
+        rows + [(28.0, "Response", "1")], columns=["onset", "type", "value"]).assign(duration=0.0))
+    for k in range(3):
+        wav(root / "stimuli" / "audio_files" / f"EQ_Ramp_Int2_Int1LPF{k + 1:03d}.wav", rng,
+            seconds=6.0)
     return root
 
 
 def things_meg(root: Path, rng) -> Path:
     """THINGS-MEG layout: 5 ``exp`` images shown twice, 2 ``test`` images shown twice, a catch."""
-    raw = meg_raw(rng, seconds=30.0)
-    xyz = [[0.03, 0.0, 0.09], [-0.05, 0.04, 0.07], [0.0, -0.06, 0.07], [0.06, 0.05, 0.05]]
-    for ch, loc in zip(raw.info["chs"], xyz):  # sensors over the head: real positions
-        ch["loc"][:3] = loc
-    folder = write_bids(raw, root, subject="BIGMEG1", session="01", task="main", run="01")
+    folder = write_bids(_with_positions(meg_raw(rng, seconds=30.0)), root, subject="BIGMEG1", session="01", task="main", run="01")
     exp = [f"images_meg/c{k}/c{k}_01b.jpg" for k in range(5)]
     test = ["images_test_meg/bee/bee_13s.jpg", "images_test_meg/ant/ant_02s.jpg"]
     shown = [(i, "exp") for i in exp * 2] + [(i, "test") for i in test * 2] + [("n/a", "catch")]
@@ -166,22 +200,19 @@ def mne_sample(root: Path, rng) -> Path:
     import mne
 
     sfreq, n_events = 150.0, 60
-    names = ["MEG 0111", "MEG 0121", "MEG 0131", "EEG 001", "EEG 002", "STI 014"]
-    info = mne.create_info(names, sfreq, ["mag"] * 3 + ["eeg"] * 2 + ["stim"])
+    # not Neuromag names: MNE would pick its 102-magnetometer adjacency for "MEG 0111"
+    names = [f"MAG 00{k}" for k in range(1, 5)] + [f"EEG 00{k}" for k in range(1, 5)]
+    info = mne.create_info(names + ["STI 014"], sfreq, ["mag"] * 4 + ["eeg"] * 4 + ["stim"])
     n = int((n_events * 1.5 + 3) * sfreq)
-    data = rng.standard_normal((6, n)) * np.array([[1e-12]] * 3 + [[1e-6]] * 2 + [[0]])
+    data = rng.standard_normal((9, n)) * np.array([[1e-12]] * 4 + [[1e-6]] * 4 + [[0]])
     codes = np.resize([1, 2, 3, 4, 5], n_events)
     samples = (1.5 + 1.5 * np.arange(n_events)) * sfreq
     events = np.stack([samples.astype(int), np.zeros(n_events, int), codes], axis=1)
     for sample, code in zip(events[:, 0], codes):
         sign = 1.0 if code in (1, 2) else -1.0
-        data[:5, sample + 15: sample + 45] += sign * 2 * data[:5].std(axis=1, keepdims=True)
-    data[5, events[:, 0]] = codes
-    raw = mne.io.RawArray(data, info, verbose="error")
-    xyz = [[0.03, 0.0, 0.09], [-0.05, 0.04, 0.07], [0.0, -0.06, 0.07], [0.06, 0.05, 0.05],
-           [-0.04, -0.05, 0.06]]
-    for ch, loc in zip(raw.info["chs"], xyz):  # sensors over the head: real positions
-        ch["loc"][:3] = loc
+        data[:8, sample + 15: sample + 45] += sign * 2 * data[:8].std(axis=1, keepdims=True)
+    data[8, events[:, 0]] = codes
+    raw = _with_positions(mne.io.RawArray(data, info, verbose="error"))
     base = root / "MNE-sample-data" / "MEG" / "sample"
     base.mkdir(parents=True)
     raw.save(base / "sample_audvis_raw.fif", verbose="error")

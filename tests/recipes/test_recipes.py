@@ -142,6 +142,9 @@ def test_nsd_recipe_builds(tmp_path, rng, tiny_clip):
     assert out.shape == (2, 16) and loss.kind == "infonce"
 
 
+# 3 blocks (by block/run/story) or 6 words (schoffelen2019, by sentence) in the layouts
+_TINY_SPLIT = {d: ["split.test_size=0.34", "split.valid_size=0.34"] for d in SPEECH}
+_TINY_SPLIT["schoffelen2019"] = ["split.test_size=0.2", "split.valid_size=0.2"]
 TINY_CONV = "model.params={n_virtual: 8, hidden: 8, depth: 1, fourier_freqs: 4}"
 QUICK = ["training.epochs=1", "training.batch_size=4", "evaluation.n_bootstraps=10"]
 
@@ -161,12 +164,15 @@ def _cli_overrides(name: str, root: Path | None, wav2vec2: Path, clip: Path) -> 
     if dataset in SPEECH:
         return base + QUICK + [TINY_CONV, f"data.stimulus_root={root}",
                                f"features.params.model_path={wav2vec2}",
-                               "features.params.layers=[1, 2]", "evaluation.ks=[1]"]
+                               "features.params.layers=[1, 2]", "evaluation.ks=[1]",
+                               *_TINY_SPLIT[dataset]]
     if dataset in IMAGES + ["nsd"]:
         model = "model.params={hidden: 16, depth: 1}" if dataset == "nsd" else TINY_CONV
         return base + QUICK + [model, f"data.stimulus_root={root}",
                                f"features.params.model_path={clip}", "evaluation.ks=[1]",
                                "evaluation.pool_size=null"]
+    if name == "mne_sample_rsa":  # 4 magnetometers: MNE's Neuromag adjacency needs all 102
+        return base + ["analysis.searchlight_radius=0.1"]
     return base
 
 
