@@ -112,7 +112,6 @@ def _expand(path: str | None) -> Path | None:
 def build_model(recipe: Recipe, *, n_channels: int, n_outputs: int, n_subjects: int):
     """The model of the recipe (``neurodecode.models.MODELS``) sized for the data."""
     from .models import get_model
-
     from .models.base import BrainEncoder
 
     cls = get_model(recipe.model.name)

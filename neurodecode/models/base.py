@@ -128,7 +128,8 @@ def check_contract(*, feature: str, feature_kind: str, encoder: str, encoder_cls
                else "model.name to a time-resolved encoder (conv_encoder with "
                     "model.params.pool_time=false) or features.name to a timeline feature")
         raise ConfigError(
-            f"feature {feature!r} is a {feature_kind} feature with targets of shape "
+            f"feature {feature!r} is {'an' if feature_kind == 'item' else 'a'} {feature_kind} "
+            "feature with targets of shape "
             f"{OUTPUT_RANKS[feature_kind]} per window, but encoder {encoder!r} outputs "
             f"{OUTPUT_RANKS[out]}; set {key}.")
     if data_rank is not None and data_rank != encoder_cls.input_rank:

@@ -8,7 +8,6 @@ import logging
 import numpy as np
 import pandas as pd
 import pytest
-import torch
 
 from neurodecode.align.items import (
     ItemSegments,

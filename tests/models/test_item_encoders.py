@@ -109,22 +109,23 @@ def test_figures_hook_gives_attention_maps_without_reaching_into_attributes(rng)
     assert model.figures(None) == {} and FmriEncoder(6, 5, 1, hidden=4).figures(pos) == {}
 
 
-def test_contract_item_feature_with_a_time_resolved_encoder():
-    with pytest.raises(ConfigError, match=r"feature 'clip_vision' is a item feature with targets "
-                       r"of shape \(n_features,\).*encoder 'conv_encoder' outputs \(n_features, "
-                       r"n_times\); set model.name to an item encoder"):
-        check_contract(feature="clip_vision", feature_kind="item", encoder="conv_encoder",
-                       encoder_cls=ConvEncoder, params={})
+@pytest.mark.parametrize(("feature", "kind", "encoder", "match"), [
+    ("clip_vision", "item", "conv_encoder",  # an item feature with a time-resolved encoder
+     r"feature 'clip_vision' is an item feature with targets of shape \(n_features,\).*encoder "
+     r"'conv_encoder' outputs \(n_features, n_times\); set model.name to an item encoder"),
+    ("mel", "timeline", "conv_time_agg",  # the reverse
+     r"feature 'mel' is a timeline feature with targets of shape \(n_features, n_times\).*"
+     r"'conv_time_agg' outputs \(n_features,\); set model.name to a time-resolved encoder"),
+])
+def test_contract_feature_kind_against_encoder_output(feature, kind, encoder, match):
+    with pytest.raises(ConfigError, match=match):
+        check_contract(feature=feature, feature_kind=kind, encoder=encoder,
+                       encoder_cls=MODELS[encoder], params={})
+
+
+def test_contract_accepts_a_pooled_conv_encoder_for_items():
     check_contract(feature="clip_vision", feature_kind="item", encoder="conv_encoder",
                    encoder_cls=ConvEncoder, params={"pool_time": True})
-
-
-def test_contract_timeline_feature_with_an_item_encoder():
-    with pytest.raises(ConfigError, match=r"feature 'mel' is a timeline feature with targets of "
-                       r"shape \(n_features, n_times\).*'conv_time_agg' outputs \(n_features,\); "
-                       r"set model.name to a time-resolved encoder"):
-        check_contract(feature="mel", feature_kind="timeline", encoder="conv_time_agg",
-                       encoder_cls=ConvEncoderTimeAgg, params={})
 
 
 def test_contract_data_rank_names_the_reduction_key():

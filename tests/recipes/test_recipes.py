@@ -245,7 +245,7 @@ def test_item_feature_with_a_time_resolved_encoder_fails_before_reading(tmp_path
 
     recipe = _image_recipe("things_eeg2_decoding", tmp_path / "absent", tiny_clip,
                            "model.name=conv_encoder")
-    with pytest.raises(ConfigError, match=r"feature 'clip_vision' is a item feature .* encoder "
+    with pytest.raises(ConfigError, match=r"feature 'clip_vision' is an item feature .* encoder "
                        r"'conv_encoder' outputs \(n_features, n_times\); set model.name"):
         run_recipe(recipe, tmp_path / "run")
 
