@@ -185,3 +185,22 @@ def test_clip_trained_time_agg_encoder_beats_chance_on_planted_items(rng, tmp_pa
     result = score_items(predict_items(model, splits["test"]), splits["test"], ks=(1,),
                          pool_size=None, n_bootstraps=10, seed=0)["brain_to_image"]
     assert result.topk[1] > 3 * result.chance[1] and len(fitted.history) >= 1
+
+
+def test_too_few_training_items_is_an_error(rng):
+    items = _items(rng, n_items=3, test=("im0", "im1"))
+    with pytest.raises(ConfigError, match=r"only 1 item\(s\) left for training"):
+        split_items(items, test_conditions=("test",))
+
+
+def test_nsd_shared_images_need_sharedix(tmp_path):
+    from scipy.io import savemat
+
+    from neurodecode.exceptions import DataFormatError
+    from neurodecode.io.studies.nsd import EXPDESIGN, shared_images
+
+    assert shared_images(tmp_path) is None
+    (tmp_path / EXPDESIGN).parent.mkdir(parents=True)
+    savemat(tmp_path / EXPDESIGN, {"other": np.zeros(2)})
+    with pytest.raises(DataFormatError, match="has no readable 'sharedix'"):
+        shared_images(tmp_path)

@@ -291,3 +291,14 @@ def test_nsd_test_split_is_the_shared_images_and_scores_both_directions(tmp_path
     assert metrics["data"]["n_test_items"] == 2 and metrics["data"]["rank"] == "patterns"
     assert metrics["brain_to_image"]["n_candidates"] == 2
     assert set(metrics["image_to_brain"]) == {"01"} and "ridge" in metrics["baselines"]
+
+
+def test_demo_images_needs_room_for_test_images(tmp_path):
+    from neurodecode.build import run_recipe
+
+    recipe = load_recipe(RECIPES / "demo_images.yaml", [
+        "data.simulation.image_root=null", "data.simulation.n_images=5",
+        "data.simulation.n_test_images=4"])
+    with pytest.raises(ConfigError, match=r"data.simulation.n_test_images=4 must be between 2 "
+                       r"and 3 \(n_images - 2\) for 5 images"):
+        run_recipe(recipe, tmp_path / "run")
