@@ -210,13 +210,77 @@ def _expand(path: str | None) -> Path | None:
 def build_model(recipe: Recipe, *, n_channels: int, n_outputs: int, n_subjects: int):
     """The model of the recipe (``neurodecode.models.MODELS``) sized for the data."""
     from .models import get_model
+    from .models.base import BrainEncoder
 
     cls = get_model(recipe.model.name)
     try:
+        if issubclass(cls, BrainEncoder):
+            return cls.from_sizes(n_inputs=n_channels, n_outputs=n_outputs,
+                                  n_subjects=n_subjects, **recipe.model.params)
         return cls(n_channels, n_outputs, n_subjects, **recipe.model.params)
     except TypeError as err:
         raise ConfigError(f"model.params {recipe.model.params} do not fit model "
                           f"{recipe.model.name!r}: {err}") from err
+
+
+def feature_kind(recipe: Recipe) -> str:
+    """The declared kind (``"timeline"``/``"item"``) of the recipe's feature, no model loaded."""
+    from .features import FEATURES
+    from .features.base import get_feature
+
+    if recipe.features.name not in FEATURES:
+        get_feature(recipe.features.name)  # raises, listing the valid names
+    return FEATURES[recipe.features.name].kind
+
+
+def check_recipe_contract(recipe: Recipe, data_rank: str | None = None) -> None:
+    """Check feature kind, encoder ranks and data rank of the recipe before training."""
+    from .models import get_model
+    from .models.base import check_contract
+
+    check_contract(feature=recipe.features.name, feature_kind=feature_kind(recipe),
+                   encoder=recipe.model.name, encoder_cls=get_model(recipe.model.name),
+                   params=recipe.model.params, data_rank=data_rank)
+
+
+def build_item_data(recipe: Recipe, *, progress: bool = False) -> tuple[list[Recording], Any]:
+    """Recordings and item features of an item-decoding recipe (simulated images included)."""
+    sim = recipe.data.simulation
+    if recipe.data.source == "simulated" and sim.stimuli == "images":
+        return build_simulated_images(sim, build_feature(recipe), seed=recipe.seed,
+                                      sfreq=recipe.segments.sfreq or 100.0, progress=progress)
+    return build_recordings(recipe, progress=progress)
+
+
+def build_simulated_images(sim: SimulationConfig, feature: Any, *, sfreq: float, seed: int,
+                           progress: bool = False) -> tuple[list[Recording], Any]:
+    """Simulated EEG of ``sim.n_subjects`` viewing images, and the images' features.
+
+    The images are the 92 of ``sim.image_root`` (rsatoolbox's Kriegeskorte et al. 2008
+    file) or, when it is ``None`` or absent, ``sim.n_images`` generated images; the last
+    ``sim.n_test_images`` (after a seeded shuffle) are the zero-shot test images.
+    """
+    import numpy as np
+
+    from .features import StimulusFeatures
+    from .simulate.images import generated_images, load_92_images, simulate_image_eeg
+
+    root = _expand(sim.image_root)
+    if root is not None and root.is_dir():
+        images = load_92_images(root)[: sim.n_images]
+    else:
+        images = generated_images(sim.n_images, seed=seed)
+    if not 2 <= sim.n_test_images <= len(images) - 2:
+        raise ConfigError(f"data.simulation.n_test_images={sim.n_test_images} must be between "
+                          f"2 and {len(images) - 2} (n_images - 2) for {len(images)} images.")
+    ids = [f"image{k + 1:03d}" for k in range(len(images))]
+    values = np.stack(feature.compute(images, progress=progress))
+    test = list(np.random.default_rng(seed).permutation(ids)[: sim.n_test_images])
+    recordings, _ = simulate_image_eeg(
+        values, ids, test, n_subjects=sim.n_subjects, n_repetitions=sim.n_repetitions,
+        n_test_repetitions=sim.n_test_repetitions, sfreq=sfreq, snr_db=sim.snr_db,
+        subject_variability=sim.subject_variability, seed=seed)
+    return recordings, StimulusFeatures(dict(zip(ids, values)), None, feature.name)
 
 
 def build_loss(recipe: Recipe, name: str | None = None):

@@ -37,6 +37,13 @@ class SimulationConfig:
     snr_db: float = -10.0
     response: str = "trf"
     subject_variability: float = 0.3
+    # image studies (stimuli: images; see neurodecode.simulate.images)
+    stimuli: str = "speech"  # speech | images
+    image_root: str | None = None  # folder of rsa_92images; None or absent -> generated images
+    n_images: int = 92
+    n_test_images: int = 12  # zero-shot test images (never in training)
+    n_repetitions: int = 4  # presentations of each training image
+    n_test_repetitions: int = 8  # presentations of each test image
 
 
 @dataclass(frozen=True)
@@ -75,6 +82,7 @@ class SegmentsConfig:
     baseline: tuple[float | None, float] | None = None
     delay: float = 0.0
     max_pad: float = 0.1
+    reduction: str | None = None  # fMRI windows -> patterns: mean | tr:<k> | hrf (items)
 
 
 @dataclass(frozen=True)
@@ -85,6 +93,7 @@ class SplitConfig:
     test_size: float = 0.2
     valid_size: float = 0.1
     allow_shared_stimuli: bool = False
+    test_conditions: tuple[str, ...] = ()  # item decoding: the dataset's test partition
 
 
 @dataclass(frozen=True)
@@ -132,8 +141,10 @@ class EvaluationConfig:
 
     ks: tuple[int, ...] = (1, 5, 10)
     pool_size: int | None = None
-    baselines: tuple[str, ...] = ()  # "regression", "untrained"
+    baselines: tuple[str, ...] = ()  # "regression", "untrained", "ridge" (items)
     n_bootstraps: int = 1000
+    average_repetitions: bool = True  # item decoding: mean test response per subject x item
+    directions: tuple[str, ...] = ("brain_to_image",)  # item decoding; or image_to_brain
 
 
 @dataclass(frozen=True)
@@ -318,7 +329,7 @@ def _coerce(hint: Any, value: Any, path: Path, key: str) -> Any:
     raise ConfigError(f"{path.name}: {key} must be {name}; got {value!r}.")
 
 
-BASELINES = ("regression", "untrained")
+BASELINES = ("regression", "untrained", "ridge")
 
 _CHOICES = {
     ("task",): TASKS,
@@ -326,6 +337,7 @@ _CHOICES = {
     ("split", "by"): ("block", "story", "run", "sentence"),
     ("scaling", "method"): ("robust", "standard", None),
     ("training", "optimizer"): ("adamw", "adam"),
+    ("data", "simulation", "stimuli"): ("speech", "images"),
 }
 
 

@@ -56,7 +56,7 @@ def test_type_and_choice_errors(tmp_path):
     with pytest.raises(ConfigError, match="evaluation.ks must be a list"):
         load_recipe(_write(tmp_path, "evaluation: {ks: 5}\n"))
     with pytest.raises(ConfigError, match=r"evaluation.baselines has 'regresion'; expected some "
-                       r"of \['regression', 'untrained'\]. Did you mean 'regression'\?"):
+                       r"of \['regression', 'untrained', 'ridge'\]. Did you mean 'regression'\?"):
         load_recipe(_write(tmp_path, "evaluation: {baselines: [regresion]}\n"))
     with pytest.raises(ConfigError, match=r"found the key 'training' twice \(first at line 1\)"):
         load_recipe(_write(tmp_path, "training: {epochs: 5}\ntask: decoding\ntraining: {lr: 0.1}\n"))

@@ -69,6 +69,9 @@ class Feature:
         should follow the brain's rate (acoustic features computed on the brain's clock);
         False for item features and for models kept at their native frame rate (placed on the
         brain's clock by :meth:`StimulusFeatures.to_timeline`).
+    kind : str
+        ``"timeline"`` (``(n_features, n_frames)`` placed on the brain's clock) or
+        ``"item"`` (one ``(n_features,)`` vector per event: images, sentence embeddings).
     sfreq : float or None
         Frames per second of the output, or ``None`` for one vector per item.
     dimension : int
@@ -78,6 +81,7 @@ class Feature:
     name: ClassVar[str] = "feature"
     modality: ClassVar[str] = "audio"
     takes_sfreq: ClassVar[bool] = False
+    kind: ClassVar[str] = "timeline"  # "timeline": (F, T) on the brain's clock; "item": (F,)
     sfreq: float | None = None
     dimension: int = 0
 

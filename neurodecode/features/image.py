@@ -361,6 +361,7 @@ class _LayeredImageFeature(Feature):
     """Item feature of one layer of an image model; subclasses define the model and layers."""
 
     modality = "image"
+    kind = "item"
     # Set by the subclasses' __init__ (layer, pooled, device, batch_size) and _load (_model).
     layer: str
     pooled: bool

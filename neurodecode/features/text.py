@@ -47,6 +47,7 @@ class SentenceEmbedding(Feature):
     name = "minilm"
 
     modality = "text"
+    kind = "item"
 
     def __init__(self, model_path: str | Path | None = None, normalize: bool = True,
                  device: str = "cpu", batch_size: int = 64):

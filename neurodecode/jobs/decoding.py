@@ -15,7 +15,7 @@ import pandas as pd
 from torch import nn
 
 from ..align import Segments, SegmentScaler, concatenate_segments, make_segments, split_segments
-from ..build import build_loss, build_model, build_recordings
+from ..build import build_loss, build_model, build_recordings, check_recipe_contract, feature_kind
 from ..config import Recipe
 from ..exceptions import ConfigError
 from .common import finish_run, write_metrics
@@ -85,6 +85,11 @@ def train(make_model: Callable[[], nn.Module], loss: nn.Module, splits: dict[str
 
 def run_decoding(recipe: Recipe, run_dir: Path, *, progress: bool = True) -> dict:
     """Run a decoding recipe end to end and write its run directory."""
+    check_recipe_contract(recipe)
+    if feature_kind(recipe) == "item":
+        from .item_decoding import run_item_decoding
+
+        return run_item_decoding(recipe, run_dir, progress=progress)
     recordings, features = build_recordings(recipe, progress=progress)
     segments = _segment(recordings, features, recipe)
     split_cfg = recipe.split

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
+import numpy as np
 import torch
 from torch import nn
 
 from .._validation import check_option, check_positive
+from .base import BrainEncoder, attention_figures
 from .spatial_attention import SpatialAttention
 from .subject_layers import UNSEEN_SUBJECT, SubjectLayers
 
@@ -45,7 +48,7 @@ class ConvBlock(nn.Module):
         return self.glu(y) if self.glu is not None else y
 
 
-class ConvEncoder(nn.Module):
+class ConvEncoder(BrainEncoder):
     """Decode stimulus features from M/EEG (Défossez et al. 2023, brainmagick).
 
     Spatial attention over sensor positions -> 1x1 conv -> per-subject linear layer ->
@@ -154,9 +157,18 @@ class ConvEncoder(nn.Module):
                 f"{tuple(subject.shape)}."
             )
 
-    def forward(self, brain: torch.Tensor, subject: torch.Tensor, positions=None,
-                mask: torch.Tensor | None = None) -> torch.Tensor:
-        """Encode a batch; see the class Notes for shapes."""
+    @classmethod
+    def declared_output(cls, params: Mapping[str, Any]) -> str:
+        """``"item"`` with ``pool_time=True``, else ``"timeline"``."""
+        return "item" if params.get("pool_time", False) else "timeline"
+
+    def figures(self, positions: np.ndarray | None = None) -> dict[str, np.ndarray]:
+        """The spatial attention weights over ``positions`` (see ``BrainEncoder.figures``)."""
+        return attention_figures(self.spatial, positions)
+
+    def encode_time(self, brain: torch.Tensor, subject: torch.Tensor, positions=None,
+                    mask: torch.Tensor | None = None) -> torch.Tensor:
+        """The conv blocks' output (batch, hidden, n_times), before the head."""
         subject = torch.as_tensor(subject, device=brain.device)
         self._check_brain(brain, subject)
         if isinstance(self.spatial, SpatialAttention):
@@ -164,10 +176,75 @@ class ConvEncoder(nn.Module):
         else:
             x = self.spatial(brain)
         x = self.subject_layers(self.initial(x), subject)
-        x = self.blocks(x)
+        return self.blocks(x)
+
+    def forward(self, brain: torch.Tensor, subject: torch.Tensor, positions=None,
+                mask: torch.Tensor | None = None) -> torch.Tensor:
+        """Encode a batch; see the class Notes for shapes."""
+        x = self.encode_time(brain, subject, positions, mask)
         if self.pool_time:
             return self.head(x.mean(dim=-1, keepdim=True))[..., 0]
         return self.head(x)
+
+
+TIME_AGGREGATIONS = ("attention", "mean")
+
+
+class ConvEncoderTimeAgg(ConvEncoder):
+    """brainmagick's encoder with a learned temporal aggregation to one vector per window.
+
+    The ConvEncoder's blocks give (batch, hidden, n_times); a 1x1 conv scores every time
+    step, a softmax over time turns the scores into weights, and the weighted sum
+    (batch, hidden) goes through an MLP head (Linear, GELU, Linear) to ``n_outputs``: the
+    item decoder of later brainmagick work on images (Benchetrit et al. 2023) and
+    NeuralBench's ``SimpleConvTimeAgg``. ``aggregation="mean"`` replaces the learned
+    weights by the plain mean over time.
+
+    Parameters
+    ----------
+    n_channels_in, n_outputs, n_subjects
+        As ``ConvEncoder``.
+    aggregation : {"attention", "mean"}
+        How time is aggregated.
+    **params
+        Every other keyword argument of ``ConvEncoder`` except ``pool_time``.
+
+    Notes
+    -----
+    Forward: ``brain`` (batch, n_channels, n_times), ``subject`` (batch,), ``positions``
+    (n_channels, 2) -> (batch, n_outputs).
+    """
+
+    output_rank = "item"
+
+    def __init__(self, n_channels_in: int, n_outputs: int, n_subjects: int, *,
+                 aggregation: str = "attention", **params: Any) -> None:
+        if "pool_time" in params:
+            raise ValueError("ConvEncoderTimeAgg always aggregates time; remove pool_time "
+                             f"(got pool_time={params['pool_time']!r}).")
+        super().__init__(n_channels_in, n_outputs, n_subjects, **params)
+        self.aggregation = check_option("aggregation", aggregation, TIME_AGGREGATIONS)
+        hidden = self.head[0].in_channels
+        self.time_scores = nn.Conv1d(hidden, 1, 1)
+        self.head = nn.Sequential(nn.Linear(hidden, 2 * hidden), nn.GELU(),
+                                  nn.Linear(2 * hidden, n_outputs))
+
+    @classmethod
+    def declared_output(cls, params: Mapping[str, Any]) -> str:  # noqa: D102
+        return "item"
+
+    def time_weights(self, x: torch.Tensor) -> torch.Tensor:
+        """Aggregation weights (batch, n_times) of the blocks' output ``x``."""
+        if self.aggregation == "mean":
+            return torch.full(x.shape[::2], 1.0 / x.shape[-1], dtype=x.dtype, device=x.device)
+        return torch.softmax(self.time_scores(x)[:, 0], dim=-1)
+
+    def forward(self, brain: torch.Tensor, subject: torch.Tensor, positions=None,
+                mask: torch.Tensor | None = None) -> torch.Tensor:
+        """Encode a batch to (batch, n_outputs)."""
+        x = self.encode_time(brain, subject, positions, mask)
+        pooled = torch.einsum("bht,bt->bh", x, self.time_weights(x))
+        return self.head(pooled)
 
 
 def count_parameters(model: nn.Module) -> int:
@@ -175,4 +252,4 @@ def count_parameters(model: nn.Module) -> int:
     return sum(p.numel() for p in model.parameters() if p.requires_grad)
 
 
-__all__ = ["ConvBlock", "ConvEncoder", "count_parameters"]
+__all__ = ["ConvBlock", "ConvEncoder", "ConvEncoderTimeAgg", "count_parameters"]

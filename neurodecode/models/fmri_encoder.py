@@ -6,6 +6,7 @@ import torch
 from torch import nn
 
 from .._validation import check_option, check_positive
+from .base import BrainEncoder
 from .subject_layers import UNSEEN_SUBJECT, check_subjects
 
 
@@ -21,7 +22,7 @@ class ResidualMLPBlock(nn.Module):
         return x + self.net(x)
 
 
-class FmriEncoder(nn.Module):
+class FmriEncoder(BrainEncoder):
     """Map fMRI responses to stimulus features.
 
     One linear map per subject from that subject's voxels to a shared ``hidden`` space,
@@ -52,6 +53,10 @@ class FmriEncoder(nn.Module):
     be None. Parameters: ``n_subjects * (n_voxels + 1) * hidden + depth * (hidden**2 +
     3 * hidden) + (hidden + 1) * n_outputs``.
     """
+
+    input_rank = "patterns"
+    output_rank = "item"
+    size_argument = "n_voxels"
 
     def __init__(self, n_voxels: int, n_outputs: int, n_subjects: int, *, hidden: int = 1024,
                  depth: int = 2, dropout: float = 0.1, unseen_subject: str = "error") -> None:

@@ -215,7 +215,7 @@ def test_fmri_encoder(rng):
 
 def test_registry():
     assert get_model("conv_encoder") is ConvEncoder
-    assert set(MODELS) == {"conv_encoder", "fmri_encoder"}
+    assert set(MODELS) == {"conv_encoder", "conv_time_agg", "nice_eeg", "fmri_encoder"}
     with pytest.raises(ValueError, match="Did you mean 'conv_encoder'"):
         get_model("conv_encodr")
 

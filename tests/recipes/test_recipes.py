@@ -1,19 +1,24 @@
-"""Every recipe in recipes/ loads and builds against a tiny study in its dataset's layout."""
+"""Every recipe in recipes/ loads, builds and trains end to end (through the CLI) against a
+tiny study in its dataset's layout."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 
-from neurodecode.build import build_loss, build_model, build_recordings
+from neurodecode.build import build_item_data, build_loss, build_model, build_recordings
+from neurodecode.cli import main
 from neurodecode.config import TASKS, load_recipe
+from neurodecode.exceptions import ConfigError
 from neurodecode.io import studies
 from neurodecode.jobs import JOBS
 from neurodecode.jobs.classification import load_segments
 from neurodecode.jobs.decoding import _segment
+from neurodecode.jobs.item_decoding import load_item_segments
 
 from . import _layouts
 
@@ -27,7 +32,7 @@ ANALYSES = [f"{d}_{t}" for d in ("haxby2001", "mne_sample")
 
 def test_every_dataset_and_task_has_a_recipe():
     expected = {f"{d}_decoding.yaml" for d in SPEECH + IMAGES + ["nsd"]}
-    expected |= {f"{name}.yaml" for name in ANALYSES} | {"demo.yaml"}
+    expected |= {f"{name}.yaml" for name in ANALYSES} | {"demo.yaml", "demo_images.yaml"}
     assert expected == set(ALL)
 
 
@@ -95,31 +100,102 @@ def test_speech_recipe_builds(name, tmp_path, rng, tiny_wav2vec2):
     assert recipe.training.batch_size == 256 and recipe.scaling.clamp == 20.0
 
 
+def _build_items(name: str, overrides: list[str]):
+    recipe = load_recipe(RECIPES / f"{name}_decoding.yaml", overrides)
+    recordings, features = build_item_data(recipe)
+    items = load_item_segments(recordings, features, recipe)
+    model = build_model(recipe, n_channels=items.brain.shape[1],
+                        n_outputs=items.targets.shape[1], n_subjects=len(items.subjects))
+    return recipe, items, model, build_loss(recipe)
+
+
 @pytest.mark.parametrize("name", IMAGES)
 def test_image_recipe_builds(name, tmp_path, rng, tiny_clip):
     root = getattr(_layouts, name)(tmp_path / name, rng)
-    recipe, segments, model, loss = _build_decoding(name, [
+    recipe, items, model, loss = _build_items(name, [
         f"data.root={root}", f"data.stimulus_root={root}",
         f"features.params.model_path={tiny_clip}"])
-    assert len(segments) == 2 and set(segments.meta["kind"]) == {"image"}
-    assert segments.stimulus.shape[1] == 16 and np.abs(segments.stimulus).sum() > 0
-    assert model.pool_time and type(loss).__name__ == "ClipLoss"
+    # 5 training images x 2, 2 test images x 2 (MEG) or x 3 (EEG2); catch trials dropped.
+    assert len(items) == {"things_meg": 14, "things_eeg2": 16}[name]
+    assert set(items.meta["kind"]) == {"image"}
+    # Item targets are stored once per image (7 images), not once per window.
+    assert items.targets.shape == (7, 16) and np.abs(items.targets).sum() > 0
+    assert items.brain.ndim == 3 and type(model).__name__ == "ConvEncoderTimeAgg"
+    assert recipe.split.test_conditions == ("test",) and loss.kind in ("infonce", "brainmagick")
+    out = model(torch.as_tensor(items.brain[:2]), torch.zeros(2, dtype=torch.long),
+                torch.as_tensor(items.pos_2d, dtype=torch.float32))
+    assert out.shape == (2, 16)
 
 
 def test_nsd_recipe_builds(tmp_path, rng, tiny_clip):
     root = _layouts.nsd(tmp_path / "nsd", rng)
-    recipe, segments, model, loss = _build_decoding("nsd", [
+    recipe, items, model, loss = _build_items("nsd", [
         f"data.root={root}", f"data.stimulus_root={root}",
         f"features.params.model_path={tiny_clip}"])
-    assert len(segments) == 8 and set(segments.meta["kind"]) == {"image"}
-    assert segments.brain.shape[1] == len(segments.ch_names) == 18
-    stim = segments.stimulus.reshape(len(segments), 16, -1)[..., 0]
-    assert np.abs(stim).sum() > 0 and stim.shape == (8, 16)
-    # Trials 0 and 2 show the same image (73KID 5): same CLIP embedding; others differ.
-    np.testing.assert_allclose(stim[0], stim[2], rtol=1e-5)
-    assert not np.allclose(stim[0], stim[1])
-    out = model(torch.zeros(2, len(segments.ch_names)), torch.zeros(2, dtype=torch.long))
+    assert len(items) == 8 and set(items.meta["kind"]) == {"image"}
+    assert items.brain.shape == (8, 18) and items.rank == "patterns"  # one TR, reduced
+    assert items.targets.shape == (7, 16)  # 73KID 5 is shown twice: one target
+    # Trials 0 and 2 show the same image (73KID 5): same item; others differ.
+    assert items.item[0] == items.item[2] != items.item[1]
+    assert (items.meta["condition"] == "shared").sum() == 2  # 73KIDs 1 and 2 (sharedix)
+    out = model(torch.zeros(2, 18), torch.zeros(2, dtype=torch.long))
     assert out.shape == (2, 16) and loss.kind == "infonce"
+
+
+# 3 blocks (by block/run/story) or 6 words (schoffelen2019, by sentence) in the layouts
+_TINY_SPLIT = {d: ["split.test_size=0.34", "split.valid_size=0.34"] for d in SPEECH}
+_TINY_SPLIT["schoffelen2019"] = ["split.test_size=0.2", "split.valid_size=0.2"]
+TINY_CONV = "model.params={n_virtual: 8, hidden: 8, depth: 1, fourier_freqs: 4}"
+QUICK = ["training.epochs=1", "training.batch_size=4", "evaluation.n_bootstraps=10"]
+
+
+def _cli_overrides(name: str, root: Path | None, wav2vec2: Path, clip: Path) -> list[str]:
+    """Overrides that make a recipe train in seconds on its tiny layout."""
+    dataset = name.rsplit("_", 1)[0]
+    if name == "demo":
+        return QUICK + [TINY_CONV, "data.simulation.n_subjects=2", "data.simulation.n_trials=4",
+                        "data.simulation.trial_duration=8.0", "evaluation.ks=[1, 5]"]
+    if name == "demo_images":
+        return QUICK + [TINY_CONV, "data.simulation.n_subjects=2", "data.simulation.n_images=12",
+                        "data.simulation.image_root=null", "data.simulation.n_test_images=3",
+                        "data.simulation.n_repetitions=2", "data.simulation.n_test_repetitions=2",
+                        "evaluation.ks=[1]"]
+    base = [f"data.root={root}"]
+    if dataset in SPEECH:
+        return base + QUICK + [TINY_CONV, f"data.stimulus_root={root}",
+                               f"features.params.model_path={wav2vec2}",
+                               "features.params.layers=[1, 2]", "evaluation.ks=[1]",
+                               *_TINY_SPLIT[dataset]]
+    if dataset in IMAGES + ["nsd"]:
+        model = "model.params={hidden: 16, depth: 1}" if dataset == "nsd" else TINY_CONV
+        return base + QUICK + [model, f"data.stimulus_root={root}",
+                               f"features.params.model_path={clip}", "evaluation.ks=[1]",
+                               "evaluation.pool_size=null"]
+    if name == "mne_sample_rsa":  # 4 magnetometers: MNE's Neuromag adjacency needs all 102
+        return base + ["analysis.searchlight_radius=0.1"]
+    return base
+
+
+def _layout(name: str, tmp_path: Path, rng) -> Path | None:
+    dataset = name.rsplit("_", 1)[0]
+    if dataset == "demo" or name == "demo_images":
+        return None
+    if dataset == "haxby2001":
+        return _layouts.haxby2001(tmp_path / dataset, rng, tmp_path)
+    return getattr(_layouts, dataset)(tmp_path / dataset, rng)
+
+
+@pytest.mark.parametrize("name", [n.removesuffix(".yaml") for n in ALL])
+def test_every_recipe_trains_through_the_cli(name, tmp_path, rng, tiny_wav2vec2, tiny_clip):
+    root = _layout(name, tmp_path, rng)
+    out = tmp_path / "run"
+    overrides = _cli_overrides(name, root, tiny_wav2vec2, tiny_clip)
+    code = main(["run", str(RECIPES / f"{name}.yaml"), "--out", str(out), "--no-progress",
+                 *[a for o in overrides for a in ("--set", o)]])
+    assert code == 0
+    assert (out / "report.html").is_file() and (out / "metrics.json").is_file()
+    if load_recipe(RECIPES / f"{name}.yaml").task == "decoding":
+        assert (out / "history.csv").is_file() and (out / "retrieval.csv").is_file()
 
 
 @pytest.mark.parametrize("name", ANALYSES)
@@ -171,3 +247,71 @@ def test_analysis_jobs_name_bad_settings(tmp_path, rng):
     recipe = load_recipe(RECIPES / "mne_sample_encoding.yaml", base + ["analysis.conditions=[x]"])
     with pytest.raises(ConfigError, match="analysis.conditions \\['x'\\] are not in the events"):
         run_encoding(recipe, tmp_path / "e", progress=False)
+
+
+def _image_recipe(name: str, root: Path, clip: Path, *extra: str):
+    return load_recipe(RECIPES / f"{name}.yaml", _cli_overrides(name, root, clip, clip) + list(extra))
+
+
+def test_item_feature_with_a_time_resolved_encoder_fails_before_reading(tmp_path, tiny_clip):
+    from neurodecode.build import run_recipe
+
+    recipe = _image_recipe("things_eeg2_decoding", tmp_path / "absent", tiny_clip,
+                           "model.name=conv_encoder")
+    with pytest.raises(ConfigError, match=r"feature 'clip_vision' is an item feature .* encoder "
+                       r"'conv_encoder' outputs \(n_features, n_times\); set model.name"):
+        run_recipe(recipe, tmp_path / "run")
+
+
+def test_timeline_feature_with_an_item_encoder_fails(tmp_path):
+    from neurodecode.build import run_recipe
+
+    recipe = load_recipe(RECIPES / "demo.yaml", ["model.name=conv_time_agg"])
+    with pytest.raises(ConfigError, match=r"feature 'mel' is a timeline feature .* encoder "
+                       r"'conv_time_agg' outputs \(n_features,\); set model.name to a "
+                       "time-resolved encoder"):
+        run_recipe(recipe, tmp_path / "run")
+
+
+def test_unreadable_image_stimuli_are_named(tmp_path, rng, tiny_clip):
+    from neurodecode.build import run_recipe
+    from neurodecode.exceptions import DataNotFoundError
+
+    root = _layouts.things_eeg2(tmp_path / "eeg2", rng)
+    (root / "image_set" / "test_images" / "bee" / "bee_02.jpg").unlink()
+    with pytest.raises(DataNotFoundError, match=r"bee_02.jpg' \(and 0 more\) is referenced by an "
+                       "event but absent from the stimulus folder"):
+        run_recipe(_image_recipe("things_eeg2_decoding", root, tiny_clip), tmp_path / "run")
+    nsd = _layouts.nsd(tmp_path / "nsd", rng)
+    responses = nsd / "nsddata/ppdata/subj01/behav/responses.tsv"
+    table = pd.read_csv(responses, sep="\t")
+    table.loc[1, "73KID"] = 70001  # beyond the 70,000 images of the fake imgBrick
+    table.to_csv(responses, sep="\t", index=False)
+    with pytest.raises(IndexError, match="image index 70000 is out of range for dataset "
+                       "'/imgBrick'"):
+        run_recipe(_image_recipe("nsd_decoding", nsd, tiny_clip), tmp_path / "run_nsd")
+
+
+def test_nsd_test_split_is_the_shared_images_and_scores_both_directions(tmp_path, rng, tiny_clip):
+    import json
+
+    root = _layouts.nsd(tmp_path / "nsd", rng)
+    out = tmp_path / "run"
+    overrides = _cli_overrides("nsd_decoding", root, tiny_clip, tiny_clip)
+    assert main(["run", str(RECIPES / "nsd_decoding.yaml"), "--out", str(out), "--no-progress",
+                 *[a for o in overrides for a in ("--set", o)]]) == 0
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["data"]["n_test_items"] == 2 and metrics["data"]["rank"] == "patterns"
+    assert metrics["brain_to_image"]["n_candidates"] == 2
+    assert set(metrics["image_to_brain"]) == {"01"} and "ridge" in metrics["baselines"]
+
+
+def test_demo_images_needs_room_for_test_images(tmp_path):
+    from neurodecode.build import run_recipe
+
+    recipe = load_recipe(RECIPES / "demo_images.yaml", [
+        "data.simulation.image_root=null", "data.simulation.n_images=5",
+        "data.simulation.n_test_images=4"])
+    with pytest.raises(ConfigError, match=r"data.simulation.n_test_images=4 must be between 2 "
+                       r"and 3 \(n_images - 2\) for 5 images"):
+        run_recipe(recipe, tmp_path / "run")

@@ -27,6 +27,10 @@ BETAS = "nsddata_betas/ppdata/subj{subject}/func1pt8mm/betas_fithrf_GLMdenoise_R
 RESPONSES = "nsddata/ppdata/subj{subject}/behav/responses.tsv"
 ROI = "nsddata/ppdata/subj{subject}/func1pt8mm/roi/nsdgeneral.nii.gz"
 STIMULI = "nsddata_stimuli/stimuli/nsd/nsd_stimuli.hdf5"
+EXPDESIGN = "nsddata/experiments/nsd/nsd_expdesign.mat"
+#: ``condition`` of the trials showing one of the 1,000 images every subject saw (the
+#: test set of MindEye and of the NSD retrieval benchmarks); ``"nsd"`` for the others.
+SHARED = "shared"
 
 
 class Nsd(Study):
@@ -52,6 +56,7 @@ class Nsd(Study):
             RESPONSES.format(subject="<S>") + " (SUBJECT SESSION RUN TRIAL 73KID ...)",
             ROI.format(subject="<S>") + " (mask: values > 0)",
             STIMULI + " (imgBrick, 73000 x 425 x 425 x 3)",
+            EXPDESIGN + " (sharedix: the 1,000 shared 73KIDs -> condition 'shared')",
         ])
 
     def read(self, root: str | Path, subject: str, session: str | None = None,
@@ -61,7 +66,9 @@ class Nsd(Study):
 
         Each volume is a trial: ``onset`` is the trial index (``tr`` = 1 s, a convention),
         ``runs`` is the session, ``value`` the 73KID and ``stimulus``
-        ``nsd_stimuli.hdf5#<73KID - 1>``. Betas are z-scored per session, not detrended.
+        ``nsd_stimuli.hdf5#<73KID - 1>``, ``condition`` is ``"shared"`` for the 1,000
+        shared images (``sharedix`` of ``nsd_expdesign.mat``, when present) and ``"nsd"``
+        otherwise. Betas are z-scored per session, not detrended.
         """
         from ..fmri import read_fmri
 
@@ -75,7 +82,8 @@ class Nsd(Study):
         responses = root / RESPONSES.format(subject=subject)
         if not chosen or not responses.is_file():
             raise self._missing(root, f"betas and responses.tsv for subj{subject}")
-        table = trial_events(pd.read_csv(responses, sep="\t"), [n for n, _ in chosen], root)
+        table = trial_events(pd.read_csv(responses, sep="\t"), [n for n, _ in chosen], root,
+                             shared=shared_images(root))
         roi = root / ROI.format(subject=subject)
         mask_img = _roi_mask(roi) if mask == "nsdgeneral" and roi.is_file() else None
         kwargs = {"detrend": False, "standardize": True, **kwargs}
@@ -83,7 +91,22 @@ class Nsd(Study):
                           subject=subject, **kwargs)]
 
 
-def trial_events(responses: pd.DataFrame, sessions: list[int], root: Path) -> pd.DataFrame:
+def shared_images(root: Path) -> np.ndarray | None:
+    """The 73KIDs of the 1,000 shared images (``sharedix``), or None without the file."""
+    path = Path(root) / EXPDESIGN
+    if not path.is_file():
+        return None
+    from scipy.io import loadmat
+
+    try:
+        return np.asarray(loadmat(path)["sharedix"], dtype=np.int64).ravel()
+    except (KeyError, ValueError, OSError) as err:
+        raise DataFormatError(f"{path} has no readable 'sharedix' ({err}); expected NSD's "
+                              "nsd_expdesign.mat with the 1,000 shared 73KIDs.") from err
+
+
+def trial_events(responses: pd.DataFrame, sessions: list[int], root: Path,
+                 shared: np.ndarray | None = None) -> pd.DataFrame:
     """Trials of ``sessions`` in order, onset = trial index over the sessions."""
     if "73KID" not in responses.columns or "SESSION" not in responses.columns:
         raise DataFormatError(
@@ -94,7 +117,8 @@ def trial_events(responses: pd.DataFrame, sessions: list[int], root: Path) -> pd
     stimuli = str(root / STIMULI)
     return pd.DataFrame({
         "onset": np.arange(len(rows), dtype=float), "duration": 1.0, "kind": "image",
-        "condition": "nsd", "value": ids, "text": ids.astype(str),
+        "condition": np.where(np.isin(ids, [] if shared is None else shared), SHARED, "nsd"),
+        "value": ids, "text": ids.astype(str),
         "stimulus": [f"{stimuli}#{i - 1}" for i in ids],
         "block": rows["SESSION"].astype(str).to_numpy(),
     })
@@ -115,4 +139,4 @@ read = Nsd().read
 layout = Nsd().layout
 
 
-__all__ = ["layout", "read", "MANUAL_STEPS", "Nsd", "trial_events"]
+__all__ = ["layout", "read", "MANUAL_STEPS", "SHARED", "Nsd", "shared_images", "trial_events"]

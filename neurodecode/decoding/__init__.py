@@ -1,0 +1,1 @@
+"""Decoding stimuli from brain data; ``items``: image (item) decoding with brain encoders."""
