@@ -225,8 +225,7 @@ def build_model(recipe: Recipe, *, n_channels: int, n_outputs: int, n_subjects: 
 
 def feature_kind(recipe: Recipe) -> str:
     """The declared kind (``"timeline"``/``"item"``) of the recipe's feature, no model loaded."""
-    from .features import FEATURES
-    from .features.base import get_feature
+    from .features import FEATURES, get_feature
 
     if recipe.features.name not in FEATURES:
         get_feature(recipe.features.name)  # raises, listing the valid names
