@@ -73,9 +73,9 @@ def build_recordings(recipe: Recipe, *, progress: bool = False) -> tuple[list[Re
     recordings = _read_recordings(data)
     if recipe.task != "decoding":
         return recordings, None
-    from .features import compute_stimulus_features
-
     import pandas as pd
+
+    from .features import compute_stimulus_features
 
     feature = build_feature(recipe, sfreq)
     # one feature timeline per stimulus, shared by every recording that hears it
