@@ -152,8 +152,13 @@ class RecordingStore:
         tmp.mkdir(parents=True)
         out = np.lib.format.open_memmap(tmp / "data.npy", mode="w+", dtype=np.float32,
                                         shape=tuple(shape))
-        build(out)
-        out.flush()
+        try:
+            build(out)
+            out.flush()
+        except BaseException:
+            del out
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
         info = {"key": key, "version": STORE_VERSION, "shape": list(shape), **meta}
         info["checksum"] = _array_checksum(out, _checked_meta(info))
         del out
