@@ -40,8 +40,8 @@ class StreamedWindows:
 
     Attributes
     ----------
-    brains : list of float32 arrays of shape (n_channels, n_times)
-        Each recording preprocessed (memory maps into the store).
+    brains : list of DiskArray (or arrays) of shape (n_channels, n_times)
+        Each recording preprocessed, in the store.
     placements : list of Placement or None
         Each recording's stimulus placement (``None`` without features).
     meta : DataFrame
@@ -88,9 +88,10 @@ class StreamedWindows:
         """Baselined, unscaled brain windows of ``meta``'s rows, (n, n_channels, width)."""
         out = np.empty((len(meta), len(self.ch_names), self.width), np.float32)
         recs, starts = meta["recording"].to_numpy(), meta["start"].to_numpy()
-        for r in np.unique(recs):
-            rows = np.flatnonzero(recs == r)
-            out[rows] = cut_windows(self.brains[r], starts[rows], self.width)
+        for i, (r, start) in enumerate(zip(recs, starts)):
+            brain = self.brains[r]
+            out[i] = (brain.window(start, self.width) if hasattr(brain, "window")
+                      else cut_windows(brain, starts[i:i + 1], self.width)[0])
         if self.baseline is not None:
             apply_baseline(out, self.tmin, self.sfreq, self.baseline)
         return out
@@ -142,7 +143,7 @@ class StreamedSegments(Dataset):
     -----
     ``dataset.get_batch(indices)`` returns ``{"brain": (n, n_channels, width), "stimulus":
     (n, n_features, width), "subject": (n,)}`` tensors; ``fit``'s DataLoader calls it once
-    per batch (DataLoader workers fork with the memory maps, nothing is copied).
+    per batch (DataLoader workers open the store's files themselves, nothing is copied).
     """
 
     def __init__(self, windows: StreamedWindows, meta: pd.DataFrame,

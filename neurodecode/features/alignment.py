@@ -74,7 +74,7 @@ class Placement:
             if self.item:
                 inner[:, a - lo:b - lo] = block
             else:
-                inner[:, a - lo:b - lo] = block[:, a - self.starts[i]:b - self.starts[i]]
+                inner[:, a - lo:b - lo] = _frames(block, a - self.starts[i], b - self.starts[i])
         if hi - lo == width:
             return inner
         index = np.clip(np.arange(start, start + width), lo, max(hi - 1, lo)) - lo
@@ -88,6 +88,11 @@ class Placement:
             return None
         i = covering[-1]
         return self.stimuli[i], float(onset - self.onsets[i])
+
+
+def _frames(block: Any, start: int, stop: int) -> np.ndarray:
+    """Frames ``[start, stop)`` of an array or a stored ``DiskArray``."""
+    return block.frames(start, stop) if hasattr(block, "frames") else block[:, start:stop]
 
 
 class StimulusFeatures:
