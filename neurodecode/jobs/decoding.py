@@ -33,7 +33,12 @@ CURVE_KS = (1, 2, 3, 5, 10, 20, 50, 100, 200, 500)
 
 
 def segment_ids(stimulus: Any) -> np.ndarray:
-    """One id per distinct stimulus window (identical targets share an id), shape (n,)."""
+    """One id per distinct stimulus window content (identical targets share an id), shape (n,).
+
+    For arrays of ``Segments`` only; ``run_decoding`` identifies a candidate by what was
+    heard (``align.dataset.candidate_ids``), so one word heard by several recordings is one
+    candidate even when its windows differ by a sample.
+    """
     rounded = np.round(np.asarray(stimulus, np.float32), 5)
     return np.array([hashlib.blake2b(row.tobytes(), digest_size=8).hexdigest()
                      for row in rounded])
