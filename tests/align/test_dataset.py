@@ -111,3 +111,17 @@ def test_recording_whose_channels_have_no_positions(tmp_path, rng):
                       RecordingStore(tmp_path), on="word", **KW)
     with pytest.raises(ValueError, match="recordings must be a non-empty list"):
         make_streamed([], None, RecordingStore(tmp_path), on="word", **KW)
+
+
+def test_image_windows_are_one_candidate_per_image(tmp_path, rng):
+    rows = [{"onset": 1.0 + 2.0 * k, "duration": 0.5, "kind": "image", "stimulus": img,
+             "text": "", "block": str(k), "condition": "image"}
+            for k, img in enumerate(["cat.jpg", "dog.jpg", "cat.jpg"])]
+    rec = _recording(rng, "s1", {"a": 1.0})
+    rec.events = pd.DataFrame(rows)  # an image study (THINGS-like rows)
+    features = StimulusFeatures({"cat.jpg": np.ones(4), "dog.jpg": np.zeros(4)}, None, "clip")
+    windows = make_streamed([rec], features, RecordingStore(tmp_path), on="image", **KW)
+    assert candidate_ids(windows, windows.meta).tolist() == ["cat.jpg", "dog.jpg", "cat.jpg"]
+    segs = make_segments(rec, on="image", features=features, **KW)
+    stim = windows.dataset(windows.meta).stimulus(np.arange(3))
+    np.testing.assert_array_equal(stim, segs.stimulus)
