@@ -207,12 +207,16 @@ def make_streamed(recordings: Sequence[Recording], features: Any, store: Recordi
 
     Raises
     ------
+    ValueError
+        If ``recordings`` is empty or ``tmin >= tmax``.
     AlignmentError
         If the recordings do not share their channels, or an M/EEG recording's channels
         have no 2-D positions (the spatial attention needs them).
     """
     if not recordings:
         raise ValueError("recordings must be a non-empty list of Recording; got [].")
+    if not tmin < tmax:
+        raise ValueError(f"tmin must be smaller than tmax; got tmin={tmin!r}, tmax={tmax!r}.")
     _check_channels(recordings)
     if features is not None and hasattr(features, "store"):
         features.store = store

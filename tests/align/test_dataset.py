@@ -111,6 +111,9 @@ def test_recording_whose_channels_have_no_positions(tmp_path, rng):
                       RecordingStore(tmp_path), on="word", **KW)
     with pytest.raises(ValueError, match="recordings must be a non-empty list"):
         make_streamed([], None, RecordingStore(tmp_path), on="word", **KW)
+    with pytest.raises(ValueError, match="tmin must be smaller than tmax"):
+        make_streamed([rec], None, RecordingStore(tmp_path), on="word",
+                      **dict(KW, tmin=1.0, tmax=0.5))
 
 
 def test_image_windows_are_one_candidate_per_image(tmp_path, rng):
