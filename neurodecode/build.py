@@ -60,7 +60,11 @@ def build_simulated(sim: SimulationConfig, feature: Any, *, sfreq: float, seed: 
 
 
 def build_recordings(recipe: Recipe, *, progress: bool = False) -> tuple[list[Recording], Any]:
-    """The recordings of the recipe and their stimulus features (or ``None``)."""
+    """The recordings of the recipe and their stimulus features (or ``None``).
+
+    The features (a ``StimulusFeatures``) are computed once per stimulus for all the
+    recordings; each recording places them at its own sound events.
+    """
     data: DataConfig = recipe.data
     sfreq = recipe.segments.sfreq or 120.0
     if data.source == "simulated":
@@ -70,11 +74,15 @@ def build_recordings(recipe: Recipe, *, progress: bool = False) -> tuple[list[Re
     recordings = _read_recordings(data)
     if recipe.task != "decoding":
         return recordings, None
+    import pandas as pd
+
     from .features import compute_stimulus_features
 
     feature = build_feature(recipe, sfreq)
-    features = [compute_stimulus_features(feature, rec.events, _expand(data.stimulus_root),
-                                          progress=progress) for rec in recordings]
+    # one feature timeline per stimulus, shared by every recording that hears it
+    events = pd.concat([rec.events for rec in recordings], ignore_index=True)
+    features = compute_stimulus_features(feature, events, _expand(data.stimulus_root),
+                                         progress=progress)
     return recordings, features
 
 

@@ -334,20 +334,53 @@ def select_events(events: pd.DataFrame, on: str | Sequence[str] | None) -> pd.Da
     return chosen
 
 
-def _segment_one(rec: Recording, rec_index: int, *, tmin, tmax, on, stride,
-                 sfreq, baseline, delay, features, max_pad, chunk_duration) -> Segments:
+@dataclass
+class WindowPlan:
+    """Where a recording's windows lie on its resampled clock (no data read).
+
+    Attributes
+    ----------
+    table : DataFrame
+        One row per window: the event's labels, ``start``/``stop`` samples, ``n_padded``.
+    up, down : int
+        Resampling factors of the recording to ``sfreq``.
+    sfreq : float
+        Sampling frequency of the windows in Hz.
+    width : int
+        Samples per window.
+    """
+
+    table: pd.DataFrame
+    up: int
+    down: int
+    sfreq: float
+    width: int
+
+
+def plan_windows(rec: Recording, *, tmin: float, tmax: float, on: Any, stride: float | None,
+                 sfreq: float | None, delay: float, max_pad: float) -> WindowPlan:
+    """The windows ``make_segments`` cuts from ``rec`` (same arguments), without the data."""
     fmri = rec.modality == "fmri"
     up, down = (1, 1) if (sfreq is None or fmri) else resample_ratio(rec.sfreq, sfreq)
     out_sfreq = rec.sfreq * up / down
     events = select_events(rec.events, on)
     table = _window_table(events, tmin, tmax, stride, delay, out_sfreq)
-    continuous = _resampled_data(rec, up, down, chunk_duration)
-    table = _drop_outside(table, continuous.shape[1], max_pad)
+    table = _drop_outside(table, n_resampled(rec.n_times, up, down), max_pad)
     if rec.runs is not None:
         table = _drop_across_runs(table, np.asarray(rec.runs), up, down)
     if len(getattr(rec, "bad_spans", ())):
         table = _drop_bad_spans(table, np.asarray(rec.bad_spans), out_sfreq)
-    starts, width = table["start"].to_numpy(), int(round((tmax - tmin) * out_sfreq))
+    return WindowPlan(table, up, down, out_sfreq, int(round((tmax - tmin) * out_sfreq)))
+
+
+def _segment_one(rec: Recording, rec_index: int, *, tmin, tmax, on, stride,
+                 sfreq, baseline, delay, features, max_pad, chunk_duration) -> Segments:
+    fmri = rec.modality == "fmri"
+    plan = plan_windows(rec, tmin=tmin, tmax=tmax, on=on, stride=stride, sfreq=sfreq,
+                        delay=delay, max_pad=max_pad)
+    table, up, down, out_sfreq, width = plan.table, plan.up, plan.down, plan.sfreq, plan.width
+    continuous = resampled_data(rec, up, down, chunk_duration)
+    starts = table["start"].to_numpy()
     brain = cut_windows(continuous, starts, width)
     del continuous
     if baseline is not None and not fmri:
@@ -414,7 +447,7 @@ def _drop_windows(table: pd.DataFrame, drop: np.ndarray, what: str, detail: str,
     were dropped<detail>."``; ``AlignmentError(if_all)`` when every row would go."""
     if drop.any():
         warnings.warn(f"{int(drop.sum())} of {len(table)} windows {what} and were dropped"
-                      f"{detail}.", UserWarning, stacklevel=6)  # the caller of make_segments
+                      f"{detail}.", UserWarning, stacklevel=7)  # the caller of make_segments
         if drop.all():
             raise AlignmentError(if_all)
     return table[~drop]
@@ -438,10 +471,13 @@ def _drop_outside(table: pd.DataFrame, n_times: int, max_pad: float) -> pd.DataF
     return table[inside]
 
 
-def _resampled_data(rec: Recording, up: int, down: int, chunk_duration: float) -> np.ndarray:
-    """The whole recording, channels first, float32, resampled by ``up / down`` in chunks."""
+def resampled_data(rec: Recording, up: int, down: int, chunk_duration: float, *,
+                   out: np.ndarray | None = None) -> np.ndarray:
+    """The whole recording, channels first, float32, resampled by ``up / down`` in chunks
+    (into ``out``, e.g. a memory map, when given); NaN or Inf values are an error."""
     n_times = rec.n_times
-    out = np.empty((rec.n_channels, n_resampled(n_times, up, down)), dtype=np.float32)
+    if out is None:
+        out = np.empty((rec.n_channels, n_resampled(n_times, up, down)), dtype=np.float32)
 
     def check(x: np.ndarray, start: int) -> None:
         bad = ~np.isfinite(x)

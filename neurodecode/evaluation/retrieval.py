@@ -133,7 +133,11 @@ def compute_ranks(pred, target, *, segment_ids=None, groups=None, chunk_size: in
         True features; row ``i`` is the stimulus of query ``i``.
     segment_ids : array of shape (n,) or None
         Identity of each row's segment (rows of the same segment, e.g. heard by several
-        subjects, are one candidate); None: rows with identical content are merged.
+        subjects, are one candidate): what was heard or seen, e.g.
+        ``neurodecode.align.dataset.candidate_ids`` (sound file and offset of the word, or
+        the image), as brainmagick's sentence and word index. None: rows with identical
+        content are merged, which splits one word heard by several recordings into
+        near-twin candidates when their onsets round to different samples.
     groups : array of shape (n,) or None
         Word (or any label) of each row for word-level ranks: a candidate's softmax
         probability is summed over the candidates of each word.

@@ -9,6 +9,7 @@ timeline ``(n_features, n_times)`` at the onsets of the events that reference th
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +23,77 @@ from neurodecode.features.cache import FeatureCache, compute_cached
 from neurodecode.features.registry import get_feature
 
 logger = logging.getLogger("neurodecode")
+
+#: Event kinds that are parts of a sound: they read its timeline, they are not placed.
+PART_KINDS = ("word", "phoneme")
+
+
+@dataclass
+class Placement:
+    """A recording's stimulus timeline as placed events, cut into windows on demand.
+
+    Attributes
+    ----------
+    starts, lengths : int arrays of shape (n_events,)
+        First sample and number of samples of each placed event on the brain's clock.
+    stimuli : list of str
+        Stimulus of each placed event (a key of ``blocks``).
+    onsets : float array of shape (n_events,)
+        Onset of each placed event in seconds.
+    blocks : dict of str to array of shape (n_features, n_frames)
+        Each stimulus's timeline on the brain's clock (item values: ``n_frames`` 1),
+        shared by every recording (an on-disk memory map when stored).
+    n_features, n_times : int
+    sfreq : float
+        The brain's sampling frequency in Hz.
+    item : bool
+        Item features: one value repeated over the event's samples.
+    """
+
+    starts: np.ndarray
+    lengths: np.ndarray
+    stimuli: list[str]
+    onsets: np.ndarray
+    blocks: dict[str, np.ndarray]
+    n_features: int
+    n_times: int
+    sfreq: float
+    item: bool = False
+
+    def window(self, start: int, width: int) -> np.ndarray:
+        """The timeline's samples ``[start, start + width)``, shape (n_features, width).
+
+        Samples before the recording or after its end repeat its first or last sample,
+        as ``cut_windows`` pads brain windows.
+        """
+        lo, hi = max(0, int(start)), min(self.n_times, int(start) + int(width))
+        inner = np.zeros((self.n_features, max(hi - lo, 1)), dtype=np.float32)
+        ends = self.starts + self.lengths
+        for i in np.flatnonzero((self.starts < hi) & (ends > lo)):
+            a, b = max(lo, self.starts[i]), min(hi, ends[i])
+            block = self.blocks[self.stimuli[i]]
+            if self.item:
+                inner[:, a - lo:b - lo] = block
+            else:
+                inner[:, a - lo:b - lo] = _frames(block, a - self.starts[i], b - self.starts[i])
+        if hi - lo == width:
+            return inner
+        index = np.clip(np.arange(start, start + width), lo, max(hi - 1, lo)) - lo
+        return inner[:, index]
+
+    def sound_at(self, onset: float) -> tuple[str, float] | None:
+        """The last placed event covering time ``onset`` (s) and the offset into it, or None."""
+        ends = self.onsets + self.lengths / self.sfreq
+        covering = np.flatnonzero((self.onsets <= onset + 1e-6) & (onset < ends))
+        if not covering.size:
+            return None
+        i = covering[-1]
+        return self.stimuli[i], float(onset - self.onsets[i])
+
+
+def _frames(block: Any, start: int, stop: int) -> np.ndarray:
+    """Frames ``[start, stop)`` of an array or a stored ``DiskArray``."""
+    return block.frames(start, stop) if hasattr(block, "frames") else block[:, start:stop]
 
 
 class StimulusFeatures:
@@ -65,6 +137,9 @@ class StimulusFeatures:
         self.name = name
         self.key = key
         self.kinds = None if kinds is None else tuple(kinds)
+        #: Where resampled timelines are kept (an ``align.store.RecordingStore``); None: memory.
+        self.store = None
+        self._resampled: dict[float, dict[str, np.ndarray]] = {}
 
     @property
     def n_features(self) -> int:
@@ -82,7 +157,6 @@ class StimulusFeatures:
         keep = keys != ""
         if self.kinds is not None and "kind" in events.columns:
             keep &= events["kind"].isin(self.kinds)
-        placed = events[keep]
         absent = sorted(set(keys[keep]) - set(self.values))
         if absent:
             known = ", ".join(repr(k) for k in sorted(self.values)[:10])
@@ -91,15 +165,99 @@ class StimulusFeatures:
                 f"but has no {self.name!r} feature; computed stimuli: {known}. Compute the "
                 "feature for every stimulus of the events (compute_stimulus_features)."
             )
+        if self.sfreq is None or "kind" not in events.columns:
+            return events[keep]
+        # A timeline is placed once per sound, at the sound event; a word or phoneme row
+        # naming its sound (MEG-MASC) reads that timeline at its own time.
+        part = events["kind"].isin(PART_KINDS).to_numpy()
+        placed = events[keep & ~part]
+        self._check_parts(events[keep & part], placed)
         return placed
+
+    def _check_parts(self, parts: pd.DataFrame, sounds: pd.DataFrame) -> None:
+        """Every word/phoneme row naming a stimulus lies inside an event of that stimulus."""
+        if parts.empty:
+            return
+        onsets = sounds["onset"].to_numpy(float)
+        ends = onsets + np.array([self._seconds(s, d) for s, d in
+                                  zip(sounds[self.key].astype(str), sounds["duration"])])
+        stims = sounds[self.key].astype(str).to_numpy()
+        for onset, stim, kind in zip(parts["onset"], parts[self.key].astype(str), parts["kind"]):
+            inside = (stims == stim) & (onsets <= onset + 1e-6) & (onset < ends + 1e-6)
+            if not inside.any():
+                raise AlignmentError(
+                    f"a {kind} row at {float(onset):.3f} s names the sound {stim!r}, but no "
+                    f"sound event of {stim!r} covers that time (its sound row is missing or "
+                    "elsewhere); a word takes its target from its sound's timeline. Add the "
+                    "sound row, or give the row kind 'sound' if each word has its own file."
+                )
+
+    def _seconds(self, stim: str, duration: float) -> float:
+        """Seconds covered by a placed event: its duration, else its feature's length."""
+        if duration and duration > 0:
+            return float(duration)
+        return self.values[stim].shape[1] / float(self.sfreq)
+
+    def _block(self, stim: str, sfreq: float) -> np.ndarray:
+        """The stimulus's feature timeline on the brain's clock (resampled once per stimulus)."""
+        if self.sfreq is None:
+            return self.values[stim][:, None]
+        cache = self._resampled.setdefault(float(sfreq), {})
+        if stim not in cache:
+            block = resample_frames(self.values[stim], self.sfreq, sfreq)
+            cache[stim] = block if self.store is None else self.store.put_feature(
+                self, stim, sfreq, block)
+        return cache[stim]
+
+    def placement(self, events: pd.DataFrame, n_times: int, sfreq: float) -> Placement:
+        """Where each placed event's timeline lies on a recording's resampled clock.
+
+        Parameters
+        ----------
+        events : DataFrame
+            ``Recording.events``.
+        n_times : int
+            Number of brain samples at ``sfreq``.
+        sfreq : float
+            Brain sampling frequency in Hz.
+
+        Returns
+        -------
+        placement : Placement
+        """
+        check_positive("sfreq", sfreq)
+        check_positive("n_times", n_times)
+        placed = self._placed_events(events)
+        starts, lengths, blocks, onsets = [], [], [], []
+        for onset, duration, stim in zip(placed["onset"], placed["duration"],
+                                         placed[self.key].astype(str)):
+            start = int(round(float(onset) * sfreq))
+            n_dur = int(round(float(duration) * sfreq)) if duration and duration > 0 else 0
+            block = self._block(stim, sfreq)
+            length = max(1, n_dur) if self.sfreq is None else (
+                block.shape[1] if n_dur == 0 else min(n_dur, block.shape[1]))
+            if min(int(n_times), start + length) <= max(0, start):
+                logger.warning("event at %.3f s (%s) falls outside the recording", onset, stim)
+                continue
+            starts.append(start)
+            lengths.append(length)
+            blocks.append(stim)
+            onsets.append(float(onset))
+        return Placement(np.asarray(starts, np.int64), np.asarray(lengths, np.int64), blocks,
+                         np.asarray(onsets, float), {s: self._block(s, sfreq) for s in blocks},
+                         self.n_features, int(n_times), float(sfreq),
+                         item=self.sfreq is None)
 
     def to_timeline(self, events: pd.DataFrame, n_times: int, sfreq: float) -> np.ndarray:
         """Write each event's stimulus features at its onset on the brain's clock.
 
         Time-resolved values are resampled to ``sfreq`` and truncated to the event's
-        duration when it is positive; item values fill the event's duration (one sample
-        when the duration is 0). Samples with no event are 0; a later event overwrites an
-        earlier one where they overlap.
+        duration when it is positive, and placed at sound (or other whole-stimulus)
+        events only: word and phoneme rows that name their sound (MEG-MASC) are covered by
+        it, so a word's samples hold the sound's features at the word's offset into the
+        sound. Item values fill the event's duration (one sample when the duration is 0).
+        Samples with no event are 0; a later event overwrites an earlier one where they
+        overlap.
 
         Parameters
         ----------
@@ -113,28 +271,14 @@ class StimulusFeatures:
         Returns
         -------
         timeline : array of shape (n_features, n_times), float32
+
+        Raises
+        ------
+        AlignmentError
+            If a word or phoneme row names a sound that no sound event of the recording
+            places at that time.
         """
-        check_positive("sfreq", sfreq)
-        check_positive("n_times", n_times)
-        placed = self._placed_events(events)
-        timeline = np.zeros((self.n_features, int(n_times)), dtype=np.float32)
-        resampled: dict[str, np.ndarray] = {}
-        stims = placed[self.key].astype(str)  # values are keyed by str (ids may be numbers)
-        for onset, duration, stim in zip(placed["onset"], placed["duration"], stims):
-            start = int(round(float(onset) * sfreq))
-            n_dur = int(round(float(duration) * sfreq)) if duration and duration > 0 else 0
-            if self.sfreq is None:
-                block = np.repeat(self.values[stim][:, None], max(1, n_dur), axis=1)
-            else:
-                if stim not in resampled:
-                    resampled[stim] = resample_frames(self.values[stim], self.sfreq, sfreq)
-                block = resampled[stim] if n_dur == 0 else resampled[stim][:, :n_dur]
-            lo, hi = max(0, start), min(int(n_times), start + block.shape[1])
-            if hi <= lo:
-                logger.warning("event at %.3f s (%s) falls outside the recording", onset, stim)
-                continue
-            timeline[:, lo:hi] = block[:, lo - start: hi - start]
-        return timeline
+        return self.placement(events, n_times, sfreq).window(0, int(n_times))
 
     def __repr__(self) -> str:
         return (f"StimulusFeatures(name={self.name!r}, n_stimuli={len(self.values)}, "
@@ -220,4 +364,4 @@ def _stimulus_files(ids: list[str], root: Path, modality: str) -> list[Any]:
     return stimuli
 
 
-__all__ = ["StimulusFeatures", "compute_stimulus_features"]
+__all__ = ["PART_KINDS", "Placement", "StimulusFeatures", "compute_stimulus_features"]

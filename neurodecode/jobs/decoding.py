@@ -1,4 +1,9 @@
-"""The decoding job: segments -> leak-free splits -> scaled -> trained -> retrieval metrics."""
+"""The decoding job: streamed windows -> leak-free splits -> scaled per recording -> trained ->
+retrieval among stimulus positions.
+
+``segment_ids``, ``scale_splits``, ``train`` and ``evaluate`` serve analyses (and benchmarks)
+that hold ``Segments`` arrays; ``run_decoding`` never holds all windows.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +12,7 @@ import hashlib
 import logging
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +33,12 @@ CURVE_KS = (1, 2, 3, 5, 10, 20, 50, 100, 200, 500)
 
 
 def segment_ids(stimulus: Any) -> np.ndarray:
-    """One id per distinct stimulus window (identical targets share an id), shape (n,)."""
+    """One id per distinct stimulus window content (identical targets share an id), shape (n,).
+
+    For arrays of ``Segments`` only; ``run_decoding`` identifies a candidate by what was
+    heard (``align.dataset.candidate_ids``), so one word heard by several recordings is one
+    candidate even when its windows differ by a sample.
+    """
     rounded = np.round(np.asarray(stimulus, np.float32), 5)
     return np.array([hashlib.blake2b(row.tobytes(), digest_size=8).hexdigest()
                      for row in rounded])
@@ -69,60 +80,134 @@ def evaluate(model: nn.Module, split: Segments, *, device: str, **score_kwargs):
 
 def train(make_model: Callable[[], nn.Module], loss: nn.Module, splits: dict[str, Segments], *,
           run_dir: Path, seed: int, progress: bool, **fit_kwargs):
-    """Fit a freshly built model on the train split, early-stopping on valid."""
-    import torch
+    """Fit a freshly built model on the train split of ``Segments``, early-stopping on valid."""
+    from ..training import SegmentDataset
 
-    from ..training import SegmentDataset, fit
-
-    torch.manual_seed(seed)
-    model = make_model()
     sets = {k: SegmentDataset(s.brain, s.stimulus, s.subject) for k, s in splits.items()}
-    t0 = time.perf_counter()
-    result = fit(model, loss, sets["train"], sets["valid"], positions=splits["train"].pos_2d,
-                 run_dir=run_dir, seed=seed, progress=progress, **fit_kwargs)
-    return model, result, time.perf_counter() - t0
+    return train_sets(make_model, loss, sets, splits["train"].pos_2d, run_dir=run_dir,
+                      seed=seed, progress=progress, **fit_kwargs)
+
+
+@dataclass
+class TestWindows:
+    """What the test split's retrieval needs: predictions and the candidates' identity.
+
+    ``pred`` and ``target`` of shape (n, n_features, n_times); ``ids`` (n,) one candidate
+    per stimulus position; ``groups`` (n,) the word of each window or None; ``subjects``
+    (n,) subject indices; ``pos_2d`` the sensor positions.
+    """
+
+    pred: np.ndarray
+    target: np.ndarray
+    ids: np.ndarray
+    groups: np.ndarray | None
+    subjects: np.ndarray
+    pos_2d: np.ndarray | None
 
 
 def run_decoding(recipe: Recipe, run_dir: Path, *, progress: bool = True) -> dict:
-    """Run a decoding recipe end to end and write its run directory."""
+    """Run a decoding recipe end to end and write its run directory.
+
+    Windows are streamed: each recording is preprocessed once into ``<run_dir>/store``
+    and brain and target windows are cut at batch time (``align.dataset``).
+    """
     check_recipe_contract(recipe)
     if feature_kind(recipe) == "item":
         from .item_decoding import run_item_decoding
 
         return run_item_decoding(recipe, run_dir, progress=progress)
     recordings, features = build_recordings(recipe, progress=progress)
-    segments = _segment(recordings, features, recipe)
-    split_cfg = recipe.split
-    splits = split_segments(segments, by=split_cfg.by, test_size=split_cfg.test_size,
-                            valid_size=split_cfg.valid_size, seed=recipe.seed,
-                            allow_shared_stimuli=split_cfg.allow_shared_stimuli)
-    splits = scale_splits(splits, recipe.scaling.method, recipe.scaling.clamp)
-    if splits["train"].stimulus is None:
+    if features is None:
         raise ConfigError("decoding needs stimulus features: set the recipe's features section.")
-    n_out = splits["train"].stimulus.shape[1]
+    windows = _stream(recordings, features, recipe, Path(run_dir), progress)
+    split_meta = _split_windows(windows, recipe)
+    scalers = windows.fit_scalers(split_meta["train"], recipe.scaling.method,
+                                  recipe.scaling.clamp, seed=recipe.seed)
+    sets = {k: windows.dataset(m, scalers) for k, m in split_meta.items()}
+
     def make_model():
-        return build_model(recipe, n_channels=len(segments.ch_names), n_outputs=n_out,
-                           n_subjects=len(segments.subjects))
+        return build_model(recipe, n_channels=len(windows.ch_names),
+                           n_outputs=windows.n_features, n_subjects=len(windows.subjects))
     fit_kwargs = {f.name: getattr(recipe.training, f.name)
                   for f in dataclasses.fields(recipe.training)}
     eval_kwargs: dict[str, Any] = dict(ks=recipe.evaluation.ks, pool_size=recipe.evaluation.pool_size,
                        n_bootstraps=recipe.evaluation.n_bootstraps, seed=recipe.seed,
                        device=recipe.training.device)
-    model, fitted, seconds = train(make_model, build_loss(recipe), splits, run_dir=run_dir,
-                                   seed=recipe.seed, progress=progress, **fit_kwargs)
-    test_pred = predict_split(model, splits["test"], recipe.training.device)
-    result = score(test_pred, splits["test"], **eval_kwargs)
+    model, fitted, seconds = train_sets(make_model, build_loss(recipe), sets, windows.pos_2d,
+                                        run_dir=run_dir, seed=recipe.seed, progress=progress,
+                                        **fit_kwargs)
+    test = _test_windows(model, windows, sets["test"], recipe.training.device)
+    result = score_windows(test.pred, test, **eval_kwargs)
     metrics = {**result.to_dict(), "training": {
         "best_epoch": fitted.best_epoch, "best_valid_loss": fitted.best_valid_loss,
         "epochs_run": len(fitted.history), "seconds": seconds,
         "n_parameters": int(sum(p.numel() for p in model.parameters()))},
-        "data": _data_summary(segments, splits)}
-    metrics["baselines"] = _baselines(recipe, make_model, splits, run_dir, fit_kwargs,
-                                      eval_kwargs, progress)
-    _write_run_files(run_dir, fitted.history, model, splits["test"], test_pred, eval_kwargs)
+        "data": _data_summary(windows, split_meta, test)}
+    metrics["baselines"] = _baselines(recipe, make_model, sets, windows, test, run_dir,
+                                      fit_kwargs, eval_kwargs, progress)
+    _write_run_files(run_dir, fitted.history, model, test, eval_kwargs)
     write_metrics(run_dir, metrics)
     finish_run(run_dir, recipe)
     return metrics
+
+
+def _stream(recordings, features, recipe: Recipe, run_dir: Path, progress: bool):
+    from ..align.dataset import make_streamed
+    from ..align.store import RecordingStore
+
+    seg = recipe.segments
+    return make_streamed(recordings, features, RecordingStore(run_dir / "store"),
+                         tmin=seg.tmin, tmax=seg.tmax, on=seg.on, stride=seg.stride,
+                         sfreq=seg.sfreq, baseline=seg.baseline, delay=seg.delay,
+                         max_pad=seg.max_pad, progress=progress)
+
+
+def _split_windows(windows, recipe: Recipe) -> dict[str, pd.DataFrame]:
+    """The rows of ``windows.meta`` in each split (``split_segments`` on the metadata)."""
+    cfg = recipe.split
+    splits = split_segments(windows.as_segments(), by=cfg.by, test_size=cfg.test_size,
+                            valid_size=cfg.valid_size, seed=recipe.seed,
+                            allow_shared_stimuli=cfg.allow_shared_stimuli)
+    return {name: s.meta for name, s in splits.items()}
+
+
+def train_sets(make_model: Callable[[], nn.Module], loss: nn.Module, sets: dict, positions, *,
+               run_dir: Path, seed: int, progress: bool, **fit_kwargs):
+    """Fit a freshly built model on ``sets["train"]``, early-stopping on ``sets["valid"]``."""
+    import torch
+
+    from ..training import fit
+
+    torch.manual_seed(seed)
+    model = make_model()
+    t0 = time.perf_counter()
+    result = fit(model, loss, sets["train"], sets["valid"], positions=positions,
+                 run_dir=run_dir, seed=seed, progress=progress, **fit_kwargs)
+    return model, result, time.perf_counter() - t0
+
+
+def _test_windows(model: nn.Module, windows, test_set, device: str) -> TestWindows:
+    from ..align.dataset import candidate_ids
+    from ..evaluation import predict
+
+    meta = test_set.meta
+    words = (meta["kind"] == "word").all() and (meta["text"].astype(str) != "").all()
+    return TestWindows(pred=predict(model, test_set, positions=windows.pos_2d, device=device),
+                       target=test_set.stimulus(np.arange(len(test_set))),
+                       ids=candidate_ids(windows, meta),
+                       groups=meta["text"].astype(str).to_numpy() if words else None,
+                       subjects=test_set.subject, pos_2d=windows.pos_2d)
+
+
+def score_windows(pred: np.ndarray, test: TestWindows, *, ks: Sequence[int],
+                  pool_size: int | None, n_bootstraps: int, seed: int, device: str):
+    """Top-k retrieval among the test split's stimulus positions (one candidate each)."""
+    from ..evaluation import compute_topk_accuracy
+
+    return compute_topk_accuracy(pred, test.target, ks=ks, segment_ids=test.ids,
+                                 groups=test.groups, subjects=test.subjects,
+                                 pool_size=pool_size, n_bootstraps=n_bootstraps, seed=seed,
+                                 device=device)
 
 
 def _segment(recordings, features, recipe: Recipe) -> Segments:
@@ -136,16 +221,18 @@ def _segment(recordings, features, recipe: Recipe) -> Segments:
     return segments
 
 
-def _data_summary(segments: Segments, splits: dict[str, Segments]) -> dict:
-    return {"n_subjects": len(segments.subjects), "n_channels": len(segments.ch_names),
-            "n_times": int(segments.brain.shape[2]), "sfreq": segments.sfreq,
-            **{f"n_{k}": len(v) for k, v in splits.items()},
-            "n_test_unique": int(len(np.unique(segment_ids(splits["test"].stimulus))))}
+def _data_summary(windows, split_meta: dict[str, pd.DataFrame], test: TestWindows) -> dict:
+    return {"n_subjects": len(windows.subjects), "n_channels": len(windows.ch_names),
+            "n_times": int(windows.width), "sfreq": windows.sfreq,
+            **{f"n_{k}": len(v) for k, v in split_meta.items()},
+            "n_test_unique": int(len(np.unique(test.ids)))}
 
 
-def _baselines(recipe: Recipe, make_model, splits, run_dir: Path, fit_kwargs: dict,
-               eval_kwargs: dict, progress: bool) -> dict:
+def _baselines(recipe: Recipe, make_model, sets: dict, windows, test: TestWindows,
+               run_dir: Path, fit_kwargs: dict, eval_kwargs: dict, progress: bool) -> dict:
     import torch
+
+    from ..evaluation import predict
 
     out = {}
     for name in recipe.evaluation.baselines:
@@ -153,23 +240,24 @@ def _baselines(recipe: Recipe, make_model, splits, run_dir: Path, fit_kwargs: di
             torch.manual_seed(recipe.seed)
             model = make_model()
         elif name == "regression":
-            model, _, _ = train(make_model, build_loss(recipe, "mse"), splits,
-                                run_dir=run_dir / "baseline_regression", seed=recipe.seed,
-                                progress=progress, **fit_kwargs)
+            model, _, _ = train_sets(make_model, build_loss(recipe, "mse"), sets, windows.pos_2d,
+                                     run_dir=run_dir / "baseline_regression", seed=recipe.seed,
+                                     progress=progress, **fit_kwargs)
         else:
             raise ConfigError(f"evaluation.baselines has {name!r}; expected 'regression' or "
                               "'untrained'.")
-        out[name] = evaluate(model, splits["test"], **eval_kwargs).to_dict()
+        pred = predict(model, sets["test"], positions=windows.pos_2d,
+                       device=eval_kwargs["device"])
+        out[name] = score_windows(pred, test, **eval_kwargs).to_dict()
     return out
 
 
-def _write_run_files(run_dir: Path, history: list[dict], model: nn.Module, test: Segments,
-                     test_pred: np.ndarray, eval_kwargs: dict) -> None:
+def _write_run_files(run_dir: Path, history: list[dict], model: nn.Module, test: TestWindows,
+                     eval_kwargs: dict) -> None:
     losses = [c for c in pd.DataFrame(history).columns if c == "epoch" or c.endswith("loss")]
     pd.DataFrame(history)[losses].to_csv(run_dir / "history.csv", index=False)
-    n_cand = len(np.unique(segment_ids(test.stimulus)))
-    ks = [k for k in CURVE_KS if k <= n_cand]
-    curve = score(test_pred, test, **dict(eval_kwargs, ks=ks))
+    ks = [k for k in CURVE_KS if k <= len(np.unique(test.ids))]
+    curve = score_windows(test.pred, test, **dict(eval_kwargs, ks=ks))
     rows = [{"k": k, "accuracy": curve.topk[k], "chance": curve.chance[k],
              "ci_lower": curve.ci[k][0], "ci_upper": curve.ci[k][1]} for k in ks]
     pd.DataFrame(rows).to_csv(run_dir / "retrieval.csv", index=False)

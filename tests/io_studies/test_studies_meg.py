@@ -17,6 +17,8 @@ from ._fake import events_tsv, meg_raw, write_bids
 
 # ------------------------------------------------------------------ MEG-MASC
 def _masc_events() -> pd.DataFrame:
+    """MEG-MASC ``events.tsv`` rows (Gwilliams et al. 2023, OSF ag3kj): every sound has its
+    ``kind: sound`` row and every word and phoneme row names the WAV it belongs to."""
     rows = [
         (1.0, 0.0, "{'story': 'lw1', 'sound_id': 0.0, 'kind': 'sound', "
                    "'sound': 'Stimuli/Audio/lw1_0.0.wav', 'condition': 'sentence'}"),
@@ -27,6 +29,8 @@ def _masc_events() -> pd.DataFrame:
                    "'sound': 'Stimuli/Audio/lw1_0.0.wav', 'condition': 'sentence'}"),
         (2.1, 0.1, "{'story': 'lw1', 'sound_id': 0.0, 'kind': 'phoneme', 'phoneme': 'eh_I', "
                    "'sound': 'Stimuli/Audio/lw1_0.0.wav', 'condition': 'sentence'}"),
+        (4.5, 3.0, "{'story': 'lw1', 'sound_id': 1.0, 'kind': 'sound', "
+                   "'sound': 'Stimuli/Audio/lw1_1.0.wav', 'condition': 'word_list'}"),
         (5.0, 0.4, "{'story': 'lw1', 'sound_id': 1.0, 'kind': 'word', 'word': 'stone', "
                    "'sound': 'Stimuli/Audio/lw1_1.0.wav', 'condition': 'word_list'}"),
     ]
@@ -55,13 +59,13 @@ def test_gwilliams2022_fetch_and_read(server, tmp_path, rng):
     (rec,) = get_study("gwilliams2022").read(folder, "01")
     ev = rec.events
     assert rec.subject == "01" and rec.session == "0" and rec.n_channels == 4
-    assert ev["kind"].tolist() == ["sound", "word", "phoneme", "phoneme", "word"]
+    assert ev["kind"].tolist() == ["sound", "word", "phoneme", "phoneme", "sound", "word"]
     assert ev.loc[ev.kind == "word", "text"].tolist() == ["tara", "stone"]
     assert ev.loc[ev.kind == "phoneme", "text"].tolist() == ["t_B", "eh_I"]
-    assert ev["block"].tolist() == ["lw1_0"] * 4 + ["lw1_1"]
-    assert ev.loc[4, "condition"] == "word_list"
+    assert ev["block"].tolist() == ["lw1_0"] * 4 + ["lw1_1"] * 2
+    assert ev.loc[5, "condition"] == "word_list"
     assert ev.loc[1, "stimulus"] == str(folder / "stimuli" / "audio" / "lw1_0.wav")
-    assert np.allclose(ev["onset"], [1.0, 2.0, 2.0, 2.1, 5.0])
+    assert np.allclose(ev["onset"], [1.0, 2.0, 2.0, 2.1, 4.5, 5.0])
 
 
 def test_gwilliams2022_second_fetch_downloads_nothing(server, tmp_path, rng):

@@ -120,7 +120,8 @@ def word_events(proc_path: Path, words: pd.DataFrame, root: Path, *, sfreq: floa
     """Word onsets from ``proc.trl`` (1-based samples, FieldTrip offset) and the word table.
 
     The t=0 sample of each word epoch is ``begsample - offset``; sound events start each
-    audio segment at the first word's onset minus its onset within the WAV.
+    audio segment at the first word's onset minus its onset within the WAV (negative
+    when the WAV began before the recording).
     """
     proc = loadmat(proc_path, squeeze_me=True, simplify_cells=True)["proc"]
     trl = np.atleast_2d(np.asarray(proc["trl"], dtype=float))
@@ -139,9 +140,9 @@ def word_events(proc_path: Path, words: pd.DataFrame, root: Path, *, sfreq: floa
     sounds = []
     for segment, group in table.groupby("block", sort=False):
         first = group.index[0]
+        # a WAV that began before the EEG keeps its (negative) onset, as in brainmagick:
+        # its words still read the sound's timeline at their offset into it
         start = table.loc[first, "onset"] - float(words.loc[first, "onset"])
-        if start < 0:  # the WAV began before the EEG recording: no sound event
-            continue
         sounds.append({"onset": start, "kind": "sound", "block": segment,
                        "stimulus": str(root / AUDIO.format(segment=segment)),
                        "condition": "sentence", "text": ""})

@@ -1,0 +1,290 @@
+"""Streamed segments: brain and target windows cut on demand from the on-disk store.
+
+:func:`make_streamed` preprocesses each recording once into a
+:class:`~neurodecode.align.store.RecordingStore` (one recording in memory at a time) and
+plans its windows exactly as :func:`~neurodecode.align.make_segments` does, without
+cutting them; :class:`StreamedSegments` is a ``torch.utils.data.Dataset`` that cuts the
+brain window (baselined, robust-scaled per recording, clamped) and its stimulus target
+(from the shared per-stimulus timelines) for each (recording, sample) index at batch time.
+Peak memory is one recording being preprocessed plus the batches in flight.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+from torch.utils.data import Dataset
+from tqdm.auto import tqdm
+
+from ..exceptions import AlignmentError
+from ..io.recording import Recording
+from .scaling import SegmentScaler
+from .segments import Segments, apply_baseline, cut_windows, plan_windows
+from .store import RecordingStore
+
+logger = logging.getLogger("neurodecode")
+
+#: Training windows per recording on which its robust scaler is fitted (brainmagick: ~256).
+SCALER_WINDOWS = 256
+
+
+@dataclass
+class StreamedWindows:
+    """Every window of a set of recordings, planned but not cut.
+
+    Attributes
+    ----------
+    brains : list of DiskArray (or arrays) of shape (n_channels, n_times)
+        Each recording preprocessed, in the store.
+    placements : list of Placement or None
+        Each recording's stimulus placement (``None`` without features).
+    meta : DataFrame
+        One row per window, the columns of ``Segments.meta`` (``recording`` indexes
+        ``brains``; ``subject`` is the subject's name) plus ``subject_index``.
+    subjects : list of str
+    sfreq, tmin : float
+    width : int
+        Samples per window.
+    baseline : (float or None, float) or None
+    ch_names, ch_types : list of str
+    pos_2d : array of shape (n_channels, 2) or None
+    info : mne.Info or None
+    """
+
+    brains: list[np.ndarray]
+    placements: list[Any]
+    meta: pd.DataFrame
+    subjects: list[str]
+    sfreq: float
+    tmin: float
+    width: int
+    baseline: tuple[float | None, float] | None
+    ch_names: list[str]
+    ch_types: list[str]
+    pos_2d: np.ndarray | None
+    info: Any = None
+
+    @property
+    def n_features(self) -> int:
+        """Feature dimension of the targets (0 without features)."""
+        first = self.placements[0] if self.placements else None
+        return 0 if first is None else int(first.n_features)
+
+    def as_segments(self, meta: pd.DataFrame | None = None) -> Segments:
+        """Metadata-only ``Segments`` (brain of 0 channels) for ``split_segments``."""
+        meta = self.meta if meta is None else meta
+        return Segments(brain=np.zeros((len(meta), 0, self.width), np.float32),
+                        meta=meta.reset_index(drop=True), sfreq=self.sfreq, tmin=self.tmin,
+                        subject=meta["subject_index"].to_numpy(np.int64),
+                        subjects=list(self.subjects), ch_names=[], modality="meeg")
+
+    def brain_windows(self, meta: pd.DataFrame) -> np.ndarray:
+        """Baselined, unscaled brain windows of ``meta``'s rows, (n, n_channels, width)."""
+        out = np.empty((len(meta), len(self.ch_names), self.width), np.float32)
+        recs, starts = meta["recording"].to_numpy(), meta["start"].to_numpy()
+        for i, (r, start) in enumerate(zip(recs, starts)):
+            brain = self.brains[r]
+            out[i] = (brain.window(start, self.width) if hasattr(brain, "window")
+                      else cut_windows(brain, starts[i:i + 1], self.width)[0])
+        if self.baseline is not None:
+            apply_baseline(out, self.tmin, self.sfreq, self.baseline)
+        return out
+
+    def target_windows(self, meta: pd.DataFrame) -> np.ndarray:
+        """Stimulus targets of ``meta``'s rows, shape (n, n_features, width)."""
+        out = np.empty((len(meta), self.n_features, self.width), np.float32)
+        for i, (r, s) in enumerate(zip(meta["recording"].to_numpy(), meta["start"].to_numpy())):
+            out[i] = self.placements[r].window(int(s), self.width)
+        return out
+
+    def fit_scalers(self, train: pd.DataFrame, method: str | None, clamp: float | None, *,
+                    n_windows: int = SCALER_WINDOWS, seed: int = 0) -> list[Any]:
+        """One scaler per recording, fitted on up to ``n_windows`` of its training windows
+        (all its windows when it has none in ``train``); ``None`` entries when no method."""
+        if method is None:
+            return [None] * len(self.brains)
+        rng = np.random.default_rng(seed)
+        scalers = []
+        for r in range(len(self.brains)):
+            rows = train[train["recording"] == r]
+            if rows.empty:
+                rows = self.meta[self.meta["recording"] == r]
+                logger.info("recording %d has no training window: its scaler is fitted on "
+                            "all its windows", r)
+            if len(rows) > n_windows:
+                rows = rows.iloc[np.sort(rng.choice(len(rows), n_windows, replace=False))]
+            scalers.append(SegmentScaler(method, clamp).fit(self.brain_windows(rows)))
+        return scalers
+
+    def dataset(self, meta: pd.DataFrame, scalers: Sequence[Any] | None = None) -> StreamedSegments:
+        """The torch ``Dataset`` of ``meta``'s windows, scaled by ``scalers`` (per recording)."""
+        return StreamedSegments(self, meta, scalers)
+
+
+class StreamedSegments(Dataset):
+    """Brain and target windows cut on demand by (recording, sample) index.
+
+    Parameters
+    ----------
+    windows : StreamedWindows
+    meta : DataFrame
+        The rows of ``windows.meta`` this dataset serves, in order.
+    scalers : list of SegmentScaler or None
+        One fitted scaler per recording (``StreamedWindows.fit_scalers``), applied on the
+        fly and clamped; ``None``: unscaled.
+
+    Notes
+    -----
+    ``dataset.get_batch(indices)`` returns ``{"brain": (n, n_channels, width), "stimulus":
+    (n, n_features, width), "subject": (n,)}`` tensors; ``fit``'s DataLoader calls it once
+    per batch (DataLoader workers open the store's files themselves, nothing is copied).
+    """
+
+    def __init__(self, windows: StreamedWindows, meta: pd.DataFrame,
+                 scalers: Sequence[Any] | None = None) -> None:
+        self.windows = windows
+        self.meta = meta.reset_index(drop=True)
+        self.scalers = None if scalers is None else list(scalers)
+        self.subject = self.meta["subject_index"].to_numpy(np.int64)
+
+    def __len__(self) -> int:
+        return len(self.meta)
+
+    @property
+    def n_features(self) -> int:
+        """Feature dimension of the targets."""
+        return self.windows.n_features
+
+    def brain(self, indices: np.ndarray) -> np.ndarray:
+        """Scaled brain windows of rows ``indices``, shape (n, n_channels, width)."""
+        rows = self.meta.iloc[np.asarray(indices, np.int64)]
+        brain = self.windows.brain_windows(rows)
+        if self.scalers is not None:
+            recs = rows["recording"].to_numpy()
+            for r in np.unique(recs):
+                if self.scalers[r] is not None:
+                    sel = recs == r
+                    brain[sel] = self.scalers[r].transform(brain[sel])
+        return brain
+
+    def stimulus(self, indices: np.ndarray) -> np.ndarray:
+        """Targets of rows ``indices``, shape (n, n_features, width)."""
+        return self.windows.target_windows(self.meta.iloc[np.asarray(indices, np.int64)])
+
+    def get_batch(self, indices) -> dict[str, torch.Tensor]:
+        """Rows ``indices`` (n,) as a dict of tensors with a leading batch axis."""
+        indices = np.asarray(indices, dtype=np.int64)
+        return {"brain": torch.from_numpy(self.brain(indices)),
+                "stimulus": torch.from_numpy(self.stimulus(indices)),
+                "subject": torch.from_numpy(self.subject[indices])}
+
+    def __getitem__(self, index: int) -> dict[str, torch.Tensor]:
+        return {k: v[0] for k, v in self.get_batch(np.array([index])).items()}
+
+
+def make_streamed(recordings: Sequence[Recording], features: Any, store: RecordingStore, *,
+                  tmin: float, tmax: float, on: Any = None, stride: float | None = None,
+                  sfreq: float | None = 120.0,
+                  baseline: tuple[float | None, float] | None = (None, 0.0),
+                  delay: float = 0.0, max_pad: float = 0.1, chunk_duration: float = 100.0,
+                  progress: bool = False) -> StreamedWindows:
+    """Preprocess each recording once into ``store`` and plan its windows.
+
+    The arguments are those of :func:`~neurodecode.align.make_segments` (the windows are
+    the same, ``test_streamed_equals_make_segments``); ``features`` is one
+    ``StimulusFeatures`` shared by every recording (its timelines go to ``store`` too) or
+    None.
+
+    Returns
+    -------
+    windows : StreamedWindows
+
+    Raises
+    ------
+    ValueError
+        If ``recordings`` is empty or ``tmin >= tmax``.
+    AlignmentError
+        If the recordings do not share their channels, or an M/EEG recording's channels
+        have no 2-D positions (the spatial attention needs them).
+    """
+    if not recordings:
+        raise ValueError("recordings must be a non-empty list of Recording; got [].")
+    if not tmin < tmax:
+        raise ValueError(f"tmin must be smaller than tmax; got tmin={tmin!r}, tmax={tmax!r}.")
+    _check_channels(recordings)
+    if features is not None and hasattr(features, "store"):
+        features.store = store
+    subjects = list(dict.fromkeys(r.subject for r in recordings))
+    brains, placements, metas, rate, width = [], [], [], 0.0, 0
+    for i, rec in enumerate(tqdm(recordings, disable=not progress, desc="store", leave=False)):
+        plan = plan_windows(rec, tmin=tmin, tmax=tmax, on=on, stride=stride, sfreq=sfreq,
+                            delay=delay, max_pad=max_pad)
+        brains.append(store.recording(rec, sfreq=None if plan.up == plan.down else sfreq,
+                                      chunk_duration=chunk_duration))
+        _release(rec)
+        placements.append(None if features is None else features.placement(
+            rec.events, brains[-1].shape[1], plan.sfreq))
+        metas.append(plan.table.assign(recording=i, recording_uid=rec.uid, subject=rec.subject,
+                                       subject_index=subjects.index(rec.subject)))
+        rate, width = plan.sfreq, plan.width
+    first = recordings[0]
+    return StreamedWindows(brains, placements, pd.concat(metas, ignore_index=True), subjects,
+                           rate, tmin, width, None if first.modality == "fmri" else baseline,
+                           list(first.ch_names), list(first.ch_types), first.pos_2d, first.info)
+
+
+def _check_channels(recordings: Sequence[Recording]) -> None:
+    first = recordings[0]
+    for rec in recordings:
+        if list(rec.ch_names) != list(first.ch_names):
+            raise AlignmentError(
+                f"recording of subject {rec.subject!r} (session {rec.session!r}) has "
+                f"{rec.n_channels} channels that differ from the first recording's "
+                f"{first.n_channels}; streamed decoding needs one channel list (pick the "
+                "common channels when reading)."
+            )
+        if rec.modality == "meeg" and rec.pos_2d is None:
+            raise AlignmentError(
+                f"recording of subject {rec.subject!r} (session {rec.session!r}) has "
+                "channels with no positions (pos_2d is None); the spatial attention needs "
+                "2-D sensor positions: set a montage or read a file with digitised sensors."
+            )
+
+
+def _release(rec: Recording) -> None:
+    """Drop a recording's loaded data once stored, when its loader can read it again."""
+    if callable(rec.data_loader):
+        rec._data = None
+
+
+def candidate_ids(windows: StreamedWindows, meta: pd.DataFrame, resolution: float = 0.01,
+                  ) -> np.ndarray:
+    """What each window's onset heard or saw: one id per stimulus position, shape (n,).
+
+    A window whose onset lies inside a placed sound is ``"<sound>@<offset>"`` (its
+    offset into the sound in units of ``resolution`` s), the same for every subject and
+    session that heard that sound; one inside an image (item) event is that image; any
+    other is its recording and sample (unique).
+    """
+    ids = np.empty(len(meta), dtype=object)
+    onsets = meta["onset"].to_numpy(float)
+    for i, (r, onset, start) in enumerate(zip(meta["recording"].to_numpy(), onsets,
+                                              meta["start"].to_numpy())):
+        placement = windows.placements[r]
+        found = None if placement is None else placement.sound_at(onset)
+        if found is None:
+            ids[i] = f"{meta['recording_uid'].iloc[i]}#{int(start)}"
+        elif placement.item:
+            ids[i] = found[0]
+        else:
+            ids[i] = f"{found[0]}@{int(round(found[1] / resolution))}"
+    return ids.astype(str)
+
+
+__all__ = ["StreamedSegments", "StreamedWindows", "candidate_ids", "make_streamed"]
