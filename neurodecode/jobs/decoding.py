@@ -74,13 +74,13 @@ def train(make_model: Callable[[], nn.Module], loss: nn.Module, splits: dict[str
 
     from ..training import SegmentDataset, fit
 
-    torch.manual_seed(seed)
-    model = make_model()
+    with torch.random.fork_rng():  # the caller's global generator is left as it was
+        torch.manual_seed(seed)
+        model = make_model()
     sets = {k: SegmentDataset(s.brain, s.stimulus, s.subject) for k, s in splits.items()}
-    t0 = time.perf_counter()
     result = fit(model, loss, sets["train"], sets["valid"], positions=splits["train"].pos_2d,
                  run_dir=run_dir, seed=seed, progress=progress, **fit_kwargs)
-    return model, result, time.perf_counter() - t0
+    return model, result, result.seconds  # every epoch, counting those before a resume
 
 
 def run_decoding(recipe: Recipe, run_dir: Path, *, progress: bool = True) -> dict:
@@ -145,8 +145,9 @@ def _baselines(recipe: Recipe, make_model, splits, run_dir: Path, fit_kwargs: di
     out = {}
     for name in recipe.evaluation.baselines:
         if name == "untrained":
-            torch.manual_seed(recipe.seed)
-            model = make_model()
+            with torch.random.fork_rng():
+                torch.manual_seed(recipe.seed)
+                model = make_model()
         elif name == "regression":
             model, _, _ = train(make_model, build_loss(recipe, "mse"), splits,
                                 run_dir=run_dir / "baseline_regression", seed=recipe.seed,

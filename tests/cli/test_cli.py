@@ -66,7 +66,8 @@ def test_cli_errors(tmp_path, capsys):
     other = load_recipe(REPO / "recipes" / "demo.yaml", ["seed=3"])
     prepare_run_dir(tmp_path / "r", other)  # nothing but a config yet: replaced
     (tmp_path / "r" / "last.pt").write_bytes(b"0")  # a run that started
-    with pytest.raises(ConfigError, match="holds a run of another recipe .* --overwrite"):
+    with pytest.raises(ConfigError, match="holds a run of another recipe; these keys differ: "
+                                          "seed: 3 -> 0. .* --overwrite"):
         prepare_run_dir(tmp_path / "r", first)
     bad = tmp_path / "bad.yaml"
     bad.write_text("trainig: {}\n")
