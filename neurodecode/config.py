@@ -430,7 +430,7 @@ def _get(recipe: Recipe, key: str) -> Any:
 
 
 def _choice_error(path: Path, key: str, value: Any, options: Sequence) -> ConfigError:
-    close = difflib.get_close_matches(str(value), [str(o) for o in options], n=1)
+    close = difflib.get_close_matches(str(value), [str(o) for o in options], n=1, cutoff=0.5)
     hint = f" Did you mean {close[0]!r}?" if close else ""
     return ConfigError(f"{path.name}: {key}={value!r} is not valid; expected one of "
                        f"{list(options)}.{hint}")
