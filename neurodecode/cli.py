@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -94,6 +95,9 @@ def _recipes() -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``neurodecode`` command."""
     argv = list(sys.argv[1:] if argv is None else argv)
+    # MKL sums in the same order on any number of threads (read when MKL starts; with
+    # fit's deterministic mode, training is then bit-identical on 1 or 16 threads).
+    os.environ.setdefault("MKL_CBWR", "AUTO,STRICT")
     if argv[:1] == ["fetch"]:
         from .io.studies import main_fetch
 

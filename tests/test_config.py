@@ -152,7 +152,7 @@ def test_config_defaults_are_the_library_defaults():
 
     fit_defaults = inspect.signature(fit).parameters
     for name in ("epochs", "batch_size", "lr", "weight_decay", "optimizer", "patience",
-                 "device", "num_workers", "amp"):
+                 "device", "num_workers", "amp", "deterministic"):
         assert getattr(TrainingConfig(), name) == fit_defaults[name].default, name
     seg_defaults = inspect.signature(make_segments).parameters
     for name in ("tmin", "tmax", "sfreq", "baseline", "delay", "max_pad", "stride", "on"):

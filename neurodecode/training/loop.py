@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import math
@@ -9,6 +10,7 @@ import os
 import random
 import warnings
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -345,7 +347,8 @@ def fit(model: nn.Module, loss: nn.Module, train_set: Dataset, valid_set: Datase
         lr: float = 3e-4, weight_decay: float = 0.0, optimizer: str = "adamw",
         patience: int = 10, device: str | torch.device = "cpu", seed: int = 0,
         num_workers: int = 0, amp: bool = False, progress: bool = True,
-        resume: bool = True, max_grad_norm: float | None = None) -> FitResult:
+        resume: bool = True, max_grad_norm: float | None = None,
+        deterministic: bool = True) -> FitResult:
     """Train ``model`` with ``loss``, early-stopping on the validation loss.
 
     Parameters
@@ -388,6 +391,14 @@ def fit(model: nn.Module, loss: nn.Module, train_set: Dataset, valid_set: Datase
         to an uninterrupted run. False starts over (overwriting the run's files).
     max_grad_norm : float or None
         Clip the gradient norm (None: no clipping, as brainmagick).
+    deterministic : bool
+        On CPU, the same seed and data give bit-identical results for a given number of
+        threads, and on any number of threads when MKL runs in its strict reproducible
+        mode (``MKL_CBWR=AUTO,STRICT`` in the environment before torch is imported; the
+        ``neurodecode`` command sets it): deterministic algorithms, and oneDNN
+        convolutions off (they split sums by thread count; the native ones are about 2x
+        slower). False keeps oneDNN: faster, identical for a fixed number of threads
+        only. No effect on CUDA (see ``_deterministic``).
 
     Returns
     -------
@@ -411,7 +422,7 @@ def fit(model: nn.Module, loss: nn.Module, train_set: Dataset, valid_set: Datase
     cuda = [device.index or 0] if device.type == "cuda" else []
     python_state = random.getstate()  # fork_rng keeps torch's; the caller's Python one too
     try:
-        with torch.random.fork_rng(devices=cuda), _deterministic(device):
+        with torch.random.fork_rng(devices=cuda), _deterministic(device, deterministic):
             torch.manual_seed(seed)
             state = _start_state(run_dir, model, loss, opt, hparams, device, resume)
             runner = _Runner(model, loss, positions, device, amp, max_grad_norm, run_dir, info)
@@ -425,25 +436,32 @@ def fit(model: nn.Module, loss: nn.Module, train_set: Dataset, valid_set: Datase
                      state["stopped_early"], run_dir, state["seconds"])
 
 
-class _deterministic:
-    """``torch.use_deterministic_algorithms(True)`` on CPU for the duration of ``fit``
-    (the previous setting is restored). Not on CUDA, where it would need
-    ``CUBLAS_WORKSPACE_CONFIG`` and slower kernels: GPU runs are reproducible only up to
-    the nondeterminism of cuDNN and atomic adds."""
+@contextlib.contextmanager
+def _deterministic(device: torch.device, enabled: bool) -> Iterator[None]:
+    """Bit-identical training on CPU for any number of threads, for the duration of
+    ``fit`` (the previous settings are restored).
 
-    def __init__(self, device: torch.device) -> None:
-        self.enabled = device.type == "cpu"
-
-    def __enter__(self) -> None:
-        self.previous = (torch.are_deterministic_algorithms_enabled(),
-                         torch.is_deterministic_algorithms_warn_only_enabled())
-        if self.enabled:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                torch.use_deterministic_algorithms(True, warn_only=True)
-
-    def __exit__(self, *exc) -> None:
-        torch.use_deterministic_algorithms(self.previous[0], warn_only=self.previous[1])
+    ``torch.use_deterministic_algorithms(True)`` (cheap on CPU) and oneDNN (mkldnn)
+    convolutions off: oneDNN splits a convolution's sums differently for 1 and 2 threads,
+    the native kernels do not (about 2x slower convolutions). Not on CUDA, where it would
+    need ``CUBLAS_WORKSPACE_CONFIG`` and slower kernels: GPU runs are reproducible only up
+    to the nondeterminism of cuDNN and atomic adds.
+    """
+    if not enabled or device.type != "cpu":
+        yield
+        return
+    previous = (torch.are_deterministic_algorithms_enabled(),
+                torch.is_deterministic_algorithms_warn_only_enabled())
+    mkldnn = torch.backends.mkldnn.enabled
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.use_deterministic_algorithms(True, warn_only=True)
+    torch.backends.mkldnn.enabled = False
+    try:
+        yield
+    finally:
+        torch.backends.mkldnn.enabled = mkldnn
+        torch.use_deterministic_algorithms(previous[0], warn_only=previous[1])
 
 
 def _train(runner: _Runner, opt, state: dict, train_set, valid_set, *, batch_size, seed,
