@@ -8,8 +8,8 @@ import logging
 import math
 import os
 import random
-import warnings
 import time
+import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
