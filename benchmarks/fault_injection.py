@@ -82,7 +82,8 @@ def _training(run_dir: Path) -> None:
         model = ConvEncoder(C, F, S, n_virtual=16, hidden=16, depth=2, fourier_freqs=4,
                             dropout=0.1)
         result = fit(model, ClipLoss(), sets[0], sets[1], positions=pos, run_dir=path,
-                     epochs=EPOCHS, batch_size=16, lr=3e-3, seed=0, progress=False)
+                     epochs=EPOCHS, batch_size=16, lr=3e-3, seed=0, progress=False,
+                     deterministic=True)
         logger.info("trained in %.1f s", time.perf_counter() - start)
         scores = compute_topk_accuracy(predict(model, sets[2], pos), stim[96:], ks=(1, 5))
         history = [{k: v for k, v in r.items() if k != "time_s"} for r in result.history]

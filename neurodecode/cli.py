@@ -45,6 +45,8 @@ def _run(args: argparse.Namespace) -> int:
     from .rundir import completed_epochs
 
     recipe = load_recipe(args.recipe, args.overrides)
+    if recipe.training.deterministic:  # MKL sums in one order on any number of threads
+        os.environ.setdefault("MKL_CBWR", "AUTO,STRICT")  # (read when MKL first computes)
     out = args.out or Path("runs") / recipe.name
     done = 0 if args.overwrite else completed_epochs(out)
     if done:
@@ -95,9 +97,6 @@ def _recipes() -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``neurodecode`` command."""
     argv = list(sys.argv[1:] if argv is None else argv)
-    # MKL sums in the same order on any number of threads (read when MKL starts; with
-    # fit's deterministic mode, training is then bit-identical on 1 or 16 threads).
-    os.environ.setdefault("MKL_CBWR", "AUTO,STRICT")
     if argv[:1] == ["fetch"]:
         from .io.studies import main_fetch
 

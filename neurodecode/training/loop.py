@@ -348,7 +348,7 @@ def fit(model: nn.Module, loss: nn.Module, train_set: Dataset, valid_set: Datase
         patience: int = 10, device: str | torch.device = "cpu", seed: int = 0,
         num_workers: int = 0, amp: bool = False, progress: bool = True,
         resume: bool = True, max_grad_norm: float | None = None,
-        deterministic: bool = True) -> FitResult:
+        deterministic: bool = False) -> FitResult:
     """Train ``model`` with ``loss``, early-stopping on the validation loss.
 
     Parameters
@@ -392,13 +392,14 @@ def fit(model: nn.Module, loss: nn.Module, train_set: Dataset, valid_set: Datase
     max_grad_norm : float or None
         Clip the gradient norm (None: no clipping, as brainmagick).
     deterministic : bool
-        On CPU, the same seed and data give bit-identical results for a given number of
-        threads, and on any number of threads when MKL runs in its strict reproducible
-        mode (``MKL_CBWR=AUTO,STRICT`` in the environment before torch is imported; the
-        ``neurodecode`` command sets it): deterministic algorithms, and oneDNN
-        convolutions off (they split sums by thread count; the native ones are about 2x
-        slower). False keeps oneDNN: faster, identical for a fixed number of threads
-        only. No effect on CUDA (see ``_deterministic``).
+        On CPU a seeded run is always bit-identical to a rerun on the same number of
+        threads (and a resumed run to an uninterrupted one). True makes it identical on
+        any number of threads: oneDNN convolutions off (they split sums by thread count)
+        and MKL in its strict reproducible mode, which must be set before MKL starts
+        (``MKL_CBWR=AUTO,STRICT`` in the environment; the ``neurodecode`` command sets it
+        for a recipe with ``training.deterministic: true``). It costs about 6x per
+        training step at the demo's size on 2 loaded cores
+        (``benchmarks/determinism.py``). No effect on CUDA (see ``_deterministic``).
 
     Returns
     -------
@@ -437,17 +438,13 @@ def fit(model: nn.Module, loss: nn.Module, train_set: Dataset, valid_set: Datase
 
 
 @contextlib.contextmanager
-def _deterministic(device: torch.device, enabled: bool) -> Iterator[None]:
-    """Bit-identical training on CPU for any number of threads, for the duration of
-    ``fit`` (the previous settings are restored).
-
-    ``torch.use_deterministic_algorithms(True)`` (cheap on CPU) and oneDNN (mkldnn)
-    convolutions off: oneDNN splits a convolution's sums differently for 1 and 2 threads,
-    the native kernels do not (about 2x slower convolutions). Not on CUDA, where it would
-    need ``CUBLAS_WORKSPACE_CONFIG`` and slower kernels: GPU runs are reproducible only up
-    to the nondeterminism of cuDNN and atomic adds.
+def _deterministic(device: torch.device, across_threads: bool) -> Iterator[None]:
+    """Deterministic algorithms on CPU for the duration of ``fit`` (cheap there), and with
+    ``across_threads`` oneDNN (mkldnn) convolutions off; the previous settings are
+    restored. Not on CUDA, where it would need ``CUBLAS_WORKSPACE_CONFIG`` and slower
+    kernels: GPU runs are reproducible only up to cuDNN's and atomic adds' order.
     """
-    if not enabled or device.type != "cpu":
+    if device.type != "cpu":
         yield
         return
     previous = (torch.are_deterministic_algorithms_enabled(),
@@ -456,7 +453,7 @@ def _deterministic(device: torch.device, enabled: bool) -> Iterator[None]:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         torch.use_deterministic_algorithms(True, warn_only=True)
-    torch.backends.mkldnn.enabled = False
+    torch.backends.mkldnn.enabled = mkldnn and not across_threads
     try:
         yield
     finally:

@@ -131,7 +131,8 @@ from neurodecode.training import fit
 torch.set_num_threads(int(sys.argv[1]))
 train, valid, pos = _data(np.random.default_rng(4), n=112)
 model = _model(dropout=0.1)
-result = fit(model, ClipLoss(), train, valid, positions=pos, run_dir=sys.argv[2], epochs=3, **KW)
+result = fit(model, ClipLoss(), train, valid, positions=pos, run_dir=sys.argv[2], epochs=3,
+             deterministic=True, **KW)
 digest = hashlib.sha256(repr([(r["train_loss"], r["valid_loss"]) for r in result.history]).encode())
 for value in model.state_dict().values():
     digest.update(value.numpy().tobytes())
@@ -155,7 +156,7 @@ def _digest_on_threads(n_threads: int, run_dir) -> str:
 
 
 def test_training_is_bit_identical_on_one_and_two_threads(tmp_path):
-    """With MKL_CBWR=AUTO,STRICT (the CLI sets it): same seed -> same bits on 1 and 2 threads."""
+    """deterministic=True with MKL_CBWR=AUTO,STRICT: same seed -> same bits on 1 and 2 threads."""
     assert _digest_on_threads(1, tmp_path / "one") == _digest_on_threads(2, tmp_path / "two")
 
 
@@ -183,7 +184,8 @@ def test_fit_leaves_global_state_as_it_found_it(rng, tmp_path):
     before = torch.get_rng_state()
     flags = (torch.are_deterministic_algorithms_enabled(),
              torch.is_deterministic_algorithms_warn_only_enabled(), torch.backends.mkldnn.enabled)
-    fit(model, ClipLoss(), train, valid, positions=pos, run_dir=tmp_path, epochs=1, **KW)
+    fit(model, ClipLoss(), train, valid, positions=pos, run_dir=tmp_path, epochs=1,
+        deterministic=True, **KW)
     assert torch.equal(torch.get_rng_state(), before)
     assert (torch.are_deterministic_algorithms_enabled(),
             torch.is_deterministic_algorithms_warn_only_enabled(),
