@@ -272,9 +272,17 @@ def _started(run_dir: Path) -> bool:
 
 
 def _check_same_recipe(run_dir: Path, recipe: Recipe) -> None:
-    previous = _previous_config(run_dir)
-    if previous is None or not _started(run_dir):
+    if not _started(run_dir):
         return
+    previous = _previous_config(run_dir)
+    if previous is None:
+        digest = (run_dir / DIGEST).read_text().strip() if (run_dir / DIGEST).is_file() else ""
+        if digest == recipe.digest():
+            return
+        raise ConfigError(
+            f"run directory {str(run_dir)!r} holds a run whose {CONFIG} is missing or "
+            "unreadable, so it cannot be matched to this recipe; choose a new --out "
+            "directory or pass --overwrite to replace it.")
     resumable, blocking = recipe_changes(previous, recipe.to_dict())
     if blocking:
         shown = ", ".join(f"{k}: {a!r} -> {b!r}" for k, (a, b) in list(blocking.items())[:8])

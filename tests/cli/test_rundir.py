@@ -128,3 +128,14 @@ def test_completed_epochs_counts_the_history(tmp_path):
     assert rundir.completed_epochs(tmp_path) == 0
     (tmp_path / rundir.HISTORY).write_text('{"epoch": 1}\n{"epoch": 2}\n')
     assert rundir.completed_epochs(tmp_path) == 2
+
+
+def test_a_started_run_with_an_unreadable_config_is_not_resumed_blindly(tmp_path):
+    run = rundir.prepare_run_dir(tmp_path / "run", _recipe())
+    _started(run)
+    (run / "config.yaml").write_text("{unclosed")
+    assert rundir.prepare_run_dir(run, _recipe()) == run  # the hash still matches
+    (run / "config.yaml").unlink()
+    with pytest.raises(ConfigError, match=r"holds a run whose config.yaml is missing or "
+                                          r"unreadable, .* pass --overwrite"):
+        rundir.prepare_run_dir(run, _recipe("seed=5"))
