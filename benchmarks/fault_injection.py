@@ -9,7 +9,8 @@ run directory (``neurodecode.rundir.open_run``: marker, lock, ``config.yaml`` an
 1. An uninterrupted run gives the reference ``metrics.json``.
 2. ``--kills`` runs are killed with SIGKILL: most at a random moment of the run, the
    others in the middle of a checkpoint write or of a config write (after the temporary
-   file is written, before it is renamed); the same command is then run again to the
+   file of ``last.pt``, of the marker, ``config.yaml`` or ``config.sha256`` is written,
+   before it is renamed); the same command is then run again to the
    end. A resume counts as identical when its ``metrics.json`` equals the reference.
 3. ``--flips`` random single-byte flips in each checkpoint of the reference run: loading
    it must raise or return exactly the saved content (never a silently different
@@ -157,7 +158,9 @@ def _kills(root: Path, reference: dict, n_kills: int, duration: float, rng) -> d
             os.kill(pid, signal.SIGKILL)
             os.waitpid(pid, 0)
         else:
-            target = rundir.LAST if kind.startswith("inside a checkpoint") else rundir.DIGEST
+            configs = (rundir.MARKER, rundir.CONFIG, rundir.DIGEST)
+            target = (rundir.LAST if kind.startswith("inside a checkpoint")
+                      else configs[(k // 5) % 3])
             nth = int(rng.integers(1, EPOCHS + 1)) if target == rundir.LAST else 1
             _run_to_end(run_dir, (target, nth))
         code = _run_to_end(run_dir)
@@ -165,6 +168,9 @@ def _kills(root: Path, reference: dict, n_kills: int, duration: float, rng) -> d
         row[0] += 1
         row[1] += int(code == 0 and _metrics(run_dir) == reference)
         row[2] += int(code != 0)
+        if code != 0 or _metrics(run_dir) != reference:
+            print(f"  {kind}, run {k}: exit code {code}, files "
+                  f"{sorted(p.name for p in run_dir.iterdir())}")
         shutil.rmtree(run_dir, ignore_errors=True)
     return table
 

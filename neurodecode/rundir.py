@@ -138,12 +138,19 @@ def _is_run_file(path: Path) -> bool:
     return path.name.endswith(RUN_SUFFIXES)
 
 
+def _leftover(path: Path) -> bool:
+    """A lock or the temporary marker of a run killed while it was creating its folder."""
+    return path.name == LOCK or (path.name.startswith(MARKER + ".")
+                                 and path.name.endswith(".tmp"))
+
+
 def _claim(run_dir: Path) -> None:
     """Make ``run_dir`` a run directory (create it, write the marker) or refuse it."""
     if run_dir.exists() and not run_dir.is_dir():
         raise ConfigError(f"--out {str(run_dir)!r} is a file; expected a run directory (a "
                           "new or empty folder, or one written by neurodecode).")
-    if run_dir.is_dir() and any(run_dir.iterdir()) and not is_run_dir(run_dir):
+    if run_dir.is_dir() and not is_run_dir(run_dir) and any(
+            not _leftover(p) for p in run_dir.iterdir()):
         raise ConfigError(
             f"--out {str(run_dir)!r} is not a neurodecode run directory (it holds other "
             f"files and no {MARKER} marker); nothing was deleted. Choose a new or empty "

@@ -139,3 +139,12 @@ def test_a_started_run_with_an_unreadable_config_is_not_resumed_blindly(tmp_path
     with pytest.raises(ConfigError, match=r"holds a run whose config.yaml is missing or "
                                           r"unreadable, .* pass --overwrite"):
         rundir.prepare_run_dir(run, _recipe("seed=5"))
+
+
+def test_a_folder_left_by_a_run_killed_while_creating_it_is_claimed(tmp_path):
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / f"{rundir.MARKER}.x1y2.tmp").write_text('{"neuro')  # killed inside write_atomic
+    (run / rundir.LOCK).write_text("")  # and before its lock was written
+    assert rundir.prepare_run_dir(run, _recipe()) == run
+    assert rundir.is_run_dir(run)
