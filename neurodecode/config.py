@@ -124,7 +124,7 @@ class TrainingConfig:
     device: str = "cpu"
     num_workers: int = 0
     amp: bool = False
-    deterministic: bool = False  # True: bit-identical on any number of CPU threads (~6x slower)
+    deterministic: bool = False  # True: bit-identical on any number of CPU threads (4-6x slower)
 
 
 @dataclass(frozen=True)

@@ -397,7 +397,7 @@ def fit(model: nn.Module, loss: nn.Module, train_set: Dataset, valid_set: Datase
         any number of threads: oneDNN convolutions off (they split sums by thread count)
         and MKL in its strict reproducible mode, which must be set before MKL starts
         (``MKL_CBWR=AUTO,STRICT`` in the environment; the ``neurodecode`` command sets it
-        for a recipe with ``training.deterministic: true``). It costs about 6x per
+        for a recipe with ``training.deterministic: true``). It costs 4-6x per
         training step at the demo's size on 2 loaded cores
         (``benchmarks/determinism.py``). No effect on CUDA (see ``_deterministic``).
 
