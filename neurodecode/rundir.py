@@ -252,7 +252,8 @@ def recipe_changes(old: dict, new: dict) -> tuple[dict, dict]:
     model: ``evaluation.*``, ``description`` and more ``training.epochs``.
     """
     flat_old, flat_new = _flatten(old), _flatten(new)
-    resumable, blocking = {}, {}
+    resumable: dict[str, tuple] = {}
+    blocking: dict[str, tuple] = {}
     for key in sorted(set(flat_old) | set(flat_new)):
         before, after = flat_old.get(key), flat_new.get(key)
         if before == after:

@@ -449,15 +449,15 @@ def _deterministic(device: torch.device, across_threads: bool) -> Iterator[None]
         return
     previous = (torch.are_deterministic_algorithms_enabled(),
                 torch.is_deterministic_algorithms_warn_only_enabled())
-    mkldnn = torch.backends.mkldnn.enabled
+    mkldnn = bool(torch.backends.mkldnn.enabled)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         torch.use_deterministic_algorithms(True, warn_only=True)
-    torch.backends.mkldnn.enabled = mkldnn and not across_threads
+    torch.backends.mkldnn.enabled = mkldnn and not across_threads  # type: ignore[assignment]
     try:
         yield
     finally:
-        torch.backends.mkldnn.enabled = mkldnn
+        torch.backends.mkldnn.enabled = mkldnn  # type: ignore[assignment]
         torch.use_deterministic_algorithms(previous[0], warn_only=previous[1])
 
 
