@@ -306,11 +306,15 @@ def run_recipe(recipe: Recipe, run_dir: str | Path, *, progress: bool = True,
                overwrite: bool = False) -> dict:
     """Run the recipe's task and write its run directory; returns the metrics.
 
-    Re-running the same recipe into the same directory resumes it; a different recipe
-    there is an error unless ``overwrite`` (which empties the directory first).
+    The directory is locked for the run (a second run on it is an error while this one
+    is alive). Re-running the same recipe into it resumes it, as does one that differs
+    only in keys that leave the trained model unchanged (``evaluation.*``, more
+    ``training.epochs``); another recipe there is an error naming the keys that differ,
+    unless ``overwrite``, which first removes the run files of a neurodecode run
+    directory (and refuses any other folder).
     """
     from .jobs import JOBS
-    from .jobs.common import prepare_run_dir
+    from .rundir import open_run
 
-    run_dir = prepare_run_dir(run_dir, recipe, overwrite=overwrite)
-    return JOBS[recipe.task](recipe, run_dir, progress=progress)
+    with open_run(run_dir, recipe, overwrite=overwrite) as path:
+        return JOBS[recipe.task](recipe, path, progress=progress)

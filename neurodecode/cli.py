@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -26,8 +27,9 @@ def _parser() -> argparse.ArgumentParser:
                      metavar="KEY=VALUE", help="override a recipe value, e.g. training.epochs=3")
     run.add_argument("--no-progress", action="store_true", help="hide progress bars")
     run.add_argument("--overwrite", action="store_true",
-                     help="empty the run directory first (default: resume a run of the same "
-                          "recipe, refuse one of another recipe)")
+                     help="remove the run files of a neurodecode run directory first (a "
+                          "folder that is not one is refused; default: resume a run of the "
+                          "same recipe, refuse one of another recipe)")
     plot = sub.add_parser("plot", help="redraw a run's figures and report")
     plot.add_argument("run_dir", type=Path)
     plot.add_argument("--formats", nargs="+", default=["png"], help="png, svg and/or pdf")
@@ -41,10 +43,22 @@ def _parser() -> argparse.ArgumentParser:
 def _run(args: argparse.Namespace) -> int:
     from .build import run_recipe
     from .config import load_recipe
+    from .rundir import completed_epochs
 
     recipe = load_recipe(find_recipe(args.recipe), args.overrides)
+    if recipe.training.deterministic:  # MKL sums in one order on any number of threads
+        os.environ.setdefault("MKL_CBWR", "AUTO,STRICT")  # (read when MKL first computes)
     out = args.out or Path("runs") / recipe.name
-    metrics = run_recipe(recipe, out, progress=not args.no_progress, overwrite=args.overwrite)
+    done = 0 if args.overwrite else completed_epochs(out)
+    if done:
+        print(f"resuming the run in {out} after epoch {done}", file=sys.stderr)
+    try:
+        metrics = run_recipe(recipe, out, progress=not args.no_progress,
+                             overwrite=args.overwrite)
+    except KeyboardInterrupt:
+        print(f"interrupted at epoch {completed_epochs(out)}; rerun the same command to "
+              "resume", file=sys.stderr)
+        return 130
     print(json.dumps(_headline(metrics), indent=2))
     print(f"run directory: {out}\nreport: {out / 'report.html'}")
     return 0

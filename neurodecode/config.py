@@ -50,7 +50,7 @@ class SimulationConfig:
 class DataConfig:
     """Where the recordings come from."""
 
-    source: str = "simulated"  # simulated | study | files
+    source: str = "simulated"  # simulated | study | files | bids
     study: str | None = None
     root: str | None = None
     subjects: tuple[str, ...] = ()
@@ -79,7 +79,7 @@ class SegmentsConfig:
     on: Any = None
     stride: float | None = None
     sfreq: float | None = 120.0
-    baseline: tuple[float | None, float] | None = None
+    baseline: tuple[float | None, float] | None = (None, 0.0)  # make_segments' default
     delay: float = 0.0
     max_pad: float = 0.1
     reduction: str | None = None  # fMRI windows -> patterns: mean | tr:<k> | hrf (items)
@@ -124,7 +124,7 @@ class LossConfig:
 class TrainingConfig:
     """Arguments of ``neurodecode.training.fit``."""
 
-    epochs: int = 30
+    epochs: int = 50  # training.fit's default
     batch_size: int = 64
     lr: float = 3e-4
     weight_decay: float = 0.0
@@ -133,6 +133,7 @@ class TrainingConfig:
     device: str = "cpu"
     num_workers: int = 0
     amp: bool = False
+    deterministic: bool = False  # True: bit-identical on any number of CPU threads (4-6x slower)
 
 
 @dataclass(frozen=True)
@@ -216,12 +217,12 @@ def load_recipe(path: str | Path, overrides: Sequence[str] = ()) -> Recipe:
         Frozen and validated.
     """
     path = Path(path)
+    if path.is_dir():
+        raise ConfigError(f"recipe {str(path)!r} is a directory; expected a YAML recipe file "
+                          "(e.g. recipes/demo.yaml).")
     if not path.is_file():
         raise ConfigError(f"recipe {str(path)!r} does not exist.")
-    try:
-        raw = yaml.load(path.read_text(), Loader=_UniqueKeyLoader) or {}
-    except yaml.YAMLError as err:
-        raise ConfigError(f"recipe {str(path)!r} is not valid YAML: {err}") from err
+    raw = _read_yaml(path)
     if not isinstance(raw, dict):
         raise ConfigError(f"recipe {str(path)!r} must hold a mapping; got {type(raw).__name__}.")
     for item in overrides:
@@ -229,6 +230,51 @@ def load_recipe(path: str | Path, overrides: Sequence[str] = ()) -> Recipe:
     recipe = _build(Recipe, raw, path, prefix="")
     _check_values(recipe, path)
     return recipe
+
+
+#: Most YAML nodes that aliases may add to a recipe (a few hundred; a "billion laughs"
+#: bomb of a few hundred bytes expands to millions).
+MAX_ALIAS_NODES = 500
+
+
+def _read_yaml(path: Path) -> Any:
+    """Parse ``path`` safely: unique keys, alias expansion bounded, empty file refused."""
+    text = path.read_text()
+    if not text.strip():
+        raise ConfigError(f"recipe {str(path)!r} is empty; expected a YAML mapping with at "
+                          "least name and task (see recipes/demo.yaml).")
+    try:
+        loader = _UniqueKeyLoader(text)
+        try:
+            node = loader.get_single_node()
+            if node is None:
+                raise ConfigError(f"recipe {str(path)!r} holds no YAML document (only "
+                                  "comments?); expected a mapping with name and task.")
+            _check_aliases(node, path)
+            return loader.construct_document(node)
+        finally:
+            loader.dispose()
+    except yaml.YAMLError as err:
+        raise ConfigError(f"recipe {str(path)!r} is not valid YAML: {err}") from err
+
+
+def _check_aliases(root: yaml.Node, path: Path) -> None:
+    """Refuse a document in which aliases add more than ``MAX_ALIAS_NODES`` nodes."""
+    seen: set[int] = set()
+    added, stack = 0, [root]
+    while stack:
+        node = stack.pop()
+        if id(node) in seen:
+            added += 1
+            if added > MAX_ALIAS_NODES:
+                raise ConfigError(
+                    f"recipe {str(path)!r}: YAML aliases expand to more than "
+                    f"{MAX_ALIAS_NODES} nodes (an alias bomb?); write the values out.")
+        seen.add(id(node))
+        if isinstance(node, yaml.SequenceNode):
+            stack.extend(node.value)
+        elif isinstance(node, yaml.MappingNode):
+            stack.extend(n for pair in node.value for n in pair)
 
 
 class _UniqueKeyLoader(yaml.SafeLoader):
@@ -333,26 +379,81 @@ BASELINES = ("regression", "untrained", "ridge")
 
 _CHOICES = {
     ("task",): TASKS,
-    ("data", "source"): ("simulated", "study", "files"),
-    ("split", "by"): ("block", "story", "run", "sentence"),
+    ("data", "source"): ("simulated", "study", "files", "bids"),
     ("scaling", "method"): ("robust", "standard", None),
     ("training", "optimizer"): ("adamw", "adam"),
     ("data", "simulation", "stimuli"): ("speech", "images"),
 }
 
 
+def _positive(v):
+    return v > 0
+
+
+def _non_negative(v):
+    return v >= 0
+
+
+def _at_least(low):
+    return lambda v: v >= low
+
+
+def _fraction(v):
+    return 0 < v < 1
+
+
+#: key -> (test, what is expected); None values (optional fields) are not tested, and
+#: each item of a list is.
+_RANGES = {
+    "seed": (_non_negative, ">= 0"),
+    "data.simulation.n_subjects": (_at_least(1), ">= 1"),
+    "data.simulation.n_trials": (_at_least(1), ">= 1"),
+    "data.simulation.trial_duration": (_positive, "> 0 seconds"),
+    "data.simulation.subject_variability": (_non_negative, ">= 0"),
+    "segments.sfreq": (_positive, "> 0 Hz (or null to keep the recording's rate)"),
+    "segments.stride": (_positive, "> 0 seconds (or null)"),
+    "segments.max_pad": (_non_negative, ">= 0 seconds"),
+    "split.test_size": (_fraction, "a fraction in (0, 1)"),
+    "split.valid_size": (_fraction, "a fraction in (0, 1)"),
+    "scaling.clamp": (_positive, "> 0 (or null for no clamping)"),
+    "training.epochs": (_at_least(1), ">= 1"),
+    "training.batch_size": (_at_least(1), ">= 1"),
+    "training.lr": (_positive, "> 0"),
+    "training.weight_decay": (_non_negative, ">= 0"),
+    "training.patience": (_at_least(1), ">= 1"),
+    "training.num_workers": (_non_negative, ">= 0"),
+    "evaluation.ks": (_at_least(1), "each >= 1"),
+    "evaluation.pool_size": (_at_least(2), ">= 2 (or null for every candidate)"),
+    "evaluation.n_bootstraps": (_non_negative, ">= 0"),
+    "analysis.alphas": (_positive, "each > 0"),
+    "analysis.n_permutations": (_non_negative, ">= 0"),
+    "analysis.n_folds": (_at_least(2), ">= 2"),
+    "analysis.l_freq": (_positive, "> 0 Hz (or null)"),
+    "analysis.h_freq": (_positive, "> 0 Hz (or null)"),
+    "analysis.window": (_at_least(1), ">= 1 sample"),
+    "analysis.searchlight_radius": (_positive, "> 0 (or null for the sensor adjacency)"),
+}
+
+
+def _get(recipe: Recipe, key: str) -> Any:
+    node: Any = recipe
+    for part in key.split("."):
+        node = getattr(node, part)
+    return node
+
+
+def _choice_error(path: Path, key: str, value: Any, options: Sequence) -> ConfigError:
+    close = difflib.get_close_matches(str(value), [str(o) for o in options], n=1, cutoff=0.5)
+    hint = f" Did you mean {close[0]!r}?" if close else ""
+    return ConfigError(f"{path.name}: {key}={value!r} is not valid; expected one of "
+                       f"{list(options)}.{hint}")
+
+
 def _check_values(recipe: Recipe, path: Path) -> None:
     for keys, options in _CHOICES.items():
-        node: Any = recipe
-        for k in keys:
-            node = getattr(node, k)
+        node = _get(recipe, ".".join(keys))
         if node not in options:
-            close = difflib.get_close_matches(str(node), [str(o) for o in options], n=1)
-            hint = f" Did you mean {close[0]!r}?" if close else ""
-            raise ConfigError(
-                f"{path.name}: {'.'.join(keys)}={node!r} is not valid; expected one of "
-                f"{list(options)}.{hint}"
-            )
+            raise _choice_error(path, ".".join(keys), node, options)
     for name in recipe.evaluation.baselines:
         if name not in BASELINES:
             close = difflib.get_close_matches(str(name), BASELINES, n=1)
@@ -361,7 +462,54 @@ def _check_values(recipe: Recipe, path: Path) -> None:
                 f"{path.name}: evaluation.baselines has {name!r}; expected some of "
                 f"{list(BASELINES)}.{hint}"
             )
-    seg = recipe.segments
-    if not seg.tmin < seg.tmax:
-        raise ConfigError(f"{path.name}: segments.tmin ({seg.tmin}) must be < segments.tmax "
-                          f"({seg.tmax}).")
+    _check_ranges(recipe, path)
+    _check_names(recipe, path)
+
+
+def _check_ranges(recipe: Recipe, path: Path) -> None:
+    for key, (test, expected) in _RANGES.items():
+        value = _get(recipe, key)
+        for item in value if isinstance(value, tuple) else (value,):
+            if item is not None and not test(item):
+                raise ConfigError(f"{path.name}: {key}={value!r} is out of range; expected "
+                                  f"{expected}.")
+    pairs = [("segments.tmin", "segments.tmax"), ("analysis.l_freq", "analysis.h_freq"),
+             ("analysis.trf_tmin", "analysis.trf_tmax")]
+    for low, high in pairs:
+        a, b = _get(recipe, low), _get(recipe, high)
+        if a is not None and b is not None and not a < b:
+            raise ConfigError(f"{path.name}: {low} ({a}) must be < {high} ({b}).")
+    split = recipe.split
+    if split.test_size + split.valid_size >= 1:
+        raise ConfigError(f"{path.name}: split.test_size + split.valid_size = "
+                          f"{split.test_size + split.valid_size:g} leaves no training data; "
+                          "expected a sum < 1.")
+
+
+def _registries() -> dict[str, Sequence[str]]:
+    """The library's registries (imported here, at load, before any data is read)."""
+    from .align.splits import SPLIT_BY
+    from .features import FEATURES
+    from .io.studies.registry import STUDIES
+    from .losses import LOSSES
+    from .models import MODELS
+    from .rsa.compare import METHODS
+    from .rsa.rdm import METRICS
+
+    return {"features.name": sorted(FEATURES), "model.name": sorted(MODELS),
+            "loss.name": sorted(LOSSES), "split.by": list(SPLIT_BY),
+            "data.study": sorted(STUDIES), "analysis.method": list(METHODS),
+            "analysis.metric": list(METRICS), "analysis.classifier": list(CLASSIFIERS)}
+
+
+#: classifiers of the classification task (``neurodecode.jobs.classification``).
+CLASSIFIERS = ("logistic", "svm")
+
+
+def _check_names(recipe: Recipe, path: Path) -> None:
+    for key, names in _registries().items():
+        value = _get(recipe, key)
+        if key == "data.study" and recipe.data.source != "study" and value is None:
+            continue
+        if value not in names:
+            raise _choice_error(path, key, value, names)

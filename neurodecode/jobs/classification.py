@@ -22,14 +22,12 @@ import pandas as pd
 from .._validation import check_option
 from ..align import Segments
 from ..build import build_recordings
-from ..config import Recipe
+from ..config import CLASSIFIERS, Recipe
 from ..exceptions import ConfigError
 from ..io.recording import Recording
 from .common import finish_run, write_metrics
 
 logger = logging.getLogger("neurodecode")
-
-CLASSIFIERS = ("logistic", "svm")
 
 
 # ------------------------------------------------------------------ shared helpers

@@ -10,7 +10,6 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import logging
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -178,12 +177,12 @@ def train_sets(make_model: Callable[[], nn.Module], loss: nn.Module, sets: dict,
 
     from ..training import fit
 
-    torch.manual_seed(seed)
-    model = make_model()
-    t0 = time.perf_counter()
+    with torch.random.fork_rng():  # the caller's global generator is left as it was
+        torch.manual_seed(seed)
+        model = make_model()
     result = fit(model, loss, sets["train"], sets["valid"], positions=positions,
                  run_dir=run_dir, seed=seed, progress=progress, **fit_kwargs)
-    return model, result, time.perf_counter() - t0
+    return model, result, result.seconds  # every epoch, counting those before a resume
 
 
 def _test_windows(model: nn.Module, windows, test_set, device: str) -> TestWindows:
@@ -237,8 +236,9 @@ def _baselines(recipe: Recipe, make_model, sets: dict, windows, test: TestWindow
     out = {}
     for name in recipe.evaluation.baselines:
         if name == "untrained":
-            torch.manual_seed(recipe.seed)
-            model = make_model()
+            with torch.random.fork_rng():
+                torch.manual_seed(recipe.seed)
+                model = make_model()
         elif name == "regression":
             model, _, _ = train_sets(make_model, build_loss(recipe, "mse"), sets, windows.pos_2d,
                                      run_dir=run_dir / "baseline_regression", seed=recipe.seed,

@@ -32,6 +32,33 @@ def check_subjects(subject: torch.Tensor, n_subjects: int, unseen_subject: str) 
     return unseen
 
 
+class _GatherSubjects(torch.autograd.Function):
+    """``weights[index]`` whose gradient is a deterministic ``index_add_``.
+
+    The forward is the plain gather (same values as brainmagick's ``weights.gather``);
+    autograd's own gradient of ``weights[index]`` is a parallel accumulate on CPU whose
+    summation order, and so its rounding, depends on the number of threads. ``index_add_``
+    on CPU adds the rows one after another in batch order, whatever the thread count.
+    """
+
+    @staticmethod
+    def forward(ctx, weights: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
+        ctx.save_for_backward(index)
+        ctx.n_subjects = weights.shape[0]
+        return weights[index]
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor):
+        (index,) = ctx.saved_tensors
+        out = grad.new_zeros((ctx.n_subjects, *grad.shape[1:]))
+        return out.index_add_(0, index, grad), None
+
+
+def gather_subjects(weights: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
+    """``weights[index]`` (n_subjects, ...) -> (batch, ...) with a deterministic gradient."""
+    return _GatherSubjects.apply(weights, index)
+
+
 class SubjectLayers(nn.Module):
     """One linear map per subject: ``out[b] = W[subject[b]].T @ x[b]``.
 
@@ -76,7 +103,7 @@ class SubjectLayers(nn.Module):
         subject = subject.to(x.device)
         unseen = check_subjects(subject, self.n_subjects, self.unseen_subject)
         index = subject.clamp(0, self.n_subjects - 1)
-        weights = self.weights[index]
+        weights = gather_subjects(self.weights, index)
         if bool(unseen.any()):
             average = self.weights.mean(dim=0, keepdim=True).expand_as(weights)
             weights = torch.where(unseen[:, None, None], average, weights)

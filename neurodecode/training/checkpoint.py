@@ -1,52 +1,93 @@
-"""Atomic checkpoints: write to a temporary file in the same folder, then ``os.replace``.
+"""Atomic, checksummed checkpoints.
 
-A process killed while saving leaves the previous checkpoint intact. Checkpoints hold
-only tensors, numbers, strings and containers of them, and are loaded with
+``save_checkpoint`` writes to a temporary file in the same folder, fsyncs it and renames
+it (``neurodecode.rundir.write_atomic``): a process killed while saving leaves the
+previous checkpoint intact. Each checkpoint carries the SHA-256 of its content (every
+tensor's dtype, shape and bytes, and every other value), which ``load_checkpoint``
+verifies, so a flipped byte is an error, never a silently different model. Checkpoints
+hold only tensors, numbers, strings and containers of them, and are loaded with
 ``torch.load(..., weights_only=True)`` (no arbitrary code runs on load).
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
 import random
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import torch
 
 from ..exceptions import DataNotFoundError, TrainingError
+from ..rundir import write_atomic
+
+CHECKSUM = "sha256"
+
+
+def state_digest(state: Any) -> str:
+    """SHA-256 of a checkpoint's content (tensors by dtype, shape and bytes; keys sorted)."""
+    digest = hashlib.sha256()
+    _update(digest, state)
+    return digest.hexdigest()
+
+
+def _update(digest, value: Any) -> None:
+    if isinstance(value, torch.Tensor):
+        tensor = value.detach().cpu().contiguous()
+        digest.update(f"T{tensor.dtype}{tuple(tensor.shape)}".encode())
+        digest.update(tensor.reshape(-1).view(torch.uint8).numpy().tobytes())
+    elif isinstance(value, dict):
+        digest.update(f"D{len(value)}".encode())
+        for key in sorted(value, key=repr):
+            digest.update(repr(key).encode())
+            _update(digest, value[key])
+    elif isinstance(value, (list, tuple)):
+        digest.update(f"L{len(value)}".encode())  # lists and tuples alike (JSON-like)
+        for item in value:
+            _update(digest, item)
+    else:
+        digest.update(f"V{value!r}".encode())
 
 
 def save_checkpoint(state: dict[str, Any], path: str | os.PathLike) -> Path:
-    """Write ``state`` to ``path`` atomically and return the path."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            torch.save(state, handle)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    """Write ``state`` and its SHA-256 to ``path`` atomically and return the path."""
+    body = {k: v for k, v in state.items() if k != CHECKSUM}
+    checked = {**body, CHECKSUM: state_digest(body)}
+    return write_atomic(path, lambda handle: torch.save(checked, handle))
 
 
 def load_checkpoint(path: str | os.PathLike, map_location: str | torch.device = "cpu") -> dict:
-    """Load a checkpoint written by ``save_checkpoint`` (``weights_only=True``)."""
+    """Load a checkpoint written by ``save_checkpoint`` and verify its SHA-256.
+
+    Raises
+    ------
+    DataNotFoundError
+        When ``path`` does not exist.
+    TrainingError
+        When it cannot be read with ``weights_only=True``, has no checksum, or its
+        content does not match its checksum (a corrupt file).
+    """
     path = Path(path)
     if not path.is_file():
         raise DataNotFoundError(f"checkpoint {str(path)!r} does not exist.")
     try:
-        return torch.load(path, map_location=map_location, weights_only=True)
+        state = torch.load(path, map_location=map_location, weights_only=True)
     except Exception as err:  # noqa: BLE001 - re-raised with context
         raise TrainingError(
             f"checkpoint {str(path)!r} cannot be loaded with weights_only=True ({err}); it "
             "was not written by neurodecode or is corrupt. Delete it or use a new run_dir."
         ) from err
+    expected = state.pop(CHECKSUM, None) if isinstance(state, dict) else None
+    if not isinstance(expected, str):
+        raise TrainingError(f"checkpoint {str(path)!r} has no {CHECKSUM} checksum (written "
+                            "by another program or an older neurodecode, or corrupt); "
+                            "delete it or use a new run_dir.")
+    if state_digest(state) != expected:
+        raise TrainingError(f"checkpoint {str(path)!r} is corrupt: its content does not "
+                            f"match its SHA-256 ({expected[:12]}...); delete it or use a "
+                            "new run_dir.")
+    return state
 
 
 def rng_state() -> dict[str, Any]:
@@ -69,4 +110,4 @@ def _as_tuple(value):
     return tuple(_as_tuple(v) for v in value) if isinstance(value, list | tuple) else value
 
 
-__all__ = ["load_checkpoint", "rng_state", "save_checkpoint", "set_rng_state"]
+__all__ = ["load_checkpoint", "rng_state", "save_checkpoint", "set_rng_state", "state_digest"]

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import math
 import os
 import random
 import time
+import warnings
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,7 +30,8 @@ from torch.utils.data.distributed import DistributedSampler
 from tqdm.auto import tqdm
 
 from .._validation import check_option, check_positive
-from ..exceptions import TrainingError
+from ..exceptions import DataNotFoundError, TrainingError
+from ..rundir import BEST, HISTORY, LAST, write_text
 from .checkpoint import load_checkpoint, rng_state, save_checkpoint, set_rng_state
 from .data import BatchView
 from .distributed import DistributedInfo, all_reduce_mean, all_true, get_info, is_distributed
@@ -35,7 +39,7 @@ from .distributed import DistributedInfo, all_reduce_mean, all_true, get_info, i
 logger = logging.getLogger("neurodecode")
 
 OPTIMIZERS = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW}
-LAST, BEST, METRICS = "last.pt", "best.pt", "metrics.jsonl"
+METRICS = HISTORY
 
 
 @dataclass
@@ -56,6 +60,8 @@ class FitResult:
     run_dir : Path
         Holds ``best.pt`` (best weights), ``last.pt`` (full state for resuming) and
         ``metrics.jsonl``.
+    seconds : float
+        Training time of all epochs, counting those before a resume.
     """
 
     history: list[dict] = field(default_factory=list)
@@ -63,6 +69,7 @@ class FitResult:
     best_valid_loss: float = math.inf
     stopped_early: bool = False
     run_dir: Path = Path(".")
+    seconds: float = 0.0
 
     @property
     def best_checkpoint(self) -> Path:
@@ -241,9 +248,69 @@ def _settings(model: nn.Module, loss: nn.Module) -> dict[str, str]:
 
 
 def _write_metrics(run_dir: Path, history: list[dict]) -> None:
-    tmp = run_dir / (METRICS + ".tmp")
-    tmp.write_text("".join(json.dumps(record) + "\n" for record in history))
-    os.replace(tmp, run_dir / METRICS)
+    write_text(run_dir / METRICS, "".join(json.dumps(record) + "\n" for record in history))
+
+
+def _try_load(path: Path, device) -> dict | None:
+    """The checkpoint at ``path``, or None (with a warning) when it is missing or corrupt."""
+    try:
+        return load_checkpoint(path, map_location=device)
+    except DataNotFoundError:
+        return None
+    except TrainingError as err:
+        logger.warning("%s", err)
+        return None
+
+
+def _best_usable(run_dir: Path, saved: dict, device) -> bool:
+    """Whether ``best.pt`` fits the resumed state ``saved``: written at its best epoch,
+    or at the epoch after it (killed before ``last.pt`` of that epoch was written, which
+    the resumed run redoes and rewrites), or nothing is best yet."""
+    if saved["best_epoch"] == 0:
+        return True
+    best = _try_load(run_dir / BEST, device)
+    return best is not None and best.get("epoch") in (saved["best_epoch"], saved["epoch"] + 1)
+
+
+def _start_state(run_dir: Path, model, loss, opt, hparams: dict, device, resume: bool) -> dict:
+    """The training state to start from: ``last.pt``'s when it can be resumed exactly,
+    otherwise a fresh one (a corrupt ``last.pt`` or ``best.pt`` is rebuilt by training
+    again from the start, which gives the same result)."""
+    state: dict[str, Any] = {"epoch": 0, "history": [], "best_epoch": 0,
+                             "best_valid_loss": math.inf, "bad_epochs": 0,
+                             "stopped_early": False, "seconds": 0.0}
+    if not resume or not (run_dir / LAST).is_file():
+        return state
+    saved = _try_load(run_dir / LAST, device)
+    if saved is not None and not _best_usable(run_dir, saved, device):
+        if saved["best_epoch"] != saved["epoch"]:
+            logger.warning("%s is missing or does not match %s (best epoch %d); training "
+                           "again from the start to rebuild it", run_dir / BEST, LAST,
+                           saved["best_epoch"])
+            return state
+        _resume(saved, model, loss, opt, hparams)
+        save_checkpoint({"model": model.state_dict(), "epoch": saved["epoch"],
+                         "valid_loss": saved["best_valid_loss"]}, run_dir / BEST)
+    elif saved is not None:
+        _resume(saved, model, loss, opt, hparams)
+    if saved is None:
+        logger.warning("training again from the start in %s (no usable %s)", run_dir, LAST)
+        return state
+    logger.info("resuming %s after epoch %d", run_dir, saved["epoch"])
+    return {k: saved.get(k, v) for k, v in state.items()}
+
+
+def _load_best(run_dir: Path, model, state: dict, device) -> None:
+    """Load ``best.pt`` into ``model``; a missing or corrupt one is an error."""
+    if state["best_epoch"] == 0:
+        return
+    best = _try_load(run_dir / BEST, device)
+    if best is None or best.get("epoch") != state["best_epoch"]:
+        raise TrainingError(
+            f"{str(run_dir / BEST)!r} is missing, corrupt or not of the best epoch "
+            f"{state['best_epoch']}; the model of the best epoch is lost. Train again "
+            "(resume=False, or --overwrite on the command line).")
+    model.load_state_dict(best["model"])
 
 
 def _resume(state: dict, model, loss, optimizer, hparams: dict) -> None:
@@ -280,7 +347,8 @@ def fit(model: nn.Module, loss: nn.Module, train_set: Dataset, valid_set: Datase
         lr: float = 3e-4, weight_decay: float = 0.0, optimizer: str = "adamw",
         patience: int = 10, device: str | torch.device = "cpu", seed: int = 0,
         num_workers: int = 0, amp: bool = False, progress: bool = True,
-        resume: bool = True, max_grad_norm: float | None = None) -> FitResult:
+        resume: bool = True, max_grad_norm: float | None = None,
+        deterministic: bool = False) -> FitResult:
     """Train ``model`` with ``loss``, early-stopping on the validation loss.
 
     Parameters
@@ -323,6 +391,15 @@ def fit(model: nn.Module, loss: nn.Module, train_set: Dataset, valid_set: Datase
         to an uninterrupted run. False starts over (overwriting the run's files).
     max_grad_norm : float or None
         Clip the gradient norm (None: no clipping, as brainmagick).
+    deterministic : bool
+        On CPU a seeded run is always bit-identical to a rerun on the same number of
+        threads (and a resumed run to an uninterrupted one). True makes it identical on
+        any number of threads: oneDNN convolutions off (they split sums by thread count)
+        and MKL in its strict reproducible mode, which must be set before MKL starts
+        (``MKL_CBWR=AUTO,STRICT`` in the environment; the ``neurodecode`` command sets it
+        for a recipe with ``training.deterministic: true``). It costs 4-6x per
+        training step at the demo's size on 2 loaded cores
+        (``benchmarks/determinism.py``). No effect on CUDA (see ``_deterministic``).
 
     Returns
     -------
@@ -346,26 +423,42 @@ def fit(model: nn.Module, loss: nn.Module, train_set: Dataset, valid_set: Datase
     cuda = [device.index or 0] if device.type == "cuda" else []
     python_state = random.getstate()  # fork_rng keeps torch's; the caller's Python one too
     try:
-        with torch.random.fork_rng(devices=cuda):
+        with torch.random.fork_rng(devices=cuda), _deterministic(device, deterministic):
             torch.manual_seed(seed)
-            state: dict[str, Any] = {"epoch": 0, "history": [], "best_epoch": 0,
-                                     "best_valid_loss": math.inf, "bad_epochs": 0,
-                                     "stopped_early": False}
-            if resume and (run_dir / LAST).is_file():
-                saved = load_checkpoint(run_dir / LAST, map_location=device)
-                _resume(saved, model, loss, opt, hparams)
-                state = {k: saved[k] for k in state}
-                logger.info("resuming %s from epoch %d", run_dir, state["epoch"])
+            state = _start_state(run_dir, model, loss, opt, hparams, device, resume)
             runner = _Runner(model, loss, positions, device, amp, max_grad_norm, run_dir, info)
             _train(runner, opt, state, train_set, valid_set, batch_size=batch_size, seed=seed,
                    epochs=epochs, patience=patience, num_workers=num_workers,
                    progress=progress, hparams=hparams)
     finally:
         random.setstate(python_state)
-    if (run_dir / BEST).is_file():
-        model.load_state_dict(load_checkpoint(run_dir / BEST, map_location=device)["model"])
+    _load_best(run_dir, model, state, device)
     return FitResult(state["history"], state["best_epoch"], state["best_valid_loss"],
-                     state["stopped_early"], run_dir)
+                     state["stopped_early"], run_dir, state["seconds"])
+
+
+@contextlib.contextmanager
+def _deterministic(device: torch.device, across_threads: bool) -> Iterator[None]:
+    """Deterministic algorithms on CPU for the duration of ``fit`` (cheap there), and with
+    ``across_threads`` oneDNN (mkldnn) convolutions off; the previous settings are
+    restored. Not on CUDA, where it would need ``CUBLAS_WORKSPACE_CONFIG`` and slower
+    kernels: GPU runs are reproducible only up to cuDNN's and atomic adds' order.
+    """
+    if device.type != "cpu":
+        yield
+        return
+    previous = (torch.are_deterministic_algorithms_enabled(),
+                torch.is_deterministic_algorithms_warn_only_enabled())
+    mkldnn = bool(torch.backends.mkldnn.enabled)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.use_deterministic_algorithms(True, warn_only=True)
+    torch.backends.mkldnn.enabled = mkldnn and not across_threads  # type: ignore[assignment]
+    try:
+        yield
+    finally:
+        torch.backends.mkldnn.enabled = mkldnn  # type: ignore[assignment]
+        torch.use_deterministic_algorithms(previous[0], warn_only=previous[1])
 
 
 def _train(runner: _Runner, opt, state: dict, train_set, valid_set, *, batch_size, seed,
@@ -390,10 +483,11 @@ def _train(runner: _Runner, opt, state: dict, train_set, valid_set, *, batch_siz
             state["bad_epochs"] += 1
         state["stopped_early"] = state["bad_epochs"] >= patience
         state["epoch"] = epoch + 1
+        seconds = time.perf_counter() - start
+        state["seconds"] += seconds
         state["history"].append({
             "epoch": epoch + 1, "train_loss": train_loss, "valid_loss": valid_loss,
-            "best_valid_loss": state["best_valid_loss"], "lr": lr,
-            "time_s": time.perf_counter() - start})
+            "best_valid_loss": state["best_valid_loss"], "lr": lr, "time_s": seconds})
         bar.set_postfix(train=f"{train_loss:.4f}", valid=f"{valid_loss:.4f}")
         if info.is_main:
             _save(runner, opt, state, hparams, improved)

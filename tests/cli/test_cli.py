@@ -66,7 +66,8 @@ def test_cli_errors(tmp_path, capsys):
     other = load_recipe(REPO / "recipes" / "demo.yaml", ["seed=3"])
     prepare_run_dir(tmp_path / "r", other)  # nothing but a config yet: replaced
     (tmp_path / "r" / "last.pt").write_bytes(b"0")  # a run that started
-    with pytest.raises(ConfigError, match="holds a run of another recipe .* --overwrite"):
+    with pytest.raises(ConfigError, match="holds a run of another recipe; these keys differ: "
+                                          "seed: 3 -> 0. .* --overwrite"):
         prepare_run_dir(tmp_path / "r", first)
     bad = tmp_path / "bad.yaml"
     bad.write_text("trainig: {}\n")
@@ -76,3 +77,39 @@ def test_cli_errors(tmp_path, capsys):
     assert "is not a directory" in capsys.readouterr().err
     assert main(["recipes"]) == 0
     assert "demo.yaml" in capsys.readouterr().out
+
+
+def test_ctrl_c_stops_with_one_line_and_a_rerun_says_where_it_resumes(tmp_path, monkeypatch,
+                                                                       capsys):
+    import neurodecode.build
+
+    out = tmp_path / "run"
+
+    def interrupted(recipe, run_dir, **kwargs):
+        run_dir.mkdir(parents=True, exist_ok=True)
+        (run_dir / "metrics.jsonl").write_text('{"epoch": 1}\n{"epoch": 2}\n{"epoch": 3}\n')
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(neurodecode.build, "run_recipe", interrupted)
+    args = ["run", str(REPO / "recipes" / "demo.yaml"), "--out", str(out), "--no-progress"]
+    assert main(args) == 130
+    assert capsys.readouterr().err.strip() == (
+        "interrupted at epoch 3; rerun the same command to resume")
+    monkeypatch.setattr(neurodecode.build, "run_recipe", lambda *a, **k: {"top1": 0.5})
+    assert main(args) == 0
+    assert f"resuming the run in {out} after epoch 3" in capsys.readouterr().err
+
+
+def test_overwrite_of_a_folder_that_is_not_a_run_deletes_nothing(tmp_path, capsys):
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / "data.fif").write_bytes(b"precious")
+    code = main(["run", str(REPO / "recipes" / "demo.yaml"), "--out", str(home), "--overwrite",
+                 "--no-progress"])
+    assert code == 2
+    assert "is not a neurodecode run directory" in capsys.readouterr().err
+    assert [p.name for p in home.iterdir()] == ["data.fif"]
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("training: {epochs: 0}\n")  # an invalid recipe is refused first
+    assert main(["run", str(bad), "--out", str(home), "--overwrite"]) == 2
+    assert "training.epochs=0 is out of range" in capsys.readouterr().err
