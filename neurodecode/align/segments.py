@@ -416,6 +416,8 @@ def _window_table(events: pd.DataFrame, tmin: float, tmax: float, stride: float 
         rows = events.loc[events.index.repeat([len(o) for o in offsets])]
         rows = rows.assign(onset=rows["onset"].to_numpy() + np.concatenate(offsets) + delay - tmin)
     start = np.round((rows["onset"].to_numpy() + tmin) * sfreq).astype(np.int64)
+    if "value" not in rows:  # events built by hand may have no event code
+        rows = rows.assign(value=np.nan)
     cols = ["onset", "condition", "block", "stimulus", "text", "kind", "value"]
     return rows[cols].assign(start=start, stop=start + int(round(width * sfreq)))
 
