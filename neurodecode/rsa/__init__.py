@@ -53,3 +53,14 @@ __all__ = [
     "to_square",
     "volume_searchlight",
 ]
+
+from .topology import (  # noqa: E402  (issue 20: topological RSA)
+    TOPOLOGIES,
+    TopologySelection,
+    geotopological_transform,
+    select_topology,
+    topology_model_rdms,
+)
+
+__all__ += ["TOPOLOGIES", "TopologySelection", "geotopological_transform", "select_topology",
+            "topology_model_rdms"]
