@@ -53,3 +53,14 @@ __all__ = [
     "solve_ridge_cv",
     "times_to_delays",
 ]
+
+from .spectral import (  # noqa: E402  (issue 20: stimulus-response spectra)
+    CoherenceResult,
+    channel_coherence,
+    dominant_frequencies,
+    multitaper_spectra,
+    stimulus_response_coherence,
+)
+
+__all__ += ["CoherenceResult", "channel_coherence", "dominant_frequencies",
+            "multitaper_spectra", "stimulus_response_coherence"]
