@@ -64,3 +64,7 @@ from .spectral import (  # noqa: E402  (issue 20: stimulus-response spectra)
 
 __all__ += ["CoherenceResult", "channel_coherence", "dominant_frequencies",
             "multitaper_spectra", "stimulus_response_coherence"]
+
+from .cca import CCA, CCAResult, cross_validated_cca  # noqa: E402  (issue 20: CCA)
+
+__all__ += ["CCA", "CCAResult", "cross_validated_cca"]
