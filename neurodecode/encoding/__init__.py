@@ -83,3 +83,7 @@ from .attention import (  # noqa: E402  (issue 20: auditory attention decoding)
 __all__ += ["AttentionResult", "MESDResult", "decode_attention", "expected_switch_duration",
             "minimal_expected_switch_duration", "optimal_n_states", "simulate_two_speaker",
             "window_decisions"]
+
+from .selectivity import Selectivity, preferred_stimuli, project_weights  # noqa: E402  (issue 20)
+
+__all__ += ["Selectivity", "preferred_stimuli", "project_weights"]
