@@ -356,7 +356,8 @@ def _out_of_fold(design: np.ndarray, y: np.ndarray, splits: list, alphas: Any) -
 
     pred = np.zeros_like(y)
     for train, test in splits:
-        model = RidgeCV(alphas=alphas, cv=5).fit(design[train], y[train])
+        inner = max(2, min(5, len(train) // 2))  # inner folds choose alpha per target
+        model = RidgeCV(alphas=alphas, cv=inner).fit(design[train], y[train])
         pred[test] = model.predict(design[test])
     return pred
 

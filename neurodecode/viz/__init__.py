@@ -32,3 +32,13 @@ __all__ = [
     "save_figure",
     "write_report",
 ]
+
+from .similarity import (  # noqa: E402  (issue 20: seed analyses' figures)
+    plot_attention_accuracy,
+    plot_coherence,
+    plot_models_by_layers,
+    plot_similarity_map,
+)
+
+__all__ += ["plot_attention_accuracy", "plot_coherence", "plot_models_by_layers",
+            "plot_similarity_map"]

@@ -1,0 +1,58 @@
+"""Figures of the seed analyses: similarity maps, models x layers, coherence, attention."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from neurodecode.encoding import (
+    AttentionResult,
+    minimal_expected_switch_duration,
+    stimulus_response_coherence,
+)
+from neurodecode.similarity import similarity_map
+from neurodecode.viz import (
+    plot_attention_accuracy,
+    plot_coherence,
+    plot_models_by_layers,
+    plot_similarity_map,
+)
+
+
+def test_similarity_map_figures(rng, tmp_path, check_file):
+    layers = {f"l{i}": rng.standard_normal((12, 6)) for i in range(3)}
+    brain = rng.standard_normal((2, 12, 5, 8)) + (layers["l1"] @ rng.standard_normal((6, 5)))[
+        None, :, :, None]
+    over_time = similarity_map(brain, layers, over="time", subjects=True, n_bootstrap=20,
+                               times=np.arange(8) / 10)
+    fig = plot_similarity_map(over_time, fname=tmp_path / "time.png")
+    assert len(fig.axes) == 2
+    check_file(tmp_path / "time.png")
+    plot_similarity_map(over_time, normalized=False, fname=tmp_path / "time_raw.png")
+    check_file(tmp_path / "time_raw.png")
+    feats = {"m1": layers, "m2": {k: rng.standard_normal((12, 6)) for k in layers}}
+    grid = similarity_map(brain[0, :, :, 3], feats, over="layers", n_bootstrap=20)
+    fig = plot_models_by_layers(grid, fname=tmp_path / "grid.png")
+    assert len(fig.axes[0].texts) == 6 and "[" in fig.axes[0].texts[0].get_text()
+    check_file(tmp_path / "grid.png")
+    plot_similarity_map(grid, fname=tmp_path / "grid2.svg")
+    check_file(tmp_path / "grid2.svg")
+    voxels = similarity_map(brain[0, :, :, 3], layers, over="voxels", method="encoding", cv=3,
+                            n_bootstrap=10)
+    plot_similarity_map(voxels, fname=tmp_path / "voxels.png")
+    check_file(tmp_path / "voxels.png")
+
+
+def test_coherence_and_attention_figures(rng, tmp_path, check_file):
+    stim = rng.standard_normal(4000)
+    eeg = rng.standard_normal((3, 4000)) + stim
+    res = stimulus_response_coherence(stim, eeg, 100.0, fmax=30, n_surrogates=10)
+    fig = plot_coherence(res, fname=tmp_path / "coh.png")
+    assert len(fig.axes[0].lines) == 6
+    check_file(tmp_path / "coh.png")
+    windows, acc = np.array([1.0, 5, 10, 30]), np.array([0.6, 0.8, 0.9, 0.97])
+    att = AttentionResult(windows, acc, np.array([600, 120, 60, 20]),
+                          np.array([0.53, 0.58, 0.6, 0.7]), np.ones(3),
+                          minimal_expected_switch_duration(windows, acc))
+    fig = plot_attention_accuracy(att, fname=tmp_path / "aad.png")
+    assert "MESD" in fig.axes[0].get_title()
+    check_file(tmp_path / "aad.png")
