@@ -173,6 +173,13 @@ def _as_series(stimulus: Any, data: Any) -> tuple[np.ndarray, np.ndarray]:
         )
     check_finite("stimulus", stim, ("sample",))
     check_finite("data", resp, ("channel", "sample"))
+    if np.ptp(stim) == 0:
+        raise ValueError("stimulus is constant: its coherence with any channel is undefined; "
+                         "pass the stimulus feature (e.g. an envelope or an event train).")
+    flat = np.flatnonzero(np.ptp(resp, axis=1) == 0)
+    if flat.size:
+        raise ValueError(f"data has {flat.size} constant channel(s) (the first is channel "
+                         f"{flat[0]}); drop them before computing coherence.")
     return stim - stim.mean(), resp - resp.mean(1, keepdims=True)
 
 

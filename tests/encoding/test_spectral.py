@@ -86,6 +86,10 @@ def test_bad_inputs(rng):
         stimulus_response_coherence(stim, eeg, SFREQ, fmin=20, fmax=10)
     with pytest.raises(ValueError, match=r"data must have shape \(n_channels, n_times\) with n_times = 1000"):
         stimulus_response_coherence(stim, eeg[:, :900], SFREQ)
+    with pytest.raises(ValueError, match="stimulus is constant"):
+        stimulus_response_coherence(np.zeros(1000), eeg, SFREQ)
+    with pytest.raises(ValueError, match=r"data has 1 constant channel\(s\) \(the first is channel 1\)"):
+        stimulus_response_coherence(stim, np.r_[eeg[:1], np.ones((1, 1000))], SFREQ)
     with pytest.raises(ValueError, match="fewer than two epochs"):
         stimulus_response_coherence(stim, eeg, SFREQ, epoch_s=6.0)
     with pytest.raises(ValueError, match="bandwidth=0.1 Hz is narrower than the frequency"):
