@@ -28,10 +28,8 @@ import numpy as np
 from scipy.signal import butter, sosfiltfilt
 
 import neurodecode
-from neurodecode.encoding import decode_attention, simulate_two_speaker, stimulus_response_coherence
-from neurodecode.features.audio import compute_envelope
+from neurodecode.encoding import stimulus_response_coherence
 from neurodecode.rsa import TOPOLOGIES, compute_rdm, select_topology, topology_model_rdms
-from neurodecode.simulate.audio import load_audiobook
 
 warnings.filterwarnings("ignore")
 REPO = Path(__file__).resolve().parents[1]
@@ -81,18 +79,22 @@ def topology(n_reps: int) -> None:
             print(f"    {name:<42} {100 * acc:5.1f} %")
 
 
+def _example(name: str):
+    """Import ``examples/<name>.py`` as a module (the benchmark runs the examples' studies)."""
+    spec = importlib.util.spec_from_file_location(name, REPO / "examples" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 def attention(data: Path) -> None:
     print("\n== 2. attention decoding: simulated two-speaker study from the audiobook")
-    sfreq = 32.0
-    trials = load_audiobook(data)
-    envs = [compute_envelope(t.wav, t.sr, out_sfreq=sfreq, compression=0.6)[0] for t in trials]
-    eeg, att, unatt = simulate_two_speaker(envs, sfreq, n_channels=16, snr=0.003, seed=0)
-    minutes = sum(len(a) for a in att) / sfreq / 60
+    example = _example("attention_audiobook")
     start = time.perf_counter()
-    res = decode_attention(eeg, att, unatt, sfreq, window_s=(1, 5, 10, 30), tmax=0.3)
-    print(f"  {len(eeg)} trials, {minutes:.1f} min, 16 channels at {sfreq:g} Hz, SNR 0.003 "
-          f"(power), ignored speaker at 0.3 gain; backward TRF 0-300 ms, leave one trial "
-          f"out ({time.perf_counter() - start:.1f} s)")
+    res = example.run(data, snr=0.003)
+    print(f"  {len(res.reconstruction_r)} trials (examples/attention_audiobook.py), 16 channels "
+          f"at {example.SFREQ:g} Hz, SNR 0.003 (power), ignored speaker at 0.3 gain; backward "
+          f"TRF 0-300 ms, leave one trial out ({time.perf_counter() - start:.1f} s)")
     print(f"  held-out reconstruction r (attended): median {np.median(res.reconstruction_r):.3f}")
     for w, a, n, c in zip(res.window_s, res.accuracy, res.n_decisions, res.chance_upper):
         print(f"    window {w:4.0f} s: accuracy {100 * a:5.1f} % of {n:4d} decisions "
@@ -120,30 +122,14 @@ def coherence(data: Path) -> None:
 
 
 def mne_sample(data: Path) -> None:
-    import mne
-
-    raw = mne.io.read_raw_fif(data / "meg_sample_crop" / "test_raw.fif", preload=True,
-                              verbose=False)
-    events = mne.find_events(raw, "STI 014", verbose=False)
-    raw.filter(0.5, 40.0, picks=["meg", "eeg"], verbose=False)
-    onset_s = (events[:, 0] - raw.first_samp) / raw.info["sfreq"]
-    raw.resample(100.0, verbose=False)
-    sfreq = raw.info["sfreq"]
-    train = np.zeros(raw.n_times)
-    onsets = np.round(onset_s * sfreq).astype(int)
-    train[onsets[(onsets >= 0) & (onsets < raw.n_times)]] = 1.0
-    picks = mne.pick_types(raw.info, meg=True, eeg=True)
-    res = stimulus_response_coherence(train, raw.get_data(picks), sfreq, epoch_s=4.0, fmin=0.5,
-                                      fmax=20.0, n_surrogates=200,
-                                      ch_names=[raw.ch_names[i] for i in picks])
-    rate = (len(onsets) - 1) / ((onsets[-1] - onsets[0]) / sfreq)
+    res, rate, n_events = _example("coherence_meg_sample").event_train_coherence(data)
     peaks = res.dominant_frequency()
     sig = np.isfinite(peaks)
     values, counts = np.unique(peaks[sig], return_counts=True)
     top = sorted(zip(counts, values), reverse=True)[:4]
-    print(f"  MNE sample ({raw.times[-1]:.0f} s, {len(picks)} MEG+EEG channels, event train "
-          f"of {len(onsets)} stimuli, mean rate {rate:.2f} Hz): {int(sig.sum())} channels "
-          "with coherence above the family-wise null")
+    print(f"  MNE sample (24 s, {len(peaks)} MEG+EEG channels, event train of {n_events} "
+          f"stimuli, mean rate {rate:.2f} Hz; examples/coherence_meg_sample.py): "
+          f"{int(sig.sum())} channels with coherence above the family-wise null")
     print("    dominant frequency (channels): "
           + ", ".join(f"{v:.2f} Hz ({c})" for c, v in top))
     best = int(np.argmax(res.coherence.max(1)))
@@ -165,7 +151,7 @@ def similarity(data: Path, n_reps: int) -> None:
     rng = np.random.default_rng(0)
     times = np.arange(40) * 0.01 - 0.1  # 100 Hz, -100..290 ms
     hits, errors = 0, []
-    for rep in range(n_reps):
+    for _ in range(n_reps):
         base = rng.standard_normal((24, 12))
         layers = {f"layer {i}": base + (i + 1) * 0.7 * rng.standard_normal((24, 12))
                   for i in range(6)}  # correlated layers, as in deep networks
@@ -179,9 +165,7 @@ def similarity(data: Path, n_reps: int) -> None:
     print(f"  RSA over time, 6 correlated layers, 4 subjects, 24 conditions: planted layer "
           f"recovered in {hits} / {n_reps}; latency error median {1e3 * np.median(errors):.0f} "
           f"ms, max {1e3 * np.max(errors):.0f} ms (100 Hz)")
-    spec = importlib.util.spec_from_file_location("which_layer", REPO / "examples" / "which_layer.py")
-    example = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(example)
+    example = _example("which_layer")
     for planted in (("hubert", "layer 2"), ("wav2vec2", "layer 3")):
         start = time.perf_counter()
         res = example.which_layer(data, 4, planted, n_bootstrap=100)

@@ -1,0 +1,40 @@
+"""The attention and coherence examples run on the real data and print their figures."""
+
+from __future__ import annotations
+
+import re
+import runpy
+import sys
+from pathlib import Path
+
+import pytest
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+
+
+def _run(monkeypatch, capsys, script: str, *args: str) -> str:
+    monkeypatch.setattr(sys, "argv", [script, *args])
+    runpy.run_path(str(EXAMPLES / script), run_name="__main__")
+    return capsys.readouterr().out
+
+
+@pytest.mark.realdata
+def test_attention_example_accuracy_grows_with_the_window(data_root, tmp_path, monkeypatch,
+                                                          capsys):
+    out = _run(monkeypatch, capsys, "attention_audiobook.py", str(tmp_path), "--data",
+               str(data_root), "--n-trials", "4")
+    acc = [float(a) for a in re.findall(r"accuracy\s+([\d.]+) %", out)]
+    assert len(acc) == 4 and 55 < acc[0] < acc[2] and acc[3] >= 90
+    assert re.search(r"MESD [\d.]+ s at [\d.]+ s windows", out)
+    assert (tmp_path / "attention_accuracy.png").stat().st_size > 10_000
+
+
+@pytest.mark.realdata
+def test_coherence_example_finds_channels_above_the_null(data_root, tmp_path, monkeypatch,
+                                                         capsys):
+    out = _run(monkeypatch, capsys, "coherence_meg_sample.py", str(tmp_path), "--data",
+               str(data_root))
+    found = re.search(r"(\d+) stimuli at ([\d.]+) Hz; (\d+) of 366 channels", out)
+    assert found and int(found[1]) == 31 and 1.2 < float(found[2]) < 1.8
+    assert int(found[3]) > 18  # far more than the 5 % family-wise false positives
+    assert (tmp_path / "coherence.png").stat().st_size > 10_000
