@@ -38,3 +38,14 @@ def test_coherence_example_finds_channels_above_the_null(data_root, tmp_path, mo
     assert found and int(found[1]) == 31 and 1.2 < float(found[2]) < 1.8
     assert int(found[3]) > 18  # far more than the 5 % family-wise false positives
     assert (tmp_path / "coherence.png").stat().st_size > 10_000
+
+
+@pytest.mark.realdata
+def test_selectivity_example_maps_house_preferring_voxels(data_root, tmp_path, monkeypatch,
+                                                          capsys):
+    out = _run(monkeypatch, capsys, "selectivity_haxby.py", str(tmp_path), "--data",
+               str(data_root))
+    counts = {c: int(n) for c, n in re.findall(r"^\s+(\w+)\s+(\d+) voxels", out, flags=re.M)}
+    assert sum(counts.values()) == 100 and len(counts) == 8
+    assert max(counts, key=counts.get) == "house"  # this posterior slice holds the PPA
+    assert (tmp_path / "selectivity.png").stat().st_size > 10_000
