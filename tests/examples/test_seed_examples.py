@@ -47,5 +47,14 @@ def test_selectivity_example_maps_house_preferring_voxels(data_root, tmp_path, m
                str(data_root))
     counts = {c: int(n) for c, n in re.findall(r"^\s+(\w+)\s+(\d+) voxels", out, flags=re.M)}
     assert sum(counts.values()) == 100 and len(counts) == 8
-    assert max(counts, key=counts.get) == "house"  # this posterior slice holds the PPA
+    assert max(counts, key=counts.get) == "house"  # as printed by the example on this slice
     assert (tmp_path / "selectivity.png").stat().st_size > 10_000
+
+
+def test_topological_rsa_example(tmp_path, monkeypatch, capsys):
+    out = _run(monkeypatch, capsys, "topological_rsa.py", str(tmp_path))
+    topo = re.search(r"topological RSA: best (\w+) \(ring ([\d.]+), chain ([\d.]+)", out)
+    plain = re.search(r"plain RSA: best \w+ \(ring ([\d.]+), chain ([\d.]+)", out)
+    assert topo[1] == "ring" and float(topo[2]) > 0.95
+    assert float(topo[2]) - float(topo[3]) > float(plain[1]) - float(plain[2])
+    assert (tmp_path / "topology_rdms.png").stat().st_size > 10_000
