@@ -1,21 +1,12 @@
-"""The attention and coherence examples run on the real data and print their figures."""
+"""The seed-analysis examples (topology, attention, coherence, selectivity) run and print their figures."""
 
 from __future__ import annotations
 
 import re
-import runpy
-import sys
-from pathlib import Path
 
 import pytest
 
-EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
-
-
-def _run(monkeypatch, capsys, script: str, *args: str) -> str:
-    monkeypatch.setattr(sys, "argv", [script, *args])
-    runpy.run_path(str(EXAMPLES / script), run_name="__main__")
-    return capsys.readouterr().out
+from .test_examples import _run
 
 
 @pytest.mark.realdata
