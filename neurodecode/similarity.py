@@ -212,8 +212,9 @@ def similarity_map(
     alphas : sequence of float
         Encoding: ridge penalties (chosen per target by inner CV).
     n_bootstrap : int
-        Bootstrap draws for the CIs (subjects; else conditions for RSA, samples or
-        groups for encoding).
+        Bootstrap draws for the CIs: RSA resamples subjects (else conditions); encoding
+        resamples samples, or whole groups when there are >= 10, else 50 contiguous
+        blocks within the groups (out-of-fold predictions are not refit).
     ci : float
         Coverage of the intervals, in (0, 1).
     seed : int or None
@@ -371,6 +372,20 @@ def _column_means(scores: np.ndarray, over: str, n_cols: int) -> np.ndarray:
     return scores
 
 
+def _bootstrap_units(n: int, groups: np.ndarray | None, min_units: int = 10) -> np.ndarray:
+    """Resampling unit of each sample: its group when there are >= ``min_units`` groups,
+    else one of 50 contiguous blocks inside its group (keeps the autocorrelation)."""
+    if groups is None:
+        return np.arange(n)
+    _, labels = np.unique(groups, return_inverse=True)
+    if labels.max() + 1 >= min_units:
+        return labels
+    block = max(1, n // 50)
+    within = np.concatenate([np.arange(c) for c in np.bincount(labels)])[np.argsort(
+        np.argsort(labels, kind="stable"), kind="stable")]
+    return labels * (n // block + 1) + within // block
+
+
 def _encoding_map(x, arrays, over, repeats, delays, groups, cv, alphas, n_boot, ci, rng):
     from .encoding import correlation_per_target, noise_ceiling
     from .encoding.ridge import make_splits
@@ -382,7 +397,7 @@ def _encoding_map(x, arrays, over, repeats, delays, groups, cv, alphas, n_boot, 
     labels = None if groups is None else np.asarray(groups)
     splits = make_splits(cv, len(y), labels)
     n_cols = x.shape[-1] if over == "time" else (1 if over == "layers" else y.shape[1])
-    units = np.arange(len(y)) if labels is None else labels
+    units = _bootstrap_units(len(y), labels)
     unique = np.unique(units)
     draws = [np.concatenate([np.flatnonzero(units == u) for u in rng.choice(unique, unique.size)])
              for _ in range(n_boot)]

@@ -123,3 +123,15 @@ def test_bad_inputs(rng):
                        repeats=np.ones((2, 20, 4)))
     with pytest.raises(ValueError, match=r"ci must be in \(0, 1\)"):
         similarity_map(np.ones((20, 3)), layers, ci=2)
+
+
+def test_bootstrap_units_keep_groups_or_blocks():
+    from neurodecode.similarity import _bootstrap_units
+
+    many = np.repeat(np.arange(12), 25)
+    np.testing.assert_array_equal(_bootstrap_units(300, many), many)
+    few = np.repeat([0, 1, 2], [100, 120, 80])
+    units = _bootstrap_units(300, few)
+    assert len(np.unique(units)) == 51  # 6-sample blocks that never straddle two groups
+    assert all(len(np.unique(few[units == u])) == 1 for u in np.unique(units))
+    np.testing.assert_array_equal(_bootstrap_units(5, None), np.arange(5))
