@@ -172,10 +172,13 @@ def similarity(data: Path, n_reps: int) -> None:
         models, layer_names, table = res.grid()
         peak = res.peak()
         i, j = models.index(peak["model"]), layer_names.index(peak["layer"])
+        row = res.labels.index(f"{peak['model']}/{peak['layer']}")
+        low, high = (c[row, 0] for c in res.normalized_ci)
         second = np.sort(table.ravel())[-2]
         print(f"  which layer (4 audiobook trials, 2 tiny models x 5 layers, encoding): planted "
               f"{planted[0]} {planted[1]} -> {peak['model']} {peak['layer']} (r / ceiling "
-              f"{table[i, j]:.2f}, runner-up {second:.2f}; {time.perf_counter() - start:.0f} s)")
+              f"{table[i, j]:.2f} [95 % CI {low:.2f}, {high:.2f}], runner-up {second:.2f}; "
+              f"{time.perf_counter() - start:.0f} s)")
 
 
 def main() -> None:
