@@ -67,6 +67,63 @@ def plot_similarity_map(
     return finish(fig, fname, dpi)
 
 
+def plot_layer_maps(
+    result: Any,
+    *,
+    info: Any = None,
+    masker: Any = None,
+    normalized: bool = True,
+    cmap: str = "viridis",
+    fname: str | Path | None = None,
+    dpi: float = DEFAULT_DPI,
+) -> Figure | dict:
+    """Per-layer maps of a sensor or voxel similarity map.
+
+    Parameters
+    ----------
+    result : SimilarityMapResult
+        With ``over="sensors"`` (one value per channel of ``info``) or ``"voxels"``.
+    info : mne.Info or None
+        Sensors: one scalp map per layer in a row, one shared colour scale.
+    masker : fitted nilearn masker or None
+        Voxels: one brain map per layer (:func:`plot_brain_map`).
+    normalized, cmap, fname, dpi
+        As in :func:`plot_similarity_map`; for voxels ``fname`` gets the row index
+        appended to its stem.
+
+    Returns
+    -------
+    fig : Figure (sensors) or dict of {label: Figure} (voxels)
+    """
+    import mne
+
+    from .brainmap import plot_brain_map
+
+    scores = result.scores(normalized)
+    if (info is None) == (masker is None) or result.over not in ("sensors", "voxels"):
+        raise ValueError(f"plot_layer_maps needs a map over sensors (with info=) or voxels "
+                         f"(with masker=) and exactly one of them; got over={result.over!r}, "
+                         f"info={'set' if info is not None else None}, "
+                         f"masker={'set' if masker is not None else None}.")
+    if masker is not None:
+        figs = {}
+        for k, label in enumerate(result.labels):
+            out = None if fname is None else Path(fname).with_stem(f"{Path(fname).stem}_{k}")
+            figs[label] = plot_brain_map(masker.inverse_transform(scores[k]), title=label,
+                                         fname=out, dpi=dpi)
+        return figs
+    lo, hi = auto_vlim(np.nan_to_num(scores), None, symmetric=False)
+    fig = new_figure((2.2 * len(result.labels) + 0.8, 2.6), layout="constrained")
+    axes = fig.subplots(1, len(result.labels), squeeze=False)[0]
+    for ax, row, label in zip(axes, scores, result.labels):
+        im, _ = mne.viz.plot_topomap(np.nan_to_num(row), info, axes=ax, cmap=cmap,
+                                     vlim=(lo, hi), show=False)
+        ax.set_title(label, fontsize=9)
+    fig.colorbar(im, ax=list(axes), shrink=0.8,
+                 label="score / noise ceiling" if scores is result.normalized else "similarity")
+    return finish(fig, fname, dpi)
+
+
 def plot_models_by_layers(
     result: Any,
     *,
@@ -179,5 +236,5 @@ def plot_attention_accuracy(
     return finish(fig, fname, dpi)
 
 
-__all__ = ["plot_attention_accuracy", "plot_coherence", "plot_models_by_layers",
+__all__ = ["plot_attention_accuracy", "plot_coherence", "plot_layer_maps", "plot_models_by_layers",
            "plot_similarity_map"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from neurodecode.encoding import (
     AttentionResult,
@@ -13,6 +14,7 @@ from neurodecode.similarity import similarity_map
 from neurodecode.viz import (
     plot_attention_accuracy,
     plot_coherence,
+    plot_layer_maps,
     plot_models_by_layers,
     plot_similarity_map,
 )
@@ -56,3 +58,26 @@ def test_coherence_and_attention_figures(rng, tmp_path, check_file):
     fig = plot_attention_accuracy(att, fname=tmp_path / "aad.png")
     assert "MESD" in fig.axes[0].get_title()
     check_file(tmp_path / "aad.png")
+
+
+def test_layer_maps_on_the_scalp_and_in_the_brain(rng, tmp_path, check_file, eeg_info,
+                                                  blob_img):
+    import nibabel as nib
+    from nilearn.maskers import NiftiMasker
+
+    layers = {f"l{i}": rng.standard_normal((80, 4)) for i in range(2)}
+    brain = layers["l1"] @ rng.standard_normal((4, 64)) + rng.standard_normal((80, 64))
+    sensors = similarity_map(brain, layers, method="encoding", over="sensors", n_bootstrap=5)
+    fig = plot_layer_maps(sensors, info=eeg_info, fname=tmp_path / "scalp.png")
+    assert [ax.get_title() for ax in fig.axes[:2]] == ["l0", "l1"]
+    check_file(tmp_path / "scalp.png")
+    mask = nib.Nifti1Image((blob_img.get_fdata() > 0).astype("uint8"), blob_img.affine)
+    masker = NiftiMasker(mask).fit()
+    n_vox = int(mask.get_fdata().sum())
+    vox = similarity_map(rng.standard_normal((80, n_vox)) + layers["l0"][:, :1], layers,
+                         method="encoding", over="voxels", n_bootstrap=5)
+    figs = plot_layer_maps(vox, masker=masker, fname=tmp_path / "brain.png")
+    assert list(figs) == ["l0", "l1"]
+    check_file(tmp_path / "brain_0.png")
+    with pytest.raises(ValueError, match="plot_layer_maps needs a map over sensors"):
+        plot_layer_maps(vox, info=eeg_info, masker=masker)
