@@ -35,11 +35,12 @@ __all__ = [
 
 from .similarity import (  # noqa: E402  (issue 20: seed analyses' figures)
     plot_attention_accuracy,
+    plot_canonical_correlations,
     plot_coherence,
     plot_layer_maps,
     plot_models_by_layers,
     plot_similarity_map,
 )
 
-__all__ += ["plot_attention_accuracy", "plot_coherence", "plot_layer_maps",
-            "plot_models_by_layers", "plot_similarity_map"]
+__all__ += ["plot_attention_accuracy", "plot_canonical_correlations", "plot_coherence",
+            "plot_layer_maps", "plot_models_by_layers", "plot_similarity_map"]

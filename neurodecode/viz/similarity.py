@@ -210,6 +210,45 @@ def plot_coherence(
     return finish(fig, fname, dpi)
 
 
+def plot_canonical_correlations(
+    result: Any,
+    *,
+    title: str | None = None,
+    fname: str | Path | None = None,
+    dpi: float = DEFAULT_DPI,
+) -> Figure:
+    """Held-out canonical correlations per component, folds as dots, with the null band.
+
+    Parameters
+    ----------
+    result : CCAResult
+        From :func:`neurodecode.encoding.cross_validated_cca`.
+    """
+    k = np.arange(1, result.correlations.size + 1)
+    fig = new_figure((1.8 + 0.6 * k.size, 3.4), layout="constrained")
+    ax = fig.add_subplot()
+    if result.null is not None:
+        low, high = np.quantile(result.null, [0.025, 0.975], axis=0)
+        ax.bar(k, high - low, bottom=low, width=0.6, color="0.85",
+               label="permutation null (95 %)")
+    folds = result.fold_correlations
+    jitter = np.linspace(-0.15, 0.15, folds.shape[0])[:, None]
+    ax.plot((k[None] + jitter).ravel(), folds.ravel(), ".", color="0.4", label="folds")
+    ax.plot(k, result.correlations, "o-", color="k", label="mean held-out")
+    if result.pvalue is not None:
+        for x, y, p in zip(k, result.correlations, result.pvalue):
+            ax.annotate(f"p={p:.3f}", (x, y), textcoords="offset points", xytext=(0, 6),
+                        ha="center", fontsize=7)
+    ax.axhline(0, color="k", lw=0.6)
+    ax.set_xticks(k)
+    ax.set_xlabel("canonical component")
+    ax.set_ylabel("held-out canonical correlation")
+    ax.legend(fontsize=7)
+    if title:
+        ax.set_title(title)
+    return finish(fig, fname, dpi)
+
+
 def plot_attention_accuracy(
     result: Any,
     *,
@@ -236,5 +275,5 @@ def plot_attention_accuracy(
     return finish(fig, fname, dpi)
 
 
-__all__ = ["plot_attention_accuracy", "plot_coherence", "plot_layer_maps", "plot_models_by_layers",
+__all__ = ["plot_attention_accuracy", "plot_canonical_correlations", "plot_coherence", "plot_layer_maps", "plot_models_by_layers",
            "plot_similarity_map"]

@@ -49,3 +49,14 @@ def test_topological_rsa_example(tmp_path, monkeypatch, capsys):
     assert topo[1] == "ring" and float(topo[2]) > 0.95
     assert float(topo[2]) - float(topo[3]) > float(plain[1]) - float(plain[2])
     assert (tmp_path / "topology_rdms.png").stat().st_size > 10_000
+
+
+@pytest.mark.realdata
+def test_cca_example_finds_brain_model_components(data_root, tmp_path, monkeypatch, capsys):
+    out = _run(monkeypatch, capsys, "cca_haxby.py", str(tmp_path), "--data", str(data_root),
+               "--n-permutations", "10")
+    rows = [(float(r), float(p)) for r, p in
+            re.findall(r"held-out canonical r = ([\d.-]+) \(p = ([\d.]+)\)", out)]
+    assert len(rows) == 4 and rows[0][0] > 0.6 and rows[0][1] == pytest.approx(1 / 11, abs=1e-3)
+    assert all(a[0] >= b[0] for a, b in zip(rows, rows[1:]))
+    assert (tmp_path / "cca.png").stat().st_size > 10_000

@@ -81,3 +81,16 @@ def test_layer_maps_on_the_scalp_and_in_the_brain(rng, tmp_path, check_file, eeg
     check_file(tmp_path / "brain_0.png")
     with pytest.raises(ValueError, match="plot_layer_maps needs a map over sensors"):
         plot_layer_maps(vox, info=eeg_info, masker=masker)
+
+
+def test_canonical_correlation_figure(rng, tmp_path, check_file):
+    from neurodecode.encoding import cross_validated_cca
+    from neurodecode.viz import plot_canonical_correlations
+
+    z = rng.standard_normal((200, 1))
+    X = np.c_[z, rng.standard_normal((200, 3))]
+    Y = np.c_[z + rng.standard_normal((200, 1)), rng.standard_normal((200, 2))]
+    res = cross_validated_cca(X, Y, 2, n_permutations=5)
+    fig = plot_canonical_correlations(res, fname=tmp_path / "cca.png")
+    assert len(fig.axes[0].texts) == 2
+    check_file(tmp_path / "cca.png")
