@@ -12,7 +12,10 @@ Run from the repository root: ``python benchmarks/seed_analyses.py [--data ../sh
    dominant frequencies of the MNE sample MEG/EEG with the stimulus event train, with
    circular-shift null bands;
 4. similarity maps: planted layer and latency recovered by RSA over time; the planted
-   model and layer of the which-layer example (``examples/which_layer.py``).
+   model and layer of the which-layer example (``examples/which_layer.py``);
+5. Haxby: held-out CCA between the BOLD slice and the category model, and the preferred
+   category of the best-predicted voxels (``examples/cca_haxby.py``,
+   ``examples/selectivity_haxby.py``).
 """
 
 from __future__ import annotations
@@ -181,6 +184,20 @@ def similarity(data: Path, n_reps: int) -> None:
               f"{time.perf_counter() - start:.0f} s)")
 
 
+def haxby(data: Path) -> None:
+    print("\n== 5. Haxby: CCA brain vs category model, voxel selectivity")
+    res = _example("cca_haxby").haxby_cca(data / "fmri_haxby", n_permutations=100)
+    print("  CCA (530 voxels vs 8 category regressors, leave one run out, reg_x 0.5, 100 "
+          "circular shifts): held-out r " + ", ".join(
+              f"{r:.3f} (p {p:.3f})" for r, p in zip(res.correlations, res.pvalue)))
+    conditions, labels, scores, _ = _example("selectivity_haxby").haxby_selectivity(
+        data / "fmri_haxby")
+    best = np.argsort(-scores)[:100]
+    counts = {c: int(np.sum(labels[best] == c)) for c in conditions}
+    print(f"  preferred category of the 100 best-predicted voxels (held-out r >= "
+          f"{scores[best].min():.2f}): " + ", ".join(f"{c} {n}" for c, n in counts.items()))
+
+
 def main() -> None:
     default = os.environ.get("NEURODECODE_TEST_DATA", str(REPO.parent / "shared" / "data"))
     parser = argparse.ArgumentParser(description=__doc__,
@@ -193,6 +210,7 @@ def main() -> None:
     attention(args.data)
     coherence(args.data)
     similarity(args.data, 5 if args.quick else 20)
+    haxby(args.data)
 
 
 if __name__ == "__main__":
