@@ -170,7 +170,7 @@ def decode_attention(
         trf = TemporalReceptiveField(tmin, tmax, sfreq, alphas=alphas, direction="backward",
                                      cv=min(5, len(train)))
         trf.fit([a[i] for i in train], [e[i] for i in train])
-        rec = trf.predict(e[k])[:, 0]
+        rec = np.asarray(trf.predict(e[k]))[:, 0]
         rs.append(np.corrcoef(rec, a[k][:, 0])[0, 1])
         for j, w in enumerate(windows):
             n_win = max(2, int(round(w * sfreq)))

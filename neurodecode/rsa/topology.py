@@ -202,10 +202,11 @@ def select_topology(
     if not isinstance(models, dict) or not models:
         raise TypeError(f"models must be a non-empty dict {{name: RDM}}; got {type(models).__name__}.")
     names = [str(k) for k in models]
-    kw = {"geodesic": geodesic, "neighbours": neighbours}
-    data = geotopological_transform(data_rdms, lower, upper, **kw)
+    data = geotopological_transform(data_rdms, lower, upper, geodesic=geodesic,
+                                    neighbours=neighbours)
     stacked = np.stack([np.asarray(m, dtype=np.float64) for m in models.values()])
-    model_t = geotopological_transform(stacked, lower, upper, **kw)
+    model_t = geotopological_transform(stacked, lower, upper, geodesic=geodesic,
+                                       neighbours=neighbours)
     sim = np.atleast_1d(compare_rdms(data, model_t, method))
     best = np.asarray(names)[np.argmax(sim, axis=-1)]
     return TopologySelection(names, sim, str(best) if best.ndim == 0 else best)

@@ -138,7 +138,8 @@ def plot_models_by_layers(
     Each cell shows its score and, for one-column maps, its CI; the best cell is boxed.
     """
     models, layers, table = result.grid(normalized)
-    low = high = None
+    low: np.ndarray | None = None
+    high: np.ndarray | None = None
     if result.values.shape[1] == 1:
         lo_all, hi_all = result.normalized_ci if (normalized and result.normalized_ci) else (
             result.ci_low, result.ci_high)
@@ -153,11 +154,13 @@ def plot_models_by_layers(
     for (i, j), v in np.ndenumerate(table):
         if np.isnan(v):
             continue
-        text = f"{v:.2f}" if low is None else f"{v:.2f}\n[{low[i, j]:.2f}, {high[i, j]:.2f}]"
+        text = f"{v:.2f}"
+        if low is not None and high is not None:
+            text += f"\n[{low[i, j]:.2f}, {high[i, j]:.2f}]"
         ax.text(j, i, text, ha="center", va="center", fontsize=7,
                 color="w" if v < (vmin + vmax) / 2 else "k")
     bi, bj = np.unravel_index(np.nanargmax(table), table.shape)
-    ax.add_patch(_box(bj, bi))
+    ax.add_patch(_box(float(bj), float(bi)))
     ax.set_xticks(range(len(layers)), layers, rotation=45, ha="right")
     ax.set_yticks(range(len(models)), models)
     ax.set_xlabel("layer")
