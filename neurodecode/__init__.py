@@ -10,3 +10,12 @@ logger = logging.getLogger("neurodecode")
 logger.addHandler(logging.NullHandler())
 
 __all__ = ["__version__", "logger"]
+
+
+def __getattr__(name: str):
+    """Lazy top-level API: ``neurodecode.similarity_map`` imports its module on first use."""
+    if name in ("similarity_map", "SimilarityMapResult"):
+        from . import similarity
+
+        return getattr(similarity, name)
+    raise AttributeError(f"module 'neurodecode' has no attribute {name!r}")

@@ -68,3 +68,37 @@ __all__ = [
     "times_to_delays",
     "trf_patterns",
 ]
+
+from .spectral import (  # noqa: E402  (issue 20: stimulus-response spectra)
+    CoherenceResult,
+    channel_coherence,
+    dominant_frequencies,
+    multitaper_spectra,
+    stimulus_response_coherence,
+)
+
+__all__ += ["CoherenceResult", "channel_coherence", "dominant_frequencies",
+            "multitaper_spectra", "stimulus_response_coherence"]
+
+from .cca import CCA, CCAResult, cross_validated_cca  # noqa: E402  (issue 20: CCA)
+
+__all__ += ["CCA", "CCAResult", "cross_validated_cca"]
+
+from .attention import (  # noqa: E402  (issue 20: auditory attention decoding)
+    AttentionResult,
+    MESDResult,
+    decode_attention,
+    expected_switch_duration,
+    minimal_expected_switch_duration,
+    optimal_n_states,
+    simulate_two_speaker,
+    window_decisions,
+)
+
+__all__ += ["AttentionResult", "MESDResult", "decode_attention", "expected_switch_duration",
+            "minimal_expected_switch_duration", "optimal_n_states", "simulate_two_speaker",
+            "window_decisions"]
+
+from .selectivity import Selectivity, preferred_stimuli, project_weights  # noqa: E402  (issue 20)
+
+__all__ += ["Selectivity", "preferred_stimuli", "project_weights"]

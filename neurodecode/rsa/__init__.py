@@ -87,3 +87,14 @@ __all__ = [
     "volume_searchlight",
     "weighted_rdm",
 ]
+
+from .topology import (  # noqa: E402  (issue 20: topological RSA)
+    TOPOLOGIES,
+    TopologySelection,
+    geotopological_transform,
+    select_topology,
+    topology_model_rdms,
+)
+
+__all__ += ["TOPOLOGIES", "TopologySelection", "geotopological_transform", "select_topology",
+            "topology_model_rdms"]

@@ -34,3 +34,15 @@ __all__ = [
     "save_figure",
     "write_report",
 ]
+
+from .similarity import (  # noqa: E402  (issue 20: seed analyses' figures)
+    plot_attention_accuracy,
+    plot_canonical_correlations,
+    plot_coherence,
+    plot_layer_maps,
+    plot_models_by_layers,
+    plot_similarity_map,
+)
+
+__all__ += ["plot_attention_accuracy", "plot_canonical_correlations", "plot_coherence",
+            "plot_layer_maps", "plot_models_by_layers", "plot_similarity_map"]
