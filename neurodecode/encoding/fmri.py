@@ -12,7 +12,7 @@ import pandas as pd
 from .._validation import check_finite, check_option, check_positive
 from .ridge import DEFAULT_ALPHAS, RidgeCV, check_xy, resolve_dtype
 from .scoring import score_targets
-from .trf import lag_matrix
+from ._lags import lag_matrix
 
 logger = logging.getLogger("neurodecode")
 
