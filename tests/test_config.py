@@ -68,3 +68,13 @@ def test_floats_written_without_a_dot(tmp_path):
     assert recipe.training.lr == 3e-4 and recipe.training.weight_decay == 1e-2
     with pytest.raises(ConfigError, match="training.lr must be float; got 'fast'"):
         load_recipe(_write(tmp_path, "training: {lr: fast}\n"))
+
+
+def test_recipe_digest_is_the_report_config_hash():
+    """One config hash (issue 14): the run's config.sha256 equals the report's hash."""
+    from neurodecode._hashing import config_hash
+    from neurodecode.viz import config_hash as report_hash
+
+    recipe = load_recipe(REPO / "recipes" / "demo.yaml")
+    assert report_hash is config_hash
+    assert recipe.digest() == config_hash(recipe.to_dict()) == config_hash(recipe)
