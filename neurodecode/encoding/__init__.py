@@ -6,12 +6,12 @@ the fMRI helpers (:func:`make_hrf_regressors`, :func:`make_fir_design`,
 (:func:`score_targets`, :func:`noise_ceiling`, :func:`permutation_test`, ...).
 """
 
+from ..io.events import events_from_labels
 from ._solvers import RIDGE_SOLVERS, solve_ridge, solve_ridge_cv
 from .banded import BandedRidgeCV
 from .cluster import ClusterResult, cluster_permutation_test
 from .fmri import (
     VoxelwiseResult,
-    events_from_labels,
     fit_recording,
     fit_voxelwise,
     make_fir_design,
