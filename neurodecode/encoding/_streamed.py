@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 from tqdm.auto import tqdm
 
-from ._backend import get_backend
+from .._backend import get_backend
 from ._lags import lagged_chunks
 from ._solvers import _r2_from_sse, _select_alphas
 from .laplacian import penalised_solve

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 from sklearn.base import BaseEstimator, RegressorMixin
 
-from ._backend import get_backend
+from .._backend import get_backend
 from ._solvers import solve_ridge_cv
 from .ridge import (
     DEFAULT_ALPHAS,

@@ -9,8 +9,8 @@ from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.model_selection import KFold
 from sklearn.utils.validation import check_is_fitted
 
+from .._backend import get_backend
 from .._validation import check_finite, check_option
-from ._backend import get_backend
 from ._lags import lag_matrix, lagged_chunks, times_to_delays
 from ._solvers import solve_ridge, solve_ridge_cv, warn_zero_variance_folds
 from ._streamed import streamed_ridge_cv
