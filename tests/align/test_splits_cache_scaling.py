@@ -204,3 +204,27 @@ def test_stacked_parts_of_one_recording_share_its_timeline(rng, tmp_path):
     for name in ("train", "valid"):
         for a, b in zip(splits[name].meta["start"], splits[name].meta["stop"]):
             assert ((test["stop"] <= a) | (test["start"] >= b)).all()  # no shared sample
+
+
+def test_scaler_is_a_scikit_learn_transformer(rng):
+    """Issue 14: params stored in __init__, learned attributes end in _, clone and
+    pipelines work (the checks of parametrize_with_checks that need no 2-D data)."""
+    from sklearn.base import TransformerMixin, clone
+    from sklearn.pipeline import make_pipeline
+    from sklearn.utils.estimator_checks import (
+        check_get_params_invariance,
+        check_no_attributes_set_in_init,
+        check_parameters_default_constructible,
+        check_set_params,
+    )
+
+    scaler = SegmentScaler("standard", clamp=5.0)
+    for check in (check_no_attributes_set_in_init, check_parameters_default_constructible,
+                  check_get_params_invariance, check_set_params):
+        check("SegmentScaler", scaler)
+    assert isinstance(scaler, TransformerMixin)
+    assert clone(scaler).get_params() == {"method": "standard", "clamp": 5.0}
+    train = rng.standard_normal((20, 3, 10))
+    fitted = make_pipeline(clone(scaler)).fit(train)
+    np.testing.assert_array_equal(fitted.transform(train), scaler.fit_transform(train))
+    assert scaler.n_channels_ == 3 and not hasattr(SegmentScaler(), "scale_")
