@@ -213,7 +213,7 @@ def fit_recording(
     Parameters
     ----------
     recording : Recording-like
-        Needs ``data`` (n_volumes, n_voxels), ``runs`` (n_volumes,), ``events``
+        Needs ``data`` (n_voxels, n_volumes), ``runs`` (n_volumes,), ``events``
         (onset, duration, condition), ``sfreq`` (1 / TR) and ``masker``.
 
     Returns
@@ -221,7 +221,7 @@ def fit_recording(
     result : VoxelwiseResult
     img : Nifti1Image of the per-voxel scores
     """
-    data = np.asarray(recording.data)
+    data = np.asarray(recording.data).T  # (n_volumes, n_voxels), as the design
     design, _ = make_hrf_regressors(recording.events, data.shape[0], 1.0 / recording.sfreq,
                                     recording.runs, conditions, hrf_model)
     result = fit_voxelwise(design, data, recording.runs, alphas=alphas, metric=metric)

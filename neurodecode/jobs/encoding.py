@@ -142,7 +142,7 @@ def fmri_encoding(recording: Recording, conditions: Sequence[str], recipe: Recip
                                 alphas=list(ana.alphas))
     significant = None
     if ana.n_permutations > 0:
-        significant = permutation_test(np.asarray(recording.data), result.predictions,
+        significant = permutation_test(np.asarray(recording.data).T, result.predictions,
                                        metric="r", n_permutations=ana.n_permutations,
                                        groups=recording.runs, method="shift",
                                        random_state=recipe.seed)["significant"]

@@ -52,7 +52,7 @@ def test_hrf_design_and_planted_voxels(rng):
     assert res.alphas.shape == (4, 20) and res.scores_per_run.shape == (4, 20)
     perm = permutation_test(Y, res.predictions, n_permutations=100, groups=runs)
     assert perm["significant"][:10].all() and perm["significant"][10:].sum() <= 1
-    rec = SimpleNamespace(data=Y, runs=runs, events=events, sfreq=1 / TR, masker=_masker(20))
+    rec = SimpleNamespace(data=Y.T, runs=runs, events=events, sfreq=1 / TR, masker=_masker(20))
     res2, img = fit_recording(rec, alphas=np.logspace(-2, 3, 6))
     np.testing.assert_allclose(res2.scores, res.scores)
     np.testing.assert_allclose(np.ravel(rec.masker.transform(img)), res.scores, atol=1e-6)
