@@ -53,12 +53,6 @@ def resolve_backend(backend: str | None, device: Any = None) -> str:
     return backend
 
 
-def check_backend(backend: str | None, device: Any = None) -> str:
-    """Raise ``ValueError`` for an unknown backend or a device it cannot use; return its
-    name (see :func:`resolve_backend`)."""
-    return resolve_backend(backend, device)
-
-
 def get_backend(backend: str | None, device: Any = "cpu", dtype: Any = np.float64):
     """Return a backend object for ``device`` and ``dtype`` (``None``: see
     :func:`resolve_backend`)."""
@@ -290,6 +284,9 @@ class TorchBackend:
 
 #: Registry of array backends.
 BACKENDS = {"numpy": NumpyBackend, "torch": TorchBackend}
+
+#: The name the RSA modules use for :func:`resolve_backend`.
+check_backend = resolve_backend
 
 __all__ = [
     "BACKENDS",
