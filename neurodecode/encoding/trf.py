@@ -212,10 +212,12 @@ class TemporalReceptiveField(RegressorMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : list of arrays of shape (n_times, n_features), or one such array
-            Stimulus features per trial.
+        X : list (or tuple) of arrays of shape (n_times, n_features), or one such array
+            Stimulus features per trial. One array is one trial, validated as
+            scikit-learn does (a 1-D array is one feature).
         Y : list of arrays of shape (n_times, n_channels), or one such array
-            Responses per trial (same lengths as ``X``).
+            Responses per trial (same lengths as ``X``); with one array, a 1-D ``Y``
+            (one output) gives 1-D predictions.
 
         Returns
         -------
