@@ -34,7 +34,7 @@ def main(root: Path, out_dir: Path) -> None:
     masker = NiftiMasker(mask_img=str(root / "mask.nii.gz"), detrend=True,
                          standardize="zscore_sample", runs=runs, t_r=T_R).fit()
     data = masker.transform(str(root / "bold.nii.gz"))
-    events = events_from_labels(attrs.label.to_numpy(), runs, T_R)
+    events = events_from_labels(attrs.label.to_numpy(), T_R, runs=runs)
     design, conditions = make_hrf_regressors(events, len(data), T_R, runs)
     t0 = time.perf_counter()
     res = fit_voxelwise(design, data, runs)

@@ -110,8 +110,8 @@ def main() -> None:
     source, layers = model_layers(images, args.pixels)
     names, rdms = layer_rdms(layers)
     results = {
-        "human IT": bootstrap_ci(human, rdms, n_bootstrap=args.n_bootstrap),
-        "monkey IT": bootstrap_ci(monkey, rdms, n_bootstrap=args.n_bootstrap),
+        "human IT": bootstrap_ci(human, rdms, n_bootstraps=args.n_bootstrap),
+        "monkey IT": bootstrap_ci(monkey, rdms, n_bootstraps=args.n_bootstrap),
     }
     for target, res in results.items():
         for k, name in enumerate(names):

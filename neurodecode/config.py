@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
-import hashlib
 import json
 import types
 import typing
@@ -20,6 +19,7 @@ from typing import Any
 
 import yaml
 
+from ._hashing import config_hash
 from .exceptions import ConfigError
 
 TASKS = ("decoding", "classification", "rsa", "encoding")
@@ -196,9 +196,8 @@ class Recipe:
         return json.loads(json.dumps(dataclasses.asdict(self)))
 
     def digest(self) -> str:
-        """SHA-256 of the resolved recipe (JSON with sorted keys)."""
-        text = json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":"))
-        return hashlib.sha256(text.encode()).hexdigest()
+        """SHA-256 of the resolved recipe (:func:`neurodecode._hashing.config_hash`)."""
+        return config_hash(self.to_dict())
 
 
 def load_recipe(path: str | Path, overrides: Sequence[str] = ()) -> Recipe:

@@ -157,4 +157,4 @@ def test_fmri_nan_outside_the_mask_is_fine(rng):
     inside[1, 2, 0] = 0
     events = pd.DataFrame({"onset": [4.0], "duration": [8.0], "trial_type": ["a"]})
     rec = read_fmri(img, events=events, mask=nib.Nifti1Image(inside, mask.affine))
-    assert rec.data.shape == (30, 59) and np.isfinite(rec.data).all()
+    assert rec.data.shape == (59, 30) and np.isfinite(rec.data).all()

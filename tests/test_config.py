@@ -158,3 +158,13 @@ def test_config_defaults_are_the_library_defaults():
     for name in ("tmin", "tmax", "sfreq", "baseline", "delay", "max_pad", "stride", "on"):
         if name in seg_defaults and seg_defaults[name].default is not inspect.Parameter.empty:
             assert getattr(SegmentsConfig(), name) == seg_defaults[name].default, name
+
+
+def test_recipe_digest_is_the_report_config_hash():
+    """One config hash (issue 14): the run's config.sha256 equals the report's hash."""
+    from neurodecode._hashing import config_hash
+    from neurodecode.viz import config_hash as report_hash
+
+    recipe = load_recipe(REPO / "recipes" / "demo.yaml")
+    assert report_hash is config_hash
+    assert recipe.digest() == config_hash(recipe.to_dict()) == config_hash(recipe)

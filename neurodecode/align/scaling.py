@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import numpy as np
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.utils.validation import check_is_fitted
 
 from .._validation import check_finite, check_option
 
 SCALERS = ("robust", "standard")
 
 
-class SegmentScaler:
+class SegmentScaler(TransformerMixin, BaseEstimator):
     """Scale each channel by statistics of the training segments, then clamp.
+
+    A scikit-learn transformer (``get_params``, ``set_params``, ``clone``, pipelines) on
+    3-D arrays of segments: the statistics are per channel, over segments and times.
 
     Parameters
     ----------
@@ -24,14 +29,28 @@ class SegmentScaler:
     ----------
     center_ : array of shape (n_channels,)
     scale_ : array of shape (n_channels,)
+    n_channels_ : int
+        Number of channels seen in ``fit``.
     """
 
     def __init__(self, method: str = "robust", clamp: float | None = 20.0):
         self.method = method
         self.clamp = clamp
 
-    def fit(self, brain: np.ndarray) -> SegmentScaler:
-        """Learn per-channel statistics from ``brain`` of shape (n_segments, n_channels, n_times)."""
+    def fit(self, brain: np.ndarray, y: None = None) -> SegmentScaler:
+        """Learn per-channel statistics.
+
+        Parameters
+        ----------
+        brain : array of shape (n_segments, n_channels, n_times)
+            The training segments.
+        y : None
+            Ignored (scikit-learn's transformer signature).
+
+        Returns
+        -------
+        self : SegmentScaler
+        """
         check_option("method", self.method, SCALERS)
         if np.asarray(brain).ndim != 3 or len(brain) == 0:
             raise ValueError(
@@ -49,14 +68,22 @@ class SegmentScaler:
         else:
             self.center_, scale = flat.mean(axis=1), std
         self.scale_ = np.where(scale > 0, scale, 1.0)
+        self.n_channels_ = int(brain.shape[1])
         return self
 
     def transform(self, brain: np.ndarray) -> np.ndarray:
-        """Scaled (and clamped) float32 copy of ``brain``."""
-        if not hasattr(self, "scale_"):
-            from sklearn.exceptions import NotFittedError
+        """Scaled (and clamped) float32 copy of ``brain``.
 
-            raise NotFittedError("SegmentScaler is not fitted: call fit(train.brain) first.")
+        Parameters
+        ----------
+        brain : array of shape (n_segments, n_channels, n_times)
+
+        Returns
+        -------
+        scaled : array of shape (n_segments, n_channels, n_times), float32
+        """
+        check_is_fitted(self, "scale_", msg="SegmentScaler is not fitted: call "
+                        "fit(train.brain) first.")
         if np.ndim(brain) != 3 or np.shape(brain)[1] != len(self.scale_):
             raise ValueError(
                 f"brain must have shape (n_segments, {len(self.scale_)} channels, n_times) as "
@@ -68,6 +95,9 @@ class SegmentScaler:
             np.clip(out, -self.clamp, self.clamp, out=out)
         return out.astype(np.float32, copy=False)
 
-    def fit_transform(self, brain: np.ndarray) -> np.ndarray:
-        """Fit on ``brain`` and return it scaled."""
+    def fit_transform(self, brain: np.ndarray, y: None = None) -> np.ndarray:
+        """Fit on ``brain`` of shape (n_segments, n_channels, n_times) and return it scaled."""
         return self.fit(brain).transform(brain)
+
+
+__all__ = ["SCALERS", "SegmentScaler"]

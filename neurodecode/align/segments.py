@@ -299,7 +299,7 @@ def check_recording(rec: Recording, like: Recording | None = None) -> None:
     shape = getattr(rec.data_loader, "shape", None)  # arrays only: never loads a file
     counts = {"ch_types": len(rec.ch_types) or len(names)}
     if shape is not None and len(shape) == 2:
-        counts["channels in its data"] = shape[1 if rec.modality == "fmri" else 0]
+        counts["channels in its data"] = shape[0]
     for what, count in counts.items():
         if count != len(names):
             raise ValueError(f"the recording of subject {rec.subject!r} has {count} {what} "

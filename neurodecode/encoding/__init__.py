@@ -3,15 +3,16 @@
 Public API: :class:`RidgeCV`, :class:`BandedRidgeCV`, :class:`KernelRidgeCV`, :class:`TemporalReceptiveField`,
 the fMRI helpers (:func:`make_hrf_regressors`, :func:`make_fir_design`,
 :func:`fit_voxelwise`, :func:`fit_recording`, :func:`scores_to_nifti`) and the scores
-(:func:`score_targets`, :func:`noise_ceiling`, :func:`permutation_test`, ...).
+(:func:`score_targets`, :func:`repeat_noise_ceiling`, :func:`permutation_test_scores`, ...;
+``noise_ceiling`` and ``permutation_test`` are their earlier names).
 """
 
+from ..io.events import events_from_labels
 from ._solvers import RIDGE_SOLVERS, solve_ridge, solve_ridge_cv
 from .banded import BandedRidgeCV
 from .cluster import ClusterResult, cluster_permutation_test
 from .fmri import (
     VoxelwiseResult,
-    events_from_labels,
     fit_recording,
     fit_voxelwise,
     make_fir_design,
@@ -28,7 +29,9 @@ from .scoring import (
     noise_ceiling,
     normalise_by_ceiling,
     permutation_test,
+    permutation_test_scores,
     r2_per_target,
+    repeat_noise_ceiling,
     score_targets,
 )
 from .trf import TemporalReceptiveField, lag_matrix, times_to_delays
@@ -58,8 +61,10 @@ __all__ = [
     "noise_ceiling",
     "normalise_by_ceiling",
     "permutation_test",
+    "permutation_test_scores",
     "r2_per_target",
     "r2_score_split",
+    "repeat_noise_ceiling",
     "score_targets",
     "scores_to_nifti",
     "solve_ridge",

@@ -11,30 +11,17 @@ per fold, every alpha from it), so the results agree to rounding.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
 from tqdm.auto import tqdm
 
-from ._backend import get_backend
+from .._backend import get_backend
+from ._lags import lagged_chunks
 from ._solvers import _r2_from_sse, _select_alphas
 from .laplacian import penalised_solve
 
 _FOLD_BYTES = 1e9  # Gram matrices of the folds kept between passes
-
-
-def lagged_chunks(
-    x: np.ndarray, lags: np.ndarray, chunk_rows: int
-) -> Iterator[tuple[int, int, np.ndarray]]:
-    """Yield ``(start, stop, rows start:stop of lag_matrix(x, lags))``, in one reused buffer."""
-    from .trf import lag_matrix
-
-    n_times = x.shape[0]
-    buf = np.empty((min(chunk_rows, n_times), x.shape[1] * len(lags)), dtype=x.dtype)
-    for start in range(0, n_times, chunk_rows):
-        stop = min(start + chunk_rows, n_times)
-        yield start, stop, lag_matrix(x, lags, buf[: stop - start], rows=(start, stop))
 
 
 @dataclass

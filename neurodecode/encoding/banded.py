@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 from sklearn.base import BaseEstimator, RegressorMixin
 
-from ._backend import get_backend
+from .._backend import get_backend
 from ._solvers import solve_ridge_cv
 from .ridge import (
     DEFAULT_ALPHAS,
@@ -27,7 +27,7 @@ from .scoring import score_targets
 
 
 def _check_bands(bands: Any, n_features: int) -> list[slice]:
-    sizes = [int(b) for b in bands]
+    sizes = [n_features] if bands is None else [int(b) for b in bands]
     if any(s <= 0 for s in sizes) or sum(sizes) != n_features:
         raise ValueError(
             f"bands must be positive sizes summing to n_features={n_features}; got {sizes}."
@@ -41,9 +41,10 @@ class BandedRidgeCV(RegressorMixin, BaseEstimator):
 
     Parameters
     ----------
-    bands : sequence of int
+    bands : sequence of int or None
         Number of columns of each feature space, in the order of X's columns
-        (e.g. ``[n_speech, n_text]``).
+        (e.g. ``[n_speech, n_text]``). ``None``: one band holding every column (then
+        the model is :class:`RidgeCV`'s).
     alphas : sequence of float
         Global penalties tried for every band weighting.
     n_iter : int
@@ -66,7 +67,7 @@ class BandedRidgeCV(RegressorMixin, BaseEstimator):
 
     def __init__(
         self,
-        bands: Any,
+        bands: Any = None,
         alphas: Any = DEFAULT_ALPHAS,
         n_iter: int = 20,
         concentration: float = 1.0,
@@ -95,6 +96,11 @@ class BandedRidgeCV(RegressorMixin, BaseEstimator):
         gammas = rng.dirichlet(np.full(n_bands, self.concentration), size=self.n_iter)
         gammas[0] = 1.0 / n_bands
         return gammas
+
+    def __sklearn_tags__(self):  # noqa: D105
+        tags = super().__sklearn_tags__()
+        tags.target_tags.multi_output = True
+        return tags
 
     def fit(self, X: Any, Y: Any, groups: Any = None) -> BandedRidgeCV:
         """Fit the model.

@@ -18,8 +18,8 @@ from typing import Any
 import numpy as np
 from scipy import stats
 
+from .._stats import permutation_p_value
 from .._validation import check_finite, check_option
-from .scoring import permutation_p_value
 
 TAILS = (-1, 0, 1)
 

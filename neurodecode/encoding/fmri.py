@@ -10,29 +10,20 @@ import numpy as np
 import pandas as pd
 
 from .._validation import check_finite, check_option, check_positive
+from ..io.events import _check_runs
+from ._lags import lag_matrix
 from .ridge import DEFAULT_ALPHAS, RidgeCV, check_xy, resolve_dtype
 from .scoring import score_targets
-from .trf import lag_matrix
 
 logger = logging.getLogger("neurodecode")
 
 HRF_MODELS = ("glover", "spm")
 
 
-def _check_runs(runs: Any, n_volumes: int) -> np.ndarray:
-    if runs is None:
-        return np.zeros(n_volumes, dtype=int)
-    runs = np.asarray(runs)
-    if runs.shape != (n_volumes,):
-        raise ValueError(f"runs must have shape ({n_volumes},) (one run label per volume); "
-                         f"got {runs.shape}.")
-    return runs
-
-
 def make_hrf_regressors(
     events: pd.DataFrame,
     n_volumes: int,
-    t_r: float,
+    tr: float,
     runs: Any = None,
     conditions: list[str] | None = None,
     hrf_model: str = "glover",
@@ -45,7 +36,7 @@ def make_hrf_regressors(
     events : DataFrame with columns onset, duration, condition
         Onsets in seconds from the first volume of the (concatenated) recording.
     n_volumes : int
-    t_r : float
+    tr : float
         Repetition time in seconds.
     runs : array of shape (n_volumes,) or None
         Run of each volume; events only feed the run they fall in.
@@ -62,18 +53,18 @@ def make_hrf_regressors(
     from nilearn.glm.first_level import compute_regressor
 
     check_option("hrf_model", hrf_model, HRF_MODELS)
-    check_positive("t_r", t_r)
+    check_positive("tr", tr)
     missing = {"onset", "duration", "condition"} - set(events.columns)
     if missing:
         raise ValueError(f"events must have columns onset, duration, condition; missing "
                          f"{sorted(missing)}.")
     runs = _check_runs(runs, n_volumes)
     conditions = sorted(events["condition"].unique()) if conditions is None else conditions
-    frame_times = np.arange(n_volumes) * t_r
+    frame_times = np.arange(n_volumes) * tr
     out = np.zeros((n_volumes, len(conditions)))
     for run in np.unique(runs):
         vols = np.flatnonzero(runs == run)
-        start, stop = frame_times[vols[0]], frame_times[vols[-1]] + t_r
+        start, stop = frame_times[vols[0]], frame_times[vols[-1]] + tr
         in_run = events[(events.onset >= start) & (events.onset < stop)]
         for k, cond in enumerate(conditions):
             ev = in_run[in_run.condition == cond]
@@ -84,32 +75,6 @@ def make_hrf_regressors(
                                        oversampling=oversampling)
             out[vols, k] = reg[:, 0]
     return out, list(conditions)
-
-
-def events_from_labels(labels: Any, runs: Any, t_r: float,
-                       baseline: str | None = "rest") -> pd.DataFrame:
-    """Block events from per-volume condition labels (one block per contiguous stretch).
-
-    Parameters
-    ----------
-    labels : array of str, shape (n_volumes,)
-    runs : array of shape (n_volumes,) or None
-        A block never spans two runs.
-    t_r : float
-    baseline : str or None
-        Label that is not an event (e.g. ``"rest"``).
-
-    Returns
-    -------
-    events : DataFrame with columns onset, duration, condition (seconds)
-    """
-    from ..io.events import events_from_labels as block_events
-
-    labels = np.asarray(labels)
-    runs = _check_runs(runs, len(labels))
-    check_positive("t_r", t_r)
-    events = block_events(labels, t_r, rest=baseline, runs=runs)
-    return events[["onset", "duration", "condition"]]
 
 
 def make_fir_design(X: Any, delays: Any = (1, 2, 3, 4), runs: Any = None) -> np.ndarray:
@@ -248,7 +213,7 @@ def fit_recording(
     Parameters
     ----------
     recording : Recording-like
-        Needs ``data`` (n_volumes, n_voxels), ``runs`` (n_volumes,), ``events``
+        Needs ``data`` (n_voxels, n_volumes), ``runs`` (n_volumes,), ``events``
         (onset, duration, condition), ``sfreq`` (1 / TR) and ``masker``.
 
     Returns
@@ -256,7 +221,7 @@ def fit_recording(
     result : VoxelwiseResult
     img : Nifti1Image of the per-voxel scores
     """
-    data = np.asarray(recording.data)
+    data = np.asarray(recording.data).T  # (n_volumes, n_voxels), as the design
     design, _ = make_hrf_regressors(recording.events, data.shape[0], 1.0 / recording.sfreq,
                                     recording.runs, conditions, hrf_model)
     result = fit_voxelwise(design, data, recording.runs, alphas=alphas, metric=metric)

@@ -20,8 +20,8 @@ from sklearn.metrics.pairwise import pairwise_kernels
 from sklearn.utils.validation import check_is_fitted, validate_data
 from tqdm.auto import tqdm
 
+from .._backend import get_backend
 from .._validation import check_finite, check_option, check_positive
-from ._backend import get_backend
 from ._solvers import _select_alphas, stack_weights, stacked_r2, warn_zero_variance_folds
 from .ridge import (
     DEFAULT_ALPHAS,

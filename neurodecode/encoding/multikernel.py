@@ -20,8 +20,8 @@ from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.metrics.pairwise import pairwise_kernels
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from .._backend import get_backend
 from .._validation import check_finite, check_option, check_positive
-from ._backend import get_backend
 from .banded import _check_bands
 from .hypergradient import refit_weighted_kernel_ridge, solve_multiple_kernel_ridge_hyper_gradient
 from .kernel import DEFAULT_MAX_MEMORY, KERNELS, kernel_cv_scores, refit_kernel_ridge

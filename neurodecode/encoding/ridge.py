@@ -12,30 +12,14 @@ from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.model_selection import GroupKFold, KFold, LeaveOneGroupOut
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from .._backend import DTYPES, get_backend, resolve_dtype  # noqa: F401  (re-exported)
 from .._validation import check_finite, check_option, check_shape
-from ._backend import get_backend
 from ._solvers import RIDGE_SOLVERS
 from .scoring import score_targets
 
 logger = logging.getLogger("neurodecode")
 
 DEFAULT_ALPHAS = tuple(np.logspace(-2, 10, 13))
-DTYPES = {"float32": np.float32, "float64": np.float64}
-
-
-def resolve_dtype(dtype: str | None, *arrays: Any) -> type:
-    """The working precision: ``DTYPES[dtype]``, or with ``None`` the inputs' own.
-
-    ``None`` keeps float32 when every array in ``arrays`` is float32 and uses float64
-    otherwise (as scikit-learn keeps a float32 ``X``): float32 is the faster path.
-    """
-    if dtype is None:
-        float32 = all(getattr(a, "dtype", None) == np.float32 for a in arrays)
-        return np.float32 if arrays and float32 else np.float64
-    check_option("dtype", dtype, [*DTYPES, None])
-    return DTYPES[dtype]
-
-
 def check_alphas(alphas: Any) -> np.ndarray:
     """Return ``alphas`` as a 1-D float array, raising if any is not finite and > 0."""
     arr = np.atleast_1d(np.asarray(alphas, dtype=float))

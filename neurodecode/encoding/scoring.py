@@ -1,4 +1,10 @@
-"""Per-target scores, noise ceilings and permutation significance with FDR."""
+"""Per-target scores, noise ceilings and permutation significance with FDR.
+
+:func:`permutation_test_scores` and :func:`repeat_noise_ceiling` were called
+``permutation_test`` and ``noise_ceiling``; those names still work. The RSA counterparts
+are :func:`neurodecode.rsa.permutation_test_rdms` (permuting condition labels) and
+:func:`neurodecode.rsa.rdm_noise_ceiling` (bounds for model RDMs).
+"""
 
 from __future__ import annotations
 
@@ -7,7 +13,8 @@ from typing import Any
 
 import numpy as np
 
-from .._stats import fdr_correction
+from .._compat import renamed_kwargs
+from .._stats import fdr_correction, permutation_p_value
 from .._validation import check_finite, check_option
 
 METRICS = ("r", "r2")
@@ -94,7 +101,8 @@ def score_targets(y_true: Any, y_pred: Any, metric: str = "r") -> np.ndarray:
     return SCORERS[metric](a, b)
 
 
-def permutation_test(
+@renamed_kwargs(random_state="seed")
+def permutation_test_scores(
     y_true: Any,
     y_pred: Any,
     *,
@@ -103,7 +111,7 @@ def permutation_test(
     groups: Any = None,
     method: str = "shift",
     alpha: float = 0.05,
-    random_state: int | None = 0,
+    seed: int | np.random.Generator | None = 0,
     plus_one: bool = True,
 ) -> dict[str, np.ndarray]:
     """Permutation significance of each target's score, FDR-corrected across targets.
@@ -122,7 +130,8 @@ def permutation_test(
     method : {"shift", "groups", "shuffle"}
     alpha : float
         FDR level.
-    random_state : int or None
+    seed : int, Generator or None
+        Seed of the permutations (``random_state``, the earlier name, warns).
     plus_one : bool
         Count the observed score as one of the null draws,
         ``p = (1 + #{null >= observed}) / (n_permutations + 1)`` (Phipson & Smyth
@@ -141,7 +150,7 @@ def permutation_test(
         raise ValueError(f"n_permutations must be >= 1; got {n_permutations}.")
     a, b = _as_2d("y_true", y_true), _as_2d("y_pred", y_pred)
     observed = score_targets(a, b, metric)
-    rng = np.random.default_rng(random_state)
+    rng = np.random.default_rng(seed)
     perm_index = _null_indices(a.shape[0], groups, method, rng)
     null = np.empty((n_permutations, a.shape[1]))
     with warnings.catch_warnings():
@@ -152,27 +161,6 @@ def permutation_test(
     significant, p_fdr = fdr_correction(pvalue, alpha)
     return {"score": observed, "pvalue": pvalue, "pvalue_fdr": p_fdr,
             "significant": significant, "null": null}
-
-
-def permutation_p_value(null: Any, observed: Any, plus_one: bool = True) -> np.ndarray:
-    """One-sided (greater) permutation p-value of each observed statistic.
-
-    Parameters
-    ----------
-    null : array of shape (n_permutations, ...)
-    observed : array of shape (...)
-    plus_one : bool
-        ``(1 + #{null >= observed}) / (n_permutations + 1)``; False:
-        ``#{null >= observed} / n_permutations``.
-
-    Returns
-    -------
-    pvalue : array of shape (...)
-    """
-    null, observed = np.asarray(null), np.asarray(observed)
-    count = (null >= observed[None]).sum(0)
-    extra = int(bool(plus_one))
-    return (extra + count) / (len(null) + extra)
 
 
 def _null_indices(n: int, groups: Any, method: str, rng: np.random.Generator):
@@ -208,7 +196,7 @@ def _null_indices(n: int, groups: Any, method: str, rng: np.random.Generator):
     return shift
 
 
-def noise_ceiling(repeats: Any, method: str = "split_half") -> np.ndarray:
+def repeat_noise_ceiling(repeats: Any, method: str = "split_half") -> np.ndarray:
     """Noise ceiling (maximum expected r) per target from repeated presentations.
 
     Parameters
@@ -263,3 +251,23 @@ def normalise_by_ceiling(scores: Any, ceiling: Any, min_ceiling: float = 0.05) -
         raise ValueError(f"scores and ceiling must have the same shape; got {s.shape}, {c.shape}.")
     ok = c >= min_ceiling
     return np.where(ok, s / np.where(ok, c, 1.0), 0.0)
+
+
+#: Earlier names, kept for existing code.
+permutation_test = permutation_test_scores
+noise_ceiling = repeat_noise_ceiling
+
+__all__ = [
+    "METRICS",
+    "SCORERS",
+    "correlation_per_target",
+    "fdr_correction",
+    "noise_ceiling",
+    "normalise_by_ceiling",
+    "permutation_p_value",
+    "permutation_test",
+    "permutation_test_scores",
+    "r2_per_target",
+    "repeat_noise_ceiling",
+    "score_targets",
+]

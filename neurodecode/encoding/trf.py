@@ -7,67 +7,34 @@ from typing import Any
 import numpy as np
 from sklearn.base import BaseEstimator, RegressorMixin
 from sklearn.model_selection import KFold
-from sklearn.utils.validation import check_is_fitted
+from sklearn.utils.validation import check_array, check_is_fitted
 
-from .._validation import check_finite, check_option, check_positive
-from ._backend import get_backend
+from .._backend import get_backend
+from .._validation import check_finite, check_option
+from ._lags import lag_matrix, lagged_chunks, times_to_delays
 from ._solvers import solve_ridge, solve_ridge_cv, warn_zero_variance_folds
-from ._streamed import lagged_chunks, streamed_ridge_cv
+from ._streamed import streamed_ridge_cv
 from .laplacian import check_reg_type, laplacian_penalty
-from .ridge import DEFAULT_ALPHAS, check_alphas, resolve_dtype, warn_constant_targets
+from .ridge import (
+    DEFAULT_ALPHAS,
+    check_alphas,
+    check_predict_x,
+    resolve_dtype,
+    validate_fit_xy,
+    warn_constant_targets,
+)
 from .scoring import score_targets
 
 DIRECTIONS = ("forward", "backward")
 
 
-def times_to_delays(tmin: float, tmax: float, sfreq: float) -> np.ndarray:
-    """Delays in samples from ``tmin`` to ``tmax`` seconds (as MNE's ReceptiveField).
-
-    A delay ``d`` pairs the response at ``t`` with the stimulus at ``t - d``.
-    """
-    check_positive("sfreq", sfreq)
-    if tmin > tmax:
-        raise ValueError(f"tmin must be <= tmax; got tmin={tmin} and tmax={tmax}.")
-    return np.arange(int(np.round(tmin * sfreq)), int(np.round(tmax * sfreq)) + 1)
-
-
-def lag_matrix(
-    x: np.ndarray, delays: np.ndarray, out: np.ndarray | None = None,
-    rows: tuple[int, int] | None = None,
-) -> np.ndarray:
-    """Time-lagged copy of ``x`` with zeros outside the trial, written into ``out``.
-
-    Parameters
-    ----------
-    x : array of shape (n_times, n_features)
-    delays : array of int, shape (n_delays,)
-    out : array of shape (n_rows, n_features * n_delays) or None
-    rows : (start, stop) or None
-        Only rows ``start:stop`` of the lagged matrix (``n_rows = stop - start``);
-        ``None``: all ``n_times`` rows.
-
-    Returns
-    -------
-    lagged : array of shape (n_rows, n_features * n_delays)
-        Column ``f * n_delays + j`` holds feature ``f`` delayed by ``delays[j]``.
-    """
-    n_times, n_features = x.shape
-    start, stop = (0, n_times) if rows is None else rows
-    if out is None:
-        out = np.empty((stop - start, n_features * len(delays)), dtype=x.dtype)
-    view = out.reshape(stop - start, n_features, len(delays))
-    for j, d in enumerate(delays):
-        lo, hi = max(start - d, 0), min(stop - d, n_times)  # source rows inside the trial
-        first, last = lo + d - start, max(hi + d - start, lo + d - start)
-        view[:first, :, j] = 0
-        view[last:, :, j] = 0
-        if hi > lo:
-            view[first:last, :, j] = x[lo:hi]
-    return out
+def _is_trials(data: Any) -> bool:
+    """Whether ``data`` is a list (or tuple) of trials rather than one array."""
+    return isinstance(data, list | tuple)
 
 
 def _as_trials(name: str, data: Any, dtype: Any) -> list[np.ndarray]:
-    trials = [data] if isinstance(data, np.ndarray) else list(data)
+    trials = list(data) if _is_trials(data) else [data]
     if len(trials) == 0:
         raise ValueError(f"{name} must hold at least one trial; got an empty list.")
     out = []
@@ -169,7 +136,28 @@ class TemporalReceptiveField(RegressorMixin, BaseEstimator):
         training trials alone (with ``fit_intercept``, its lagged design and outputs are
         centred with the training rows' means), so the validation outputs never enter
         it; the final model is then refitted on all trials as described above.
+    n_features_in_ : int
+        Number of columns of ``X`` in ``fit``.
+
+    Notes
+    -----
+    The estimator follows scikit-learn's contract (``parametrize_with_checks``) except
+    for the checks in :attr:`CONTRACT_EXCEPTIONS`, which contradict what a TRF is.
     """
+
+    #: scikit-learn checks that contradict the TRF's contract, with the reason.
+    CONTRACT_EXCEPTIONS = {
+        "check_methods_sample_order_invariance": "a prediction at time t depends on the "
+        "stimulus at t - lag: reordering samples changes it (time lags)",
+        "check_methods_subset_invariance": "a prediction at time t depends on the "
+        "neighbouring samples (time lags), so a subset predicts differently",
+        "check_fit1d": "a 1-D X is documented as one feature over time, (n_times,)",
+        "check_regressors_train": "a list X is a list of trials (as MNE's ReceptiveField), "
+        "so X.tolist() is a list of one-sample trials",
+        "check_regressors_train(readonly_memmap=True)": "as check_regressors_train",
+        "check_regressors_train(readonly_memmap=True,X_dtype=float32)": "as "
+        "check_regressors_train",
+    }
 
     def __init__(
         self,
@@ -224,20 +212,29 @@ class TemporalReceptiveField(RegressorMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : list of arrays of shape (n_times, n_features), or one such array
-            Stimulus features per trial.
+        X : list (or tuple) of arrays of shape (n_times, n_features), or one such array
+            Stimulus features per trial. One array is one trial, validated as
+            scikit-learn does (a 1-D array is one feature).
         Y : list of arrays of shape (n_times, n_channels), or one such array
-            Responses per trial (same lengths as ``X``).
+            Responses per trial (same lengths as ``X``); with one array, a 1-D ``Y``
+            (one output) gives 1-D predictions.
 
         Returns
         -------
         self : TemporalReceptiveField
         """
         check_option("direction", self.direction, DIRECTIONS)
-        dtype = resolve_dtype(self.dtype, *([X] if isinstance(X, np.ndarray) else X))
+        dtype = resolve_dtype(self.dtype, *(X if _is_trials(X) else [X]))
         alphas = check_alphas(self.alphas)
         self.delays_ = times_to_delays(self.tmin, self.tmax, self.sfreq)
-        X, Y = _as_trials("X", X, dtype), _as_trials("Y", Y, dtype)
+        self._y_1d = False
+        if _is_trials(X):
+            X, Y = _as_trials("X", X, dtype), _as_trials("Y", Y, dtype)
+            self.n_features_in_ = X[0].shape[1]
+        else:  # one trial: scikit-learn's validation (sets n_features_in_)
+            X = X[:, None] if getattr(X, "ndim", None) == 1 else X
+            X, Y, self._y_1d = validate_fit_xy(self, X, Y, dtype)
+            X, Y = [X], [Y]
         _check_pairs(X, Y, self.delays_)
         inputs, outputs = self._inputs_outputs(X, Y)
         self.n_inputs_, n_out = inputs[0].shape[1], outputs[0].shape[1]
@@ -322,6 +319,11 @@ class TemporalReceptiveField(RegressorMixin, BaseEstimator):
             return self.cv
         raise TypeError(f"cv must be an int or a splitter with .split; got {self.cv!r}.")
 
+    def __sklearn_tags__(self):  # noqa: D105
+        tags = super().__sklearn_tags__()
+        tags.target_tags.multi_output = True
+        return tags
+
     def predict(self, X: Any) -> list[np.ndarray] | np.ndarray:
         """Predict the outputs of each trial.
 
@@ -335,7 +337,11 @@ class TemporalReceptiveField(RegressorMixin, BaseEstimator):
         Y_pred : list of arrays of shape (n_times, n_outputs) (an array if X was one)
         """
         check_is_fitted(self, "coef_")
-        single = isinstance(X, np.ndarray)
+        single = not _is_trials(X)
+        if single and self.direction == "forward":
+            X = check_predict_x(self, X)  # scikit-learn's checks and messages
+        elif single:  # the response: not the features seen in fit
+            X = check_array(X, dtype=self.intercept_.dtype, ensure_all_finite=False)
         trials = _as_trials("X", X, self.intercept_.dtype)
         if trials[0].shape[1] != self.n_inputs_:
             raise ValueError(
@@ -349,7 +355,9 @@ class TemporalReceptiveField(RegressorMixin, BaseEstimator):
             for start, stop, block in lagged_chunks(trial, self._lags(), 4096):
                 np.matmul(block, flat, out=pred[start:stop])
             preds.append(pred + self.intercept_)
-        return preds[0] if single else preds
+        if single:
+            return preds[0][:, 0] if self._y_1d else preds[0]
+        return preds
 
     def score_targets(self, X: Any, Y: Any, metric: str = "r") -> np.ndarray:
         """Score per output over the concatenated trials (``"r"`` or ``"r2"``).

@@ -1,4 +1,9 @@
-"""Chance levels, bootstrap confidence intervals and a binomial test for accuracies."""
+"""Chance levels, bootstrap confidence intervals and a binomial test for accuracies.
+
+:func:`bootstrap_ci` is the generic percentile bootstrap of a statistic of values; the
+RSA bootstrap of model-RDM similarities is :func:`neurodecode.rsa.bootstrap_ci_rdms`.
+Both take their interval from :func:`neurodecode._stats.percentile_interval`.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +11,8 @@ from collections.abc import Callable
 
 import numpy as np
 from scipy.stats import binomtest
+
+from .._stats import check_confidence, percentile_interval
 
 
 def chance_level(k: int, n_candidates: int) -> float:
@@ -43,8 +50,7 @@ def bootstrap_ci(values, *, n_bootstraps: int = 1000, confidence: float = 0.95, 
     values = np.asarray(values, dtype=float)
     if values.ndim != 1 or len(values) == 0:
         raise ValueError(f"values must be a non-empty 1-D array; got shape {values.shape}.")
-    if not 0 < confidence < 1:
-        raise ValueError(f"confidence must be in (0, 1); got {confidence}.")
+    check_confidence("confidence", confidence)
     if n_bootstraps < 1:
         raise ValueError(f"n_bootstraps must be >= 1; got {n_bootstraps}.")
     rng = np.random.default_rng(seed)
@@ -58,8 +64,7 @@ def bootstrap_ci(values, *, n_bootstraps: int = 1000, confidence: float = 0.95, 
         members = [np.flatnonzero(groups == g) for g in np.unique(groups)]
         stats = [statistic(values[np.concatenate([members[i] for i in rng.integers(
             0, len(members), len(members))])]) for _ in range(n_bootstraps)]
-    alpha = (1 - confidence) / 2
-    low, high = np.quantile(stats, [alpha, 1 - alpha])
+    low, high = percentile_interval(stats, confidence)
     return float(low), float(high)
 
 

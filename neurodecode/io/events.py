@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .._validation import check_positive
 from ..exceptions import AlignmentError, DataFormatError, DataNotFoundError
 from .recording import EVENT_COLUMNS, EVENT_KINDS
 
@@ -210,9 +211,39 @@ def events_from_labels(labels: np.ndarray | list[str], tr: float, *,
     Consecutive volumes with the same label (and run) form one event whose onset is the
     first volume's time and whose duration covers the block. Volumes labelled ``rest``
     make no event.
+
+    Parameters
+    ----------
+    labels : array of str, shape (n_volumes,)
+        Condition of each volume.
+    tr : float
+        Repetition time in seconds.
+    rest : str or None
+        Label that is not an event (``None``: every label is one).
+    runs : array of shape (n_volumes,) or None
+        Run of each volume; a block never spans two runs (it becomes the ``block``).
+    kind : str
+        ``kind`` of the events.
+
+    Returns
+    -------
+    events : DataFrame
+        The :data:`EVENT_COLUMNS` schema; onsets in seconds from the first volume.
+
+    Raises
+    ------
+    TypeError
+        If ``tr`` is not a number (e.g. the runs given in its place).
+    ValueError
+        If ``tr`` is not > 0 or ``runs`` has not one label per volume.
     """
     labels = np.asarray(labels).astype(str)
-    runs = np.zeros(len(labels), int) if runs is None else np.asarray(runs)
+    runs = _check_runs(runs, len(labels))
+    if np.ndim(tr) != 0 or not isinstance(np.asarray(tr).item(), int | float):
+        raise TypeError(f"tr must be the repetition time in seconds (a number); got "
+                        f"{type(tr).__name__} of shape {np.shape(tr)}. Pass the runs as "
+                        "runs=...")
+    check_positive("tr", float(tr))
     change = np.r_[True, (labels[1:] != labels[:-1]) | (runs[1:] != runs[:-1])]
     starts = np.flatnonzero(change)
     stops = np.r_[starts[1:], len(labels)]
@@ -222,6 +253,17 @@ def events_from_labels(labels: np.ndarray | list[str], tr: float, *,
     ]
     table = pd.DataFrame(rows, columns=["onset", "duration", "condition", "block"])
     return normalize_events(table, kind=kind, source="volume labels")
+
+
+def _check_runs(runs: np.ndarray | None, n_volumes: int) -> np.ndarray:
+    """``runs`` as an array of one label per volume (zeros when ``None``)."""
+    if runs is None:
+        return np.zeros(n_volumes, dtype=int)
+    runs = np.asarray(runs)
+    if runs.shape != (n_volumes,):
+        raise ValueError(f"runs must have shape ({n_volumes},) (one run label per volume); "
+                         f"got {runs.shape}.")
+    return runs
 
 
 def read_label_file(path: str | Path, n_volumes: int | None = None) -> tuple[np.ndarray, np.ndarray]:

@@ -62,7 +62,8 @@ def read_fmri(bold: Any, *, events: Any, mask: Any = None, tr: float | None = No
     Returns
     -------
     recording : Recording
-        ``data`` of shape (n_volumes, n_voxels), ``runs`` of shape (n_volumes,), the
+        ``data`` of shape (n_voxels, n_volumes) (channels first, as M/EEG), ``runs`` of
+        shape (n_volumes,), the
         fitted ``masker`` and ``pos_3d`` holding voxel centres in mm.
     """
     images = _load_runs(bold)
@@ -80,7 +81,7 @@ def read_fmri(bold: Any, *, events: Any, mask: Any = None, tr: float | None = No
     masker = _fit_masker(images[0], mask, smoothing_fwhm)
     data = _clean(images, masker, run_index, confounds, tr, detrend, standardize, high_pass)
     return Recording(
-        data_loader=data, sfreq=1.0 / tr, events=table, modality="fmri", subject=subject,
+        data_loader=data.T, sfreq=1.0 / tr, events=table, modality="fmri", subject=subject,
         session=session, ch_names=[f"voxel_{i}" for i in range(data.shape[1])],
         ch_types=["voxel"] * data.shape[1], pos_3d=voxel_coordinates(masker),
         runs=run_index, masker=masker,

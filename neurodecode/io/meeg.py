@@ -13,6 +13,7 @@ import pandas as pd
 
 from ..exceptions import AlignmentError, DataFormatError, DataNotFoundError
 from .events import check_within, events_from_array, normalize_events, read_events_tsv
+from .positions import sensor_positions
 from .recording import Recording
 
 logger = logging.getLogger("neurodecode")
@@ -300,27 +301,6 @@ def check_event_id(event_id: Mapping[str, int] | None, codes: Any, where: str) -
             f"event_id entries {missing} match no event in {where}; the codes present are "
             f"{present}. Use codes among them (e.g. event_id={{'name': {present[0] if present else 1}}})."
         )
-
-
-def sensor_positions(info: mne.Info) -> tuple[np.ndarray | None, np.ndarray | None]:
-    """2-D positions in [0, 1] (MNE's topomap projection) and 3-D positions in metres.
-
-    Returns ``(None, None)`` when the channels carry no location (no montage set).
-    """
-    pos_3d = np.array([ch["loc"][:3] for ch in info["chs"]], dtype=float)
-    if not np.isfinite(pos_3d).all() or np.allclose(pos_3d, 0):
-        return None, None
-    from mne.channels.layout import _find_topomap_coords
-
-    try:
-        pos = _find_topomap_coords(info, picks=np.arange(len(info["ch_names"])),
-                                   ignore_overlap=True)
-    except Exception as err:  # noqa: BLE001  MNE cannot project some sensor sets
-        logger.warning("2-D sensor positions unavailable (%s); using a 3-D projection.", err)
-        pos = pos_3d[:, :2]
-    pos = np.asarray(pos, dtype=float)
-    lo, hi = pos.min(axis=0), pos.max(axis=0)
-    return (pos - lo) / np.where(hi > lo, hi - lo, 1.0), pos_3d
 
 
 def _bids_entity(source: Any, name: str) -> str | None:

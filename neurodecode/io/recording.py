@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
@@ -33,10 +34,11 @@ class Recording:
 
     Attributes
     ----------
-    data : array of shape (n_channels, n_times) or (n_volumes, n_voxels)
-        M/EEG data in SI units as in MNE (channels first), or fMRI data as in
-        nilearn (volumes first). For M/EEG read from a file, ``data`` is loaded on
-        first access (the file stays on disk until then).
+    data : array of shape (n_channels, n_times)
+        One layout for both modalities, channels first: M/EEG data in SI units as in
+        MNE, or fMRI data as (n_voxels, n_volumes), voxels as channels (nilearn's
+        maskers give the transpose, ``data.T``). For M/EEG read from a file, ``data`` is
+        loaded on first access (the file stays on disk until then).
     sfreq : float
         Sampling frequency in Hz (``1 / TR`` for fMRI).
     events : DataFrame
@@ -53,7 +55,7 @@ class Recording:
     pos_3d : array of shape (n_channels, 3) or None
         3-D sensor positions in metres (head frame) or voxel centres in mm (world).
     runs : array of shape (n_times,) or None
-        Run index of each sample (fMRI); ``None`` for a single continuous run.
+        Run index of each sample or volume; ``None`` for a single continuous run.
     info : mne.Info or None
         The MNE measurement info (M/EEG), kept for topomaps.
     masker : nilearn NiftiMasker or None
@@ -108,14 +110,14 @@ class Recording:
     def n_times(self) -> int:
         """Number of time samples (M/EEG) or volumes (fMRI)."""
         if self._data is not None:
-            return int(self._data.shape[1 if self.modality == "meeg" else 0])
+            return int(self._data.shape[1])
         n_times = getattr(self.data_loader, "n_times", None)
         if n_times is not None:
             return int(n_times)
         shape = getattr(self.data_loader, "shape", None)
         if shape is not None:
-            return int(shape[1 if self.modality == "meeg" else 0])
-        return int(self.data.shape[1 if self.modality == "meeg" else 0])
+            return int(shape[1])
+        return int(self.data.shape[1])
 
     @property
     def duration(self) -> float:
@@ -132,14 +134,43 @@ class Recording:
         if self._data is None and hasattr(self.data_loader, "get"):
             return np.asarray(self.data_loader.get(start, stop))
         if self._data is None and not callable(self.data_loader):
-            source = self.data_loader
-            sliced = source[:, start:stop] if self.modality == "meeg" else source[start:stop].T
-            return np.asarray(sliced)
-        return self.channels_first()[:, start:stop]
+            return np.asarray(self.data_loader[:, start:stop])
+        return self.data[:, start:stop]
 
     def channels_first(self) -> np.ndarray:
-        """Data as (n_channels, n_times) whatever the modality."""
-        return self.data if self.modality == "meeg" else self.data.T
+        """Data as (n_channels, n_times): :attr:`data` itself (one layout)."""
+        return self.data
+
+    def with_data(self, data: Any) -> Recording:
+        """A new recording holding ``data`` in place of this one's (e.g. filtered).
+
+        Events, geometry, runs and identity (``uid``: the same timeline) are kept; the
+        ``source`` and ``source_params`` are dropped, because the data no longer are the
+        file's: caches then key on the data themselves (a segment cache never returns
+        the unfiltered windows of a filtered recording).
+
+        Parameters
+        ----------
+        data : array of shape (n_channels, n_times)
+            The shape of :attr:`data`.
+
+        Returns
+        -------
+        recording : Recording
+            This recording is left unchanged.
+
+        Raises
+        ------
+        ValueError
+            If ``data`` does not have the shape of this recording's data.
+        """
+        array = np.asarray(data)
+        expected = (self.n_channels, self.n_times)
+        if self.ch_names and array.shape != expected:
+            raise ValueError(f"data must have the shape of this recording's data, {expected}; "
+                             f"got {array.shape}.")
+        return dataclasses.replace(self, data_loader=array, _data=array, source=None,
+                                   source_params={})
 
     def to_nifti(self, values: np.ndarray):
         """Map per-voxel ``values`` of shape (n_voxels,) or (n_maps, n_voxels) to a NIfTI image."""

@@ -104,7 +104,7 @@ def fit_trf_cv(X: np.ndarray, Y: np.ndarray, *, sfreq: float, tmin: float, tmax:
         groups = np.repeat(np.arange(n_folds), np.diff(bounds))
         significant = permutation_test(Y, pred, metric="r", n_permutations=n_permutations,
                                        groups=groups, method="shift",
-                                       random_state=seed)["significant"]
+                                       seed=seed)["significant"]
     full = trf().fit([X[c] for c in chunks], [Y[c] for c in chunks])
     return {"r": r, "kernels": full.coef_, "lags": full.delays_ / sfreq,
             "significant": significant}
@@ -147,10 +147,10 @@ def fmri_encoding(recording: Recording, conditions: Sequence[str], recipe: Recip
                                 alphas=list(ana.alphas))
     significant = None
     if ana.n_permutations > 0:
-        significant = permutation_test(np.asarray(recording.data), result.predictions,
+        significant = permutation_test(np.asarray(recording.data).T, result.predictions,
                                        metric="r", n_permutations=ana.n_permutations,
                                        groups=recording.runs, method="shift",
-                                       random_state=recipe.seed)["significant"]
+                                       seed=recipe.seed)["significant"]
     return {"r": result.scores, "img": img, "significant": significant}
 
 

@@ -14,54 +14,10 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
 import torch
 from torch import nn
 
-MONTAGE_HINT = (
-    "Set a montage on the recording first: raw.set_montage(NAME) with a built-in montage "
-    "(mne.channels.get_builtin_montages(), e.g. 'biosemi64' or 'easycap-M1') or a "
-    "digitisation file (mne.channels.read_custom_montage / read_dig_fif), then "
-    "compute positions with neurodecode.models.positions_from_info(raw.info)."
-)
-
-
-def positions_from_info(info, picks=None) -> np.ndarray:
-    """2-D sensor positions in ``[0, 1]`` from an ``mne.Info`` (topomap projection).
-
-    Parameters
-    ----------
-    info : mne.Info
-        Measurement info with sensor locations (a montage or MEG geometry).
-    picks : str, list of int or None
-        Channels to use (``None``: all data channels, as ``mne.pick_types``).
-
-    Returns
-    -------
-    positions : array of shape (n_channels, 2)
-        Positions in the order of ``picks``, scaled to the unit square over all the data
-        channels of ``info``: a sensor has the same position whichever channels are
-        picked.
-    """
-    from mne.channels.layout import _find_topomap_coords
-    try:
-        from mne._fiff.pick import _picks_to_idx
-    except ImportError:  # mne < 1.6
-        from mne.io.pick import _picks_to_idx
-
-    idx = _picks_to_idx(info, picks, "data", exclude=())
-    locs = np.array([info["chs"][i]["loc"][:3] for i in idx])
-    if not np.isfinite(locs).all() or np.allclose(locs, 0):
-        raise ValueError(f"info has no sensor positions for the picked channels. {MONTAGE_HINT}")
-    # scaled over every data channel (picked or not), so that a sensor keeps its place
-    # whichever subset is picked
-    every = np.union1d(_picks_to_idx(info, None, "data", exclude=()), idx)
-    placed = every[[np.isfinite(info["chs"][i]["loc"][:3]).all() and
-                    np.abs(info["chs"][i]["loc"][:3]).any() for i in every]]
-    coords = _find_topomap_coords(info, placed, ignore_overlap=True)
-    lo, hi = coords.min(axis=0), coords.max(axis=0)
-    scaled = (coords - lo) / np.where(hi > lo, hi - lo, 1.0)
-    return scaled[np.searchsorted(placed, idx)].astype(np.float32)
+from ..io.positions import MONTAGE_HINT, positions_from_info
 
 
 class FourierEmbedding(nn.Module):

@@ -6,16 +6,18 @@ equal to rsatoolbox / scipy where they overlap.
 """
 
 from .._stats import fdr_correction
-from .ceiling import noise_ceiling, pool_rdms
+from .ceiling import noise_ceiling, pool_rdms, rdm_noise_ceiling
 from .compare import METHODS, compare_rdms, compare_rdms_paired
 from .inference import (
     BootstrapResult,
     ClusterResult,
     PermutationResult,
     bootstrap_ci,
+    bootstrap_ci_rdms,
     cluster_test,
     compare_models,
     permutation_test,
+    permutation_test_rdms,
 )
 from .joint import JOINT_METHODS, compare_rdms_jointly
 from .maps import SimilarityMap, layer_rdms, similarity_map
@@ -48,6 +50,7 @@ __all__ = [
     "SimilarityMap",
     "TimecourseResult",
     "bootstrap_ci",
+    "bootstrap_ci_rdms",
     "bootstrap_crossval_models",
     "cluster_test",
     "crossval_models",
@@ -68,8 +71,10 @@ __all__ = [
     "noise_covariance",
     "noise_precision",
     "permutation_test",
+    "permutation_test_rdms",
     "pool_rdms",
     "rank_rdms",
+    "rdm_noise_ceiling",
     "reorder_rdms",
     "rsa_timecourse",
     "searchlight",

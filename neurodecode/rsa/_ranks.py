@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 import scipy.stats
 
-from . import _backend as B
+from .. import _backend as B
 
 
 def _ranks(x: np.ndarray, keep: Any = None) -> np.ndarray:

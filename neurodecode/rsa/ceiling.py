@@ -1,4 +1,10 @@
-"""Noise ceilings: how well the best possible model could match a group of subject RDMs."""
+"""Noise ceilings: how well the best possible model could match a group of subject RDMs.
+
+:func:`rdm_noise_ceiling` (also importable as ``noise_ceiling``, its earlier name) bounds
+the similarity of a model RDM with subject RDMs; the ceiling of an encoding model's
+correlation from repeated presentations is
+:func:`neurodecode.encoding.repeat_noise_ceiling`.
+"""
 
 from __future__ import annotations
 
@@ -33,7 +39,7 @@ def pool_rdms(rdms: Any, method: str = "spearman") -> np.ndarray:
     return get_pool(method)(np.asarray(rdms, dtype=np.float64)).mean(0)
 
 
-def noise_ceiling(
+def rdm_noise_ceiling(
     subject_rdms: Any, method: str = "spearman"
 ) -> tuple[np.ndarray | float, np.ndarray | float]:
     """Lower and upper bounds of the noise ceiling of a group of subject RDMs.
@@ -84,4 +90,7 @@ def noise_ceiling(
     return lower, upper
 
 
-__all__ = ["noise_ceiling", "pool_rdms"]
+#: Earlier name, kept for existing code.
+noise_ceiling = rdm_noise_ceiling
+
+__all__ = ["noise_ceiling", "pool_rdms", "rdm_noise_ceiling"]

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from . import _backend as B
+from .. import _backend as B
 from ._ranks import _RANK_ROWS, _ranks  # noqa: F401  (_ranks: kept importable here)
 from .methods import METHODS, Method, get_method, whiten  # noqa: F401
 from .rdm import n_conditions_from_pairs
@@ -28,7 +28,7 @@ def compare_rdms(
     rdm_b: Any,
     method: str = "spearman",
     *,
-    backend: str = "numpy",
+    backend: str | None = None,
     device: str | None = None,
     dtype: str | None = None,
     n_jobs: int = -1,
@@ -62,9 +62,9 @@ def compare_rdms(
         entirely NaN, e.g. a one-voxel searchlight).
     """
     rec = get_method(method)
-    B.check_backend(backend, device)
+    backend = B.check_backend(backend, device)
     a, b, lead, single = _prepare(rdm_a, rdm_b)
-    ctx = (backend, device, B.resolve_dtype(B.to_numpy(rdm_a), dtype), n_jobs)
+    ctx = (backend, device, B.resolve_dtype(dtype, B.to_numpy(rdm_a)), n_jobs)
     with B.single_threaded_blas() if backend == "numpy" else _nothing():
         sim = _compare_groups(rec, method, a, b, ctx, strict=len(lead) == 0)
     sim = sim.reshape(lead + (b.shape[0],))

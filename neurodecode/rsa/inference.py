@@ -1,5 +1,10 @@
 """Inference for RSA: permutations of condition labels, bootstrap confidence intervals,
-pairwise model comparison, FDR and cluster-based correction over time."""
+pairwise model comparison, FDR and cluster-based correction over time.
+
+The p-values and percentile intervals come from :mod:`neurodecode._stats`, shared with
+the encoding and evaluation modules. ``permutation_test`` and ``bootstrap_ci`` are the
+earlier names of :func:`permutation_test_rdms` and :func:`bootstrap_ci_rdms`.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +15,8 @@ from typing import Any
 import numpy as np
 import scipy.stats
 
+from .._compat import renamed_kwargs
+from .._stats import check_confidence, p_value_from_counts, percentile_interval
 from .._validation import check_option, check_positive
 from .compare import compare_rdms
 from .methods import METHODS
@@ -21,7 +28,7 @@ BOOTSTRAP_OVER = ("conditions", "subjects", "both")
 
 @dataclass(frozen=True)
 class PermutationResult:
-    """Result of :func:`permutation_test`.
+    """Result of :func:`permutation_test_rdms`.
 
     Attributes
     ----------
@@ -41,7 +48,7 @@ class PermutationResult:
 
 @dataclass(frozen=True)
 class BootstrapResult:
-    """Result of :func:`bootstrap_ci`: estimate, bounds and bootstrap samples.
+    """Result of :func:`bootstrap_ci_rdms`: estimate, bounds and bootstrap samples.
 
     Attributes
     ----------
@@ -49,7 +56,7 @@ class BootstrapResult:
         Similarity on the full data (mean over subjects).
     ci_low, ci_high : arrays of shape (n_models,)
         Percentile confidence interval.
-    samples : array of shape (n_bootstrap, n_models)
+    samples : array of shape (n_bootstraps, n_models)
         Bootstrap distribution.
     """
 
@@ -74,7 +81,7 @@ def _permuted_pairs(n: int, perm: np.ndarray) -> np.ndarray:
     return pair_index(n, perm)
 
 
-def permutation_test(
+def permutation_test_rdms(
     data_rdms: Any,
     model_rdms: Any,
     method: str = "spearman",
@@ -129,15 +136,8 @@ def permutation_test(
         null = compare_rdms(data, permuted.reshape(-1, data.shape[-1]), method)
         null = null.reshape(data.shape[:-1] + (len(models), n_permutations))
         null = np.moveaxis(null, -1, 0)
-    p = _p_value((null >= observed[None]).sum(0), n_permutations, plus_one)
+    p = p_value_from_counts((null >= observed[None]).sum(0), n_permutations, plus_one)
     return PermutationResult(observed, null, p)
-
-
-def _p_value(count: Any, total: Any, plus_one: bool) -> Any:
-    """``(1 + count) / (1 + total)``, or ``count / total`` without the +1 correction."""
-    extra = 1 if plus_one else 0
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return (extra + np.asarray(count)) / (extra + np.asarray(total))
 
 
 def _draw_conditions(n: int, rng: np.random.Generator) -> np.ndarray:
@@ -155,13 +155,14 @@ def _resampled(rdms: np.ndarray, n: int, pick: np.ndarray) -> np.ndarray:
     return subsample_rdms(rdms, pick)
 
 
-def bootstrap_ci(
+@renamed_kwargs(n_bootstrap="n_bootstraps")
+def bootstrap_ci_rdms(
     subject_rdms: Any,
     model_rdms: Any,
     method: str = "spearman",
     *,
     over: str = "conditions",
-    n_bootstrap: int = 1000,
+    n_bootstraps: int = 1000,
     ci: float = 0.95,
     seed: int | np.random.Generator | None = 0,
 ) -> BootstrapResult:
@@ -180,8 +181,8 @@ def bootstrap_ci(
         condition with its own copy to NaN (excluded), as rsatoolbox does; as in its
         ``eval_bootstrap_pattern``, a resample drawing fewer than 3 distinct conditions
         (whose similarities are trivially 1, -1 or 0) is left out: NaN in ``samples``.
-    n_bootstrap : int
-        Number of bootstrap samples.
+    n_bootstraps : int
+        Number of bootstrap samples (``n_bootstrap``, the earlier name, warns).
     ci : float
         Coverage of the percentile interval, in (0, 1).
     seed : int, Generator or None
@@ -193,9 +194,8 @@ def bootstrap_ci(
     """
     check_option("over", over, BOOTSTRAP_OVER)
     check_option("method", method, METHODS)
-    check_positive("n_bootstrap", n_bootstrap)
-    if not 0 < ci < 1:
-        raise ValueError(f"ci must be in (0, 1); got {ci!r}.")
+    check_positive("n_bootstraps", n_bootstraps)
+    check_confidence("ci", ci)
     data = np.atleast_2d(np.asarray(subject_rdms, dtype=np.float64))
     models = _as_models(model_rdms, data.shape[-1])
     n = n_conditions_from_pairs(data.shape[-1], "subject_rdms")
@@ -203,9 +203,9 @@ def bootstrap_ci(
         raise ValueError(f"over={over!r} needs at least 2 subject RDMs; got {data.shape[0]}.")
     rng = np.random.default_rng(seed)
     estimate = compare_rdms(data, models, method).mean(0)
-    samples = np.empty((n_bootstrap, len(models)))
+    samples = np.empty((n_bootstraps, len(models)))
     degenerate = 0
-    for k in range(n_bootstrap):
+    for k in range(n_bootstraps):
         subj = data
         if over in ("subjects", "both"):
             subj = data[rng.integers(0, len(data), len(data))]
@@ -224,25 +224,25 @@ def bootstrap_ci(
     left_out = int(np.isnan(samples).any(1).sum())
     if left_out:
         warnings.warn(
-            f"{left_out} of {n_bootstrap} bootstrap resamples were left out (NaN in "
+            f"{left_out} of {n_bootstraps} bootstrap resamples were left out (NaN in "
             f"samples): {degenerate} drew fewer than 3 distinct conditions (of {n}), the "
             "others made an RDM constant over the drawn pairs. With few conditions, "
             "prefer over='subjects'.",
             UserWarning,
             stacklevel=2,
         )
-    alpha = (1 - ci) / 2
-    low, high = np.nanquantile(samples, [alpha, 1 - alpha], axis=0)
+    low, high = percentile_interval(samples, ci)
     return BootstrapResult(estimate, low, high, samples)
 
 
+@renamed_kwargs(n_bootstrap="n_bootstraps")
 def compare_models(
     subject_rdms: Any,
     model_rdms: Any,
     method: str = "spearman",
     *,
     over: str = "conditions",
-    n_bootstrap: int = 1000,
+    n_bootstraps: int = 1000,
     seed: int | np.random.Generator | None = 0,
     plus_one: bool = True,
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -250,8 +250,8 @@ def compare_models(
 
     Parameters
     ----------
-    subject_rdms, model_rdms, method, over, n_bootstrap, seed
-        As in :func:`bootstrap_ci` (resamples of fewer than 3 distinct conditions are
+    subject_rdms, model_rdms, method, over, n_bootstraps, seed
+        As in :func:`bootstrap_ci_rdms` (resamples of fewer than 3 distinct conditions are
         left out).
     plus_one : bool
         Add 1 to the counts and to the number of resamples, so that a p-value is never
@@ -265,14 +265,14 @@ def compare_models(
         Two-sided bootstrap p-value of each difference (1 on the diagonal). Correct
         them for multiple comparisons with :func:`fdr_correction`.
     """
-    res = bootstrap_ci(
-        subject_rdms, model_rdms, method, over=over, n_bootstrap=n_bootstrap, seed=seed
+    res = bootstrap_ci_rdms(
+        subject_rdms, model_rdms, method, over=over, n_bootstraps=n_bootstraps, seed=seed
     )
     diff = res.estimate[:, None] - res.estimate[None, :]
     boot = res.samples[:, :, None] - res.samples[:, None, :]
     valid = (~np.isnan(boot)).sum(0)  # resamples left out are NaN
-    below = _p_value((boot <= 0).sum(0), valid, plus_one)
-    above = _p_value((boot >= 0).sum(0), valid, plus_one)
+    below = p_value_from_counts((boot <= 0).sum(0), valid, plus_one)
+    above = p_value_from_counts((boot >= 0).sum(0), valid, plus_one)
     p = np.minimum(1.0, 2 * np.minimum(below, above))
     np.fill_diagonal(p, 1.0)
     return diff, p
@@ -350,5 +350,25 @@ def cluster_test(
     null_max = np.array(
         [max([t[c].sum() for c in _clusters(t > threshold)], default=0.0) for t in t_null]
     )
-    p = np.array([_p_value((null_max >= m).sum(), n_permutations, plus_one) for m in masses])
+    p = np.array(
+        [p_value_from_counts((null_max >= m).sum(), n_permutations, plus_one) for m in masses]
+    )
     return ClusterResult(t_obs, clusters, p)
+
+
+#: Earlier names, kept for existing code.
+permutation_test = permutation_test_rdms
+bootstrap_ci = bootstrap_ci_rdms
+
+__all__ = [
+    "BOOTSTRAP_OVER",
+    "BootstrapResult",
+    "ClusterResult",
+    "PermutationResult",
+    "bootstrap_ci",
+    "bootstrap_ci_rdms",
+    "cluster_test",
+    "compare_models",
+    "permutation_test",
+    "permutation_test_rdms",
+]

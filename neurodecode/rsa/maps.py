@@ -33,7 +33,7 @@ class SimilarityMap:
 
 
 def layer_rdms(
-    layers: dict, metric: str = "correlation", *, backend: str = "numpy", device: str | None = None
+    layers: dict, metric: str = "correlation", *, backend: str | None = None, device: str | None = None
 ) -> tuple[list, np.ndarray]:
     """RDMs of model layers.
 
@@ -73,7 +73,7 @@ def similarity_map(
     metric: str = "correlation",
     method: str = "spearman",
     ceiling: Any = None,
-    backend: str = "numpy",
+    backend: str | None = None,
     device: str | None = None,
 ) -> SimilarityMap:
     """Similarity of every model layer with brain RDMs over time, sensors or voxels.

@@ -10,6 +10,7 @@ from typing import Any
 import numpy as np
 import scipy.optimize
 
+from .._compat import renamed_kwargs
 from .._validation import check_option
 from .ceiling import pool_rdms
 from .compare import compare_rdms
@@ -223,6 +224,7 @@ def _fitted(model: np.ndarray, fit: str, train_rdms: np.ndarray, train: np.ndarr
     return weighted_rdm(comps, theta, allow_negative=fit == "weighted")
 
 
+@renamed_kwargs(n_bootstrap="n_bootstraps")
 def bootstrap_crossval_models(
     subject_rdms: Any,
     models: list[Any],
@@ -230,7 +232,7 @@ def bootstrap_crossval_models(
     *,
     fit: str | list[str] = "fixed",
     n_folds: int = 2,
-    n_bootstrap: int = 100,
+    n_bootstraps: int = 100,
     seed: int | np.random.Generator | None = 0,
 ) -> np.ndarray:
     """Cross-validated model evaluations on bootstrap resamples of subjects and
@@ -250,13 +252,13 @@ def bootstrap_crossval_models(
         As in :func:`crossval_models`.
     n_folds : int
         Folds of conditions per resample (>= 2, at most n_conditions / 3).
-    n_bootstrap : int
-        Number of resamples.
+    n_bootstraps : int
+        Number of resamples (``n_bootstrap``, the earlier name, warns).
     seed : int, Generator or None
 
     Returns
     -------
-    evaluations : array of shape (n_bootstrap, n_models, n_folds)
+    evaluations : array of shape (n_bootstraps, n_models, n_folds)
     """
     data = np.atleast_2d(np.asarray(subject_rdms, dtype=np.float64))
     n = n_conditions_from_pairs(data.shape[-1], "subject_rdms")
@@ -266,8 +268,8 @@ def bootstrap_crossval_models(
             f"needs at least 3 conditions, so 2 <= n_folds <= {n // 3}, and at least 2 subjects."
         )
     rng = np.random.default_rng(seed)
-    out = np.full((n_bootstrap, len(models), int(n_folds)), np.nan)
-    for b in range(n_bootstrap):
+    out = np.full((n_bootstraps, len(models), int(n_folds)), np.nan)
+    for b in range(n_bootstraps):
         subj = data[rng.integers(0, len(data), len(data))]
         pick = np.sort(rng.integers(0, n, n))
         distinct = np.unique(pick)

@@ -13,8 +13,8 @@ from typing import Any
 
 import numpy as np
 
+from .. import _backend as B
 from .._validation import check_finite, check_option
-from . import _backend as B
 
 METRICS = ("correlation", "euclidean", "sqeuclidean", "cosine", "mahalanobis", "crossnobis")
 NOISE_TYPES = ("precision", "covariance")
@@ -57,7 +57,7 @@ def compute_rdm(
     n_trials: Any = None,
     noise: Any = None,
     noise_type: str = "precision",
-    backend: str = "numpy",
+    backend: str | None = None,
     device: str | None = None,
     dtype: str | None = None,
     n_jobs: int = -1,
@@ -96,10 +96,11 @@ def compute_rdm(
         Estimate one with shrinkage from residuals with :func:`noise_precision`.
     noise_type : {"precision", "covariance"}
         What ``noise`` holds.
-    backend : {"numpy", "torch"}
+    backend : {"numpy", "torch"} or None
         Array library to compute with; torch can use a GPU through ``device``.
+        ``None``: numpy on the CPU, torch on any other ``device``.
     device : str or None
-        Torch device such as ``"cuda"``; only with ``backend="torch"``.
+        Torch device such as ``"cuda"``; not with ``backend="numpy"``.
     dtype : {"float32", "float64"} or None
         Computation precision; ``None`` keeps float32 input in float32, else float64.
     n_jobs : int
@@ -113,9 +114,9 @@ def compute_rdm(
     """
     check_option("metric", metric, METRICS)
     check_option("noise_type", noise_type, NOISE_TYPES)
-    B.check_backend(backend, device)
+    backend = B.check_backend(backend, device)
     x = _check_patterns(patterns, metric)
-    dt = B.resolve_dtype(patterns, dtype)
+    dt = B.resolve_dtype(dtype, patterns)
     if noise is not None and metric not in ("mahalanobis", "crossnobis"):
         raise ValueError(
             f"noise is used only by metric='mahalanobis' or 'crossnobis'; got metric={metric!r}."

@@ -11,9 +11,7 @@ from __future__ import annotations
 
 import base64
 import datetime as _dt
-import hashlib
 import html
-import json
 import math
 import os
 from collections.abc import Iterator, Mapping, Sequence
@@ -24,6 +22,7 @@ import numpy as np
 import yaml
 
 from .. import __version__
+from .._hashing import config_hash
 from .._validation import check_type
 from ..exceptions import DataFormatError, DataNotFoundError
 
@@ -88,12 +87,6 @@ def to_plain(value: Any) -> Any:
     if value is None or isinstance(value, (bool, int, float, str)):
         return value
     return str(value)
-
-
-def config_hash(config: Mapping[str, Any]) -> str:
-    """SHA-256 (hex) of the config as canonical JSON (sorted keys, no spaces)."""
-    text = json.dumps(to_plain(config), sort_keys=True, separators=(",", ":"), allow_nan=True)
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 def _fmt(value: Any) -> str:

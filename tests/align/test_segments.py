@@ -224,7 +224,7 @@ def test_fmri_windows_spanning_two_runs_are_dropped(rng):
     events = pd.DataFrame({"onset": [4.0, 30.0, 44.0], "duration": 0.0, "kind": "block",
                            "condition": "face", "stimulus": "", "text": "",
                            "block": ["0", "0", "1"], "value": 1})
-    rec = Recording(data_loader=rng.standard_normal((40, 5)), sfreq=0.5, events=events,
+    rec = Recording(data_loader=rng.standard_normal((5, 40)), sfreq=0.5, events=events,
                     modality="fmri", ch_names=[f"v{i}" for i in range(5)],
                     ch_types=["voxel"] * 5, runs=runs)
     with pytest.warns(UserWarning, match=r"1 of 3 windows span two runs .* at 36.00 s"):

@@ -156,13 +156,9 @@ def test_cache_detects_flipped_bytes(rng, tmp_path):
     np.testing.assert_array_equal(first.brain, again.brain)
 
 
-def test_cache_misses_when_the_data_changed_in_memory_or_were_read_otherwise(rng, tmp_path):
-    """A FIF read, then filtered in memory, or read with other options, never hits the
-    cache entry of the unfiltered file (the key then hashes the data or the options)."""
+def _write_fif(rng, tmp_path):
+    """A FIF file of 2 EEG channels and a stim channel with 3 events (MNE's format)."""
     import mne
-
-    from neurodecode.align import cached_make_segments
-    from neurodecode.io import read_meeg
 
     info = mne.create_info(["a", "b", "STI"], 200.0, ["eeg", "eeg", "stim"])
     data = rng.standard_normal((3, 4000)) * 1e-6
@@ -170,6 +166,17 @@ def test_cache_misses_when_the_data_changed_in_memory_or_were_read_otherwise(rng
     data[2, [400, 1600, 2800]] = 1
     path = tmp_path / "rec_raw.fif"
     mne.io.RawArray(data, info, verbose="error").save(path, verbose="error")
+    return path
+
+
+def test_cache_misses_when_the_data_changed_in_memory_or_were_read_otherwise(rng, tmp_path):
+    """A FIF read, then filtered in memory, or read with other options, never hits the
+    cache entry of the unfiltered file (the key then hashes the data or the options)."""
+    import mne
+
+    from neurodecode.io import read_meeg
+
+    path = _write_fif(rng, tmp_path)
     raw = mne.io.read_raw_fif(path, preload=True, verbose="error")
     kwargs = dict(tmin=-0.2, tmax=0.5, sfreq=None, baseline=None)
     plain = cached_make_segments(read_meeg(path), tmp_path / "cache", **kwargs)
@@ -204,3 +211,58 @@ def test_stacked_parts_of_one_recording_share_its_timeline(rng, tmp_path):
     for name in ("train", "valid"):
         for a, b in zip(splits[name].meta["start"], splits[name].meta["stop"]):
             assert ((test["stop"] <= a) | (test["start"] >= b)).all()  # no shared sample
+
+
+def test_scaler_is_a_scikit_learn_transformer(rng):
+    """Issue 14: params stored in __init__, learned attributes end in _, clone and
+    pipelines work (the checks of parametrize_with_checks that need no 2-D data)."""
+    from sklearn.base import TransformerMixin, clone
+    from sklearn.pipeline import make_pipeline
+    from sklearn.utils.estimator_checks import (
+        check_get_params_invariance,
+        check_no_attributes_set_in_init,
+        check_parameters_default_constructible,
+        check_set_params,
+    )
+
+    scaler = SegmentScaler("standard", clamp=5.0)
+    for check in (check_no_attributes_set_in_init, check_parameters_default_constructible,
+                  check_get_params_invariance, check_set_params):
+        check("SegmentScaler", scaler)
+    assert isinstance(scaler, TransformerMixin)
+    assert clone(scaler).get_params() == {"method": "standard", "clamp": 5.0}
+    train = rng.standard_normal((20, 3, 10))
+    fitted = make_pipeline(clone(scaler)).fit(train)
+    np.testing.assert_array_equal(fitted.transform(train), scaler.fit_transform(train))
+    assert scaler.n_channels_ == 3 and not hasattr(SegmentScaler(), "scale_")
+
+
+def test_with_data_drops_the_source_and_keeps_the_rest(rng, tmp_path):
+    """Recording invariants (issue 14): with_data makes a new recording without a source."""
+    from neurodecode.io import read_meeg
+
+    rec = read_meeg(_write_fif(rng, tmp_path))
+    assert rec.source is not None
+    new = rec.with_data(rec.data * 2)
+    assert new.source is None and new.source_params == {}
+    assert new.uid == rec.uid and new.ch_names == rec.ch_names and new.events is rec.events
+    np.testing.assert_array_equal(new.data, rec.data * 2)
+    assert rec.source is not None  # the original is unchanged
+    with pytest.raises(ValueError, match=r"data must have the shape .* \(2, 4000\); got \(2, 10\)"):
+        rec.with_data(np.zeros((2, 10)))
+
+
+def test_bandpass_then_the_segment_cache_returns_filtered_windows(rng, tmp_path):
+    """The stale cache of the review (section 1.6): a band-passed recording used to keep
+    ``source``, so the cache keyed on the unfiltered file."""
+    from neurodecode.io import read_meeg
+    from neurodecode.jobs.classification import bandpass
+
+    rec = read_meeg(_write_fif(rng, tmp_path))
+    kwargs = dict(tmin=-0.2, tmax=0.5, sfreq=None, baseline=None)
+    plain = cached_make_segments(rec, tmp_path / "cache", **kwargs)
+    filtered = bandpass(rec, 1.0, 30.0)
+    got = cached_make_segments(filtered, tmp_path / "cache", **kwargs)
+    expected = make_segments(filtered, **kwargs)
+    np.testing.assert_allclose(got.brain, expected.brain)
+    assert not np.allclose(got.brain, plain.brain)

@@ -52,7 +52,7 @@ def test_hrf_design_and_planted_voxels(rng):
     assert res.alphas.shape == (4, 20) and res.scores_per_run.shape == (4, 20)
     perm = permutation_test(Y, res.predictions, n_permutations=100, groups=runs)
     assert perm["significant"][:10].all() and perm["significant"][10:].sum() <= 1
-    rec = SimpleNamespace(data=Y, runs=runs, events=events, sfreq=1 / TR, masker=_masker(20))
+    rec = SimpleNamespace(data=Y.T, runs=runs, events=events, sfreq=1 / TR, masker=_masker(20))
     res2, img = fit_recording(rec, alphas=np.logspace(-2, 3, 6))
     np.testing.assert_allclose(res2.scores, res.scores)
     np.testing.assert_allclose(np.ravel(rec.masker.transform(img)), res.scores, atol=1e-6)
@@ -76,7 +76,7 @@ def test_fmri_errors(rng):
         make_hrf_regressors(events, 240, TR, hrf_model="fir")
     with pytest.raises(ValueError, match="missing \\['duration'\\]"):
         make_hrf_regressors(events.drop(columns="duration"), 240, TR)
-    with pytest.raises(ValueError, match="t_r must be a finite number > 0"):
+    with pytest.raises(ValueError, match="tr must be a finite number > 0"):
         make_hrf_regressors(events, 240, 0.0)
     with pytest.raises(ValueError, match=r"runs must have shape \(240,\)"):
         make_hrf_regressors(events, 240, TR, runs=np.zeros(10))
@@ -88,8 +88,9 @@ def test_fmri_errors(rng):
     with pytest.raises(ValueError, match="metric='rho' is not valid"):
         fit_voxelwise(rng.standard_normal((30, 2)), rng.standard_normal((30, 3)),
                       np.repeat([0, 1, 2], 10), metric="rho")
-    ev = events_from_labels(["rest", "a", "a", "b", "b", "rest"], [0, 0, 0, 0, 1, 1], TR)
-    assert ev.values.tolist() == [[2.0, 4.0, "a"], [6.0, 2.0, "b"], [8.0, 2.0, "b"]]
+    ev = events_from_labels(["rest", "a", "a", "b", "b", "rest"], TR, runs=[0, 0, 0, 0, 1, 1])
+    assert ev[["onset", "duration", "condition"]].values.tolist() == [
+        [2.0, 4.0, "a"], [6.0, 2.0, "b"], [8.0, 2.0, "b"]]
     with pytest.raises(TypeError, match="fitted nilearn masker"):
         scores_to_nifti(np.zeros(3), object())
 
@@ -109,7 +110,7 @@ def test_haxby_category_encoding_map(data_root, tmp_path):
     masker = NiftiMasker(mask_img=str(root / "mask.nii.gz"), detrend=True, standardize="zscore_sample",
                          runs=runs, t_r=t_r).fit()
     data = masker.transform(str(root / "bold.nii.gz"))
-    events = events_from_labels(attrs.label.to_numpy(), runs, t_r)
+    events = events_from_labels(attrs.label.to_numpy(), t_r, runs=runs)
     assert sorted(events.condition.unique()) == sorted(set(attrs.label) - {"rest"})
     design, conds = make_hrf_regressors(events, len(data), t_r, runs)
     assert len(conds) == 8

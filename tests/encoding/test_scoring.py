@@ -115,7 +115,7 @@ def test_permutation_plus_one_correction(rng):
     y_true = np.hstack([signal, rng.standard_normal((300, 1))])
     y_pred = np.hstack([signal + 0.1 * rng.standard_normal((300, 1)),
                         rng.standard_normal((300, 1))])
-    kwargs = dict(n_permutations=50, method="shuffle", random_state=3)
+    kwargs = dict(n_permutations=50, method="shuffle", seed=3)
     corrected = permutation_test(y_true, y_pred, **kwargs)
     plain = permutation_test(y_true, y_pred, plus_one=False, **kwargs)
     assert corrected["pvalue"][0] == pytest.approx(1 / 51)

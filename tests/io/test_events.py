@@ -60,3 +60,16 @@ def test_labels_with_header(tmp_path):
     ev = events_from_labels(labels, 2.0, runs=runs)
     assert ev["duration"].tolist() == [4.0]
     assert np.isclose(ev["onset"].iloc[0], 0.0)
+
+
+def test_events_from_labels_checks_tr_and_runs():
+    """One home with ``tr`` (issue 14): the old encoding order (labels, runs, t_r) is named."""
+    from neurodecode.encoding import events_from_labels as from_encoding
+
+    assert from_encoding is events_from_labels
+    with pytest.raises(TypeError, match="tr must be the repetition time.*runs="):
+        events_from_labels(["a", "b"], [0, 0])
+    with pytest.raises(ValueError, match="tr must be a finite number > 0; got -2"):
+        events_from_labels(["a", "b"], -2.0)
+    with pytest.raises(ValueError, match=r"runs must have shape \(2,\)"):
+        events_from_labels(["a", "b"], 2.0, runs=[0])

@@ -25,11 +25,11 @@ def test_runs_events_and_masker(rng):
     img2, _ = _bold(rng)
     ev = pd.DataFrame({"onset": [4.0, 20.0], "duration": [8.0, 8.0], "trial_type": ["a", "b"]})
     rec = read_fmri([img1, img2], events=[ev, ev], mask=mask)
-    assert rec.data.shape == (80, 60) and rec.sfreq == 0.5
+    assert rec.data.shape == (60, 80) and rec.sfreq == 0.5  # (n_voxels, n_volumes)
     assert rec.runs.tolist() == [0] * 40 + [1] * 40
     np.testing.assert_allclose(rec.events["onset"], [4.0, 20.0, 84.0, 100.0])
-    np.testing.assert_allclose(rec.data[:40].mean(0), 0, atol=1e-5)  # per-run z-scoring
-    np.testing.assert_allclose(rec.data[:40].std(0, ddof=1), 1, atol=1e-4)
+    np.testing.assert_allclose(rec.data[:, :40].mean(1), 0, atol=1e-5)  # per-run z-scoring
+    np.testing.assert_allclose(rec.data[:, :40].std(1, ddof=1), 1, atol=1e-4)
     back = rec.to_nifti(np.arange(60.0))
     assert back.shape == (4, 5, 3)
     assert rec.pos_3d.shape == (60, 3)
@@ -95,7 +95,7 @@ def test_confounds_are_regressed(rng):
     data += 5 * drift
     img = nib.Nifti1Image(data, img.affine, img.header)
     rec = read_fmri(img, events=pd.DataFrame({"onset": [2.0]}), mask=mask, confounds=drift)
-    corr = np.corrcoef(rec.data.mean(1), drift)[0, 1]
+    corr = np.corrcoef(rec.data.mean(0), drift)[0, 1]
     assert abs(corr) < 0.05
 
 
@@ -104,7 +104,7 @@ def test_haxby_attribute_and_openfmri_agree(data_root):
     root = data_root / "fmri_haxby"
     rec = read_fmri(root / "bold.nii.gz", events=root / "attributes_literal.txt",
                     mask=root / "mask.nii.gz")
-    assert rec.data.shape == (1452, 530)
+    assert rec.data.shape == (530, 1452)
     assert len(np.unique(rec.runs)) == 12
     sub = root / "openfmri" / "sub001"
     runs = sorted((sub / "BOLD").glob("task001_run*"))

@@ -194,7 +194,7 @@ def test_haxby2001_fetch_and_read(server, tmp_path, rng):
     assert get_study("haxby2001").subjects(folder) == ["1"]
     (rec,) = get_study("haxby2001").read(folder, "1")
     ev = rec.events
-    assert rec.data.shape == (20, 8) and rec.modality == "fmri"  # 2 x 2 x 2 mask voxels
+    assert rec.data.shape == (8, 20) and rec.modality == "fmri"  # 2 x 2 x 2 mask voxels
     assert ev["condition"].tolist() == ["face", "house", "face", "house"]
     assert np.allclose(ev["onset"], [5.0, 17.5, 30.0, 42.5]) and np.allclose(ev["duration"], 7.5)
     assert ev.loc[0, "stimulus"] == str(folder / "stimuli" / "face")
@@ -274,11 +274,11 @@ def test_nsd_needs_registration_and_reads(tmp_path, rng):
     mask[0, :, :] = 1
     (roi / "nsdgeneral.nii.gz").write_bytes(nifti_bytes(mask))
     (rec,) = get_study("nsd").read(root, "1", sessions=[1])
-    assert rec.data.shape == (4, 6)
+    assert rec.data.shape == (6, 4)
     assert rec.events["value"].tolist() == [5, 9, 5, 70000]
     assert rec.events["stimulus"].iloc[3].endswith("nsd_stimuli.hdf5#69999")
     (rec,) = get_study("nsd").read(root, "subj01")
-    assert rec.data.shape == (8, 6) and rec.runs.tolist() == [0] * 4 + [1] * 4
+    assert rec.data.shape == (6, 8) and rec.runs.tolist() == [0] * 4 + [1] * 4
     with pytest.raises(DataNotFoundError, match="no betas and responses.tsv for subj02"):
         get_study("nsd").read(root, "2")
 
@@ -316,7 +316,7 @@ def test_haxby2001_reader_on_real_slice(data_root, tmp_path):
     (subj / "mask4_vt.nii.gz").symlink_to(source / "mask.nii.gz")
     (rec,) = get_study("haxby2001").read(tmp_path, "1")
     ev = rec.events
-    assert rec.data.shape == (1452, 530) and len(np.unique(rec.runs)) == 12
+    assert rec.data.shape == (530, 1452) and len(np.unique(rec.runs)) == 12
     assert len(ev) == 96 and sorted(ev["condition"].unique()) == sorted(
         ["face", "house", "cat", "bottle", "scissors", "shoe", "chair", "scrambledpix"])
     assert np.allclose(ev["duration"], ev["duration"].iloc[0])

@@ -72,7 +72,7 @@ def test_permutation_null_equals_relabelled_models(rng, method, n_data, n_models
 def test_bootstrap_ci_covers_estimate(rng, over):
     truth, subjects = _planted(rng, n=20, noise=0.3)
     models = np.stack([truth, rng.random(truth.size)])
-    res = bootstrap_ci(subjects, models, "pearson", over=over, n_bootstrap=200)
+    res = bootstrap_ci(subjects, models, "pearson", over=over, n_bootstraps=200)
     assert res.samples.shape == (200, 2)
     assert (res.ci_low <= res.estimate).all() and (res.estimate <= res.ci_high).all()
     assert res.ci_low[0] > res.ci_high[1]  # planted model clearly better
@@ -82,15 +82,15 @@ def test_bootstrap_narrower_with_less_noise(rng):
     truth, noisy = _planted(rng, noise=2.0)
     clean = truth + 0.1 * rng.standard_normal(noisy.shape)
     model = truth + 0.5 * rng.standard_normal(truth.size)
-    r_noisy = bootstrap_ci(noisy, model, over="subjects", n_bootstrap=200)
-    r_clean = bootstrap_ci(clean, model, over="subjects", n_bootstrap=200)
+    r_noisy = bootstrap_ci(noisy, model, over="subjects", n_bootstraps=200)
+    r_clean = bootstrap_ci(clean, model, over="subjects", n_bootstraps=200)
     assert (r_clean.ci_high - r_clean.ci_low) < (r_noisy.ci_high - r_noisy.ci_low)
 
 
 def test_compare_models_planted(rng):
     truth, subjects = _planted(rng, n=15)
     models = np.stack([truth, truth + 3 * rng.standard_normal(truth.size), rng.random(truth.size)])
-    diff, p = compare_models(subjects, models, "spearman", n_bootstrap=200)
+    diff, p = compare_models(subjects, models, "spearman", n_bootstraps=200)
     assert diff.shape == p.shape == (3, 3)
     assert diff[0, 1] > 0 and diff[0, 2] > 0 and p[0, 1] < 0.05 and p[0, 2] < 0.05
     np.testing.assert_allclose(diff, -diff.T)
@@ -141,10 +141,10 @@ def test_bootstrap_with_few_conditions_leaves_degenerate_resamples_out(rng):
     subjects, models = rng.random((10, 6)), rng.random((2, 6))
     with pytest.warns(UserWarning, match=r"of 500 bootstrap resamples were left out .*: \d+ "
                       r"drew fewer than 3 distinct conditions \(of 4\)"):
-        res = bootstrap_ci(subjects, models, "pearson", n_bootstrap=500, seed=1)
+        res = bootstrap_ci(subjects, models, "pearson", n_bootstraps=500, seed=1)
     assert np.isnan(res.samples).any() and np.isfinite([res.ci_low, res.ci_high]).all()
     with pytest.warns(UserWarning, match="bootstrap resamples were left out"):
-        _, p = compare_models(subjects, models, "pearson", n_bootstrap=500, seed=1)
+        _, p = compare_models(subjects, models, "pearson", n_bootstraps=500, seed=1)
     assert np.isfinite(p).all() and (p <= 1).all()
 
 
@@ -160,7 +160,7 @@ def test_bootstrap_drops_resamples_of_fewer_than_3_conditions_as_rsatoolbox(rng)
 
     data, model = rng.random((11, 10)), rng.random(10)
     with pytest.warns(UserWarning, match="drew fewer than 3 distinct conditions"):
-        res = bootstrap_ci(data, model, "cosine", n_bootstrap=400, seed=2)
+        res = bootstrap_ci(data, model, "cosine", n_bootstraps=400, seed=2)
     gen = np.random.default_rng(2)
     picks = [_draw_conditions(5, gen) for _ in range(400)]
     few = np.array([len(np.unique(p)) < 3 for p in picks])
@@ -173,7 +173,7 @@ def test_bootstrap_drops_resamples_of_fewer_than_3_conditions_as_rsatoolbox(rng)
         assert res.samples[k, 0] == pytest.approx(ref, abs=1e-12)
     assert res.ci_high[0] < 0.99  # 1.000 when the 2-condition draws were kept
     with pytest.warns(UserWarning, match="left out"):
-        boot = bootstrap_ci(data, model, "cosine", over="both", n_bootstrap=200, seed=2)
+        boot = bootstrap_ci(data, model, "cosine", over="both", n_bootstraps=200, seed=2)
     assert boot.ci_high[0] < 0.99
 
 
@@ -182,9 +182,9 @@ def test_compare_models_leaves_degenerate_resamples_out(rng):
     (cosine 1 and 1); left out, the p-value uses only the resamples that compare."""
     data, models = rng.random((11, 10)), rng.random((2, 10))
     with pytest.warns(UserWarning, match="left out"):
-        res = bootstrap_ci(data, models, "cosine", n_bootstrap=300, seed=4)
+        res = bootstrap_ci(data, models, "cosine", n_bootstraps=300, seed=4)
     with pytest.warns(UserWarning, match="left out"):
-        _, p = compare_models(data, models, "cosine", n_bootstrap=300, seed=4)
+        _, p = compare_models(data, models, "cosine", n_bootstraps=300, seed=4)
     boot = res.samples[:, 0] - res.samples[:, 1]
     boot = boot[~np.isnan(boot)]
     expected = min(1.0, 2 * min((1 + (boot <= 0).sum()) / (1 + boot.size),
@@ -202,8 +202,8 @@ def test_p_values_plus_one_correction(rng):
     assert plain.p_value == 0.0
     np.testing.assert_array_equal(plain.null, res.null)
     models = np.stack([truth, rng.random(truth.size)])
-    _, p = compare_models(subjects, models, "pearson", over="subjects", n_bootstrap=99)
-    _, p0 = compare_models(subjects, models, "pearson", over="subjects", n_bootstrap=99,
+    _, p = compare_models(subjects, models, "pearson", over="subjects", n_bootstraps=99)
+    _, p0 = compare_models(subjects, models, "pearson", over="subjects", n_bootstraps=99,
                            plus_one=False)
     assert p[0, 1] == pytest.approx(2 / 100) and p0[0, 1] == 0.0
     x = 0.3 * rng.standard_normal((12, 40))

@@ -74,7 +74,7 @@ def test_92_images_ceiling_and_layer_profile(data_root):
     res = similarity_map(layers, np.stack([subjects.mean(0), monkey_it]), ceiling=np.array([upper, 1.0]))
     assert res.similarity.shape == (4, 2)
     for target, data in [("human IT", subjects), ("monkey IT", monkey_it)]:
-        boot = bootstrap_ci(data, rdms, "spearman", n_bootstrap=100, seed=0)
+        boot = bootstrap_ci(data, rdms, "spearman", n_bootstraps=100, seed=0)
         for k, name in enumerate(names):
             print(f"{target:9s} {name:10s} rho={boot.estimate[k]:.3f} "
                   f"95% CI [{boot.ci_low[k]:.3f}, {boot.ci_high[k]:.3f}]")

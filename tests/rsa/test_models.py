@@ -90,7 +90,7 @@ def test_bootstrap_crossval_ranks_the_planted_model_and_feeds_the_t_tests(rng):
     truth = rng.random(n * (n - 1) // 2)
     subjects = truth + 0.2 * rng.standard_normal((8, truth.size))
     models = [truth, rng.random(truth.size)]
-    evals = bootstrap_crossval_models(subjects, models, "pearson", n_folds=2, n_bootstrap=40,
+    evals = bootstrap_crossval_models(subjects, models, "pearson", n_folds=2, n_bootstraps=40,
                                       seed=1)
     assert evals.shape == (40, 2, 2)
     ok = ~np.isnan(evals).any((1, 2))
@@ -99,7 +99,7 @@ def test_bootstrap_crossval_ranks_the_planted_model_and_feeds_the_t_tests(rng):
                                        n_conditions=n)
     assert t_test_pairs(evals[ok], diff_var, dof=7)[0, 1] < 0.05
     weighted = bootstrap_crossval_models(subjects, [np.stack(models)], "pearson",
-                                         fit="weighted_nn", n_bootstrap=5, seed=1)
+                                         fit="weighted_nn", n_bootstraps=5, seed=1)
     assert np.nanmean(weighted) > 0.5
     with pytest.raises(ValueError, match=r"n_folds=6 with 15 conditions and 8 subject RDM\(s\): "
                        r"each fold needs at least 3 conditions, so 2 <= n_folds <= 5"):

@@ -150,7 +150,7 @@ def test_errors(rng):
     with pytest.raises(ValueError, match="at least 2 distinct run labels"):
         compute_rdm(x[None].repeat(3, 0), "crossnobis", runs=[0, 0, 0])
     with pytest.raises(ValueError, match="backend='torch'"):
-        compute_rdm(x, device="cuda")
+        compute_rdm(x, backend="numpy", device="cuda")
     with pytest.raises(ValueError, match="dtype='float16' is not valid"):
         compute_rdm(x, dtype="float16")
     with pytest.raises(ValueError, match="method='ledoit' is not valid"):
