@@ -88,7 +88,7 @@ def load_segments(recipe: Recipe, *, progress: bool = False) -> tuple[Segments, 
     with stage(f"band-pass {ana.l_freq}-{ana.h_freq} Hz"):
         recordings = [bandpass(r, ana.l_freq, ana.h_freq) for r in recordings]
     with stage("segmenting"):
-        segments = _segment(recordings, None, recipe)
+        segments = _segment(recordings, None, recipe, progress)
     logger.info("%s", segments.summary())
     if ana.conditions:
         segments = subset(segments, condition_mask(segments, ana.conditions))

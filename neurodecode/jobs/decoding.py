@@ -91,7 +91,7 @@ def run_decoding(recipe: Recipe, run_dir: Path, *, progress: bool = True) -> dic
 
         return run_item_decoding(recipe, run_dir, progress=progress)
     recordings, features = build_recordings(recipe, progress=progress)
-    segments = _segment(recordings, features, recipe)
+    segments = _segment(recordings, features, recipe, progress)
     split_cfg = recipe.split
     splits = split_segments(segments, by=split_cfg.by, test_size=split_cfg.test_size,
                             valid_size=split_cfg.valid_size, seed=recipe.seed,
@@ -125,12 +125,21 @@ def run_decoding(recipe: Recipe, run_dir: Path, *, progress: bool = True) -> dic
     return metrics
 
 
-def _segment(recordings, features, recipe: Recipe) -> Segments:
+def _segment(recordings, features, recipe: Recipe, progress: bool = False) -> Segments:
+    from tqdm.auto import tqdm
+
+    from ..align.segments import check_conditions_found
+
     seg = recipe.segments
     kwargs = dict(tmin=seg.tmin, tmax=seg.tmax, on=seg.on, stride=seg.stride, sfreq=seg.sfreq,
-                  baseline=seg.baseline, delay=seg.delay, max_pad=seg.max_pad)
+                  baseline=seg.baseline, delay=seg.delay, max_pad=seg.max_pad,
+                  allow_missing=seg.allow_missing_conditions)
+    if seg.allow_missing_conditions:
+        check_conditions_found(seg.on, [rec.events for rec in recordings])
     per_rec = features if isinstance(features, list) else [features] * len(recordings)
-    parts = [make_segments(rec, features=feat, **kwargs) for rec, feat in zip(recordings, per_rec)]
+    steps = tqdm(list(zip(recordings, per_rec)), desc="segmenting (recordings)",
+                 unit="recording", disable=not progress or len(recordings) < 2)
+    parts = [make_segments(rec, features=feat, **kwargs) for rec, feat in steps]
     segments = concatenate_segments(parts)
     segments.meta["recording"] = np.concatenate([[i] * len(p) for i, p in enumerate(parts)])
     return segments
