@@ -43,6 +43,7 @@ _CSS = """
 .nd-table td.num{text-align:right;font-variant-numeric:tabular-nums}
 .nd-notes{white-space:pre-wrap}
 .nd-meta{color:#666;font-size:.85em}
+#content img.figure-img{max-width:min(100%,900px)}
 """
 
 # In <head>, so that it sees every error of the page: counts script and resource errors,

@@ -12,12 +12,11 @@ import numpy as np
 from ._save import save_figure
 from .report import ReportFigure
 from .subjects import plot_per_subject
+from .summary import headline_k
 from .topomap import plot_topomap
 
 #: Per-subject columns drawn first when present: column -> (y label, chance key).
-_SUBJECT_SCORES = {"top10": ("top-10 retrieval accuracy (fraction)", "chance_top10"),
-                   "top1": ("top-1 retrieval accuracy (fraction)", "chance_top1"),
-                   "accuracy": ("decoding accuracy (fraction)", "classification.chance"),
+_SUBJECT_SCORES = {"accuracy": ("decoding accuracy (fraction)", "classification.chance"),
                    "median_r": ("median encoding r over targets (Pearson)", None)}
 MAX_FRAMES = 24
 
@@ -32,21 +31,32 @@ def _lookup(metrics: Mapping[str, Any], dotted: str | None) -> float | None:
     return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
 
 
-def _score_column(rows: Sequence[Mapping[str, Any]]) -> str | None:
+def _score_column(rows: Sequence[Mapping[str, Any]], metrics: Mapping[str, Any]) -> str | None:
+    """The column drawn: the summary's top-k for decoding, else a known score, else the
+    first numeric column."""
     numeric = [c for c, v in rows[0].items()
                if isinstance(v, (int, float)) and not isinstance(v, bool)]
-    preferred = [c for c in _SUBJECT_SCORES if c in numeric]
+    k = headline_k(metrics)
+    preferred = [f"top{k}"] if f"top{k}" in numeric else []
+    preferred += [c for c in _SUBJECT_SCORES if c in numeric]
     return (preferred or numeric or [None])[0]
+
+
+def _label(column: str) -> tuple[str, str | None]:
+    """Y label (quantity and unit) and the dotted metrics key of its chance level."""
+    if column.startswith("top") and column[3:].isdigit():
+        return f"top-{column[3:]} retrieval accuracy (fraction)", f"chance_{column}"
+    return _SUBJECT_SCORES.get(column, (column.replace("_", " "), None))
 
 
 def per_subject_figure(rows: Sequence[Mapping[str, Any]], metrics: Mapping[str, Any],
                        out_dir: Path, dpi: float) -> ReportFigure | None:
     """``out_dir/per_subject.png``: the main score of each subject, their mean and chance;
     ``None`` when fewer than two subjects have a numeric score."""
-    column = _score_column(rows) if rows else None
+    column = _score_column(rows, metrics) if rows else None
     if column is None or len(rows) < 2:
         return None
-    label, chance_key = _SUBJECT_SCORES.get(column, (column.replace("_", " "), None))
+    label, chance_key = _label(column)
     values = {str(r["subject"]): float(r[column]) for r in rows}
     fig = plot_per_subject(values, ylabel=label, chance=_lookup(metrics, chance_key),
                            title=f"{label.split(' (')[0].capitalize()}, per subject")

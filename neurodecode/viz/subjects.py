@@ -45,7 +45,7 @@ def plot_per_subject(
     names = [str(k) for k in values]
     scores = np.asarray([float(v) for v in values.values()])
     check_finite("values", scores)
-    fig = new_figure((max(4.0, 1.2 + 0.45 * len(names)), 3.4), layout="constrained")
+    fig = new_figure((max(5.5, 3.2 + 0.45 * len(names)), 3.4), layout="constrained")
     ax = fig.add_subplot()
     ax.bar(np.arange(len(names)), scores, color="#4477aa", label="subject")
     ax.axhline(scores.mean(), color="k", lw=1.2,
@@ -55,7 +55,7 @@ def plot_per_subject(
     ax.set_xticks(np.arange(len(names)), names, rotation=45 if len(names) > 8 else 0)
     ax.set_xlabel("subject")
     ax.set_ylabel(ylabel)
-    ax.legend(fontsize="small", loc="best")
+    ax.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
     if title:
         ax.set_title(title)
     return finish(fig, fname, dpi)
