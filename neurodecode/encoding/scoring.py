@@ -6,6 +6,7 @@ import warnings
 from typing import Any
 
 import numpy as np
+from tqdm.auto import tqdm
 
 from .._stats import fdr_correction
 from .._validation import check_finite, check_option
@@ -105,6 +106,7 @@ def permutation_test(
     alpha: float = 0.05,
     random_state: int | None = 0,
     plus_one: bool = True,
+    progress: bool = False,
 ) -> dict[str, np.ndarray]:
     """Permutation significance of each target's score, FDR-corrected across targets.
 
@@ -128,6 +130,8 @@ def permutation_test(
         ``p = (1 + #{null >= observed}) / (n_permutations + 1)`` (Phipson & Smyth
         2010): never exactly 0 and a valid test. False gives the plain fraction
         ``#{null >= observed} / n_permutations``, which can be 0.
+    progress : bool
+        Show a progress bar over the permutations.
 
     Returns
     -------
@@ -146,7 +150,7 @@ def permutation_test(
     null = np.empty((n_permutations, a.shape[1]))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
-        for k in range(n_permutations):
+        for k in tqdm(range(n_permutations), desc="encoding permutations", disable=not progress):
             null[k] = SCORERS[metric](a, b[perm_index()])
     pvalue = permutation_p_value(null, observed, plus_one)
     significant, p_fdr = fdr_correction(pvalue, alpha)
