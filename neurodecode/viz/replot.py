@@ -163,6 +163,7 @@ def _rdm(run_dir: Path, path: Path) -> Figure:
 #: Title and colour-bar label (quantity and unit) of each sensor map a job writes.
 _TOPO = {"topomap_pattern": ("Classifier pattern (Haufe) at the peak",
                              "pattern (z-scored data, a.u.)"),
+         "topomap_pattern_time": ("Classifier pattern (Haufe)", "pattern (z-scored data, a.u.)"),
          "topomap_searchlight": ("Sensor searchlight RSA at the peak", "model similarity"),
          "topomap_r": ("Encoding accuracy per sensor", "encoding r (Pearson)")}
 
@@ -191,16 +192,24 @@ def _topomap(run_dir: Path, path: Path) -> Figure:
     return plot_topomap(values, info, title=title, ch_type=ch_type, cbar_label=label)
 
 
-def _sliders(run_dir: Path, out_dir: Path, dpi: float) -> list[ReportFigure]:
-    """A slider of topomaps over time for each time-resolved sensor map."""
-    out = []
+def _with_sliders(run_dir: Path, embedded: list[Path], out_dir: Path,
+                  dpi: float) -> list[Path | ReportFigure]:
+    """The report's figures: each time-resolved sensor map followed by its slider."""
+    sliders = _sliders(run_dir, out_dir, dpi)
+    return [item for path in embedded
+            for item in (path, *([sliders[path.stem]] if path.stem in sliders else []))]
+
+
+def _sliders(run_dir: Path, out_dir: Path, dpi: float) -> dict[str, ReportFigure]:
+    """A slider of topomaps over time for each time-resolved sensor map, by stem."""
+    out = {}
     for path in sorted(run_dir.glob("topomap*.npy")):
         values, info, title, label, ch_type = _topomap_args(run_dir, path)
         if values.ndim == 2:
             times = _npy(_need(run_dir, "times.npy", path.name))
-            out.append(topomap_slider(values, info, times, stem=path.stem, title=title,
-                                      cbar_label=label, ch_type=ch_type, out_dir=out_dir,
-                                      dpi=min(dpi, 100)))
+            out[path.stem] = topomap_slider(values, info, times, stem=path.stem, title=title,
+                                            cbar_label=label, ch_type=ch_type,
+                                            out_dir=out_dir, dpi=min(dpi, 100))
     return out
 
 
@@ -442,7 +451,7 @@ def replot_run(
     subjects = per_subject(metrics)
     write_report(run_dir, title=title or f"neurodecode run {run_dir.name}",
                  config=task_config(config), metrics=metrics,
-                 figures=[*embedded, *_sliders(run_dir, out_dir, dpi)],
+                 figures=_with_sliders(run_dir, embedded, out_dir, dpi),
                  config_digest=config_hash(config),
                  summary=summarize(metrics, config.get("task")), per_subject=subjects,
                  per_subject_figure=per_subject_figure(subjects, metrics, out_dir, min(dpi, 150)),

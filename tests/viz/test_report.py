@@ -323,3 +323,32 @@ def test_report_figure_errors(run_dir):
         _write(run_dir, figures=[ReportFigure((), "none")])
     with pytest.raises(TypeError, match=r"figures\[i\] must be"):
         _write(run_dir, figures=[3])
+
+
+def test_neurodecode_plot_redraws_the_report_from_the_run_files(tmp_path, eeg_info):
+    """`neurodecode plot RUN_DIR` rebuilds report.html (an mne.Report) and its figures from
+    the saved files alone, the time-resolved map as a slider."""
+    import json
+
+    import mne
+
+    from neurodecode.cli import main
+
+    rng = np.random.default_rng(1)
+    (tmp_path / "metrics.json").write_text(json.dumps({
+        "top1": 0.2, "top5": 0.6, "chance_top5": 0.05, "n_candidates": 100,
+        "per_subject": {"01": {"top1": 0.25, "top5": 0.7}, "02": {"top1": 0.15, "top5": 0.5}}}))
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump({"name": "demo", "task": "decoding"}))
+    mne.io.write_info(tmp_path / "info.fif", eeg_info)
+    np.save(tmp_path / "topomap_r.npy", rng.normal(size=(64, 5)))
+    np.save(tmp_path / "times.npy", np.linspace(0.0, 0.4, 5))
+    assert main(["plot", str(tmp_path)]) == 0
+    page = _parse((tmp_path / "report.html").read_text(encoding="utf-8"))
+    assert page.toc == ["Summary", "Figures", "Per-subject results", "Metrics",
+                        "Configuration", "Software versions", "Reproduce this run"]
+    assert "in its top 5 for 60.0 % of test segments (chance 5.0 %)" in "".join(
+        page.text["strong"])
+    assert [f["alt"] for f in page.figures] == (
+        ["topomap r"] + ["Encoding accuracy per sensor over time (slider)"] * 5
+        + ["Per-subject figure"])
+    assert [a for t, a in page.tags if t == "input" and a.get("type") == "range"]
