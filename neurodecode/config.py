@@ -83,6 +83,8 @@ class SegmentsConfig:
     delay: float = 0.0
     max_pad: float = 0.1
     reduction: str | None = None  # fMRI windows -> patterns: mean | tr:<k> | hrf (items)
+    # a recording may lack some conditions of `on` (each found in at least one recording)
+    allow_missing_conditions: bool = False
 
 
 @dataclass(frozen=True)

@@ -25,7 +25,7 @@ from tqdm.auto import tqdm
 from ..exceptions import AlignmentError
 from ..io.recording import Recording
 from .scaling import SegmentScaler
-from .segments import Segments, apply_baseline, cut_windows, plan_windows
+from .segments import Segments, apply_baseline, check_conditions_found, cut_windows, plan_windows
 from .store import RecordingStore
 
 logger = logging.getLogger("neurodecode")
@@ -193,7 +193,7 @@ def make_streamed(recordings: Sequence[Recording], features: Any, store: Recordi
                   sfreq: float | None = 120.0,
                   baseline: tuple[float | None, float] | None = (None, 0.0),
                   delay: float = 0.0, max_pad: float = 0.1, chunk_duration: float = 100.0,
-                  progress: bool = False) -> StreamedWindows:
+                  allow_missing: bool = False, progress: bool = False) -> StreamedWindows:
     """Preprocess each recording once into ``store`` and plan its windows.
 
     The arguments are those of :func:`~neurodecode.align.make_segments` (the windows are
@@ -218,13 +218,16 @@ def make_streamed(recordings: Sequence[Recording], features: Any, store: Recordi
     if not tmin < tmax:
         raise ValueError(f"tmin must be smaller than tmax; got tmin={tmin!r}, tmax={tmax!r}.")
     _check_channels(recordings)
+    if allow_missing:
+        check_conditions_found(on, [rec.events for rec in recordings])
     if features is not None and hasattr(features, "store"):
         features.store = store
     subjects = list(dict.fromkeys(r.subject for r in recordings))
     brains, placements, metas, rate, width = [], [], [], 0.0, 0
-    for i, rec in enumerate(tqdm(recordings, disable=not progress, desc="store", leave=False)):
+    for i, rec in enumerate(tqdm(recordings, disable=not progress, leave=False,
+                                 desc="preprocessing into the store (recordings)")):
         plan = plan_windows(rec, tmin=tmin, tmax=tmax, on=on, stride=stride, sfreq=sfreq,
-                            delay=delay, max_pad=max_pad)
+                            delay=delay, max_pad=max_pad, allow_missing=allow_missing)
         brains.append(store.recording(rec, sfreq=None if plan.up == plan.down else sfreq,
                                       chunk_duration=chunk_duration))
         _release(rec)

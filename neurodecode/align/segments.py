@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from tqdm.auto import tqdm
 
 from .._validation import check_finite, check_positive
 from ..exceptions import AlignmentError
@@ -200,7 +201,8 @@ def make_segments(recording: Recording | Sequence[Recording], *, tmin: float, tm
                   on: str | Sequence[str] | None = None, stride: float | None = None,
                   sfreq: float | None = 120.0, baseline: tuple[float | None, float] | None = (None, 0.0),
                   delay: float = 0.0, features: Any = None,
-                  max_pad: float = 0.1, chunk_duration: float = 100.0) -> Segments:
+                  max_pad: float = 0.1, chunk_duration: float = 100.0,
+                  allow_missing: bool = False, progress: bool = False) -> Segments:
     """Cut aligned windows of brain data (and stimulus features) around events.
 
     Parameters
@@ -213,7 +215,9 @@ def make_segments(recording: Recording | Sequence[Recording], *, tmin: float, tm
         Window start and end relative to each onset, in seconds (``tmin < tmax``).
     on : str, list of str or None
         Which events: an event kind (``"word"``, ``"sound"``, ...), one condition or a list
-        of conditions; ``None`` takes every event.
+        of conditions; ``None`` takes every event. A listed condition that matches no
+        event of a recording is an error (naming the conditions present) unless
+        ``allow_missing``.
     stride : float, optional
         If given, slide windows of ``tmax - tmin`` seconds every ``stride`` seconds inside
         each selected event (its ``duration``) instead of one window per event.
@@ -240,6 +244,11 @@ def make_segments(recording: Recording | Sequence[Recording], *, tmin: float, tm
         farther ones are dropped. ``0`` drops every incomplete window.
     chunk_duration : float
         Seconds of input resampled at once; bounds the memory used.
+    allow_missing : bool
+        Let a recording lack some of the conditions of ``on`` (each must still be found
+        in at least one recording); recipes: ``segments.allow_missing_conditions``.
+    progress : bool
+        Show a progress bar over the recordings.
 
     Returns
     -------
@@ -253,12 +262,16 @@ def make_segments(recording: Recording | Sequence[Recording], *, tmin: float, tm
                      max_pad=max_pad, chunk_duration=chunk_duration, baseline=baseline)
     for rec in recordings:
         check_recording(rec, like=recordings[0])
+    if allow_missing:
+        check_conditions_found(on, [rec.events for rec in recordings])
     subjects = list(dict.fromkeys(r.subject for r in recordings))
+    steps = tqdm(recordings, desc="segmenting (recordings)", unit="recording",
+                 disable=not progress or len(recordings) < 2)
     parts = [
-        _segment_one(rec, i, tmin=tmin, tmax=tmax, on=on,
+        _segment_one(rec, i, tmin=tmin, tmax=tmax, on=on, allow_missing=allow_missing,
                      stride=stride, sfreq=sfreq, baseline=baseline, delay=delay,
                      features=features, max_pad=max_pad, chunk_duration=chunk_duration)
-        for i, rec in enumerate(recordings)
+        for i, rec in enumerate(steps)
     ]
     segs = concatenate_segments(parts)
     segs.subjects = subjects
@@ -316,15 +329,36 @@ def check_recording(rec: Recording, like: Recording | None = None) -> None:
             "channels in the same order before segmenting.")
 
 
-def select_events(events: pd.DataFrame, on: str | Sequence[str] | None) -> pd.DataFrame:
-    """Rows of ``events`` matching a kind, a condition or a list of conditions."""
-    if on is None:
-        chosen = events
-    elif isinstance(on, str) and on in EVENT_KINDS:
-        chosen = events[events["kind"] == on]
+def _wanted(on: str | Sequence[str] | None) -> list[str] | None:
+    """The conditions named by ``on``; ``None`` when it is ``None`` or an event kind."""
+    if on is None or (isinstance(on, str) and on in EVENT_KINDS):
+        return None
+    return [on] if isinstance(on, str) else [str(o) for o in on]
+
+
+def select_events(events: pd.DataFrame, on: str | Sequence[str] | None, *,
+                  allow_missing: bool = False) -> pd.DataFrame:
+    """Rows of ``events`` matching a kind, a condition or a list of conditions.
+
+    Raises
+    ------
+    AlignmentError
+        ``on`` selects no event; or, unless ``allow_missing``, a condition of ``on``
+        matches no event of this recording (the error lists the conditions present).
+    """
+    wanted = _wanted(on)
+    if wanted is None:
+        chosen = events if on is None else events[events["kind"] == on]
     else:
-        wanted = [on] if isinstance(on, str) else [str(o) for o in on]
         chosen = events[events["condition"].isin(wanted)]
+        present = set(events["condition"].astype(str))
+        absent = [w for w in wanted if w not in present]
+        if absent and not chosen.empty and not allow_missing:
+            raise AlignmentError(
+                f"on={on!r}: {absent} match no event of this recording; it has conditions "
+                f"{sorted(present)[:20]}. Fix the names, or, when some recordings lack some "
+                "conditions, set segments.allow_missing_conditions: true "
+                "(make_segments(..., allow_missing=True)).")
     if chosen.empty:
         raise AlignmentError(
             f"on={on!r} selects no event; this recording has kinds "
@@ -332,6 +366,18 @@ def select_events(events: pd.DataFrame, on: str | Sequence[str] | None) -> pd.Da
             f"{sorted(events['condition'].unique())[:20]}."
         )
     return chosen
+
+
+def check_conditions_found(on: str | Sequence[str] | None,
+                           events: Sequence[pd.DataFrame]) -> None:
+    """``AlignmentError`` when a condition listed in ``on`` is in none of ``events``."""
+    wanted = _wanted(on) or []
+    present = set().union(*(set(e["condition"].astype(str)) for e in events))
+    absent = [w for w in wanted if w not in present]
+    if absent:
+        raise AlignmentError(
+            f"on={on!r}: {absent} match no event of any of the {len(events)} recording(s); "
+            f"they have conditions {sorted(present)[:20]}. Fix the names.")
 
 
 @dataclass
@@ -358,12 +404,13 @@ class WindowPlan:
 
 
 def plan_windows(rec: Recording, *, tmin: float, tmax: float, on: Any, stride: float | None,
-                 sfreq: float | None, delay: float, max_pad: float) -> WindowPlan:
+                 sfreq: float | None, delay: float, max_pad: float,
+                 allow_missing: bool = False) -> WindowPlan:
     """The windows ``make_segments`` cuts from ``rec`` (same arguments), without the data."""
     fmri = rec.modality == "fmri"
     up, down = (1, 1) if (sfreq is None or fmri) else resample_ratio(rec.sfreq, sfreq)
     out_sfreq = rec.sfreq * up / down
-    events = select_events(rec.events, on)
+    events = select_events(rec.events, on, allow_missing=allow_missing)
     table = _window_table(events, tmin, tmax, stride, delay, out_sfreq)
     table = _drop_outside(table, n_resampled(rec.n_times, up, down), max_pad)
     if rec.runs is not None:
@@ -373,11 +420,11 @@ def plan_windows(rec: Recording, *, tmin: float, tmax: float, on: Any, stride: f
     return WindowPlan(table, up, down, out_sfreq, int(round((tmax - tmin) * out_sfreq)))
 
 
-def _segment_one(rec: Recording, rec_index: int, *, tmin, tmax, on, stride,
+def _segment_one(rec: Recording, rec_index: int, *, tmin, tmax, on, allow_missing, stride,
                  sfreq, baseline, delay, features, max_pad, chunk_duration) -> Segments:
     fmri = rec.modality == "fmri"
     plan = plan_windows(rec, tmin=tmin, tmax=tmax, on=on, stride=stride, sfreq=sfreq,
-                        delay=delay, max_pad=max_pad)
+                        delay=delay, max_pad=max_pad, allow_missing=allow_missing)
     table, up, down, out_sfreq, width = plan.table, plan.up, plan.down, plan.sfreq, plan.width
     continuous = resampled_data(rec, up, down, chunk_duration)
     starts = table["start"].to_numpy()

@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from tqdm.auto import tqdm
 
 from .._validation import check_finite, check_option, check_positive
 from ..io.events import _check_runs
@@ -140,6 +141,7 @@ def fit_voxelwise(
     dtype: str | None = None,
     device: str = "cpu",
     n_targets_batch: int | None = None,
+    progress: bool = False,
 ) -> VoxelwiseResult:
     """Leave-one-run-out encoding model of every voxel (alpha by inner leave-one-run-out).
 
@@ -154,6 +156,8 @@ def fit_voxelwise(
     metric : {"r", "r2"}
     dtype, device, n_targets_batch
         As in :class:`RidgeCV`.
+    progress : bool
+        Show a progress bar over the held-out runs.
 
     Returns
     -------
@@ -168,7 +172,8 @@ def fit_voxelwise(
     predictions = np.zeros_like(Y)
     chosen = np.zeros((len(labels), Y.shape[1]))
     per_run = np.zeros((len(labels), Y.shape[1]))
-    for k, run in enumerate(labels):
+    steps = tqdm(labels, desc="encoding CV (leave one run out)", unit="run", disable=not progress)
+    for k, run in enumerate(steps):
         test = runs == run
         model = RidgeCV(alphas=alphas, cv="logo", dtype=dtype, device=device,
                         n_targets_batch=n_targets_batch)
@@ -207,6 +212,7 @@ def fit_recording(
     conditions: list[str] | None = None,
     alphas: Any = DEFAULT_ALPHAS,
     metric: str = "r",
+    progress: bool = False,
 ) -> tuple[VoxelwiseResult, Any]:
     """Voxelwise model of a fMRI Recording from its HRF-convolved condition regressors.
 
@@ -215,6 +221,11 @@ def fit_recording(
     recording : Recording-like
         Needs ``data`` (n_voxels, n_volumes), ``runs`` (n_volumes,), ``events``
         (onset, duration, condition), ``sfreq`` (1 / TR) and ``masker``.
+    hrf_model, conditions, alphas, metric
+        HRF of the regressors, conditions modelled (default: all), ridge penalties and
+        score (as in :func:`fit_voxelwise`).
+    progress : bool
+        Show a progress bar over the held-out runs.
 
     Returns
     -------
@@ -224,5 +235,6 @@ def fit_recording(
     data = np.asarray(recording.data).T  # (n_volumes, n_voxels), as the design
     design, _ = make_hrf_regressors(recording.events, data.shape[0], 1.0 / recording.sfreq,
                                     recording.runs, conditions, hrf_model)
-    result = fit_voxelwise(design, data, recording.runs, alphas=alphas, metric=metric)
+    result = fit_voxelwise(design, data, recording.runs, alphas=alphas, metric=metric,
+                           progress=progress)
     return result, scores_to_nifti(result.scores, recording)

@@ -12,6 +12,7 @@ import warnings
 from typing import Any
 
 import numpy as np
+from tqdm.auto import tqdm
 
 from .._compat import renamed_kwargs
 from .._stats import fdr_correction, permutation_p_value
@@ -113,6 +114,7 @@ def permutation_test_scores(
     alpha: float = 0.05,
     seed: int | np.random.Generator | None = 0,
     plus_one: bool = True,
+    progress: bool = False,
 ) -> dict[str, np.ndarray]:
     """Permutation significance of each target's score, FDR-corrected across targets.
 
@@ -137,6 +139,8 @@ def permutation_test_scores(
         ``p = (1 + #{null >= observed}) / (n_permutations + 1)`` (Phipson & Smyth
         2010): never exactly 0 and a valid test. False gives the plain fraction
         ``#{null >= observed} / n_permutations``, which can be 0.
+    progress : bool
+        Show a progress bar over the permutations.
 
     Returns
     -------
@@ -155,7 +159,7 @@ def permutation_test_scores(
     null = np.empty((n_permutations, a.shape[1]))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
-        for k in range(n_permutations):
+        for k in tqdm(range(n_permutations), desc="encoding permutations", disable=not progress):
             null[k] = SCORERS[metric](a, b[perm_index()])
     pvalue = permutation_p_value(null, observed, plus_one)
     significant, p_fdr = fdr_correction(pvalue, alpha)

@@ -86,7 +86,7 @@ def load_segments(recipe: Recipe, *, progress: bool = False) -> tuple[Segments, 
     with stage(f"band-pass {ana.l_freq}-{ana.h_freq} Hz"):
         recordings = [bandpass(r, ana.l_freq, ana.h_freq) for r in recordings]
     with stage("segmenting"):
-        segments = _segment(recordings, None, recipe)
+        segments = _segment(recordings, None, recipe, progress)
     logger.info("%s", segments.summary())
     if ana.conditions:
         segments = subset(segments, condition_mask(segments, ana.conditions))
@@ -438,11 +438,23 @@ def run_classification(recipe: Recipe, run_dir: Path, *, progress: bool = True) 
     return metrics
 
 
+def _patterns_over_time(brain: np.ndarray, y: np.ndarray, kw: dict,
+                        progress: bool) -> np.ndarray:
+    """The Haufe pattern at each time point, shape (n_channels, n_times)."""
+    from tqdm.auto import tqdm
+
+    steps = tqdm(range(brain.shape[2]), desc="patterns over time (time points)",
+                 disable=not progress)
+    return np.stack([spatial_pattern(brain[:, :, t], y, kw["classifier"], kw["seed"])
+                     for t in steps], axis=1)
+
+
 def _time_resolved(segments: Segments, y: np.ndarray, groups: np.ndarray, run_dir: Path,
                    progress: bool, kw: dict) -> dict:
     """Accuracy over time with its CI over folds and clusters above chance, written as
     ``timecourse*.npy`` and ``timecourse-ave.fif``; the pattern at the peak as
-    ``topomap_pattern.npy`` and ``pattern-ave.fif`` (MNE Evoked)."""
+    ``topomap_pattern.npy`` and ``pattern-ave.fif`` (MNE Evoked), and at every time as
+    ``topomap_pattern_time.npy`` (n_channels, n_times: the report's slider)."""
     from ..io.export import maps_to_evoked, timecourse_to_evoked, write_evokeds
 
     folds = accuracy_over_time(segments.brain, y, groups, progress=progress, per_fold=True,
@@ -461,8 +473,10 @@ def _time_resolved(segments: Segments, y: np.ndarray, groups: np.ndarray, run_di
     write_evokeds(run_dir / "timecourse-ave.fif", [timecourse_to_evoked(
         acc, times, "accuracy", comment="decoding accuracy", nave=len(folds))])
     if segments.info is not None:
-        pattern = spatial_pattern(segments.brain[:, :, i], y, kw["classifier"], kw["seed"])
+        over_time = _patterns_over_time(segments.brain, y, kw, progress)
+        pattern = over_time[:, i]
         np.save(run_dir / "topomap_pattern.npy", pattern)
+        np.save(run_dir / "topomap_pattern_time.npy", over_time)
         write_info(run_dir, segments.info)
         write_evokeds(run_dir / "pattern-ave.fif", [maps_to_evoked(
             pattern, segments.info, tmin=float(times[i]), comment="Haufe pattern at the peak")])

@@ -158,7 +158,8 @@ def _stream(recordings, features, recipe: Recipe, run_dir: Path, progress: bool)
     return make_streamed(recordings, features, RecordingStore(run_dir / "store"),
                          tmin=seg.tmin, tmax=seg.tmax, on=seg.on, stride=seg.stride,
                          sfreq=seg.sfreq, baseline=seg.baseline, delay=seg.delay,
-                         max_pad=seg.max_pad, progress=progress)
+                         max_pad=seg.max_pad, allow_missing=seg.allow_missing_conditions,
+                         progress=progress)
 
 
 def _split_windows(windows, recipe: Recipe) -> dict[str, pd.DataFrame]:
@@ -209,12 +210,21 @@ def score_windows(pred: np.ndarray, test: TestWindows, *, ks: Sequence[int],
                                  device=device)
 
 
-def _segment(recordings, features, recipe: Recipe) -> Segments:
+def _segment(recordings, features, recipe: Recipe, progress: bool = False) -> Segments:
+    from tqdm.auto import tqdm
+
+    from ..align.segments import check_conditions_found
+
     seg = recipe.segments
     kwargs = dict(tmin=seg.tmin, tmax=seg.tmax, on=seg.on, stride=seg.stride, sfreq=seg.sfreq,
-                  baseline=seg.baseline, delay=seg.delay, max_pad=seg.max_pad)
+                  baseline=seg.baseline, delay=seg.delay, max_pad=seg.max_pad,
+                  allow_missing=seg.allow_missing_conditions)
+    if seg.allow_missing_conditions:
+        check_conditions_found(seg.on, [rec.events for rec in recordings])
     per_rec = features if isinstance(features, list) else [features] * len(recordings)
-    parts = [make_segments(rec, features=feat, **kwargs) for rec, feat in zip(recordings, per_rec)]
+    steps = tqdm(list(zip(recordings, per_rec)), desc="segmenting (recordings)",
+                 unit="recording", disable=not progress or len(recordings) < 2)
+    parts = [make_segments(rec, features=feat, **kwargs) for rec, feat in steps]
     segments = concatenate_segments(parts)
     segments.meta["recording"] = np.concatenate([[i] * len(p) for i, p in enumerate(parts)])
     return segments

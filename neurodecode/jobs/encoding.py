@@ -104,7 +104,7 @@ def fit_trf_cv(X: np.ndarray, Y: np.ndarray, *, sfreq: float, tmin: float, tmax:
         groups = np.repeat(np.arange(n_folds), np.diff(bounds))
         significant = permutation_test(Y, pred, metric="r", n_permutations=n_permutations,
                                        groups=groups, method="shift",
-                                       seed=seed)["significant"]
+                                       seed=seed, progress=progress)["significant"]
     full = trf().fit([X[c] for c in chunks], [Y[c] for c in chunks])
     return {"r": r, "kernels": full.coef_, "lags": full.delays_ / sfreq,
             "significant": significant}
@@ -138,19 +138,20 @@ def meeg_encoding(recording: Recording, conditions: Sequence[str], recipe: Recip
                       n_permutations=ana.n_permutations, seed=recipe.seed, progress=progress)
 
 
-def fmri_encoding(recording: Recording, conditions: Sequence[str], recipe: Recipe) -> dict:
+def fmri_encoding(recording: Recording, conditions: Sequence[str], recipe: Recipe, *,
+                  progress: bool = False) -> dict:
     """Voxelwise HRF model of one fMRI recording, with permutation significance."""
     from ..encoding import fit_recording, permutation_test
 
     ana = recipe.analysis
     result, img = fit_recording(recording, hrf_model=ana.hrf_model, conditions=list(conditions),
-                                alphas=list(ana.alphas))
+                                alphas=list(ana.alphas), progress=progress)
     significant = None
     if ana.n_permutations > 0:
         significant = permutation_test(np.asarray(recording.data).T, result.predictions,
                                        metric="r", n_permutations=ana.n_permutations,
                                        groups=recording.runs, method="shift",
-                                       seed=recipe.seed)["significant"]
+                                       seed=recipe.seed, progress=progress)["significant"]
     return {"r": result.scores, "img": img, "significant": significant}
 
 
@@ -178,7 +179,8 @@ def run_encoding(recipe: Recipe, run_dir: Path, *, progress: bool = True) -> dic
         key = f"{rec.subject}" + (f"_{rec.session}" if rec.session else "")
         with stage(f"encoding model of subject {rec.subject}: {rec.n_channels} targets x "
                    f"{rec.n_times} samples"):
-            res = (fmri_encoding(rec, conditions, recipe) if rec.modality == "fmri" else
+            res = (fmri_encoding(rec, conditions, recipe, progress=progress)
+                   if rec.modality == "fmri" else
                    meeg_encoding(rec, conditions, recipe, progress=progress))
         if k == 0 and rec.modality == "fmri":
             res["img"].to_filename(run_dir / "brainmap_r.nii.gz")

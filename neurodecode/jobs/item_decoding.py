@@ -40,7 +40,7 @@ def run_item_decoding(recipe: Recipe, run_dir: Path, *, progress: bool = True) -
     """Run an item-decoding recipe end to end and write its run directory."""
     check_recipe_contract(recipe)
     recordings, features = build_item_data(recipe, progress=progress)
-    items = load_item_segments(recordings, features, recipe)
+    items = load_item_segments(recordings, features, recipe, progress=progress)
     check_recipe_contract(recipe, data_rank=items.rank)
     splits = _splits(items, recipe)
     def make_model():
@@ -67,12 +67,14 @@ def run_item_decoding(recipe: Recipe, run_dir: Path, *, progress: bool = True) -
     return metrics
 
 
-def load_item_segments(recordings: list, features: Any, recipe: Recipe) -> ItemSegments:
+def load_item_segments(recordings: list, features: Any, recipe: Recipe, *,
+                       progress: bool = False) -> ItemSegments:
     """Windows around the recipe's events, paired with their items' features."""
     seg = recipe.segments
     segments = make_segments(recordings, tmin=seg.tmin, tmax=seg.tmax, on=seg.on,
                              stride=seg.stride, sfreq=seg.sfreq, baseline=seg.baseline,
-                             delay=seg.delay, max_pad=seg.max_pad)
+                             delay=seg.delay, max_pad=seg.max_pad,
+                             allow_missing=seg.allow_missing_conditions, progress=progress)
     return make_item_segments(segments, features, reduction=seg.reduction)
 
 

@@ -93,7 +93,7 @@ def run_rsa(recipe: Recipe, run_dir: Path, *, progress: bool = True) -> dict:
                                sfreq=segments.sfreq, tmin=segments.tmin, metric=ana.metric,
                                method=ana.method, radius=ana.searchlight_radius,
                                window=ana.window, n_permutations=ana.n_permutations,
-                               seed=recipe.seed, run_dir=run_dir)
+                               seed=recipe.seed, run_dir=run_dir, progress=progress)
     else:
         masker = recordings[0].masker if len(recordings) == 1 else None
         with stage(f"RSA of {len(order)} conditions over {segments.brain.shape[1]} voxels, "
@@ -102,7 +102,7 @@ def run_rsa(recipe: Recipe, run_dir: Path, *, progress: bool = True) -> dict:
                                metric=ana.metric, method=ana.method,
                                radius=ana.searchlight_radius,
                                n_permutations=ana.n_permutations, seed=recipe.seed,
-                               run_dir=run_dir)
+                               run_dir=run_dir, progress=progress)
         if masker is not None:
             write_background(run_dir, recipe)
     np.save(run_dir / "rdm_model.npy", squareform(model))
@@ -115,24 +115,24 @@ def run_rsa(recipe: Recipe, run_dir: Path, *, progress: bool = True) -> dict:
 
 
 def _max_test(rdms: np.ndarray, model: np.ndarray, method: str, n_permutations: int,
-              seed: int) -> float | None:
+              seed: int, progress: bool = False) -> float | None:
     """p-value of the best similarity of ``rdms`` (n_windows, n_pairs) with ``model``
     against the permutation null of the best over the same windows (family-wise over
     the windows searched; with one window, the plain permutation p-value): each
     relabelling of the model's conditions is compared with every window."""
-    null = _null(rdms, model, method, n_permutations, seed)
+    null = _null(rdms, model, method, n_permutations, seed, progress)
     return None if null is None else _max_p(null, rdms, model, method)
 
 
 def _null(rdms: np.ndarray, model: np.ndarray, method: str, n_permutations: int,
-          seed: int) -> np.ndarray | None:
+          seed: int, progress: bool = False) -> np.ndarray | None:
     """Similarities of each window under relabellings, shape (n_permutations, n_windows)."""
     from ..rsa import permutation_test
 
     if n_permutations < 1:
         return None
     result = permutation_test(np.atleast_2d(rdms), model, method,
-                              n_permutations=n_permutations, seed=seed)
+                              n_permutations=n_permutations, seed=seed, progress=progress)
     return result.null.reshape(n_permutations, -1)
 
 
@@ -164,7 +164,7 @@ def _null_band(curve: np.ndarray, times: np.ndarray, null: np.ndarray | None,
 def meeg_rsa(brain: np.ndarray, labels: np.ndarray, order: list[str], model: np.ndarray, *,
              info, sfreq: float, tmin: float, metric: str, method: str,
              radius: float | None, window: int = 1, n_permutations: int, seed: int,
-             run_dir: Path) -> dict:
+             run_dir: Path, progress: bool = False) -> dict:
     """Time-resolved RSA, peak latency, brain RDM and sensor searchlight at the peak.
 
     Parameters
@@ -195,7 +195,7 @@ def meeg_rsa(brain: np.ndarray, labels: np.ndarray, order: list[str], model: np.
     rdm = res.data_rdms[0, i]
     np.save(run_dir / "rdm_brain.npy", squareform(rdm))
     searched = post if post.any() else np.ones_like(post)
-    null = _null(res.data_rdms[0, searched], model, method, n_permutations, seed)
+    null = _null(res.data_rdms[0, searched], model, method, n_permutations, seed, progress)
     _write_curve(run_dir, curve, res.times, method)
     out = {"rsa": {"peak_similarity": float(curve[i]), "peak_latency": float(res.times[i]),
                    "mean_similarity_post": float(np.nanmean(curve[post])) if post.any()
@@ -208,7 +208,8 @@ def meeg_rsa(brain: np.ndarray, labels: np.ndarray, order: list[str], model: np.
     if info is not None:
         means, _ = condition_means(brain, labels, order)
         maps = sensor_searchlight(means[:, :, i:i + window], {"model": model}, info,
-                                  radius=radius, metric=metric, method=method)
+                                  radius=radius, metric=metric, method=method,
+                                  verbose=progress)
         values = maps["model"].data.mean(1)
         np.save(run_dir / "topomap_searchlight.npy", values)
         write_info(run_dir, info)
@@ -237,7 +238,7 @@ def _write_map(run_dir: Path, values: np.ndarray, info, peak: float) -> None:
 
 def fmri_rsa(patterns: np.ndarray, labels: np.ndarray, order: list[str], model: np.ndarray, *,
              masker, metric: str, method: str, radius: float | None, n_permutations: int,
-             seed: int, run_dir: Path) -> dict:
+             seed: int, run_dir: Path, progress: bool = False) -> dict:
     """RDM of the condition means of the masked voxels and a volume searchlight.
 
     Parameters
@@ -260,12 +261,14 @@ def fmri_rsa(patterns: np.ndarray, labels: np.ndarray, order: list[str], model: 
     np.save(run_dir / "rdm_brain.npy", squareform(rdm))
     out = {"rsa": {"similarity": float(np.ravel(compare_rdms(rdm, model[None], method))[0]),
                    "method": method, "metric": metric,
-                   "p_value": _max_test(rdm, model, method, n_permutations, seed)}}
+                   "p_value": _max_test(rdm, model, method, n_permutations, seed,
+                                        progress)}}
     if masker is not None:
         mask_img = masker.mask_img_
         zooms = mask_img.header.get_zooms()[:3]
         r = radius if radius is not None else 2.0 * float(max(zooms))
-        maps = volume_searchlight(means, model, mask_img, r, metric=metric, method=method)
+        maps = volume_searchlight(means, model, mask_img, r, metric=metric, method=method,
+                                  verbose=progress)
         img = next(iter(maps.values()))
         img.to_filename(run_dir / "brainmap_searchlight.nii.gz")
         values = np.asarray(img.dataobj)[np.asarray(mask_img.dataobj).astype(bool)]

@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 import scipy.stats
+from tqdm.auto import tqdm
 
 from .._compat import renamed_kwargs
 from .._stats import check_confidence, p_value_from_counts, percentile_interval
@@ -24,6 +25,8 @@ from .rdm import n_conditions_from_pairs
 from .transforms import pair_index, subsample_rdms
 
 BOOTSTRAP_OVER = ("conditions", "subjects", "both")
+#: Relabellings compared at once by :func:`permutation_test` (bounds its memory).
+PERMUTATION_BLOCK = 100
 
 
 @dataclass(frozen=True)
@@ -81,6 +84,28 @@ def _permuted_pairs(n: int, perm: np.ndarray) -> np.ndarray:
     return pair_index(n, perm)
 
 
+def _relabelled_null(data: np.ndarray, models: np.ndarray, method: str, n: int,
+                     perms: list) -> np.ndarray:
+    """Similarities under the relabellings ``perms``, shape (len(perms), ..., n_models)."""
+    n_data = int(np.prod(data.shape[:-1]))
+    if n_data < len(models) and not (np.isnan(data).any() or np.isnan(models).any()):
+        # the data relabelled by the inverse permutation give the same similarities
+        # (a bijection of the pairs), with fewer RDMs to rank; with NaN pairs (excluded
+        # from the whole call) the models are relabelled, as always before
+        idx = np.stack([_permuted_pairs(n, np.argsort(p)) for p in perms])
+        flat = data.reshape(n_data, -1)[:, idx]  # (n_data, len(perms), n_pairs)
+        null = compare_rdms(flat.reshape(-1, data.shape[-1]), models, method)
+        null = null.reshape(data.shape[:-1] + (len(perms), len(models)))
+        null = np.moveaxis(null, -2, 0)
+    else:
+        idx = np.stack([_permuted_pairs(n, p) for p in perms])
+        permuted = models[:, idx]  # (n_models, len(perms), n_pairs)
+        null = compare_rdms(data, permuted.reshape(-1, data.shape[-1]), method)
+        null = null.reshape(data.shape[:-1] + (len(models), len(perms)))
+        null = np.moveaxis(null, -1, 0)
+    return null
+
+
 def permutation_test_rdms(
     data_rdms: Any,
     model_rdms: Any,
@@ -89,6 +114,7 @@ def permutation_test_rdms(
     n_permutations: int = 1000,
     seed: int | np.random.Generator | None = 0,
     plus_one: bool = True,
+    progress: bool = False,
 ) -> PermutationResult:
     """Test model similarity by permuting the condition labels of the model RDMs.
 
@@ -108,6 +134,8 @@ def permutation_test_rdms(
         Count the observed labelling among the permutations (Phipson & Smyth 2010):
         the p-value is never 0 and the test is exact. ``False``: the plain fraction
         of the null at least as large as the observed value.
+    progress : bool
+        Show a progress bar over blocks of :data:`PERMUTATION_BLOCK` relabellings.
 
     Returns
     -------
@@ -120,22 +148,11 @@ def permutation_test_rdms(
     rng = np.random.default_rng(seed)
     observed = compare_rdms(data, models, method)
     perms = [rng.permutation(n) for _ in range(n_permutations)]
-    n_data = int(np.prod(data.shape[:-1]))
-    if n_data < len(models) and not (np.isnan(data).any() or np.isnan(models).any()):
-        # the data relabelled by the inverse permutation give the same similarities
-        # (a bijection of the pairs), with fewer RDMs to rank; with NaN pairs (excluded
-        # from the whole call) the models are relabelled, as always before
-        idx = np.stack([_permuted_pairs(n, np.argsort(p)) for p in perms])
-        flat = data.reshape(n_data, -1)[:, idx]  # (n_data, n_permutations, n_pairs)
-        null = compare_rdms(flat.reshape(-1, data.shape[-1]), models, method)
-        null = null.reshape(data.shape[:-1] + (n_permutations, len(models)))
-        null = np.moveaxis(null, -2, 0)
-    else:
-        idx = np.stack([_permuted_pairs(n, p) for p in perms])
-        permuted = models[:, idx]  # (n_models, n_permutations, n_pairs)
-        null = compare_rdms(data, permuted.reshape(-1, data.shape[-1]), method)
-        null = null.reshape(data.shape[:-1] + (len(models), n_permutations))
-        null = np.moveaxis(null, -1, 0)
+    # NaN pairs are excluded over a whole call of compare_rdms: then one block, as before
+    size = n_permutations if np.isnan(data).any() or np.isnan(models).any() else PERMUTATION_BLOCK
+    blocks = [perms[k:k + size] for k in range(0, n_permutations, size)]
+    null = np.concatenate([_relabelled_null(data, models, method, n, block) for block in tqdm(
+        blocks, desc=f"RSA permutations (blocks of {size})", disable=not progress)])
     p = p_value_from_counts((null >= observed[None]).sum(0), n_permutations, plus_one)
     return PermutationResult(observed, null, p)
 
@@ -165,6 +182,7 @@ def bootstrap_ci_rdms(
     n_bootstraps: int = 1000,
     ci: float = 0.95,
     seed: int | np.random.Generator | None = 0,
+    progress: bool = False,
 ) -> BootstrapResult:
     """Bootstrap confidence intervals of model similarity.
 
@@ -187,6 +205,8 @@ def bootstrap_ci_rdms(
         Coverage of the percentile interval, in (0, 1).
     seed : int, Generator or None
         Seed of the resampling.
+    progress : bool
+        Show a progress bar over the bootstrap samples.
 
     Returns
     -------
@@ -205,7 +225,7 @@ def bootstrap_ci_rdms(
     estimate = compare_rdms(data, models, method).mean(0)
     samples = np.empty((n_bootstraps, len(models)))
     degenerate = 0
-    for k in range(n_bootstraps):
+    for k in tqdm(range(n_bootstraps), desc="RSA bootstrap", disable=not progress):
         subj = data
         if over in ("subjects", "both"):
             subj = data[rng.integers(0, len(data), len(data))]

@@ -13,15 +13,18 @@ from .confusion import plot_confusion
 from .curves import plot_retrieval_curve, plot_timecourse, plot_training_curves
 from .rdm import plot_layer_profile, plot_layer_time, plot_rdm, plot_rdms
 from .replot import replot_run
-from .report import config_hash, write_report
+from .report import ReportFigure, config_hash, write_report
+from .subjects import plot_per_subject
 from .topomap import plot_spatial_attention, plot_topomap, plot_topomap_row
 
 __all__ = [
+    "ReportFigure",
     "config_hash",
     "plot_brain_map",
     "plot_confusion",
     "plot_layer_profile",
     "plot_layer_time",
+    "plot_per_subject",
     "plot_rdm",
     "plot_rdms",
     "plot_retrieval_curve",

@@ -47,7 +47,8 @@ from .brainmap import plot_brain_map
 from .confusion import plot_confusion
 from .curves import plot_retrieval_curve, plot_timecourse, plot_training_curves
 from .rdm import plot_layer_time, plot_rdm
-from .report import config_hash, write_report
+from .report import ReportFigure, config_hash, write_report
+from .series import per_subject_figure, topomap_slider
 from .summary import per_subject, summarize, task_config, versions
 from .topomap import plot_spatial_attention, plot_topomap, plot_topomap_row
 
@@ -162,11 +163,13 @@ def _rdm(run_dir: Path, path: Path) -> Figure:
 #: Title and colour-bar label (quantity and unit) of each sensor map a job writes.
 _TOPO = {"topomap_pattern": ("Classifier pattern (Haufe) at the peak",
                              "pattern (z-scored data, a.u.)"),
+         "topomap_pattern_time": ("Classifier pattern (Haufe)", "pattern (z-scored data, a.u.)"),
          "topomap_searchlight": ("Sensor searchlight RSA at the peak", "model similarity"),
          "topomap_r": ("Encoding accuracy per sensor", "encoding r (Pearson)")}
 
 
-def _topomap(run_dir: Path, path: Path) -> Figure:
+def _topomap_args(run_dir: Path, path: Path) -> tuple[np.ndarray, mne.Info, str, str, str | None]:
+    """Values, Info, title (with the peak time), colour-bar label and channel type."""
     info = mne.io.read_info(_need(run_dir, "info.fif", path.name), verbose="error")
     values = _npy(path)
     ch_type = _ch_type(info)
@@ -177,11 +180,37 @@ def _topomap(run_dir: Path, path: Path) -> Figure:
             or metrics.get("rsa", {}).get("peak_latency"))
     when = f" ({peak:.3f} s)" if peak is not None and "peak" in name else ""
     title = name + when + ("" if ch_type is None else f", {_TYPE_NAMES[ch_type]} only")
+    return values, info, title, label, ch_type
+
+
+def _topomap(run_dir: Path, path: Path) -> Figure:
+    values, info, title, label, ch_type = _topomap_args(run_dir, path)
     if values.ndim == 2:
         times = _npy(_need(run_dir, "times.npy", path.name))
         return plot_topomap_row(values, info, times, title=title, ch_type=ch_type,
                                 cbar_label=label)
     return plot_topomap(values, info, title=title, ch_type=ch_type, cbar_label=label)
+
+
+def _with_sliders(run_dir: Path, embedded: list[Path], out_dir: Path,
+                  dpi: float) -> list[Path | ReportFigure]:
+    """The report's figures: each time-resolved sensor map followed by its slider."""
+    sliders = _sliders(run_dir, out_dir, dpi)
+    return [item for path in embedded
+            for item in (path, *([sliders[path.stem]] if path.stem in sliders else []))]
+
+
+def _sliders(run_dir: Path, out_dir: Path, dpi: float) -> dict[str, ReportFigure]:
+    """A slider of topomaps over time for each time-resolved sensor map, by stem."""
+    out = {}
+    for path in sorted(run_dir.glob("topomap*.npy")):
+        values, info, title, label, ch_type = _topomap_args(run_dir, path)
+        if values.ndim == 2:
+            times = _npy(_need(run_dir, "times.npy", path.name))
+            out[path.stem] = topomap_slider(values, info, times, stem=path.stem, title=title,
+                                            cbar_label=label, ch_type=ch_type,
+                                            out_dir=out_dir, dpi=min(dpi, 100))
+    return out
 
 
 _TYPE_NAMES = {"mag": "magnetometers", "grad": "gradiometers", "eeg": "EEG"}
@@ -419,10 +448,12 @@ def replot_run(
         raise DataFormatError(f"{config_file} must hold a YAML mapping; got {type(config).__name__}.")
     if title is None and config.get("name"):  # as the run itself titled it
         title = f"neurodecode: {config['name']} ({config.get('task', '')})".replace(" ()", "")
+    subjects = per_subject(metrics)
     write_report(run_dir, title=title or f"neurodecode run {run_dir.name}",
-                 config=task_config(config), metrics=metrics, figures=embedded,
+                 config=task_config(config), metrics=metrics,
+                 figures=_with_sliders(run_dir, embedded, out_dir, dpi),
                  config_digest=config_hash(config),
-                 summary=summarize(metrics, config.get("task")),
-                 per_subject=per_subject(metrics), versions=versions(),
-                 command=_command(run_dir, config))
+                 summary=summarize(metrics, config.get("task")), per_subject=subjects,
+                 per_subject_figure=per_subject_figure(subjects, metrics, out_dir, min(dpi, 150)),
+                 versions=versions(), command=_command(run_dir, config))
     return written

@@ -1,20 +1,26 @@
-"""A single self-contained HTML page per run: config, metrics and figures.
+"""The run report: one self-contained :class:`mne.Report` HTML page per run.
 
-Figures are embedded as base64 data URIs, styles are inline and nothing is loaded from
-the network, so ``report.html`` can be moved, mailed or archived on its own. A tiny
-inline script records, once the page has loaded, how many images failed to decode and
-how many script errors occurred, in the ``data-*`` attributes of the element
-``#nd-render-check`` (used by the tests; it never logs to the console).
+The page is MNE's report (a table of contents, collapsible sections, figure sliders),
+holding, in order: a summary (one sentence and one table: the model vs each baseline vs
+chance, with CIs and p-values), notes, the figures, the per-subject results (a table and
+a figure), every metric, the configuration of the run's task, the software versions and
+the command that reproduces the run. Figures, scripts and styles are embedded (data URIs
+and inline code), so ``report.html`` can be moved, mailed or archived on its own.
+
+A small inline script records, once the page has loaded, how many images failed to
+decode and how many script errors occurred, in the ``data-*`` attributes of an element
+``#nd-render-check`` it appends to the page (used by the tests; it never logs to the
+console).
 """
 
 from __future__ import annotations
 
 import base64
-import datetime as _dt
 import html
 import math
 import os
 from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -28,23 +34,15 @@ from ..exceptions import DataFormatError, DataNotFoundError
 
 REPORT_NAME = "report.html"
 FIGURE_MIME = {".png": "image/png", ".svg": "image/svg+xml"}
+FIGURES_SECTION = "Figures"
+SUBJECTS_SECTION = "Per-subject results"
 
 _CSS = """
-body{font-family:-apple-system,'Segoe UI',Helvetica,Arial,sans-serif;margin:2em auto;
-max-width:1100px;color:#222;padding:0 1em}
-h1{font-size:1.6em;border-bottom:2px solid #444;padding-bottom:.2em}
-h2{font-size:1.25em;margin-top:1.6em;border-bottom:1px solid #ccc}
-h3{font-size:1.05em;margin-bottom:.3em}
-table{border-collapse:collapse;margin:.4em 0 1em 0;font-size:.92em}
-th,td{border:1px solid #ccc;padding:.25em .7em;text-align:left;vertical-align:top}
-td.num{text-align:right;font-variant-numeric:tabular-nums}
-th{background:#f2f2f2}
-pre{background:#f7f7f7;border:1px solid #ddd;padding:.8em;overflow-x:auto;font-size:.85em}
-figure{margin:1em 0;text-align:center}
-figure img{max-width:100%;height:auto;border:1px solid #eee}
-figcaption{font-size:.9em;color:#555;margin-top:.3em}
-.meta{color:#666;font-size:.85em}
-.notes{white-space:pre-wrap}
+.nd-table{font-size:.92em;width:auto}
+.nd-table td.num{text-align:right;font-variant-numeric:tabular-nums}
+.nd-notes{white-space:pre-wrap}
+.nd-meta{color:#666;font-size:.85em}
+#content img.figure-img{max-width:min(100%,900px)}
 """
 
 # In <head>, so that it sees every error of the page: counts script and resource errors,
@@ -58,14 +56,36 @@ _CHECK_SCRIPT = """
     for (var i = 0; i < imgs.length; i++) {
       if (!imgs[i].complete || imgs[i].naturalWidth === 0) { broken += 1; }
     }
-    var mark = document.getElementById("nd-render-check");
+    var mark = document.createElement("div");
+    mark.id = "nd-render-check";
+    mark.hidden = true;
     mark.setAttribute("data-images", String(imgs.length));
     mark.setAttribute("data-broken", String(broken));
     mark.setAttribute("data-errors", String(errors));
     mark.setAttribute("data-status", "loaded");
+    document.body.appendChild(mark);
   });
 })();
 """
+
+
+@dataclass(frozen=True)
+class ReportFigure:
+    """One entry of the report's figures: a single image, or a slider of several.
+
+    Parameters
+    ----------
+    paths : tuple of Path
+        PNG or SVG files; more than one makes a slider (PNG only).
+    title : str
+        Title in the table of contents.
+    captions : tuple of str
+        One caption per path (or none).
+    """
+
+    paths: tuple[Path, ...]
+    title: str
+    captions: tuple[str, ...] = ()
 
 
 def to_plain(value: Any) -> Any:
@@ -111,23 +131,39 @@ def _flatten(metrics: Mapping[str, Any], prefix: str = "") -> Iterator[tuple[str
             yield name, value
 
 
+def _cell(tag: str, value: Any) -> str:
+    num = isinstance(value, (int, float)) and not isinstance(value, bool)
+    cls = ' class="num"' if num else ""
+    return f"<{tag}{cls}>{html.escape(_fmt(value))}</{tag}>"
+
+
 def _table(rows: Sequence[tuple[str, Any]]) -> str:
-    body = []
-    for name, value in rows:
-        cls = ' class="num"' if isinstance(value, (int, float)) and not isinstance(value, bool) else ""
-        body.append(f"<tr><th>{html.escape(name)}</th><td{cls}>{html.escape(_fmt(value))}</td></tr>")
-    return "<table>\n" + "\n".join(body) + "\n</table>"
+    body = [f"<tr><th>{html.escape(name)}</th>{_cell('td', value)}</tr>" for name, value in rows]
+    return '<table class="table table-sm nd-table">\n' + "\n".join(body) + "\n</table>"
+
+
+def _rows_table(rows: Sequence[Mapping[str, Any]]) -> str:
+    """A table with a header row from the keys of the first row."""
+    if not rows:
+        return ""
+    cols = list(rows[0])
+    head = "".join(f"<th>{html.escape(str(c))}</th>" for c in cols)
+    body = ["<tr>" + "".join(_cell("td", row.get(c, "")) for c in cols) + "</tr>"
+            for row in rows]
+    return (f'<table class="table table-sm table-striped nd-table">\n<tr>{head}</tr>\n'
+            + "\n".join(body) + "\n</table>")
 
 
 def _metrics_html(metrics: Mapping[str, Any]) -> str:
-    """Top-level scalars in a summary table, then one table per nested section."""
+    """Top-level scalars in one table, then one table per nested section."""
     plain = to_plain(metrics)
     scalars = [(k, v) for k, v in plain.items() if not isinstance(v, dict)]
     parts = [_table(scalars)] if scalars else []
     for key, value in plain.items():
         if isinstance(value, dict):
             rows = list(_flatten(value))
-            parts.append(f"<h3>{html.escape(key)}</h3>\n" + (_table(rows) if rows else "<p>(empty)</p>"))
+            parts.append(f"<h6>{html.escape(key)}</h6>\n" + (_table(rows) if rows else
+                                                              "<p>(empty)</p>"))
     return "\n".join(parts) if parts else "<p>No metrics.</p>"
 
 
@@ -141,130 +177,121 @@ def _resolve_figure(run_dir: Path, figure: str | os.PathLike) -> Path:
         )
     if not path.is_file():
         raise DataNotFoundError(f"figure {str(figure)!r} not found (looked for {path}).")
+    raw = path.read_bytes()
+    if path.suffix.lower() == ".png" and not raw.startswith(b"\x89PNG\r\n\x1a\n"):
+        raise DataFormatError(f"figure {path} has a .png suffix but is not a PNG file.")
+    if path.suffix.lower() == ".svg" and b"<svg" not in raw[:4096]:
+        raise DataFormatError(f"figure {path} has a .svg suffix but holds no <svg> element.")
     return path
 
 
-def _data_uri(path: Path) -> str:
-    raw = path.read_bytes()
-    suffix = path.suffix.lower()
-    if suffix == ".png" and not raw.startswith(b"\x89PNG\r\n\x1a\n"):
-        raise DataFormatError(f"figure {path} has a .png suffix but is not a PNG file.")
-    if suffix == ".svg" and b"<svg" not in raw[:4096]:
-        raise DataFormatError(f"figure {path} has a .svg suffix but holds no <svg> element.")
-    return f"data:{FIGURE_MIME[suffix]};base64,{base64.b64encode(raw).decode('ascii')}"
-
-
-def _figures_html(run_dir: Path, figures: Sequence[str | os.PathLike]) -> str:
-    items = []
-    for figure in figures:
+def _as_entry(run_dir: Path, figure: Any) -> ReportFigure:
+    """A :class:`ReportFigure` with checked, absolute paths, from a path or an entry."""
+    if isinstance(figure, (str, os.PathLike)):
         path = _resolve_figure(run_dir, figure)
-        caption = html.escape(path.stem.replace("_", " "))
-        items.append(
-            f'<figure><img src="{_data_uri(path)}" alt="{caption}">'
-            f"<figcaption>{caption} <span class=\"meta\">({html.escape(path.name)})</span>"
-            "</figcaption></figure>"
-        )
-    return "\n".join(items) if items else "<p>No figures.</p>"
+        return ReportFigure((path,), path.stem.replace("_", " "))
+    check_type("figures[i]", figure, (ReportFigure, str, os.PathLike))
+    paths = tuple(_resolve_figure(run_dir, p) for p in figure.paths)
+    if not paths:
+        raise ValueError(f"figure {figure.title!r} holds no path; give one or more files.")
+    if len(paths) > 1 and any(p.suffix.lower() != ".png" for p in paths):
+        raise ValueError(f"figure {figure.title!r}: a slider takes PNG files only; got "
+                         f"{[p.name for p in paths]}.")
+    if figure.captions and len(figure.captions) != len(paths):
+        raise ValueError(f"figure {figure.title!r} has {len(figure.captions)} captions for "
+                         f"{len(paths)} files; give one caption per file or none.")
+    return ReportFigure(paths, figure.title, tuple(figure.captions))
 
 
-def _rows_table(rows: Sequence[Mapping[str, Any]]) -> str:
-    """A table with a header row from the keys of ``rows`` (all rows share them)."""
-    if not rows:
-        return ""
-    cols = list(rows[0])
-    head = "".join(f"<th>{html.escape(str(c))}</th>" for c in cols)
-    body = []
-    for row in rows:
-        cells = []
-        for c in cols:
-            value = row.get(c, "")
-            cls = ' class="num"' if isinstance(value, (int, float)) and not isinstance(value, bool) else ""
-            cells.append(f"<td{cls}>{html.escape(_fmt(value))}</td>")
-        body.append("<tr>" + "".join(cells) + "</tr>")
-    return f"<table>\n<tr>{head}</tr>\n" + "\n".join(body) + "\n</table>"
+def _add_figure(report: Any, entry: ReportFigure, section: str) -> None:
+    captions = list(entry.captions) or [p.name for p in entry.paths]
+    if len(entry.paths) == 1 and entry.paths[0].suffix.lower() == ".svg":
+        # mne.Report.add_image would write the SVG's base64 text inline, not an image
+        report.add_html(_svg_figure(entry.paths[0], entry.title, captions[0]),
+                        title=entry.title, section=section, tags=("figure",))
+        return
+    if len(entry.paths) == 1:
+        report.add_image(entry.paths[0], title=entry.title, caption=captions[0],
+                         section=section, tags=("figure",))
+        return
+    import matplotlib.image as mpimg
+
+    frames = [np.asarray(mpimg.imread(p)) for p in entry.paths]
+    report.add_figure(frames, title=entry.title, caption=captions, section=section,
+                      image_format="png", tags=("figure",))
 
 
-def _summary_html(summary: tuple[str, Sequence[Mapping[str, Any]]] | None) -> str:
-    if summary is None:
-        return ""
-    sentence, rows = summary
-    return (f'<h2 id="summary">Summary</h2>\n<p>{html.escape(sentence)}</p>\n'
-            f"{_rows_table(rows)}")
+def _svg_figure(path: Path, title: str, caption: str) -> str:
+    """An SVG file as a data-URI image with its caption, styled as MNE's figures."""
+    data = base64.b64encode(path.read_bytes()).decode("ascii")
+    return (f'<figure class="figure mx-auto d-block"><img class="figure-img img-fluid rounded '
+            f'mx-auto my-0 d-block" alt="{html.escape(title)}" src="data:{FIGURE_MIME[".svg"]};'
+            f'base64,{data}"><figcaption class="figure-caption text-center">'
+            f"{html.escape(caption)}</figcaption></figure>")
 
 
-def _section(anchor: str, name: str, body: str) -> str:
-    return f'<h2 id="{anchor}">{html.escape(name)}</h2>\n{body}' if body else ""
+def _summary_html(summary: tuple[str, Sequence[Mapping[str, Any]]] | None,
+                  digest: str) -> str:
+    sentence, rows = summary if summary is not None else ("", ())
+    return (f"<p><strong>{html.escape(sentence)}</strong></p>\n{_rows_table(rows)}\n"
+            f'<p class="nd-meta">neurodecode {html.escape(__version__)} &middot; config '
+            f"sha256 <code>{html.escape(digest[:12])}</code></p>")
 
 
-def _toc(parts: Sequence[tuple[str, str, str]]) -> str:
-    links = " &middot; ".join(f'<a href="#{a}">{html.escape(n)}</a>' for a, n, b in parts if b)
-    return f'<p class="meta">Contents: {links}</p>'
+@dataclass(frozen=True)
+class ReportContent:
+    """Everything a report shows, already checked (figure paths absolute)."""
+
+    title: str
+    config: Mapping[str, Any]
+    metrics: Mapping[str, Any]
+    figures: Sequence[ReportFigure] = ()
+    notes: str = ""
+    config_digest: str | None = None
+    summary: tuple[str, Sequence[Mapping[str, Any]]] | None = None
+    per_subject: Sequence[Mapping[str, Any]] = ()
+    per_subject_figure: ReportFigure | None = None
+    versions: Mapping[str, str] | None = None
+    command: str = ""
 
 
-def render_report(
-    *,
-    title: str,
-    config: Mapping[str, Any],
-    metrics: Mapping[str, Any],
-    figures_html: str,
-    notes: str = "",
-    config_digest: str | None = None,
-    summary: tuple[str, Sequence[Mapping[str, Any]]] | None = None,
-    per_subject: Sequence[Mapping[str, Any]] = (),
-    versions: Mapping[str, str] | None = None,
-    command: str = "",
-) -> str:
-    """Return the report page as an HTML string (figures already rendered).
+def build_report(content: ReportContent) -> Any:
+    """The :class:`mne.Report` of ``content``: its sections in the order of the module
+    docstring (empty ones left out)."""
+    import mne
 
-    Sections, in order: summary (one sentence and one table), figures, per-subject
-    results, all metrics, configuration, software versions, the command that reproduces
-    the run; a table of contents links them.
-    """
-    plain_config = to_plain(config)
-    config_text = yaml.safe_dump(plain_config, sort_keys=False, allow_unicode=True) if plain_config else "{}\n"
-    digest = config_digest or config_hash(config)
-    stamp = _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-    notes_html = f'<h2>Notes</h2>\n<div class="notes">{html.escape(notes)}</div>' if notes else ""
-    summary_html = _summary_html(summary)
-    subjects_html = _section("subjects", "Per-subject results", _rows_table(per_subject))
-    versions_html = _section("versions", "Software versions", _table(list((versions or {}).items())))
-    command_html = _section("command", "Reproduce this run",
-                            f"<pre>{html.escape(command)}</pre>" if command else "")
-    toc = _toc([("summary", "Summary", summary_html), ("figures", "Figures", "x"),
-                ("subjects", "Per-subject results", subjects_html),
-                ("metrics", "Metrics", "x"), ("configuration", "Configuration", "x"),
-                ("versions", "Software versions", versions_html),
-                ("command", "Reproduce", command_html)])
-    return f"""<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{html.escape(title)}</title>
-<style>{_CSS}</style>
-<script>{_CHECK_SCRIPT}</script>
-</head>
-<body>
-<h1>{html.escape(title)}</h1>
-<p class="meta">neurodecode {html.escape(__version__)} &middot; written {stamp} &middot;
-config sha256 <code>{html.escape(digest[:12])}</code></p>
-{toc}
-{summary_html}
-{notes_html}
-<h2 id="figures">Figures</h2>
-{figures_html}
-{subjects_html}
-<h2 id="metrics">Metrics</h2>
-{_metrics_html(metrics)}
-<h2 id="configuration">Configuration</h2>
-<p class="meta">sha256: <code>{html.escape(digest)}</code></p>
-<pre>{html.escape(config_text)}</pre>
-{versions_html}
-{command_html}
-<div id="nd-render-check" data-status="pending" hidden></div>
-</body>
-</html>
-"""
+    report = mne.Report(title=content.title, verbose="error")
+    report.add_custom_css(_CSS)
+    report.add_custom_js(_CHECK_SCRIPT)
+    digest = content.config_digest or config_hash(content.config)
+    report.add_html(_summary_html(content.summary, digest), title="Summary", tags=("summary",))
+    if content.notes:
+        report.add_html(f'<div class="nd-notes">{html.escape(content.notes)}</div>',
+                        title="Notes", tags=("notes",))
+    for entry in content.figures:
+        _add_figure(report, entry, FIGURES_SECTION)
+    if content.per_subject:
+        report.add_html(_rows_table(content.per_subject), title="Per-subject table",
+                        section=SUBJECTS_SECTION, tags=("subjects",))
+    if content.per_subject_figure is not None:
+        _add_figure(report, content.per_subject_figure, SUBJECTS_SECTION)
+    report.add_html(_metrics_html(content.metrics), title="Metrics", tags=("metrics",))
+    _add_config(report, content.config, digest)
+    if content.versions:
+        report.add_html(_table(list(content.versions.items())), title="Software versions",
+                        tags=("versions",))
+    if content.command:
+        report.add_code(content.command, title="Reproduce this run", language="bash",
+                        tags=("command",))
+    return report
+
+
+def _add_config(report: Any, config: Mapping[str, Any], digest: str) -> None:
+    plain = to_plain(config)
+    text = yaml.safe_dump(plain, sort_keys=False, allow_unicode=True) if plain else "{}\n"
+    report.add_html(f'<p class="nd-meta">sha256: <code>{html.escape(digest)}</code></p>'
+                    f"<pre>{html.escape(text)}</pre>", title="Configuration",
+                    tags=("config",))
 
 
 def write_report(
@@ -273,15 +300,16 @@ def write_report(
     title: str,
     config: Mapping[str, Any],
     metrics: Mapping[str, Any],
-    figures: Sequence[str | os.PathLike] = (),
+    figures: Sequence[str | os.PathLike | ReportFigure] = (),
     notes: str = "",
     config_digest: str | None = None,
     summary: tuple[str, Sequence[Mapping[str, Any]]] | None = None,
     per_subject: Sequence[Mapping[str, Any]] = (),
+    per_subject_figure: str | os.PathLike | ReportFigure | None = None,
     versions: Mapping[str, str] | None = None,
     command: str = "",
 ) -> Path:
-    """Write ``run_dir/report.html``: one self-contained page for a run.
+    """Write ``run_dir/report.html``: one self-contained :class:`mne.Report` for a run.
 
     Parameters
     ----------
@@ -290,14 +318,15 @@ def write_report(
     title : str
         Page title.
     config : mapping
-        The resolved config; shown as YAML with its hash.
+        The resolved config (of the run's task); shown as YAML with its hash.
     metrics : mapping
-        Metrics, nested allowed: top-level numbers form a summary table, each nested
-        mapping its own table with dotted keys.
-    figures : sequence of str or Path
-        PNG or SVG files, relative to ``run_dir`` or absolute, embedded as data URIs.
+        Metrics, nested allowed: top-level numbers form one table, each nested mapping
+        its own table with dotted keys.
+    figures : sequence of str, Path or ReportFigure
+        PNG or SVG files, relative to ``run_dir`` or absolute, embedded as data URIs; a
+        :class:`ReportFigure` of several PNG files is shown as a slider.
     notes : str
-        Free text shown under the title (escaped; line breaks kept).
+        Free text shown after the summary (escaped; line breaks kept).
     config_digest : str or None
         Hash to show for the config (e.g. the one the run recorded); default
         :func:`config_hash`.
@@ -306,6 +335,8 @@ def write_report(
         first (:func:`neurodecode.viz.summary.summarize`).
     per_subject : list of dict
         One row per subject.
+    per_subject_figure : str, Path, ReportFigure or None
+        The figure of the per-subject results, shown under their table.
     versions : mapping of str to str, optional
         Software versions.
     command : str
@@ -323,15 +354,16 @@ def write_report(
     check_type("config", config, Mapping)
     check_type("metrics", metrics, Mapping)
     check_type("notes", notes, str)
-    if isinstance(figures, (str, os.PathLike)):
+    if isinstance(figures, (str, os.PathLike, ReportFigure)):
         raise TypeError("figures must be a list of paths; got a single path (wrap it in a list).")
-    page = render_report(
+    content = ReportContent(
         title=title, config=config, metrics=metrics, notes=notes,
-        figures_html=_figures_html(run_dir, figures), config_digest=config_digest,
+        figures=[_as_entry(run_dir, f) for f in figures], config_digest=config_digest,
         summary=summary, per_subject=per_subject, versions=versions, command=command,
-    )
+        per_subject_figure=(None if per_subject_figure is None
+                            else _as_entry(run_dir, per_subject_figure)))
     path = run_dir / REPORT_NAME
-    tmp = path.with_suffix(".html.tmp")
-    tmp.write_text(page, encoding="utf-8")
+    tmp = run_dir / (REPORT_NAME + ".tmp.html")
+    build_report(content).save(tmp, open_browser=False, overwrite=True, verbose="error")
     tmp.replace(path)
     return path

@@ -37,7 +37,7 @@ def summarize(metrics: Mapping[str, Any], task: str | None = None) -> tuple[str,
         return _rsa(metrics)
     if "median_r" in metrics.get("encoding", {}):
         return _encoding(metrics)
-    if any(str(k).startswith("top") and str(k)[3:].isdigit() for k in metrics):
+    if headline_k(metrics) is not None:
         return _decoding(metrics)
     return f"Run of task {task or 'unknown'}: see the metrics below.", []
 
@@ -105,9 +105,20 @@ def _encoding(m: Mapping[str, Any]) -> tuple[str, list[Row]]:
             f"median r = {e['median_r']:.3f} (max {e['max_r']:.3f}){extra}.", rows)
 
 
+def headline_k(metrics: Mapping[str, Any]) -> int | None:
+    """The k a decoding summary quotes: 10 when scored, else the largest k scored; a k
+    that reaches every candidate (accuracy 1 by construction) only when no other is."""
+    ks = sorted(int(str(k)[3:]) for k in metrics
+                if str(k).startswith("top") and str(k)[3:].isdigit())
+    n = metrics.get("n_candidates")
+    informative = [k for k in ks if not isinstance(n, int) or k < n] or ks
+    if not informative:
+        return None
+    return 10 if 10 in informative else informative[-1]
+
+
 def _decoding(m: Mapping[str, Any]) -> tuple[str, list[Row]]:
-    ks = sorted(int(str(k)[3:]) for k in m if str(k).startswith("top") and str(k)[3:].isdigit())
-    k = 10 if 10 in ks else ks[-1]
+    k = headline_k(m)
     key = f"top{k}"
     rows = [{"result": f"model, top-{k}", "value": m[key], "95 % CI": _ci(m.get(f"ci_{key}")),
              "p": ""}]

@@ -296,3 +296,28 @@ def test_to_epochs_numbers_conditions_without_codes_and_needs_meeg():
     with pytest.raises(TypeError, match="recording must be a Recording, an mne.io.Raw, "
                                         "mne.Epochs or mne.Evoked .*; got str"):
         make_segments("raw.fif", tmin=0, tmax=1)
+
+
+def _two_condition_recording(conditions, subject="01"):
+    rec = _sine_recording(onsets=[5.0 + 5 * k for k in range(len(conditions))])
+    rec.events["condition"] = conditions
+    rec.subject = subject
+    return rec
+
+
+def test_on_naming_an_absent_condition_is_an_error():
+    """Issue 15: a name in ``on`` matching no event, while another matches, was dropped
+    silently; it is an error listing the conditions present, unless allow_missing."""
+    rec = _two_condition_recording(["face", "house", "face"])
+    with pytest.raises(AlignmentError, match=r"\['cats'\] match no event of this recording; "
+                       r"it has conditions \['face', 'house'\].*allow_missing_conditions"):
+        make_segments(rec, tmin=0.0, tmax=1.0, on=["face", "cats"])
+    assert len(make_segments(rec, tmin=0.0, tmax=1.0, on=["face", "house"])) == 3
+    # a recording lacking one condition, allowed: the other recording has it
+    other = _two_condition_recording(["face", "cat", "cat"], subject="02")
+    segs = make_segments([rec, other], tmin=0.0, tmax=1.0, on=["face", "house", "cat"],
+                         allow_missing=True)
+    assert segs.meta["condition"].tolist() == ["face", "house", "face", "face", "cat", "cat"]
+    with pytest.raises(AlignmentError, match=r"\['cats'\] match no event of any of the 2 "
+                       r"recording\(s\); they have conditions \['cat', 'face', 'house'\]"):
+        make_segments([rec, other], tmin=0.0, tmax=1.0, on=["face", "cats"], allow_missing=True)

@@ -74,7 +74,8 @@ def test_mne_sample_classification(roots, tmp_path):
     assert m["classification"]["accuracy"] > 0.8 and m["classification"]["n_classes"] == 2
     assert m["time_resolved"]["peak_accuracy"] > 0.9
     assert 0.05 <= m["time_resolved"]["peak_time"] <= 0.3
-    assert _figures(tmp_path) == {"timecourse", "topomap_pattern", "confusion"}
+    assert _figures(tmp_path) == {"timecourse", "topomap_pattern", "topomap_pattern_time",
+                                  "confusion"}
     import mne  # issue 15: the results back in MNE, at the analysis rate
 
     course = mne.read_evokeds(tmp_path / "timecourse-ave.fif", verbose="error")[0]

@@ -26,8 +26,9 @@ class _Imgs(HTMLParser):
         self.alts: list[str] = []
 
     def handle_starttag(self, tag, attrs):
-        if tag == "img":
-            self.alts.append(dict(attrs)["alt"])
+        attrs = dict(attrs)
+        if tag == "img" and "figure-img" in attrs.get("class", ""):  # not the MNE logo
+            self.alts.append(attrs["alt"])
 
 
 def _report_images(run: Path) -> list[str]:
@@ -73,7 +74,14 @@ def test_replot_draws_every_contract_file(full_run, check_file):
     assert all(p.parent == full_run / "figures" and p.suffix == ".png" for p in paths)
     for path in paths:
         check_file(path, min_bytes=2_000)
-    assert _report_images(full_run) == [s.replace("_", " ") for s in stems]
+    # each figure, the 2-D topomap followed by its slider of one map per time point
+    names = [s.replace("_", " ") for s in stems]
+    at = names.index("topomap time") + 1
+    slider = ["topomap time over time (slider)"] * N_TIMES
+    assert _report_images(full_run) == names[:at] + slider + names[at:]
+    frames = sorted((full_run / "figures" / "slides").glob("topomap_time_*.png"))
+    assert len(frames) == N_TIMES
+    check_file(frames[0], min_bytes=2_000)
     text = (full_run / "report.html").read_text(encoding="utf-8")
     assert "peak_r" in text and "recipe: demo" in text
 

@@ -1,5 +1,5 @@
-"""The run report: one self-contained HTML page, checked by parsing and, when Debian's
-chromium is installed, by rendering it headless."""
+"""The run report: one self-contained mne.Report HTML page, checked by parsing and, when
+Debian's chromium is installed, by rendering it headless."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ import yaml
 
 from neurodecode.exceptions import DataFormatError, DataNotFoundError
 from neurodecode.viz import config_hash, plot_rdm, plot_retrieval_curve, write_report
-from neurodecode.viz.report import render_report, to_plain
+from neurodecode.viz.report import ReportContent, ReportFigure, build_report, to_plain
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 needs_chromium = pytest.mark.skipif(
@@ -31,34 +31,42 @@ needs_chromium = pytest.mark.skipif(
 
 
 class _Page(HTMLParser):
-    """Collects tags with their attributes, text by enclosing tag, and table rows."""
+    """Collects tags with their attributes, text by enclosing tag, two-cell table rows,
+    the table of contents and the figures (``img`` of class ``figure-img``)."""
 
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
         self.tags: list[tuple[str, dict]] = []
         self.text: dict[str, list[str]] = {}
         self.rows: dict[str, str] = {}
-        self._stack: list[str] = []
+        self.toc: list[str] = []
+        self.figures: list[dict] = []
+        self._stack: list[tuple[str, dict]] = []
         self._row: list[str] = []
 
     def handle_starttag(self, tag, attrs):
-        self.tags.append((tag, dict(attrs)))
-        if tag not in ("img", "meta", "br"):
-            self._stack.append(tag)
+        attrs = dict(attrs)
+        self.tags.append((tag, attrs))
+        if tag == "img" and "figure-img" in attrs.get("class", ""):
+            self.figures.append(attrs)
+        if tag not in ("img", "meta", "br", "input", "hr"):
+            self._stack.append((tag, attrs))
         if tag == "tr":
             self._row = []
 
     def handle_endtag(self, tag):
-        if self._stack and self._stack[-1] == tag:
+        if self._stack and self._stack[-1][0] == tag:
             self._stack.pop()
         if tag == "tr" and len(self._row) == 2:
             self.rows[self._row[0]] = self._row[1]
 
     def handle_data(self, data):
-        tag = self._stack[-1] if self._stack else ""
+        tag, attrs = self._stack[-1] if self._stack else ("", {})
         self.text.setdefault(tag, []).append(data)
         if tag in ("th", "td"):
             self._row.append(data)
+        if tag == "a" and "nav-link" in attrs.get("class", "") and data.strip():
+            self.toc.append(data.strip())
 
 
 def _parse(text: str) -> _Page:
@@ -106,7 +114,7 @@ def test_report_embeds_every_figure(run_dir):
     assert path == run_dir / "report.html"
     text = path.read_text(encoding="utf-8")
     page = _parse(text)
-    imgs = [attrs for tag, attrs in page.tags if tag == "img"]
+    imgs = page.figures
     assert len(imgs) == 2
     png_uri, svg_uri = imgs[0]["src"], imgs[1]["src"]
     assert png_uri.startswith("data:image/png;base64,")
@@ -126,11 +134,12 @@ def test_report_is_self_contained_and_escaped(run_dir):
     assert "<script>alert('x')</script>" in "".join(page.text["div"])
     for tag, attrs in page.tags:
         assert tag not in ("link", "iframe", "object", "embed")
-        for name, value in attrs.items():
-            if name in ("src", "href"):  # embedded data, or an anchor of the contents
-                assert value.startswith(("data:", "#")), (tag, name, value[:60])
+        if "src" in attrs:  # every loaded resource is embedded
+            assert attrs["src"].startswith("data:"), (tag, attrs["src"][:60])
+        if tag != "a" and "href" in attrs:
+            assert attrs["href"].startswith("#"), (tag, attrs["href"][:60])
     scripts = [attrs for tag, attrs in page.tags if tag == "script"]
-    assert scripts == [{}]  # one inline script, no src
+    assert scripts and all("src" not in a for a in scripts)  # inline scripts only
 
 
 def test_report_metrics_tables_and_config(run_dir):
@@ -142,7 +151,7 @@ def test_report_metrics_tables_and_config(run_dir):
     assert page.rows["per_subject.s02"] == "0.39"
     assert page.rows["ceiling"] == "[0.31, 0.42]"
     assert page.rows["missing"] == "nan"
-    assert "".join(page.text["h3"]) == "retrievalrsa"
+    assert "".join(page.text["h6"]) == "retrievalrsa"
     config_text = "".join(page.text["pre"])
     assert yaml.safe_load(config_text) == to_plain(CONFIG)
     assert config_hash(CONFIG) in "".join(page.text["code"])
@@ -161,7 +170,7 @@ def test_config_hash_is_canonical():
 def test_report_empty_and_given_digest(tmp_path):
     path = write_report(tmp_path, title="empty", config={}, metrics={}, config_digest="abc123")
     page = _parse(path.read_text(encoding="utf-8"))
-    assert not [t for t, _ in page.tags if t == "img"]
+    assert not page.figures
     assert "No metrics." in "".join(page.text["p"]) and "abc123" in "".join(page.text["code"])
 
 
@@ -209,18 +218,23 @@ def _render_check(page: Path, work: Path) -> tuple[dict, list[str]]:
     return marks[0], console
 
 
+def _raw_page(path: Path, raw_html: str) -> None:
+    """A report holding ``raw_html`` as one of its sections."""
+    report = build_report(ReportContent(title="raw", config={}, metrics={}))
+    report.add_html(raw_html, title="raw")
+    report.save(path, open_browser=False, overwrite=True, verbose="error")
+
+
 @needs_chromium
 def test_chromium_detects_broken_page(tmp_path):
     """Negative control: the checks below do catch a broken image and a script error."""
-    broken = ('<img src="data:image/png;base64,AAAA" alt="broken">'
-              "<script>undefinedFunction();</script>")
     page = tmp_path / "broken.html"
-    page.write_text(render_report(title="broken", config={}, metrics={}, figures_html=broken))
+    _raw_page(page, '<img src="data:image/png;base64,AAAA" alt="broken">'
+                    "<script>undefinedFunction();</script>")
     mark, console = _render_check(page, tmp_path)
     assert mark["data-status"] == "loaded"
     assert mark["data-broken"] == "1" and int(mark["data-errors"]) >= 1
-    page.write_text(render_report(title="throws", config={}, metrics={},
-                                  figures_html="<script>undefinedFunction();</script>"))
+    _raw_page(page, "<script>undefinedFunction();</script>")
     mark, _ = _render_check(page, tmp_path)
     assert mark["data-broken"] == "0" and mark["data-errors"] == "1"
     assert any("Uncaught" in line for line in console), console
@@ -235,7 +249,7 @@ def test_chromium_renders_every_figure(run_dir, tmp_path):
     shutil.rmtree(run_dir)
     mark, console = _render_check(moved, tmp_path)
     assert mark["data-status"] == "loaded", mark
-    assert mark["data-images"] == "2" and mark["data-broken"] == "0", mark
+    assert mark["data-images"] == "3" and mark["data-broken"] == "0", mark  # + MNE logo
     assert mark["data-errors"] == "0" and console == [], console
     shot = tmp_path / "shot.png"
     proc = _chromium(moved, tmp_path, f"--screenshot={shot}", "--window-size=1200,2000",
@@ -269,14 +283,72 @@ def test_report_opens_with_a_summary_and_ends_with_versions_and_command(tmp_path
     replot_run(tmp_path)
     text = (tmp_path / "report.html").read_text(encoding="utf-8")
     page = _parse(text)
-    h2 = page.text["h2"]
-    assert h2[:2] == ["Summary", "Figures"] and h2[-2:] == ["Software versions",
-                                                             "Reproduce this run"]
-    assert h2.index("Per-subject results") < h2.index("Configuration")
+    assert page.toc == ["Summary", "Figures", "Per-subject results", "Metrics",
+                        "Configuration", "Software versions", "Reproduce this run"]
     assert ("A linear classifier separates 8 classes from 864 samples with accuracy 0.661 "
-            "against chance 0.125, permutation p = 0.0099.") in page.text["p"]
+            "against chance 0.125, permutation p = 0.0099.") in page.text["strong"]
     assert "chance (majority class)" in page.text["td"]
     config_text = page.text["pre"][0]
     assert "training" not in config_text and "simulation" not in config_text
     assert page.rows["mne"] and page.rows["scikit-learn"]  # versions
-    assert f"neurodecode run {tmp_path / 'config.yaml'} --out {tmp_path}" in page.text["pre"][-1]
+    assert (f"neurodecode run {tmp_path / 'config.yaml'} --out {tmp_path}"
+            in "".join(page.text["code"]))
+    # per-subject results: the table, then the figure of the two subjects' accuracies
+    assert [f["alt"] for f in page.figures] == ["confusion", "Per-subject figure"]
+    assert (tmp_path / "figures" / "per_subject.png").is_file()
+
+
+def test_report_slider_of_several_figures(run_dir, tmp_path):
+    """A ReportFigure of several PNGs is an mne.Report slider, captions in order."""
+    frames = []
+    for i in range(3):
+        frames.append(plot_retrieval_curve([1, 5, 10], [0.1 * i, 0.2, 0.3],
+                                           n_candidates=20, fname=run_dir / f"f{i}.png", dpi=40))
+    entry = ReportFigure(tuple(run_dir / f"f{i}.png" for i in range(3)), "over time",
+                         ("t0", "t1", "t2"))
+    page = _parse(_write(run_dir, figures=[entry]).read_text(encoding="utf-8"))
+    sliders = [a for t, a in page.tags if t == "input" and a.get("type") == "range"]
+    assert len(sliders) == 1 and sliders[0]["max"] == "2"
+    assert [f["alt"] for f in page.figures] == ["over time"] * 3
+    assert [c.strip() for c in page.text["figcaption"]] == ["t0", "t1", "t2"]
+
+
+def test_report_figure_errors(run_dir):
+    png = run_dir / "figures" / "retrieval.png"
+    with pytest.raises(ValueError, match="'mixed': a slider takes PNG files only"):
+        _write(run_dir, figures=[ReportFigure((png, run_dir / "figures" / "rdm.svg"), "mixed")])
+    with pytest.raises(ValueError, match="'two' has 1 captions for 2 files"):
+        _write(run_dir, figures=[ReportFigure((png, png), "two", ("a",))])
+    with pytest.raises(ValueError, match="'none' holds no path"):
+        _write(run_dir, figures=[ReportFigure((), "none")])
+    with pytest.raises(TypeError, match=r"figures\[i\] must be"):
+        _write(run_dir, figures=[3])
+
+
+def test_neurodecode_plot_redraws_the_report_from_the_run_files(tmp_path, eeg_info):
+    """`neurodecode plot RUN_DIR` rebuilds report.html (an mne.Report) and its figures from
+    the saved files alone, the time-resolved map as a slider."""
+    import json
+
+    import mne
+
+    from neurodecode.cli import main
+
+    rng = np.random.default_rng(1)
+    (tmp_path / "metrics.json").write_text(json.dumps({
+        "top1": 0.2, "top5": 0.6, "chance_top5": 0.05, "n_candidates": 100,
+        "per_subject": {"01": {"top1": 0.25, "top5": 0.7}, "02": {"top1": 0.15, "top5": 0.5}}}))
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump({"name": "demo", "task": "decoding"}))
+    mne.io.write_info(tmp_path / "info.fif", eeg_info)
+    np.save(tmp_path / "topomap_r.npy", rng.normal(size=(64, 5)))
+    np.save(tmp_path / "times.npy", np.linspace(0.0, 0.4, 5))
+    assert main(["plot", str(tmp_path)]) == 0
+    page = _parse((tmp_path / "report.html").read_text(encoding="utf-8"))
+    assert page.toc == ["Summary", "Figures", "Per-subject results", "Metrics",
+                        "Configuration", "Software versions", "Reproduce this run"]
+    assert "in its top 5 for 60.0 % of test segments (chance 5.0 %)" in "".join(
+        page.text["strong"])
+    assert [f["alt"] for f in page.figures] == (
+        ["topomap r"] + ["Encoding accuracy per sensor over time (slider)"] * 5
+        + ["Per-subject figure"])
+    assert [a for t, a in page.tags if t == "input" and a.get("type") == "range"]
