@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
@@ -141,39 +140,6 @@ class Recording:
     def channels_first(self) -> np.ndarray:
         """Data as (n_channels, n_times) whatever the modality."""
         return self.data if self.modality == "meeg" else self.data.T
-
-    def with_data(self, data: Any) -> Recording:
-        """A new recording holding ``data`` in place of this one's (e.g. filtered).
-
-        Events, geometry, runs and identity (``uid``: the same timeline) are kept; the
-        ``source`` and ``source_params`` are dropped, because the data no longer are the
-        file's: caches then key on the data themselves (a segment cache never returns
-        the unfiltered windows of a filtered recording).
-
-        Parameters
-        ----------
-        data : array of the shape of :attr:`data`
-            (n_channels, n_times) for M/EEG, (n_volumes, n_voxels) for fMRI.
-
-        Returns
-        -------
-        recording : Recording
-            This recording is left unchanged.
-
-        Raises
-        ------
-        ValueError
-            If ``data`` does not have the shape of this recording's data.
-        """
-        array = np.asarray(data)
-        expected = (self.n_channels, self.n_times)
-        if self.modality != "meeg":
-            expected = expected[::-1]
-        if self.ch_names and array.shape != expected:
-            raise ValueError(f"data must have the shape of this recording's data, {expected}; "
-                             f"got {array.shape}.")
-        return dataclasses.replace(self, data_loader=array, _data=array, source=None,
-                                   source_params={})
 
     def to_nifti(self, values: np.ndarray):
         """Map per-voxel ``values`` of shape (n_voxels,) or (n_maps, n_voxels) to a NIfTI image."""

@@ -39,7 +39,7 @@ def bandpass(recording: Recording, l_freq: float | None, h_freq: float | None) -
 
     data = mne.filter.filter_data(np.asarray(recording.data, np.float64), recording.sfreq,
                                   l_freq, h_freq, verbose="error")
-    return recording.with_data(data)
+    return dataclasses.replace(recording, data_loader=data, _data=None)
 
 
 def make_labels(conditions: Sequence[str], categories: dict) -> np.ndarray:
