@@ -160,3 +160,28 @@ def test_a_flat_window_changes_no_other_window(rng):
     other = rsa_timecourse(x[:, :, :33], labels[0], MODEL, method="pearson")
     np.testing.assert_allclose(res.similarity[0, :33], other.similarity[0], atol=1e-12)
     assert np.isfinite(res.similarity[0, 33]).all()  # the flat window: its own pairs only
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32, np.int64])
+def test_condition_means_equal_the_stacked_means(rng, dtype):
+    """The means summed trial after trial are bit-identical to numpy's mean of each
+    condition's trials, and keep its dtype."""
+    from neurodecode.rsa.timecourse import condition_means
+
+    x = (10 * rng.standard_normal((40, 5, 7))).astype(dtype)
+    labels = rng.integers(0, 4, 40)
+    means, order = condition_means(x, labels)
+    expected = np.stack([x[labels == c].mean(0) for c in order])
+    assert means.dtype == expected.dtype and np.array_equal(means, expected)
+
+
+def test_streamed_rdms_independent_of_threads_and_layout(rng):
+    """The RDMs of a strided time course (chunks taken in turn by the threads) equal
+    those of one thread on a contiguous copy, and the time course of means taken as a
+    view equals the one of a contiguous copy."""
+    data = rng.standard_normal((12, 9, 301))
+    view = data.transpose(2, 0, 1)
+    one = compute_rdm(np.ascontiguousarray(view), "correlation", n_jobs=1)
+    np.testing.assert_array_equal(compute_rdm(view, "correlation", n_jobs=2), one)
+    res = rsa_timecourse(data, np.arange(12), pdist(rng.random((12, 1))), step=3)
+    np.testing.assert_allclose(res.data_rdms[0], one[::3], rtol=1e-12)
