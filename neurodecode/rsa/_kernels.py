@@ -425,3 +425,22 @@ def _transformed(d: np.ndarray, mode: int, work: tuple, vec: np.ndarray) -> bool
     for p in range(n):
         vec[p] = d[p] - shift
     return True
+
+
+@numba.njit(nogil=True, cache=True, error_model="numpy")
+def spearman_rows(a: np.ndarray, models: np.ndarray, out: np.ndarray, done: np.ndarray) -> None:  # pragma: no cover
+    """Spearman correlation of each row of ``a`` (m, n), NaN-free, with each row of
+    ``models`` (n_models, n): their centred ranks scaled to unit norm. ``out`` (m,
+    n_models) receives them; ``done[r]`` is False for the rows that
+    :func:`_counting_sort` leaves to the caller."""
+    n = a.shape[1]
+    work = _scratch(n)
+    vec = np.empty(n)
+    for r in range(a.shape[0]):
+        done[r] = _counting_sort(a[r], work)
+        if not done[r]:
+            continue
+        _write_average_ranks(work[2], work[3], (n + 1) / 2.0, vec)
+        norm = np.sqrt(_dot(vec, vec))
+        for m in range(models.shape[0]):
+            out[r, m] = _dot(vec, models[m]) / norm
