@@ -106,6 +106,7 @@ def _run(
 _FAST_MODES = {"spearman": 0, "pearson": 1, "cosine": 2}  # compiled path of _kernels
 _KINDS = {"correlation": 0, "cosine": 0, "sqeuclidean": 1, "euclidean": 2}
 _ITEM_TIMES, _ITEM_CENTRES = 4, 64  # RDMs of one work item: threads take them in turn
+_BLOCK_BYTES = 16e6  # patterns of one block of times (transposed into a reused buffer)
 
 
 def _fast_models(models: np.ndarray, method: str) -> tuple[int, np.ndarray] | None:
@@ -134,9 +135,11 @@ def _fast_chunk(
     n_cond, n_feat, n_times = patterns.shape
     lens = valid.sum(1)
     ok = np.zeros(out.shape[:2], dtype=bool)
-    step = int(max(_ITEM_TIMES, max_memory // (8 * n_feat * n_cond)))
+    step = int(min(n_times, max(_ITEM_TIMES, min(max_memory, _BLOCK_BYTES) // (8 * n_feat * n_cond))))
+    buf = np.empty((step, n_feat, n_cond))  # one block of times, reused
     for t0 in range(0, n_times, step):
-        xt = np.ascontiguousarray(patterns[:, :, t0 : t0 + step].transpose(2, 1, 0))
+        xt = buf[: min(step, n_times - t0)]
+        np.copyto(xt, patterns[:, :, t0 : t0 + len(xt)].transpose(2, 1, 0))
 
         def item(ct: tuple[int, int], xt: np.ndarray = xt, t0: int = t0) -> None:
             cs, ts = slice(ct[0], ct[0] + _ITEM_CENTRES), slice(ct[1], ct[1] + _ITEM_TIMES)

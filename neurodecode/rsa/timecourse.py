@@ -101,6 +101,8 @@ def condition_means(
     Returns
     -------
     means : array of shape (n_conditions, n_channels, n_times)
+        Read-only (a view of ``data``) when ``data`` holds one trial per condition, in
+        ``order``.
     order : list
     """
     x = np.asarray(data)
@@ -126,7 +128,15 @@ def condition_means(
 
 def _means_by_label(x: np.ndarray, labels: np.ndarray, order: list) -> np.ndarray:
     """``np.stack([x[labels == c].mean(0) for c in order])`` (the same sums, row after
-    row), without copying each condition's trials first."""
+    row), without copying each condition's trials first; a read-only view of ``x``
+    when it holds one trial per condition in ``order`` already (the means themselves)."""
+    single = len(labels) == len(order) == len(np.unique(labels))
+    if single and np.issubdtype(x.dtype, np.floating) and all(
+        np.array_equal(labels[k : k + 1], [c]) for k, c in enumerate(order)
+    ):
+        view = x.view()
+        view.flags.writeable = False
+        return view
     dtype = x.dtype if np.issubdtype(x.dtype, np.floating) else np.float64  # as mean's
     out = np.empty((len(order),) + x.shape[1:], dtype=dtype)
     for k, c in enumerate(order):

@@ -173,6 +173,13 @@ def test_condition_means_equal_the_stacked_means(rng, dtype):
     means, order = condition_means(x, labels)
     expected = np.stack([x[labels == c].mean(0) for c in order])
     assert means.dtype == expected.dtype and np.array_equal(means, expected)
+    single, _ = condition_means(x[:6], np.arange(6))  # one trial per condition, in order
+    expected = np.stack([x[k : k + 1].mean(0) for k in range(6)])
+    assert single.dtype == expected.dtype and np.array_equal(single, expected)
+    if dtype != np.int64:  # the trials themselves, read-only
+        assert not single.flags.writeable and np.shares_memory(single, x)
+    shuffled, _ = condition_means(x[:6], np.arange(6)[::-1])
+    np.testing.assert_array_equal(shuffled, x[:6][::-1])
 
 
 def test_streamed_rdms_independent_of_threads_and_layout(rng):
