@@ -365,8 +365,8 @@ def _gram_upper(sub: np.ndarray, gram: np.ndarray, diag: np.ndarray) -> None:  #
                 row[q] += ai * ra[q] + bi * rb[q] + ci * rc[q] + ei * re[q]
             p += m
         f += 4
-    for f in range(f, k):
-        a = sub[f]
+    for g in range(f, k):
+        a = sub[g]
         p = 0
         for i in range(n):
             ai = a[i]
