@@ -113,6 +113,37 @@ def bench_timecourse(rng):
           + f"; rsatoolbox / ours {cpu['rsatoolbox'] / cpu['ours']:.1f}x")
 
 
+def bench_timecourse_stages(rng):
+    """CPU seconds of the time course's stages on one thread (best of REPEAT): the
+    transposing copy and the float64 Gram matrices (syrk) are the floor."""
+    from neurodecode.rsa._kernels import gram_to_condensed
+
+    data = rng.standard_normal((92, 306, 700))
+    models = rng.random((10, 92 * 91 // 2))
+    view = data.transpose(2, 0, 1)
+    copy = np.empty(view.shape)
+    gram = np.empty((700, 92, 92))
+    rdms = compute_rdm(view, "correlation", n_jobs=1)
+    stages = {
+        "numpy copy of the strided view (unblocked)": lambda: np.copyto(copy, view),
+        "Gram matrices (numpy matmul = syrk)": lambda: np.matmul(copy, copy.swapaxes(-1, -2),
+                                                                  out=gram),
+        "Gram -> condensed correlation distances": lambda: gram_to_condensed(
+            gram, 0, np.empty((700, rdms.shape[-1]))),
+        "compute_rdm (all of it)": lambda: compute_rdm(view, "correlation", n_jobs=1),
+        "compare_rdms Spearman vs 10 models": lambda: compare_rdms(rdms, models, "spearman",
+                                                                   n_jobs=1),
+    }
+    print("\n== time course stages, CPU seconds on one thread (best of REPEAT)")
+    for name, fn in stages.items():
+        best = np.inf
+        for _ in range(REPEAT):
+            start = time.thread_time()
+            fn()
+            best = min(best, time.thread_time() - start)
+        print(f"  {name:44s} {best:.3f} s")
+
+
 def bench_crossnobis(rng):
     import rsatoolbox
 
@@ -335,14 +366,15 @@ def main():
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--peer-times", type=int, default=700,
                         help="time points mne-rsa's searchlight runs on (700: all, no extrapolation)")
-    parser.add_argument("--only", choices=["timecourse", "crossnobis", "kendall", "methods",
-                                           "searchlight"])
+    parser.add_argument("--only", choices=["timecourse", "stages", "crossnobis", "kendall",
+                                           "methods", "searchlight"])
     args = parser.parse_args()
     global REPEAT
     REPEAT = args.repeat
     rng = np.random.default_rng(0)
     benches = {
         "timecourse": lambda: bench_timecourse(rng),
+        "stages": lambda: bench_timecourse_stages(rng),
         "crossnobis": lambda: bench_crossnobis(rng),
         "kendall": lambda: bench_kendall(rng),
         "methods": lambda: bench_methods(rng),
