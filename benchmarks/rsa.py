@@ -142,6 +142,10 @@ def bench_timecourse_stages(rng):
             fn()
             best = min(best, time.thread_time() - start)
         print(f"  {name:44s} {best:.3f} s")
+    sim64 = compare_rdms(rdms, models, "spearman")
+    sim32 = compare_rdms(compute_rdm(view, "correlation", dtype="float32").astype(float),
+                         models, "spearman")
+    print(f"  Spearman from float32 RDMs: max |diff| vs float64 {np.abs(sim32 - sim64).max():.1e}")
 
 
 def bench_crossnobis(rng):
