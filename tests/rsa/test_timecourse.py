@@ -192,3 +192,30 @@ def test_streamed_rdms_independent_of_threads_and_layout(rng):
     np.testing.assert_array_equal(compute_rdm(view, "correlation", n_jobs=2), one)
     res = rsa_timecourse(data, np.arange(12), pdist(rng.random((12, 1))), step=3)
     np.testing.assert_allclose(res.data_rdms[0], one[::3], rtol=1e-12)
+
+
+def test_compiled_spearman_equals_the_general_path(rng):
+    """compare_rdms' compiled Spearman (rank and compare in one pass) equals the ranks
+    times the models of the general path and scipy, with ties, heavy tails (rows the
+    counting sort leaves) and a constant RDM (NaN, warned)."""
+    import scipy.stats
+
+    from neurodecode.rsa.compare import _blocked_products
+    from neurodecode.rsa.methods import METHODS, ranks
+
+    a = rng.random((150, 190))
+    a[:40] = np.round(a[:40] * 5)  # ties
+    a[40:50] = rng.standard_cauchy((10, 190)) ** 3  # heavy tails
+    a[50] = 0.3  # constant
+    b = rng.random((3, 190))
+    b[1] = np.round(b[1] * 3)
+    with pytest.warns(UserWarning, match="1 data RDM"):
+        fast = compare_rdms(a, b, "spearman")
+    keep = np.ones(190, bool)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        general = _blocked_products(a, ranks(b), METHODS["spearman"], keep, "float64", 1)
+    np.testing.assert_allclose(fast, general, rtol=1e-12, atol=1e-14, equal_nan=True)
+    assert np.isnan(fast[50]).all()
+    for i in (0, 45, 120):
+        rho = [scipy.stats.spearmanr(a[i], m).statistic for m in b]
+        np.testing.assert_allclose(fast[i], rho, atol=1e-12)
