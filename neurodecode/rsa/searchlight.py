@@ -1,9 +1,13 @@
 """Searchlight RSA over sensors (M/EEG) and voxel spheres (fMRI), streamed over centres.
 
-Patterns of each neighbourhood are gathered chunk by chunk (the chunk size follows a
-memory budget), padded to a common size with zeros, and turned into RDMs through Gram
-matrices that account for the padding; the peak memory therefore does not grow with
-the number of centres.
+With the Spearman, Pearson or cosine comparison (the default is Spearman) a compiled
+kernel computes each neighbourhood's RDM at each time and compares it with the models
+in one pass, on blocks of times transposed into one reused buffer; the RDMs it cannot
+finish (NaN pairs, constant RDMs, correlations over 2 features) and the other methods
+take the general path: patterns of each neighbourhood gathered chunk by chunk (the
+chunk size follows a memory budget), padded to a common size with zeros, and turned
+into RDMs through Gram matrices that account for the padding. The peak memory does not
+grow with the number of centres.
 """
 
 from __future__ import annotations
