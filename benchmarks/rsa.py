@@ -52,8 +52,14 @@ def _report(name, ours, peers):
 
 
 def bench_timecourse(rng):
+    """Time-resolved RSA at the defaults, the contenders interleaved REPEAT times (ours,
+    rsatoolbox, mne-rsa, ours through rsa_timecourse): the best of each is reported."""
+    import os
+
     import mne_rsa
     import rsatoolbox
+
+    from neurodecode.rsa import rsa_timecourse
 
     n_cond, n_ch, n_times, n_models = 92, 306, 700, 10
     data = rng.standard_normal((n_cond, n_ch, n_times))
@@ -62,6 +68,9 @@ def bench_timecourse(rng):
     def ours():
         rdms = compute_rdm(data.transpose(2, 0, 1), "correlation")
         return compare_rdms(rdms, models, "spearman")
+
+    def ours_timecourse():  # from single trials (one per condition): the means copied
+        return rsa_timecourse(data, np.arange(n_cond), models).similarity[0]
 
     def rsatb():
         ds = rsatoolbox.data.TemporalDataset(
@@ -76,13 +85,67 @@ def bench_timecourse(rng):
         return mne_rsa.rsa_array(data, list(models), patches, data_rdm_metric="correlation",
                                  rsa_metric="spearman")
 
-    sim, t_ours = _timed(ours)
-    ref_a, t_a = _timed(rsatb)
-    ref_b, t_b = _timed(mnersa)
-    assert np.allclose(sim, ref_a, atol=1e-6), "mismatch with rsatoolbox"
-    assert np.allclose(sim, np.asarray(ref_b).T, atol=1e-6), "mismatch with mne-rsa"
-    _report("correlation RDMs 92 cond x 306 ch x 700 times + Spearman vs 10 models",
-            t_ours, {"rsatoolbox": t_a, "mne-rsa": t_b})
+    contenders = {"ours": ours, "rsatoolbox": rsatb, "mne-rsa": mnersa,
+                  "rsa_timecourse": ours_timecourse}
+    best = dict.fromkeys(contenders, np.inf)
+    cpu = dict.fromkeys(contenders, np.inf)  # CPU seconds of the process (all threads)
+    results, loads = {}, []
+    ours()  # loads the compiled kernels once
+    for _ in range(REPEAT):
+        for name, fn in contenders.items():
+            start, start_cpu = time.perf_counter(), time.process_time()
+            results[name] = fn()
+            best[name] = min(best[name], time.perf_counter() - start)
+            cpu[name] = min(cpu[name], time.process_time() - start_cpu)
+        loads.append(os.getloadavg()[0])
+    sim = results["ours"]
+    assert np.allclose(sim, results["rsatoolbox"], atol=1e-6), "mismatch with rsatoolbox"
+    assert np.allclose(sim, np.asarray(results["mne-rsa"]).T, atol=1e-6), "mismatch with mne-rsa"
+    assert np.allclose(sim, results["rsa_timecourse"], atol=1e-12)
+    _report("correlation RDMs 92 cond x 306 ch x 700 times + Spearman vs 10 models "
+            f"(interleaved, best of {REPEAT}, load average {min(loads):.1f}-{max(loads):.1f} "
+            f"on {os.cpu_count()} cores)", best["ours"],
+            {"rsatoolbox": best["rsatoolbox"], "mne-rsa": best["mne-rsa"]})
+    print(f"  rsa_timecourse (from trials): {best['rsa_timecourse']:.3f} s "
+          f"({best['rsatoolbox'] / best['rsa_timecourse']:.1f}x rsatoolbox)")
+    print("  CPU seconds (best; ours summed over its threads): " + ", ".join(
+        f"{name} {sec:.3f}" for name, sec in cpu.items())
+          + f"; rsatoolbox / ours {cpu['rsatoolbox'] / cpu['ours']:.1f}x")
+
+
+def bench_timecourse_stages(rng):
+    """CPU seconds of the time course's stages on one thread (best of REPEAT): the
+    transposing copy and the float64 Gram matrices (syrk) are the floor."""
+    from neurodecode.rsa._kernels import gram_to_condensed
+
+    data = rng.standard_normal((92, 306, 700))
+    models = rng.random((10, 92 * 91 // 2))
+    view = data.transpose(2, 0, 1)
+    copy = np.empty(view.shape)
+    gram = np.empty((700, 92, 92))
+    rdms = compute_rdm(view, "correlation", n_jobs=1)
+    stages = {
+        "numpy copy of the strided view (unblocked)": lambda: np.copyto(copy, view),
+        "Gram matrices (numpy matmul = syrk)": lambda: np.matmul(copy, copy.swapaxes(-1, -2),
+                                                                  out=gram),
+        "Gram -> condensed correlation distances": lambda: gram_to_condensed(
+            gram, 0, np.empty((700, rdms.shape[-1]))),
+        "compute_rdm (all of it)": lambda: compute_rdm(view, "correlation", n_jobs=1),
+        "compare_rdms Spearman vs 10 models": lambda: compare_rdms(rdms, models, "spearman",
+                                                                   n_jobs=1),
+    }
+    print("\n== time course stages, CPU seconds on one thread (best of REPEAT)")
+    for name, fn in stages.items():
+        best = np.inf
+        for _ in range(REPEAT):
+            start = time.thread_time()
+            fn()
+            best = min(best, time.thread_time() - start)
+        print(f"  {name:44s} {best:.3f} s")
+    sim64 = compare_rdms(rdms, models, "spearman")
+    sim32 = compare_rdms(compute_rdm(view, "correlation", dtype="float32").astype(float),
+                         models, "spearman")
+    print(f"  Spearman from float32 RDMs: max |diff| vs float64 {np.abs(sim32 - sim64).max():.1e}")
 
 
 def bench_crossnobis(rng):
@@ -254,6 +317,9 @@ def bench_more_methods(rng):
 
 
 def bench_searchlight(rng, skip_peer, peer_times=700):
+    """Ours, mne-rsa, ours again (interleaved: the load of a shared machine changes),
+    at the user's defaults (MNE adjacency, correlation RDMs, Spearman, default memory)."""
+    import os
     from pathlib import Path
 
     import mne
@@ -265,18 +331,18 @@ def bench_searchlight(rng, skip_peer, peer_times=700):
     n_cond, n_times = 92, 700
     data = rng.standard_normal((n_cond, 306, n_times))
     model = rng.random(n_cond * (n_cond - 1) // 2)
+    sensor_searchlight(data[:, :, :4], model, info)  # loads the compiled kernels once
+    print("\n== sensor searchlight, 306 sensors (MNE adjacency) x 700 times, 92 conditions "
+          f"({os.cpu_count()} cores)")
     tracemalloc.start()
     start = time.perf_counter()
-    maps = sensor_searchlight(data, model, info, max_memory=128e6)
-    t_ours = time.perf_counter() - start  # one run, traced (tracemalloc slows it a little)
+    maps = sensor_searchlight(data, model, info)
+    t_ours = [time.perf_counter() - start]  # traced by tracemalloc (slows it a little)
     peak = tracemalloc.get_traced_memory()[1]
     tracemalloc.stop()
-    import os
-
-    print("\n== sensor searchlight, 306 sensors (MNE adjacency) x 700 times, 92 conditions "
-          f"(load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores)")
-    print(f"  neurodecode : {t_ours:8.3f} s, peak traced memory {peak / 1e6:.0f} MB "
-          f"(input {data.nbytes / 1e6:.0f} MB, output {maps['model0'].data.nbytes / 1e6:.1f} MB)")
+    print(f"  neurodecode : {t_ours[0]:8.3f} s, load average {os.getloadavg()[0]:.1f}, peak "
+          f"traced memory {peak / 1e6:.0f} MB (input {data.nbytes / 1e6:.0f} MB, output "
+          f"{maps['model0'].data.nbytes / 1e6:.1f} MB)")
     if skip_peer:
         return
     nbrs = sensor_neighbors(info)
@@ -285,14 +351,17 @@ def bench_searchlight(rng, skip_peer, peer_times=700):
     patches = mne_rsa.searchlight(sub.shape, spatial_radius=[list(n) for n in nbrs], temporal_radius=0)
     start = time.perf_counter()
     ref = mne_rsa.rsa_array(sub, model, patches, data_rdm_metric="correlation")
-    t_peer = time.perf_counter() - start
-    assert np.allclose(np.asarray(ref).reshape(306, n_sub), maps["model0"].data[:, :n_sub], atol=1e-6)
-    if n_sub == n_times:
-        print(f"  mne-rsa     : {t_peer:8.3f} s, same run (neurodecode is {t_peer / t_ours:.1f}x "
-              "faster)")
-    else:
-        print(f"  mne-rsa     : {t_peer:8.3f} s on {n_sub} time points -> {t_peer * n_times / n_sub:.1f} s "
-              f"extrapolated (neurodecode is {t_peer * n_times / n_sub / t_ours:.1f}x faster)")
+    t_peer = (time.perf_counter() - start) * n_times / n_sub
+    diff = np.abs(np.asarray(ref).reshape(306, n_sub) - maps["model0"].data[:, :n_sub]).max()
+    assert diff < 1e-6, diff
+    start = time.perf_counter()
+    sensor_searchlight(data, model, info)
+    t_ours.append(time.perf_counter() - start)
+    print(f"  mne-rsa     : {t_peer:8.3f} s{'' if n_sub == n_times else f' (extrapolated from {n_sub} time points)'}, "
+          f"load average {os.getloadavg()[0]:.1f}, max |diff| {diff:.1e}")
+    print(f"  neurodecode : {t_ours[1]:8.3f} s again, load average {os.getloadavg()[0]:.1f}")
+    print(f"  ratio: mne-rsa / neurodecode = {t_peer / t_ours[0]:.1f}x (before), "
+          f"{t_peer / t_ours[1]:.1f}x (after), {t_peer / np.mean(t_ours):.1f}x (mean)")
 
 
 def main():
@@ -301,14 +370,15 @@ def main():
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--peer-times", type=int, default=700,
                         help="time points mne-rsa's searchlight runs on (700: all, no extrapolation)")
-    parser.add_argument("--only", choices=["timecourse", "crossnobis", "kendall", "methods",
-                                           "searchlight"])
+    parser.add_argument("--only", choices=["timecourse", "stages", "crossnobis", "kendall",
+                                           "methods", "searchlight"])
     args = parser.parse_args()
     global REPEAT
     REPEAT = args.repeat
     rng = np.random.default_rng(0)
     benches = {
         "timecourse": lambda: bench_timecourse(rng),
+        "stages": lambda: bench_timecourse_stages(rng),
         "crossnobis": lambda: bench_crossnobis(rng),
         "kendall": lambda: bench_kendall(rng),
         "methods": lambda: bench_methods(rng),

@@ -260,3 +260,187 @@ def tau_a_rows(
                     v += v & -v
         tau = (total - a_ties - b_ties[m] + joint - 2 * discordant) / total
         out[m] = min(1.0, max(-1.0, tau))
+
+
+# ------------------------------------------------------------------ searchlight centres
+@numba.njit(nogil=True, cache=True, error_model="numpy")
+def searchlight_similarity(
+    xt: np.ndarray, nb: np.ndarray, nb_len: np.ndarray, kind: int, centre: bool, mode: int,
+    models: np.ndarray, out: np.ndarray, ok: np.ndarray,
+) -> None:  # pragma: no cover - compiled
+    """Similarity with the models of the RDM of every neighbourhood at every time.
+
+    ``xt`` (n_times, n_features, n_conditions) holds the patterns, one row of conditions
+    per feature; ``nb`` (n_centres, k_max) the features of each neighbourhood (the
+    first ``nb_len[c]`` of row ``c``). Each RDM (``kind`` as in
+    :func:`gram_to_condensed`, patterns centred over the neighbourhood's features when
+    ``centre``) is compared with the unit-norm transformed ``models`` (n_models,
+    n_pairs): ``mode`` 0 Spearman (centred ranks), 1 Pearson (centred values), 2
+    cosine. ``out`` (n_centres, n_times, n_models) receives the similarities and ``ok``
+    (n_centres, n_times) says where; it is False where the caller must compute the
+    value itself (an undefined distance, a constant pattern or RDM, or a correlation
+    over 2 features: exactly 0 or 2 but for rounding, whose ties the caller's rounding
+    decides).
+    """
+    n = xt.shape[2]
+    n_pairs = n * (n - 1) // 2
+    sub = np.empty((nb.shape[1], n))
+    gram, d, vec = np.empty(n_pairs), np.empty(n_pairs), np.empty(n_pairs)
+    diag = np.empty(n)
+    work = _scratch(n_pairs)
+    for t in range(xt.shape[0]):
+        for c in range(nb.shape[0]):
+            k = nb_len[c]
+            if centre and k < 3:
+                ok[c, t] = False
+                continue
+            for f in range(k):
+                sub[f] = xt[t, nb[c, f]]
+            good = _neighbourhood_rdm(sub[:k], kind, centre, gram, diag, d)
+            good = good and _transformed(d, mode, work, vec)
+            ok[c, t] = good
+            if good:
+                norm = np.sqrt(_dot(vec, vec))
+                for m in range(models.shape[0]):
+                    out[c, t, m] = _dot(vec, models[m]) / norm
+
+
+@numba.njit(nogil=True, cache=True, error_model="numpy", fastmath={"reassoc", "contract"})
+def _dot(a: np.ndarray, b: np.ndarray) -> float:  # pragma: no cover - compiled
+    """Inner product of two vectors (vectorised: the sum is reassociated)."""
+    s = 0.0
+    for i in range(a.size):
+        s += a[i] * b[i]
+    return s
+
+
+@numba.njit(nogil=True, cache=True, error_model="numpy")
+def _neighbourhood_rdm(
+    sub: np.ndarray, kind: int, centre: bool, gram: np.ndarray, diag: np.ndarray,
+    d: np.ndarray,
+) -> bool:  # pragma: no cover - compiled
+    """Condensed RDM of the patterns ``sub`` (k, n) into ``d``; False (``d`` unusable)
+    for a pattern constant over the features (``centre``) or a non-finite distance."""
+    n = sub.shape[1]
+    if centre and not _centre_columns(sub):
+        return False
+    _gram_upper(sub, gram, diag)
+    p = 0
+    check = 0.0  # v - v is NaN for a NaN or infinite v
+    for i in range(n - 1):
+        row, dest, right = gram[p : p + n - i - 1], d[p : p + n - i - 1], diag[i + 1 :]
+        di = diag[i]
+        if kind == 0:
+            for q in range(row.size):
+                dest[q] = 1.0 - row[q] / np.sqrt(di * right[q])
+        else:
+            for q in range(row.size):
+                dest[q] = max(di + right[q] - 2.0 * row[q], 0.0)
+            if kind == 2:
+                for q in range(row.size):
+                    dest[q] = np.sqrt(dest[q])
+        for q in range(row.size):
+            check += dest[q] - dest[q]
+        p += n - i - 1
+    return check == 0.0
+
+
+@numba.njit(nogil=True, cache=True, error_model="numpy")
+def _gram_upper(sub: np.ndarray, gram: np.ndarray, diag: np.ndarray) -> None:  # pragma: no cover
+    """Upper triangle (condensed, into ``gram``) and diagonal of ``sub.T @ sub``, by
+    rank-4 then rank-1 updates row by row (slices, so that the inner loops vectorise)."""
+    k, n = sub.shape
+    gram[:] = 0.0
+    diag[:] = 0.0
+    f = 0
+    while f + 4 <= k:
+        a, b, c, e = sub[f], sub[f + 1], sub[f + 2], sub[f + 3]
+        p = 0
+        for i in range(n):
+            ai, bi, ci, ei = a[i], b[i], c[i], e[i]
+            diag[i] += ai * ai + bi * bi + ci * ci + ei * ei
+            m = n - i - 1
+            row, ra, rb, rc, re = gram[p : p + m], a[i + 1 :], b[i + 1 :], c[i + 1 :], e[i + 1 :]
+            for q in range(m):
+                row[q] += ai * ra[q] + bi * rb[q] + ci * rc[q] + ei * re[q]
+            p += m
+        f += 4
+    for g in range(f, k):
+        a = sub[g]
+        p = 0
+        for i in range(n):
+            ai = a[i]
+            diag[i] += ai * ai
+            row, right = gram[p : p + n - i - 1], a[i + 1 :]
+            for q in range(row.size):
+                row[q] += ai * right[q]
+            p += n - i - 1
+
+
+@numba.njit(nogil=True, cache=True, error_model="numpy")
+def _centre_columns(sub: np.ndarray) -> bool:  # pragma: no cover - compiled
+    """Centre each column of ``sub`` (k, n) in place; False if one is constant."""
+    k, n = sub.shape
+    sums = np.zeros(n)
+    varies = np.zeros(n)  # > 0 where a later feature differs from the first
+    first = sub[0]
+    for f in range(k):
+        row = sub[f]
+        for i in range(n):
+            sums[i] += row[i]
+            varies[i] += row[i] != first[i]
+    if varies.min() == 0.0:
+        return False
+    for i in range(n):
+        sums[i] /= k
+    for f in range(k):
+        row = sub[f]
+        for i in range(n):
+            row[i] -= sums[i]
+    return True
+
+
+@numba.njit(nogil=True, cache=True, error_model="numpy")
+def _transformed(d: np.ndarray, mode: int, work: tuple, vec: np.ndarray) -> bool:  # pragma: no cover
+    """The RDM ``d`` transformed for ``mode`` (see :func:`searchlight_similarity`) into
+    ``vec``: centred ranks, centred values or the values; False for a constant RDM."""
+    n = d.size
+    varies = 0.0
+    for p in range(n):
+        varies += d[p] != d[0]
+    if varies == 0.0:
+        return False
+    if mode == 0:
+        if _counting_sort(d, work):
+            _write_average_ranks(work[2], work[3], (n + 1) / 2.0, vec)
+        else:
+            order = np.argsort(d)
+            _write_average_ranks(d[order], order, (n + 1) / 2.0, vec)
+        return True
+    shift = 0.0
+    if mode == 1:
+        for p in range(n):
+            shift += d[p]
+        shift /= n
+    for p in range(n):
+        vec[p] = d[p] - shift
+    return True
+
+
+@numba.njit(nogil=True, cache=True, error_model="numpy")
+def spearman_rows(a: np.ndarray, models: np.ndarray, out: np.ndarray, done: np.ndarray) -> None:  # pragma: no cover
+    """Spearman correlation of each row of ``a`` (m, n), NaN-free, with each row of
+    ``models`` (n_models, n): their centred ranks scaled to unit norm. ``out`` (m,
+    n_models) receives them; ``done[r]`` is False for the rows that
+    :func:`_counting_sort` leaves to the caller."""
+    n = a.shape[1]
+    work = _scratch(n)
+    vec = np.empty(n)
+    for r in range(a.shape[0]):
+        done[r] = _counting_sort(a[r], work)
+        if not done[r]:
+            continue
+        _write_average_ranks(work[2], work[3], (n + 1) / 2.0, vec)
+        norm = np.sqrt(_dot(vec, vec))
+        for m in range(models.shape[0]):
+            out[r, m] = _dot(vec, models[m]) / norm

@@ -17,7 +17,7 @@ import numpy as np
 
 from .. import _backend as B
 from ._ranks import _RANK_ROWS, _ranks  # noqa: F401  (_ranks: kept importable here)
-from .methods import METHODS, Method, get_method, whiten  # noqa: F401
+from .methods import METHODS, Method, get_method, ranks, whiten  # noqa: F401
 from .rdm import n_conditions_from_pairs
 
 _whiten = whiten  # the name other modules and tests import
@@ -169,6 +169,8 @@ def _kernel(rec: Method, a: np.ndarray, b: np.ndarray, keep: np.ndarray, ctx: tu
         return rec.kernel(a, b, n_jobs)
     assert rec.transform is not None  # checked by Method
     b_t = rec.transform(b, keep)
+    if backend == "numpy" and rec.transform is ranks and rec.kernel == "cosine" and dt == "float64":
+        return _spearman(a, b_t, rec, keep, n_jobs)
     if backend == "numpy":
         return _blocked_products(a, b_t.astype(dt, copy=False), rec, keep, dt, n_jobs)
     a_t = B.to_backend(rec.transform(a, keep), backend, device, dt)
@@ -200,6 +202,29 @@ def _blocked_products(
         out[rows] = prod
 
     B.parallel_map(block, _balanced_blocks(a.shape[0], n_jobs), n_jobs)
+    return out
+
+
+def _spearman(
+    a: np.ndarray, b_t: np.ndarray, rec: Method, keep: np.ndarray, n_jobs: int
+) -> np.ndarray:
+    """Spearman correlations by the compiled kernel (ranks of a block of rows, each
+    compared with the models as it is ranked; no array of ranks is stored), blocks of
+    rows shared between threads; rows it leaves go to :func:`_blocked_products`."""
+    from ._kernels import spearman_rows
+
+    with np.errstate(divide="ignore", invalid="ignore"):  # a constant model: NaN
+        models = np.ascontiguousarray(b_t / np.sqrt(np.einsum("ij,ij->i", b_t, b_t))[:, None])
+    out = np.empty((a.shape[0], b_t.shape[0]))
+    done = np.empty(a.shape[0], dtype=bool)
+
+    def block(rows: slice) -> None:
+        spearman_rows(np.ascontiguousarray(a[rows], dtype=np.float64), models, out[rows],
+                      done[rows])
+
+    B.parallel_map(block, _balanced_blocks(a.shape[0], n_jobs), n_jobs)
+    if not done.all():
+        out[~done] = _blocked_products(a[~done], b_t, rec, keep, "float64", n_jobs)
     return out
 
 

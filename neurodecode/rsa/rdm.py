@@ -8,6 +8,7 @@ matrix product.
 
 from __future__ import annotations
 
+import threading
 import warnings
 from typing import Any
 
@@ -180,8 +181,9 @@ _BLOCK_ROWS = 512  # rows of features copied at once from a strided view
 def _streamed_rdms(x: np.ndarray, metric: str, dt: str, n_jobs: int) -> np.ndarray:
     """RDMs of the metrics built from one Gram matrix, over the flattened leading axes.
 
-    Each thread owns a contiguous range of RDMs and one reused buffer: a chunk of
-    patterns is copied there (in blocks, so that strided views such as
+    The RDMs are cut into chunks that the threads take in turn (a thread that the
+    machine's load holds back takes fewer); each thread reuses its own buffers: a chunk
+    of patterns is copied there (in blocks, so that strided views such as
     ``data.transpose(2, 0, 1)`` are read cache line by cache line), then centred and
     multiplied in smaller steps, and written straight into the result: no copy of the
     whole input is made.
@@ -194,45 +196,51 @@ def _streamed_rdms(x: np.ndarray, metric: str, dt: str, n_jobs: int) -> np.ndarr
         x3 = np.ascontiguousarray(x).reshape(-1, n, p)
     out = np.empty((x3.shape[0], n * (n - 1) // 2), dtype=dt)
     size = n * p * np.dtype(dt).itemsize
-    step = max(1, min(int(_COPY_BYTES // size), x3.shape[0]))
-    sub = max(1, min(int(_GRAM_BYTES // size), step))
     workers = B.n_workers(n_jobs)
-    edges = np.linspace(0, x3.shape[0], min(workers, x3.shape[0]) + 1).astype(int)
-    finite = B.parallel_map(
-        lambda ab: _streamed_range(x3, out, ab[0], ab[1], (step, sub), metric),
-        list(zip(edges[:-1], edges[1:])),
-        n_jobs,
-    )
+    per_thread = -(-x3.shape[0] // workers)
+    step = max(1, min(int(_COPY_BYTES // size), -(-per_thread // _CHUNKS_PER_THREAD)))
+    sub = max(1, min(int(_GRAM_BYTES // size), step))
+    local = threading.local()
+
+    def chunk(start: int) -> bool:
+        if not hasattr(local, "buffers"):
+            local.buffers = (np.empty((step, n, p), dtype=dt), np.empty((sub, n, n), dtype=dt))
+        stop = min(start + step, x3.shape[0])
+        return _streamed_range(x3, out, (start, stop), local.buffers, metric)
+
+    finite = B.parallel_map(chunk, list(range(0, x3.shape[0], step)), n_jobs)
     if not all(finite):
         check_finite("patterns", x)
         _warn_flat_patterns(x)
     return out.reshape(lead + (out.shape[-1],))
 
 
+_CHUNKS_PER_THREAD = 4  # chunks each thread takes on average
+
+
 def _streamed_range(
-    x3: np.ndarray, out: np.ndarray, start: int, stop: int, steps: tuple, metric: str
+    x3: np.ndarray, out: np.ndarray, rows: tuple[int, int], buffers: tuple, metric: str
 ) -> bool:
-    """Write the RDMs ``start:stop`` into ``out``; return whether they are all finite."""
+    """Write the RDMs ``rows[0]:rows[1]`` into ``out`` with the thread's ``buffers``
+    (patterns, Gram matrices); return whether they are all finite."""
     from ._kernels import centre_rows, gram_to_condensed
 
-    n, p = x3.shape[1:]
-    step, sub = steps
-    buf = np.empty((step, n, p), dtype=out.dtype)
-    gram = np.empty((sub, n, n), dtype=out.dtype)
+    start, stop = rows
+    buf, gram = buffers
+    sub = len(gram)
     kind = _CONDENSED_KIND[metric]
     finite = True
-    for i in range(start, stop, step):
-        chunk = buf[: min(step, stop - i)]
-        _copy_blocked(x3[i : i + len(chunk)], chunk)
-        for j in range(0, len(chunk), sub):
-            part = chunk[j : j + sub]
-            if metric == "correlation":
-                centre_rows(part)
-            elif metric in ("euclidean", "sqeuclidean"):  # shift-invariant: saves digits
-                part -= part.mean(-2, keepdims=True)
-            g_sq = np.matmul(part, part.swapaxes(-1, -2), out=gram[: len(part)])
-            dest = out[i + j : i + j + len(part)]
-            finite = gram_to_condensed(g_sq, kind, dest) and finite
+    chunk = buf[: stop - start]
+    _copy_blocked(x3[start:stop], chunk)
+    for j in range(0, len(chunk), sub):
+        part = chunk[j : j + sub]
+        if metric == "correlation":
+            centre_rows(part)
+        elif metric in ("euclidean", "sqeuclidean"):  # shift-invariant: saves digits
+            part -= part.mean(-2, keepdims=True)
+        g_sq = np.matmul(part, part.swapaxes(-1, -2), out=gram[: len(part)])
+        dest = out[start + j : start + j + len(part)]
+        finite = gram_to_condensed(g_sq, kind, dest) and finite
     return finite
 
 

@@ -1,9 +1,13 @@
 """Searchlight RSA over sensors (M/EEG) and voxel spheres (fMRI), streamed over centres.
 
-Patterns of each neighbourhood are gathered chunk by chunk (the chunk size follows a
-memory budget), padded to a common size with zeros, and turned into RDMs through Gram
-matrices that account for the padding; the peak memory therefore does not grow with
-the number of centres.
+With the Spearman, Pearson or cosine comparison (the default is Spearman) a compiled
+kernel computes each neighbourhood's RDM at each time and compares it with the models
+in one pass, on blocks of times transposed into one reused buffer; the RDMs it cannot
+finish (NaN pairs, constant RDMs, correlations over 2 features) and the other methods
+take the general path: patterns of each neighbourhood gathered chunk by chunk (the
+chunk size follows a memory budget), padded to a common size with zeros, and turned
+into RDMs through Gram matrices that account for the padding. The peak memory does not
+grow with the number of centres.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ from tqdm.auto import tqdm
 from .._validation import check_finite, check_option, check_positive
 from . import _backend as B
 from .compare import compare_rdms
+from .methods import get_method
 from .timecourse import as_model_matrix, condition_means
 
 logger = logging.getLogger("neurodecode")
@@ -77,28 +82,103 @@ def _run(
     neighbor_chunks: Iterator[list[np.ndarray]],
     n_centres: int,
     models: np.ndarray,
-    metric: str,
-    method: str,
+    setting: tuple[str, str, float],
     verbose: bool,
 ) -> np.ndarray:
+    """Similarities (n_centres, n_times, n_models); ``setting``: metric, method, max_memory."""
+    metric, method, max_memory = setting
     out = np.empty((n_centres, patterns.shape[-1], len(models)))
+    fast = _fast_models(models, method)
     start = 0
     with B.single_threaded_blas(), tqdm(
         total=n_centres, disable=not verbose, desc="searchlight"
     ) as bar:
         for nbrs in neighbor_chunks:
             idx, valid = _padded(nbrs)
-            rdms = _chunk_rdms(patterns, idx, valid, metric)
-            out[start : start + len(nbrs)] = compare_rdms(rdms, models, method)
+            part = out[start : start + len(nbrs)]
+            if fast is None:
+                part[...] = compare_rdms(_chunk_rdms(patterns, idx, valid, metric), models,
+                                         method)
+            else:
+                ok = _fast_chunk(patterns, idx, valid, metric, fast, part, max_memory)
+                _fill_undefined(patterns, idx, valid, (metric, method), models, part, ok)
             start += len(nbrs)
             bar.update(len(nbrs))
     return out
 
 
-def _chunk_size(patterns: np.ndarray, k: int, max_memory: float) -> int:
+_FAST_MODES = {"spearman": 0, "pearson": 1, "cosine": 2}  # compiled path of _kernels
+_KINDS = {"correlation": 0, "cosine": 0, "sqeuclidean": 1, "euclidean": 2}
+_ITEM_TIMES, _ITEM_CENTRES = 4, 64  # RDMs of one work item: threads take them in turn
+_BLOCK_BYTES = 16e6  # patterns of one block of times (transposed into a reused buffer)
+
+
+def _fast_models(models: np.ndarray, method: str) -> tuple[int, np.ndarray] | None:
+    """The mode and the unit-norm transformed models (n_models, n_pairs) of the
+    compiled path, or None where the general path must compare (another method, or
+    models that are not finite or constant)."""
+    if method not in _FAST_MODES or not np.isfinite(models).all():
+        return None
+    transformed = get_method(method).transform(models, None)
+    norms = np.linalg.norm(transformed, axis=1)
+    if not (norms > 0).all():
+        return None
+    return _FAST_MODES[method], np.ascontiguousarray(transformed / norms[:, None])
+
+
+def _fast_chunk(
+    patterns: np.ndarray, idx: np.ndarray, valid: np.ndarray, metric: str,
+    fast: tuple[int, np.ndarray], out: np.ndarray, max_memory: float,
+) -> np.ndarray:
+    """Fill ``out`` (c, n_times, n_models) by the compiled kernel, blocks of times
+    transposed to (times, features, conditions) within ``max_memory``; return where the
+    kernel gave a value (False: left to :func:`_fill_undefined`)."""
+    from ._kernels import searchlight_similarity
+
+    mode, mt = fast
+    n_cond, n_feat, n_times = patterns.shape
+    lens = valid.sum(1)
+    ok = np.zeros(out.shape[:2], dtype=bool)
+    step = int(min(n_times, max(_ITEM_TIMES, min(max_memory, _BLOCK_BYTES) // (8 * n_feat * n_cond))))
+    buf = np.empty((step, n_feat, n_cond))  # one block of times, reused
+    for t0 in range(0, n_times, step):
+        xt = buf[: min(step, n_times - t0)]
+        np.copyto(xt, patterns[:, :, t0 : t0 + len(xt)].transpose(2, 1, 0))
+
+        def item(ct: tuple[int, int], xt: np.ndarray = xt, t0: int = t0) -> None:
+            cs, ts = slice(ct[0], ct[0] + _ITEM_CENTRES), slice(ct[1], ct[1] + _ITEM_TIMES)
+            tt = slice(t0 + ct[1], t0 + ct[1] + _ITEM_TIMES)
+            searchlight_similarity(xt[ts], idx[cs], lens[cs], _KINDS[metric],
+                                   metric == "correlation", mode, mt, out[cs, tt], ok[cs, tt])
+
+        items = [(c, t) for t in range(0, len(xt), _ITEM_TIMES)
+                 for c in range(0, len(idx), _ITEM_CENTRES)]
+        B.parallel_map(item, items, -1)
+    return ok
+
+
+def _fill_undefined(
+    patterns: np.ndarray, idx: np.ndarray, valid: np.ndarray, setting: tuple[str, str],
+    models: np.ndarray, out: np.ndarray, ok: np.ndarray,
+) -> None:
+    """The similarities the kernel left (NaN pairs, constant RDMs), by the general
+    path, centre by centre: each RDM compared on its own defined pairs."""
+    metric, method = setting
+    for c in np.flatnonzero(~ok.all(1)):
+        times = np.flatnonzero(~ok[c])
+        sub = patterns[:, idx[c]][:, :, times]
+        local = np.arange(idx.shape[1])[None]
+        rdms = _chunk_rdms(sub, local, valid[c : c + 1], metric)
+        out[c, times] = compare_rdms(rdms, models, method)[0]
+
+
+def _chunk_size(patterns: np.ndarray, k: int, max_memory: float, method: str) -> int:
     """Centres per chunk (shared between the threads) within ``max_memory`` bytes."""
     n_cond, _, n_times = patterns.shape
-    per_centre = 8 * n_times * (4 * n_cond * k + 6 * n_cond * n_cond)
+    if method in _FAST_MODES:  # the compiled path keeps only the neighbour indices
+        per_centre = 16 * k + 8 * n_times
+    else:
+        per_centre = 8 * n_times * (4 * n_cond * k + 6 * n_cond * n_cond)
     return int(max(1, max_memory // per_centre))
 
 
@@ -231,9 +311,9 @@ def sensor_searchlight(
     names, models = as_model_matrix(model_rdms, len(order))
     neighbors = sensor_neighbors(info, radius)
     patterns, neighbors = _time_windows(patterns, neighbors, window)
-    size = _chunk_size(patterns, max(len(n) for n in neighbors), max_memory)
+    size = _chunk_size(patterns, max(len(n) for n in neighbors), max_memory, method)
     chunks = (neighbors[s] for s in _chunks(len(neighbors), size))
-    out = _run(patterns, chunks, len(neighbors), models, metric, method, verbose)
+    out = _run(patterns, chunks, len(neighbors), models, (metric, method, max_memory), verbose)
     start = tmin + (window - 1) / 2 / info["sfreq"]
     return {
         name: mne.EvokedArray(out[:, :, k], info, tmin=start, comment=name, nave=1)
@@ -322,12 +402,12 @@ def volume_searchlight(
     if radius < nearest:
         _check_neighbors([np.zeros(1)], radius, f"mm (the closest voxels are {nearest:.3g} mm apart)")
     k = len(tree.query_ball_point(xyz[len(xyz) // 2], radius))
-    size = _chunk_size(patterns, k, max_memory)
+    size = _chunk_size(patterns, k, max_memory, method)
     chunks = (
         [np.asarray(n) for n in tree.query_ball_point(xyz[s], radius)]
         for s in _chunks(len(xyz), size)
     )
-    out = _run(patterns, chunks, len(xyz), models, metric, method, verbose)
+    out = _run(patterns, chunks, len(xyz), models, (metric, method, max_memory), verbose)
     maps = {}
     for k, name in enumerate(names):
         vol = np.zeros(mask.shape, dtype=np.float32)

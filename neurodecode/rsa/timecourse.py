@@ -101,6 +101,8 @@ def condition_means(
     Returns
     -------
     means : array of shape (n_conditions, n_channels, n_times)
+        Read-only (a view of ``data``) when ``data`` holds one trial per condition, in
+        ``order``.
     order : list
     """
     x = np.asarray(data)
@@ -121,7 +123,30 @@ def condition_means(
         )
     if len(order) < 3:
         raise ValueError(f"RSA needs at least 3 conditions; got {len(order)}: {order}.")
-    return np.stack([x[labels == c].mean(0) for c in order]), order
+    return _means_by_label(x, labels, order), order
+
+
+def _means_by_label(x: np.ndarray, labels: np.ndarray, order: list) -> np.ndarray:
+    """``np.stack([x[labels == c].mean(0) for c in order])`` (the same sums, row after
+    row), without copying each condition's trials first; a read-only view of ``x``
+    when it holds one trial per condition in ``order`` already (the means themselves)."""
+    single = len(labels) == len(order) == len(np.unique(labels))
+    if single and np.issubdtype(x.dtype, np.floating) and all(
+        np.array_equal(labels[k : k + 1], [c]) for k, c in enumerate(order)
+    ):
+        view = x.view()
+        view.flags.writeable = False
+        return view
+    dtype = x.dtype if np.issubdtype(x.dtype, np.floating) else np.float64  # as mean's
+    out = np.empty((len(order),) + x.shape[1:], dtype=dtype)
+    for k, c in enumerate(order):
+        idx = np.flatnonzero(labels == c)
+        out[k] = x[idx[0]]
+        for i in idx[1:]:
+            out[k] += x[i]
+        if len(idx) > 1:
+            out[k] /= len(idx)
+    return out
 
 
 def _unpack(data: Any, conditions: Any, sfreq: float | None, tmin: float):
@@ -143,9 +168,10 @@ def _unpack(data: Any, conditions: Any, sfreq: float | None, tmin: float):
 
 
 def _windows(means: np.ndarray, window: int, step: int) -> np.ndarray:
-    """(n_cond, n_ch, n_times) -> (n_windows, n_cond, n_ch * window)."""
+    """(n_cond, n_ch, n_times) -> (n_windows, n_cond, n_ch * window); for one sample a
+    view (:func:`compute_rdm` copies it chunk by chunk)."""
     if window == 1:
-        return np.ascontiguousarray(means[:, :, ::step].transpose(2, 0, 1))
+        return means[:, :, ::step].transpose(2, 0, 1)
     view = np.lib.stride_tricks.sliding_window_view(means, window, axis=-1)[:, :, ::step]
     n_cond, n_ch, n_win = view.shape[:3]
     return np.ascontiguousarray(view.transpose(2, 0, 1, 3)).reshape(n_win, n_cond, n_ch * window)

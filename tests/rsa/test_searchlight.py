@@ -277,3 +277,75 @@ def test_spatio_temporal_searchlight_equal_to_mne_rsa(rng):
     with pytest.raises(ValueError, match="window must be an odd whole number of samples <= "
                        "n_times=30; got 4"):
         sensor_searchlight(x, MODEL, info, window=4)
+
+
+def _general_path(patterns, neighbors, models, metric, method):
+    """The searchlight's general path (RDMs by padded Gram matrices, then
+    compare_rdms), which the compiled kernel must equal."""
+    from neurodecode.rsa.searchlight import _chunk_rdms, _padded
+
+    idx, valid = _padded(neighbors)
+    with warnings.catch_warnings(), np.errstate(invalid="ignore"):
+        warnings.simplefilter("ignore", UserWarning)
+        return compare_rdms(_chunk_rdms(patterns, idx, valid, metric), models, method)
+
+
+@pytest.mark.parametrize("method", ["spearman", "pearson", "cosine"])
+@pytest.mark.parametrize("metric", ["correlation", "euclidean", "sqeuclidean", "cosine"])
+def test_compiled_searchlight_equals_the_general_path(rng, metric, method):
+    """Random patterns, neighbourhoods of 1 to 11 features (the rank-4 updates and their
+    remainders), two models, tied distances and one flat pattern: equal to the RDMs of
+    padded Gram matrices compared by compare_rdms, centre by centre. (Ties come from
+    whole numbers, whose Gram matrices are exact in both paths; centred for the
+    correlation they are not, and the rounding of either path decides such ties.)"""
+    from neurodecode.rsa.searchlight import _run
+
+    n_cond, n_feat, n_times = 9, 14, 6
+    x = rng.standard_normal((n_cond, n_feat, n_times))
+    if metric != "correlation":
+        x[:, :, 2] = np.round(2 * x[:, :, 2])  # tied distances
+    x[4, 3:9, 1] = 0.7  # condition 4 constant over the neighbourhood of centre 0 at t=1
+    neighbors = [np.arange(3, 9)] + [rng.choice(n_feat, k, replace=False) for k in range(1, 12)]
+    models = rng.random((2, n_cond * (n_cond - 1) // 2))
+    with warnings.catch_warnings(), np.errstate(invalid="ignore"):
+        warnings.simplefilter("ignore", UserWarning)
+        fast = _run(x, iter([neighbors]), len(neighbors), models, (metric, method, 256e6),
+                    False)
+    expected = _general_path(x, neighbors, models, metric, method)
+    np.testing.assert_allclose(fast, expected, rtol=1e-12, atol=1e-12, equal_nan=True)
+    if metric == "correlation":
+        assert np.isnan(fast[1]).all()  # a single feature: no correlation
+
+
+def test_compiled_searchlight_time_blocks_and_constant_models(rng):
+    """Blocks of times (a small max_memory) and the general path taken for a constant
+    model give the same maps as one block."""
+    info = _eeg_info()
+    x = rng.standard_normal((6, 20, 13))
+    models = {"a": rng.random(15), "b": rng.random(15)}
+    big = sensor_searchlight(x, models, info, radius=0.07)
+    small = sensor_searchlight(x, models, info, radius=0.07, max_memory=1.0)
+    for name in models:
+        np.testing.assert_allclose(big[name].data, small[name].data, rtol=1e-12)
+    nbrs = sensor_neighbors(info, radius=0.07)
+    expected = _general_path(x, nbrs, np.stack(list(models.values())), "correlation",
+                             "spearman")
+    np.testing.assert_allclose(big["b"].data, expected[..., 1], rtol=1e-12, equal_nan=True)
+    with pytest.warns(UserWarning, match="constant"):
+        flat = sensor_searchlight(x, {"flat": np.ones(15)}, info, radius=0.07)["flat"].data
+    assert np.isnan(flat).all()
+
+
+def test_compiled_spatio_temporal_searchlight_equals_the_general_path(rng):
+    from neurodecode.rsa.searchlight import _time_windows
+
+    info = _eeg_info()
+    x = rng.standard_normal((7, 20, 12))
+    out = sensor_searchlight(x, MODEL_7, info, radius=0.07, window=3)["model0"].data
+    patterns, nbrs = _time_windows(x, sensor_neighbors(info, radius=0.07), 3)
+    np.testing.assert_allclose(out, _general_path(patterns, nbrs, MODEL_7[None],
+                                                  "correlation", "spearman")[..., 0],
+                               rtol=1e-12, equal_nan=True)
+
+
+MODEL_7 = pdist(np.arange(7)[:, None])

@@ -160,3 +160,62 @@ def test_a_flat_window_changes_no_other_window(rng):
     other = rsa_timecourse(x[:, :, :33], labels[0], MODEL, method="pearson")
     np.testing.assert_allclose(res.similarity[0, :33], other.similarity[0], atol=1e-12)
     assert np.isfinite(res.similarity[0, 33]).all()  # the flat window: its own pairs only
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32, np.int64])
+def test_condition_means_equal_the_stacked_means(rng, dtype):
+    """The means summed trial after trial are bit-identical to numpy's mean of each
+    condition's trials, and keep its dtype."""
+    from neurodecode.rsa.timecourse import condition_means
+
+    x = (10 * rng.standard_normal((40, 5, 7))).astype(dtype)
+    labels = rng.integers(0, 4, 40)
+    means, order = condition_means(x, labels)
+    expected = np.stack([x[labels == c].mean(0) for c in order])
+    assert means.dtype == expected.dtype and np.array_equal(means, expected)
+    single, _ = condition_means(x[:6], np.arange(6))  # one trial per condition, in order
+    expected = np.stack([x[k : k + 1].mean(0) for k in range(6)])
+    assert single.dtype == expected.dtype and np.array_equal(single, expected)
+    if dtype != np.int64:  # the trials themselves, read-only
+        assert not single.flags.writeable and np.shares_memory(single, x)
+    shuffled, _ = condition_means(x[:6], np.arange(6)[::-1])
+    np.testing.assert_array_equal(shuffled, x[:6][::-1])
+
+
+def test_streamed_rdms_independent_of_threads_and_layout(rng):
+    """The RDMs of a strided time course (chunks taken in turn by the threads) equal
+    those of one thread on a contiguous copy, and the time course of means taken as a
+    view equals the one of a contiguous copy."""
+    data = rng.standard_normal((12, 9, 301))
+    view = data.transpose(2, 0, 1)
+    one = compute_rdm(np.ascontiguousarray(view), "correlation", n_jobs=1)
+    np.testing.assert_array_equal(compute_rdm(view, "correlation", n_jobs=2), one)
+    res = rsa_timecourse(data, np.arange(12), pdist(rng.random((12, 1))), step=3)
+    np.testing.assert_allclose(res.data_rdms[0], one[::3], rtol=1e-12)
+
+
+def test_compiled_spearman_equals_the_general_path(rng):
+    """compare_rdms' compiled Spearman (rank and compare in one pass) equals the ranks
+    times the models of the general path and scipy, with ties, heavy tails (rows the
+    counting sort leaves) and a constant RDM (NaN, warned)."""
+    import scipy.stats
+
+    from neurodecode.rsa.compare import _blocked_products
+    from neurodecode.rsa.methods import METHODS, ranks
+
+    a = rng.random((150, 190))
+    a[:40] = np.round(a[:40] * 5)  # ties
+    a[40:50] = rng.standard_cauchy((10, 190)) ** 3  # heavy tails
+    a[50] = 0.3  # constant
+    b = rng.random((3, 190))
+    b[1] = np.round(b[1] * 3)
+    with pytest.warns(UserWarning, match="1 data RDM"):
+        fast = compare_rdms(a, b, "spearman")
+    keep = np.ones(190, bool)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        general = _blocked_products(a, ranks(b), METHODS["spearman"], keep, "float64", 1)
+    np.testing.assert_allclose(fast, general, rtol=1e-12, atol=1e-14, equal_nan=True)
+    assert np.isnan(fast[50]).all()
+    for i in (0, 45, 120):
+        rho = [scipy.stats.spearmanr(a[i], m).statistic for m in b]
+        np.testing.assert_allclose(fast[i], rho, atol=1e-12)
