@@ -40,7 +40,7 @@ def haxby_cca(root: Path, n_components: int = 4, n_permutations: int = 50):
     masker = NiftiMasker(mask_img=str(root / "mask.nii.gz"), detrend=True,
                          standardize="zscore_sample", runs=runs, t_r=T_R).fit()
     bold = masker.transform(str(root / "bold.nii.gz"))
-    design, _ = make_hrf_regressors(events_from_labels(attrs.label.to_numpy(), runs, T_R),
+    design, _ = make_hrf_regressors(events_from_labels(attrs.label.to_numpy(), T_R, runs=runs),
                                     len(bold), T_R, runs)
     return cross_validated_cca(bold, design, n_components, reg_x=0.5, cv="logo", groups=runs,
                                n_permutations=n_permutations)

@@ -46,7 +46,7 @@ def haxby_selectivity(root: Path, top: int = 100):
     masker = NiftiMasker(mask_img=str(root / "mask.nii.gz"), detrend=True,
                          standardize="zscore_sample", runs=runs, t_r=T_R).fit()
     data = masker.transform(str(root / "bold.nii.gz"))
-    events = events_from_labels(attrs.label.to_numpy(), runs, T_R)
+    events = events_from_labels(attrs.label.to_numpy(), T_R, runs=runs)
     design, conditions = make_hrf_regressors(events, len(data), T_R, runs)
     scores = fit_voxelwise(design, data, runs).scores
     model = RidgeCV(cv="logo").fit(design, data, groups=runs)
