@@ -6,13 +6,21 @@ arguments built here, never a config object.
 
 from __future__ import annotations
 
+import contextlib
 import logging
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+import numpy as np
+
+from ._progress import stage
 from .config import DataConfig, Recipe, SimulationConfig
 from .exceptions import ConfigError, DataNotFoundError
 from .io.recording import Recording
+
+if TYPE_CHECKING:
+    from .align import Segments
 
 logger = logging.getLogger("neurodecode")
 
@@ -316,5 +324,239 @@ def run_recipe(recipe: Recipe, run_dir: str | Path, *, progress: bool = True,
     from .jobs import JOBS
     from .rundir import open_run
 
+    job = job_name(recipe)
     with open_run(run_dir, recipe, overwrite=overwrite) as path:
-        return JOBS[recipe.task](recipe, path, progress=progress)
+        if job in INPUTS:
+            return JOBS[job](INPUTS[job](recipe, progress=progress), path, progress=progress)
+        return JOBS[job](recipe, path, progress=progress)  # decoding: issue 12 rewrites it
+
+
+def job_name(recipe: Recipe) -> str:
+    """The ``JOBS`` entry of the recipe: its task, or ``item_decoding`` for a decoding task
+    whose feature is an item feature (images, sentence embeddings)."""
+    if recipe.task == "decoding":
+        check_recipe_contract(recipe)
+        if feature_kind(recipe) == "item":
+            return "item_decoding"
+    return recipe.task
+
+
+# -- typed inputs of the analysis jobs ---------------------------------------------------
+
+@contextlib.contextmanager
+def _section(name: str):
+    """Library ``ValueError``s (which name their argument) as ``ConfigError``s naming the
+    recipe key (``categories ...`` -> ``analysis.categories ...``)."""
+    try:
+        yield
+    except ConfigError:
+        raise
+    except ValueError as err:
+        raise ConfigError(f"{name}.{err}") from err
+
+
+def build_segments(recipe: Recipe, *, progress: bool = False) -> tuple[Segments, list[Recording]]:
+    """Recordings of the recipe, filtered and cut into windows around the selected events.
+
+    Windows of conditions outside ``analysis.conditions`` (when given) are dropped; a
+    name there that matches no window, or fewer than two classes left, is a ``ConfigError``.
+    """
+    from .align import concatenate_segments, make_segments
+    from .align.conditions import condition_mask, make_labels
+    from .io.filtering import bandpass
+
+    with stage("reading the recordings"):
+        recordings, _ = build_recordings(recipe, progress=progress)
+    logger.info("%d recording(s): %s", len(recordings), ", ".join(
+        f"{r.subject} {r.n_channels} ch x {r.n_times} samples at {r.sfreq:g} Hz"
+        for r in recordings[:5]))
+    ana, seg = recipe.analysis, recipe.segments
+    with stage(f"band-pass {ana.l_freq}-{ana.h_freq} Hz"):
+        recordings = [bandpass(r, ana.l_freq, ana.h_freq) for r in recordings]
+    with stage("segmenting"):
+        parts = [make_segments(rec, tmin=seg.tmin, tmax=seg.tmax, on=seg.on, stride=seg.stride,
+                               sfreq=seg.sfreq, baseline=seg.baseline, delay=seg.delay,
+                               max_pad=seg.max_pad) for rec in recordings]
+        segments = concatenate_segments(parts)
+        segments.meta["recording"] = np.concatenate([[i] * len(p) for i, p in enumerate(parts)])
+    logger.info("%s", segments.summary())
+    with _section("analysis"):
+        if ana.conditions:
+            segments = segments.select(condition_mask(segments, ana.conditions))
+        check_classes(make_labels(segments.meta["condition"].astype(str), ana.categories))
+    return segments, recordings
+
+
+def check_classes(y: np.ndarray) -> None:
+    """Raise ``ConfigError`` unless ``y`` holds at least two classes (before any fitting)."""
+    classes = sorted(set(np.asarray(y).tolist()))
+    if len(y) == 0 or len(classes) < 2:
+        raise ConfigError(
+            f"the selected windows hold {len(y)} sample(s) of {len(classes)} class(es) "
+            f"{classes}; the analysis needs at least 2 classes. Check analysis.conditions, "
+            "analysis.categories and segments.on.")
+
+
+def _title(recipe: Recipe) -> str:
+    return f"neurodecode: {recipe.name} ({recipe.task})"
+
+
+def classification_inputs(recipe: Recipe, *, progress: bool = False):
+    """The :class:`~neurodecode.jobs.inputs.ClassificationInputs` of a recipe."""
+    from .align.conditions import make_labels
+    from .jobs.inputs import ClassificationInputs
+
+    ana = recipe.analysis
+    segments, recordings = build_segments(recipe, progress=progress)
+    if ana.cv_by not in segments.meta.columns:
+        raise ConfigError(f"analysis.cv_by={ana.cv_by!r} is not a segment column; expected one "
+                          f"of {sorted(segments.meta.columns)}.")
+    groups = (segments.meta["subject"].astype(str) + "/"
+              + segments.meta[ana.cv_by].astype(str)).to_numpy()
+    return ClassificationInputs(
+        segments, recordings, make_labels(segments.meta["condition"].astype(str), ana.categories),
+        groups, classifier=ana.classifier, n_folds=ana.n_folds,
+        n_permutations=ana.n_permutations, seed=recipe.seed, background=bold_path(recipe),
+        title=_title(recipe))
+
+
+def rsa_inputs(recipe: Recipe, *, progress: bool = False):
+    """The :class:`~neurodecode.jobs.inputs.RSAInputs` of a recipe (its model RDM built)."""
+    from .align.conditions import condition_order
+    from .jobs.inputs import RSAInputs
+
+    ana = recipe.analysis
+    segments, recordings = build_segments(recipe, progress=progress)
+    order = condition_order(segments, ana.conditions)
+    return RSAInputs(segments, recordings, order, build_model_rdm(recipe, order),
+                     categories=dict(ana.categories), metric=ana.metric, method=ana.method,
+                     radius=ana.searchlight_radius, window=ana.window,
+                     n_permutations=ana.n_permutations, seed=recipe.seed,
+                     background=bold_path(recipe), title=_title(recipe))
+
+
+def build_model_rdm(recipe: Recipe, conditions: list[str]) -> np.ndarray:
+    """The recipe's model RDM: ``analysis.model_rdm`` (a .npy file) or the category RDM."""
+    from scipy.spatial.distance import squareform
+
+    from .rsa import category_rdm
+
+    ana = recipe.analysis
+    if ana.model_rdm not in (None, "categories"):
+        path = Path(ana.model_rdm).expanduser()
+        if not path.is_file():
+            raise ConfigError(f"analysis.model_rdm={ana.model_rdm!r} is not a file; expected a "
+                              ".npy RDM over the conditions, or 'categories'.")
+        rdm = np.load(path)
+        rdm = squareform(rdm, checks=False) if rdm.ndim == 2 else rdm
+        n = len(conditions) * (len(conditions) - 1) // 2
+        if rdm.shape != (n,):
+            raise ConfigError(f"analysis.model_rdm holds {rdm.shape} values; expected an RDM "
+                              f"over {len(conditions)} conditions ({n} pairs).")
+        return rdm.astype(float)
+    if not ana.categories:
+        raise ConfigError("the rsa task needs a model: set analysis.categories (condition -> "
+                          "category) or analysis.model_rdm (a .npy RDM).")
+    with _section("analysis"):
+        return category_rdm(conditions, ana.categories)
+
+
+def encoding_inputs(recipe: Recipe, *, progress: bool = False):
+    """The :class:`~neurodecode.jobs.inputs.EncodingInputs` of a recipe."""
+    from .io.filtering import bandpass
+    from .jobs.inputs import EncodingInputs
+
+    ana = recipe.analysis
+    recordings, _ = build_recordings(recipe, progress=progress)
+    recordings = [bandpass(r, ana.l_freq, ana.h_freq) for r in recordings]
+    present = sorted({str(c) for r in recordings for c in r.events["condition"]})
+    conditions = list(ana.conditions) or present
+    absent = [c for c in conditions if c not in present]
+    if absent:
+        raise ConfigError(f"analysis.conditions {absent} are not in the events; the data has "
+                          f"conditions {present}.")
+    if recordings[0].modality == "meeg" and ana.n_folds < 3:
+        raise ConfigError(f"analysis.n_folds={ana.n_folds}: the M/EEG encoding needs at least 3 "
+                          "contiguous chunks (outer and inner cross-validation).")
+    return EncodingInputs(recordings, conditions, sfreq=recipe.segments.sfreq,
+                          tmin=ana.trf_tmin, tmax=ana.trf_tmax, alphas=tuple(ana.alphas),
+                          n_folds=ana.n_folds, n_permutations=ana.n_permutations,
+                          seed=recipe.seed, hrf_model=ana.hrf_model,
+                          background=bold_path(recipe), title=_title(recipe))
+
+
+def bold_path(recipe: Recipe) -> Path | None:
+    """The first BOLD image of the recipe's data (a study that names it, or data.files)."""
+    data = recipe.data
+    if data.source == "files":
+        files = [p for f in data.files for p in _glob(f, "data.files")]
+        return next((p for p in files if str(p).endswith((".nii", ".nii.gz"))), None)
+    if data.source != "study" or data.root is None:
+        return None
+    from .io.studies import get_study
+
+    study = get_study(data.study)
+    if not hasattr(study, "bold_path"):
+        return None
+    root = Path(data.root).expanduser()
+    subject = (list(data.subjects) or study.subjects(root) or [None])[0]
+    return None if subject is None else study.bold_path(root, subject)
+
+
+def item_decoding_inputs(recipe: Recipe, *, progress: bool = False):
+    """The :class:`~neurodecode.jobs.inputs.ItemDecodingInputs` of an item-decoding recipe:
+    item segments split, scaled, the model and loss factories and the training settings."""
+    import dataclasses
+
+    from .align.items import average_repetitions, check_test_subjects, scale_items, split_items
+    from .decoding.items import check_first_batch
+    from .jobs.inputs import ItemDecodingInputs
+
+    check_recipe_contract(recipe)
+    recordings, features = build_item_data(recipe, progress=progress)
+    items = build_item_segments(recordings, features, recipe)
+    check_recipe_contract(recipe, data_rank=items.rank)
+    cfg, ev = recipe.split, recipe.evaluation
+    splits = split_items(items, test_conditions=cfg.test_conditions, test_size=cfg.test_size,
+                         valid_size=cfg.valid_size, seed=recipe.seed,
+                         allow_shared_stimuli=cfg.allow_shared_stimuli)
+    check_test_subjects(splits["train"], splits["test"],
+                        average_subject=recipe.model.params.get("unseen_subject") == "average")
+    splits = scale_items(splits, recipe.scaling.method, recipe.scaling.clamp)
+    if ev.average_repetitions:
+        splits["test"] = average_repetitions(splits["test"])
+
+    def make_model():
+        return build_model(recipe, n_channels=int(items.brain.shape[1]),
+                           n_outputs=items.targets.shape[1], n_subjects=len(items.subjects))
+
+    def check_batch(model, split) -> None:
+        check_first_batch(model, split, feature=recipe.features.name, encoder=recipe.model.name)
+
+    return ItemDecodingInputs(
+        splits, items, make_model, lambda name=None: build_loss(recipe, name), check_batch,
+        fit_kwargs={f.name: getattr(recipe.training, f.name)
+                    for f in dataclasses.fields(recipe.training)},
+        eval_kwargs=dict(ks=ev.ks, pool_size=ev.pool_size, n_bootstraps=ev.n_bootstraps,
+                         seed=recipe.seed, device=recipe.training.device,
+                         directions=ev.directions),
+        baselines=tuple(ev.baselines), seed=recipe.seed, device=recipe.training.device,
+        title=_title(recipe))
+
+
+def build_item_segments(recordings: list, features: Any, recipe: Recipe):
+    """Windows around the recipe's events, paired with their items' features."""
+    from .align import make_segments
+    from .align.items import make_item_segments
+
+    seg = recipe.segments
+    segments = make_segments(recordings, tmin=seg.tmin, tmax=seg.tmax, on=seg.on,
+                             stride=seg.stride, sfreq=seg.sfreq, baseline=seg.baseline,
+                             delay=seg.delay, max_pad=seg.max_pad)
+    return make_item_segments(segments, features, reduction=seg.reduction)
+
+
+#: Builders of the typed inputs, by ``JOBS`` entry (decoding still takes the recipe).
+INPUTS: dict[str, Callable[..., Any]] = {
+    "classification": classification_inputs, "rsa": rsa_inputs,
+    "encoding": encoding_inputs, "item_decoding": item_decoding_inputs}

@@ -23,6 +23,7 @@ from .methods import Method
 from .model_tests import evaluation_variances, t_test_pairs, t_test_zero
 from .models import (
     bootstrap_crossval_models,
+    category_rdm,
     crossval_models,
     fit_interpolation,
     fit_weights,
@@ -49,6 +50,7 @@ __all__ = [
     "TimecourseResult",
     "bootstrap_ci",
     "bootstrap_crossval_models",
+    "category_rdm",
     "cluster_test",
     "crossval_models",
     "evaluation_variances",
