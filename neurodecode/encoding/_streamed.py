@@ -18,6 +18,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from ._backend import get_backend
+from ._lags import lag_matrix
 from ._solvers import _r2_from_sse, _select_alphas
 from .laplacian import penalised_solve
 
@@ -28,8 +29,6 @@ def lagged_chunks(
     x: np.ndarray, lags: np.ndarray, chunk_rows: int
 ) -> Iterator[tuple[int, int, np.ndarray]]:
     """Yield ``(start, stop, rows start:stop of lag_matrix(x, lags))``, in one reused buffer."""
-    from .trf import lag_matrix
-
     n_times = x.shape[0]
     buf = np.empty((min(chunk_rows, n_times), x.shape[1] * len(lags)), dtype=x.dtype)
     for start in range(0, n_times, chunk_rows):

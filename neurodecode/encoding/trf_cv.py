@@ -95,7 +95,8 @@ def fit_trf_cv(X: np.ndarray, Y: np.ndarray, *, sfreq: float, tmin: float, tmax:
     """
     from tqdm import tqdm
 
-    from ..encoding import TemporalReceptiveField, permutation_test, score_targets
+    from .scoring import permutation_test, score_targets
+    from .trf import TemporalReceptiveField
 
     if n_folds < 3:
         raise ValueError(f"n_folds={n_folds}: the M/EEG encoding needs at least 3 "

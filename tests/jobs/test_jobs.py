@@ -16,10 +16,9 @@ import pandas as pd
 import pytest
 from scipy.spatial.distance import squareform
 
-from neurodecode.config import load_recipe
-from neurodecode.exceptions import ConfigError
 from neurodecode.align.conditions import make_labels
 from neurodecode.build import build_model_rdm as model_rdm
+from neurodecode.config import load_recipe
 from neurodecode.decoding import (
     accuracy_over_time,
     cross_validate,
@@ -29,6 +28,7 @@ from neurodecode.decoding import (
     window_features,
 )
 from neurodecode.encoding import condition_impulses, fit_trf_cv
+from neurodecode.exceptions import ConfigError
 from neurodecode.jobs import JOBS
 from neurodecode.jobs.rsa import meeg_rsa
 from neurodecode.rsa import category_rdm

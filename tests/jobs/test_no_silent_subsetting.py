@@ -11,11 +11,11 @@ import pandas as pd
 import pytest
 
 from neurodecode.align import Segments
+from neurodecode.align.conditions import condition_mask
+from neurodecode.build import build_segments as load_segments
+from neurodecode.build import check_classes
 from neurodecode.config import load_recipe
 from neurodecode.exceptions import ConfigError
-from neurodecode.align.conditions import condition_mask
-from neurodecode.build import check_classes
-from neurodecode.build import build_segments as load_segments
 
 RECIPES = Path(__file__).resolve().parents[2] / "recipes"
 

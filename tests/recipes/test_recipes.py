@@ -226,8 +226,8 @@ def test_analysis_recipe_builds(name, tmp_path, rng):
 
 
 def test_analysis_jobs_name_bad_settings(tmp_path, rng):
-    from neurodecode.exceptions import ConfigError
     from neurodecode.build import classification_inputs, encoding_inputs
+    from neurodecode.exceptions import ConfigError
 
     root = _layouts.mne_sample(tmp_path / "s", rng)
     base = [f"data.root={root}"]

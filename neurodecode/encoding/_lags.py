@@ -1,0 +1,57 @@
+"""Time lags of a TRF: delays in samples and the lagged design matrix (``trf`` and the
+streamed solver both build on them)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .._validation import check_positive
+
+
+def times_to_delays(tmin: float, tmax: float, sfreq: float) -> np.ndarray:
+    """Delays in samples from ``tmin`` to ``tmax`` seconds (as MNE's ReceptiveField).
+
+    A delay ``d`` pairs the response at ``t`` with the stimulus at ``t - d``.
+    """
+    check_positive("sfreq", sfreq)
+    if tmin > tmax:
+        raise ValueError(f"tmin must be <= tmax; got tmin={tmin} and tmax={tmax}.")
+    return np.arange(int(np.round(tmin * sfreq)), int(np.round(tmax * sfreq)) + 1)
+
+
+def lag_matrix(
+    x: np.ndarray, delays: np.ndarray, out: np.ndarray | None = None,
+    rows: tuple[int, int] | None = None,
+) -> np.ndarray:
+    """Time-lagged copy of ``x`` with zeros outside the trial, written into ``out``.
+
+    Parameters
+    ----------
+    x : array of shape (n_times, n_features)
+    delays : array of int, shape (n_delays,)
+    out : array of shape (n_rows, n_features * n_delays) or None
+    rows : (start, stop) or None
+        Only rows ``start:stop`` of the lagged matrix (``n_rows = stop - start``);
+        ``None``: all ``n_times`` rows.
+
+    Returns
+    -------
+    lagged : array of shape (n_rows, n_features * n_delays)
+        Column ``f * n_delays + j`` holds feature ``f`` delayed by ``delays[j]``.
+    """
+    n_times, n_features = x.shape
+    start, stop = (0, n_times) if rows is None else rows
+    if out is None:
+        out = np.empty((stop - start, n_features * len(delays)), dtype=x.dtype)
+    view = out.reshape(stop - start, n_features, len(delays))
+    for j, d in enumerate(delays):
+        lo, hi = max(start - d, 0), min(stop - d, n_times)  # source rows inside the trial
+        first, last = lo + d - start, max(hi + d - start, lo + d - start)
+        view[:first, :, j] = 0
+        view[last:, :, j] = 0
+        if hi > lo:
+            view[first:last, :, j] = x[lo:hi]
+    return out
+
+
+__all__ = ["lag_matrix", "times_to_delays"]
