@@ -26,7 +26,20 @@ logger = logging.getLogger("neurodecode")
 
 
 def build_feature(recipe: Recipe, sfreq: float | None = None):
-    """The stimulus feature of the recipe (``neurodecode.features.FEATURES``)."""
+    """The stimulus feature of the recipe (``neurodecode.features.FEATURES``).
+
+    Parameters
+    ----------
+    recipe : Recipe
+        The validated recipe (``neurodecode.config.load_recipe``).
+    sfreq : float or None
+        Rate of a timeline feature that takes one (its own default otherwise).
+
+    Returns
+    -------
+    feature : Feature
+        The feature of ``features.name`` with ``features.params``.
+    """
     from .features import FEATURES, get_feature
 
     params = dict(recipe.features.params)
@@ -46,6 +59,26 @@ def build_simulated(sim: SimulationConfig, feature: Any, *, sfreq: float, seed: 
 
     The audio is the audiobook in ``sim.audio_root`` (``trialNN.wav``) or, when it is
     ``None``, synthetic speech-like sound; each trial is cut to ``sim.trial_duration`` s.
+
+    Parameters
+    ----------
+    sim : SimulationConfig
+        The ``data.simulation`` section.
+    feature : Feature
+        The stimulus feature.
+    sfreq : float
+        Rate of the simulated recordings (Hz).
+    seed : int
+        Seed of the audio and the simulation.
+    progress : bool
+        Show progress bars.
+
+    Returns
+    -------
+    recordings : list of Recording
+        One per simulated subject.
+    features : StimulusFeatures
+        The feature of each trial's audio.
     """
     from .features import StimulusFeatures
     from .simulate import load_audiobook, make_speech_like_audio, simulate_meeg
@@ -72,6 +105,20 @@ def build_recordings(recipe: Recipe, *, progress: bool = False) -> tuple[list[Re
 
     The features (a ``StimulusFeatures``) are computed once per stimulus for all the
     recordings; each recording places them at its own sound events.
+
+    Parameters
+    ----------
+    recipe : Recipe
+        The validated recipe (``neurodecode.config.load_recipe``).
+    progress : bool
+        Show progress bars.
+
+    Returns
+    -------
+    recordings : list of Recording
+        The recordings of ``data``.
+    features : StimulusFeatures or None
+        Their stimulus features (decoding and simulated recipes), else None.
     """
     data: DataConfig = recipe.data
     sfreq = recipe.segments.sfreq or 120.0
@@ -224,7 +271,24 @@ def _expand(path: str | None) -> Path | None:
 
 
 def build_model(recipe: Recipe, *, n_channels: int, n_outputs: int, n_subjects: int):
-    """The model of the recipe (``neurodecode.models.MODELS``) sized for the data."""
+    """The model of the recipe (``neurodecode.models.MODELS``) sized for the data.
+
+    Parameters
+    ----------
+    recipe : Recipe
+        The validated recipe (``neurodecode.config.load_recipe``).
+    n_channels : int
+        Input channels (or voxels).
+    n_outputs : int
+        Feature dimension predicted.
+    n_subjects : int
+        Subjects of the subject layer.
+
+    Returns
+    -------
+    model : torch.nn.Module
+        The model of ``model.name`` with ``model.params``.
+    """
     from .models import get_model
     from .models.base import BrainEncoder
 
@@ -240,7 +304,18 @@ def build_model(recipe: Recipe, *, n_channels: int, n_outputs: int, n_subjects: 
 
 
 def feature_kind(recipe: Recipe) -> str:
-    """The declared kind (``"timeline"``/``"item"``) of the recipe's feature, no model loaded."""
+    """The declared kind (``"timeline"``/``"item"``) of the recipe's feature, no model loaded.
+
+    Parameters
+    ----------
+    recipe : Recipe
+        The validated recipe (``neurodecode.config.load_recipe``).
+
+    Returns
+    -------
+    kind : {"timeline", "item"}
+        The kind declared by the feature class.
+    """
     from .features import FEATURES, get_feature
 
     if recipe.features.name not in FEATURES:
@@ -249,7 +324,15 @@ def feature_kind(recipe: Recipe) -> str:
 
 
 def check_recipe_contract(recipe: Recipe, data_rank: str | None = None) -> None:
-    """Check feature kind, encoder ranks and data rank of the recipe before training."""
+    """Check feature kind, encoder ranks and data rank of the recipe before training.
+
+    Parameters
+    ----------
+    recipe : Recipe
+        The validated recipe (``neurodecode.config.load_recipe``).
+    data_rank : str or None
+        Rank of the data segments, when they are known.
+    """
     from .models import get_model
     from .models.base import check_contract
 
@@ -259,7 +342,22 @@ def check_recipe_contract(recipe: Recipe, data_rank: str | None = None) -> None:
 
 
 def build_item_data(recipe: Recipe, *, progress: bool = False) -> tuple[list[Recording], Any]:
-    """Recordings and item features of an item-decoding recipe (simulated images included)."""
+    """Recordings and item features of an item-decoding recipe (simulated images included).
+
+    Parameters
+    ----------
+    recipe : Recipe
+        The validated recipe (``neurodecode.config.load_recipe``).
+    progress : bool
+        Show progress bars.
+
+    Returns
+    -------
+    recordings : list of Recording
+        The recordings.
+    features : StimulusFeatures
+        The items' features.
+    """
     sim = recipe.data.simulation
     if recipe.data.source == "simulated" and sim.stimuli == "images":
         return build_simulated_images(sim, build_feature(recipe), seed=recipe.seed,
@@ -274,6 +372,26 @@ def build_simulated_images(sim: SimulationConfig, feature: Any, *, sfreq: float,
     The images are the 92 of ``sim.image_root`` (rsatoolbox's Kriegeskorte et al. 2008
     file) or, when it is ``None`` or absent, ``sim.n_images`` generated images; the last
     ``sim.n_test_images`` (after a seeded shuffle) are the zero-shot test images.
+
+    Parameters
+    ----------
+    sim : SimulationConfig
+        The ``data.simulation`` section.
+    feature : Feature
+        The image feature.
+    sfreq : float
+        Rate of the simulated EEG (Hz).
+    seed : int
+        Seed of the images, the test split and the simulation.
+    progress : bool
+        Show progress bars.
+
+    Returns
+    -------
+    recordings : list of Recording
+        One per simulated subject.
+    features : StimulusFeatures
+        The feature of each image.
     """
     import numpy as np
 
@@ -299,7 +417,20 @@ def build_simulated_images(sim: SimulationConfig, feature: Any, *, sfreq: float,
 
 
 def build_loss(recipe: Recipe, name: str | None = None):
-    """The loss of the recipe (``neurodecode.losses.LOSSES``)."""
+    """The loss of the recipe (``neurodecode.losses.LOSSES``).
+
+    Parameters
+    ----------
+    recipe : Recipe
+        The validated recipe (``neurodecode.config.load_recipe``).
+    name : str or None
+        Another loss of ``LOSSES`` (without parameters); None: ``loss.name``.
+
+    Returns
+    -------
+    loss : torch.nn.Module
+        The loss.
+    """
     from .losses import get_loss
 
     name = name or recipe.loss.name
@@ -320,6 +451,31 @@ def run_recipe(recipe: Recipe, run_dir: str | Path, *, progress: bool = True,
     ``training.epochs``); another recipe there is an error naming the keys that differ,
     unless ``overwrite``, which first removes the run files of a neurodecode run
     directory (and refuses any other folder).
+
+    Parameters
+    ----------
+    recipe : Recipe
+        The validated recipe (``neurodecode.config.load_recipe``).
+    run_dir : str or Path
+        The run directory (created, locked while the run lasts).
+    progress : bool
+        Show progress bars.
+    overwrite : bool
+        Replace the run files of another recipe in ``run_dir``.
+
+    Returns
+    -------
+    metrics : dict
+        The metrics written to ``metrics.json``.
+
+    Examples
+    --------
+    >>> from neurodecode.build import run_recipe
+    >>> from neurodecode.config import load_recipe
+    >>> recipe = load_recipe("recipes/demo.yaml", ["training.epochs=1"])
+    >>> recipe.task
+    'decoding'
+    >>> metrics = run_recipe(recipe, "runs/demo", progress=False)  # doctest: +SKIP
     """
     from .jobs import JOBS
     from .rundir import open_run
@@ -333,7 +489,18 @@ def run_recipe(recipe: Recipe, run_dir: str | Path, *, progress: bool = True,
 
 def job_name(recipe: Recipe) -> str:
     """The ``JOBS`` entry of the recipe: its task, or ``item_decoding`` for a decoding task
-    whose feature is an item feature (images, sentence embeddings)."""
+    whose feature is an item feature (images, sentence embeddings).
+
+    Parameters
+    ----------
+    recipe : Recipe
+        The validated recipe (``neurodecode.config.load_recipe``).
+
+    Returns
+    -------
+    name : str
+        A key of ``neurodecode.jobs.JOBS``.
+    """
     if recipe.task == "decoding":
         check_recipe_contract(recipe)
         if feature_kind(recipe) == "item":
@@ -360,6 +527,20 @@ def build_segments(recipe: Recipe, *, progress: bool = False) -> tuple[Segments,
 
     Windows of conditions outside ``analysis.conditions`` (when given) are dropped; a
     name there that matches no window, or fewer than two classes left, is a ``ConfigError``.
+
+    Parameters
+    ----------
+    recipe : Recipe
+        The validated recipe (``neurodecode.config.load_recipe``).
+    progress : bool
+        Show progress bars.
+
+    Returns
+    -------
+    segments : Segments
+        The windows of the selected conditions.
+    recordings : list of Recording
+        The filtered recordings they were cut from.
     """
     from .align import concatenate_segments, make_segments
     from .align.conditions import condition_mask, make_labels
@@ -388,7 +569,13 @@ def build_segments(recipe: Recipe, *, progress: bool = False) -> tuple[Segments,
 
 
 def check_classes(y: np.ndarray) -> None:
-    """Raise ``ConfigError`` unless ``y`` holds at least two classes (before any fitting)."""
+    """Raise ``ConfigError`` unless ``y`` holds at least two classes (before any fitting).
+
+    Parameters
+    ----------
+    y : array of shape (n_samples,)
+        Class labels.
+    """
     classes = sorted(set(np.asarray(y).tolist()))
     if len(y) == 0 or len(classes) < 2:
         raise ConfigError(
@@ -402,7 +589,20 @@ def _title(recipe: Recipe) -> str:
 
 
 def classification_inputs(recipe: Recipe, *, progress: bool = False):
-    """The :class:`~neurodecode.jobs.inputs.ClassificationInputs` of a recipe."""
+    """The :class:`~neurodecode.jobs.inputs.ClassificationInputs` of a recipe.
+
+    Parameters
+    ----------
+    recipe : Recipe
+        The validated recipe (``neurodecode.config.load_recipe``).
+    progress : bool
+        Show progress bars.
+
+    Returns
+    -------
+    inputs : ClassificationInputs
+        The data and settings of the classification job.
+    """
     from .align.conditions import make_labels
     from .jobs.inputs import ClassificationInputs
 
@@ -421,7 +621,20 @@ def classification_inputs(recipe: Recipe, *, progress: bool = False):
 
 
 def rsa_inputs(recipe: Recipe, *, progress: bool = False):
-    """The :class:`~neurodecode.jobs.inputs.RSAInputs` of a recipe (its model RDM built)."""
+    """The :class:`~neurodecode.jobs.inputs.RSAInputs` of a recipe (its model RDM built).
+
+    Parameters
+    ----------
+    recipe : Recipe
+        The validated recipe (``neurodecode.config.load_recipe``).
+    progress : bool
+        Show progress bars.
+
+    Returns
+    -------
+    inputs : RSAInputs
+        The data, model RDM and settings of the RSA job.
+    """
     from .align.conditions import condition_order
     from .jobs.inputs import RSAInputs
 
@@ -436,7 +649,20 @@ def rsa_inputs(recipe: Recipe, *, progress: bool = False):
 
 
 def build_model_rdm(recipe: Recipe, conditions: list[str]) -> np.ndarray:
-    """The recipe's model RDM: ``analysis.model_rdm`` (a .npy file) or the category RDM."""
+    """The recipe's model RDM: ``analysis.model_rdm`` (a .npy file) or the category RDM.
+
+    Parameters
+    ----------
+    recipe : Recipe
+        The validated recipe (``neurodecode.config.load_recipe``).
+    conditions : list of str
+        Conditions of the RDM, in order.
+
+    Returns
+    -------
+    rdm : array of shape (n_pairs,)
+        The condensed model RDM.
+    """
     from scipy.spatial.distance import squareform
 
     from .rsa import category_rdm
@@ -462,7 +688,20 @@ def build_model_rdm(recipe: Recipe, conditions: list[str]) -> np.ndarray:
 
 
 def encoding_inputs(recipe: Recipe, *, progress: bool = False):
-    """The :class:`~neurodecode.jobs.inputs.EncodingInputs` of a recipe."""
+    """The :class:`~neurodecode.jobs.inputs.EncodingInputs` of a recipe.
+
+    Parameters
+    ----------
+    recipe : Recipe
+        The validated recipe (``neurodecode.config.load_recipe``).
+    progress : bool
+        Show progress bars.
+
+    Returns
+    -------
+    inputs : EncodingInputs
+        The recordings and settings of the encoding job.
+    """
     from .io.filtering import bandpass
     from .jobs.inputs import EncodingInputs
 
@@ -486,7 +725,18 @@ def encoding_inputs(recipe: Recipe, *, progress: bool = False):
 
 
 def bold_path(recipe: Recipe) -> Path | None:
-    """The first BOLD image of the recipe's data (a study that names it, or data.files)."""
+    """The first BOLD image of the recipe's data (a study that names it, or data.files).
+
+    Parameters
+    ----------
+    recipe : Recipe
+        The validated recipe (``neurodecode.config.load_recipe``).
+
+    Returns
+    -------
+    path : Path or None
+        The BOLD image, or None when the data have none.
+    """
     data = recipe.data
     if data.source == "files":
         files = [p for f in data.files for p in _glob(f, "data.files")]
@@ -505,7 +755,20 @@ def bold_path(recipe: Recipe) -> Path | None:
 
 def item_decoding_inputs(recipe: Recipe, *, progress: bool = False):
     """The :class:`~neurodecode.jobs.inputs.ItemDecodingInputs` of an item-decoding recipe:
-    item segments split, scaled, the model and loss factories and the training settings."""
+    item segments split, scaled, the model and loss factories and the training settings.
+
+    Parameters
+    ----------
+    recipe : Recipe
+        The validated recipe (``neurodecode.config.load_recipe``).
+    progress : bool
+        Show progress bars.
+
+    Returns
+    -------
+    inputs : ItemDecodingInputs
+        The splits, factories and settings of the item-decoding job.
+    """
     import dataclasses
 
     from .align.items import average_repetitions, check_test_subjects, scale_items, split_items
@@ -545,7 +808,22 @@ def item_decoding_inputs(recipe: Recipe, *, progress: bool = False):
 
 
 def build_item_segments(recordings: list, features: Any, recipe: Recipe):
-    """Windows around the recipe's events, paired with their items' features."""
+    """Windows around the recipe's events, paired with their items' features.
+
+    Parameters
+    ----------
+    recordings : list of Recording
+        The recordings.
+    features : StimulusFeatures
+        The items' features.
+    recipe : Recipe
+        The validated recipe (``neurodecode.config.load_recipe``).
+
+    Returns
+    -------
+    items : ItemSegments
+        Windows paired with their items' features.
+    """
     from .align import make_segments
     from .align.items import make_item_segments
 
@@ -560,3 +838,10 @@ def build_item_segments(recordings: list, features: Any, recipe: Recipe):
 INPUTS: dict[str, Callable[..., Any]] = {
     "classification": classification_inputs, "rsa": rsa_inputs,
     "encoding": encoding_inputs, "item_decoding": item_decoding_inputs}
+
+
+__all__ = ["INPUTS", "bold_path", "build_feature", "build_item_data", "build_item_segments",
+           "build_loss", "build_model", "build_model_rdm", "build_recordings", "build_segments",
+           "build_simulated", "build_simulated_images", "check_classes", "check_recipe_contract",
+           "classification_inputs", "encoding_inputs", "feature_kind", "item_decoding_inputs",
+           "job_name", "rsa_inputs", "run_recipe"]

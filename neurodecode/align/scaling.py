@@ -71,3 +71,6 @@ class SegmentScaler:
     def fit_transform(self, brain: np.ndarray) -> np.ndarray:
         """Fit on ``brain`` and return it scaled."""
         return self.fit(brain).transform(brain)
+
+
+__all__ = ["SCALERS", "SegmentScaler"]

@@ -566,3 +566,8 @@ def concatenate_segments(parts: Sequence[Segments]) -> Segments:
         meta["recording"] = pd.factorize(meta["recording_uid"])[0]
     return replace(first, brain=brain, meta=meta, subject=subject.astype(np.int64),
                    subjects=subjects, stimulus=stimulus)
+
+
+__all__ = ["META_COLUMNS", "apply_baseline", "as_recordings", "check_recording",
+           "concatenate_segments", "cut_windows", "make_segments", "mne_raw", "plan_windows",
+           "resampled_data", "Segments", "select_events", "WindowPlan"]

@@ -261,3 +261,7 @@ def fit_recording(
                                     recording.runs, conditions, hrf_model)
     result = fit_voxelwise(design, data, recording.runs, alphas=alphas, metric=metric)
     return result, scores_to_nifti(result.scores, recording)
+
+
+__all__ = ["HRF_MODELS", "events_from_labels", "fit_recording", "fit_voxelwise", "make_fir_design",
+           "make_hrf_regressors", "scores_to_nifti", "VoxelwiseResult"]

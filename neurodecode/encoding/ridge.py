@@ -294,3 +294,7 @@ class RidgeCV(RegressorMixin, BaseEstimator):
         if sample_weight is not None:
             return super().score(X, y, sample_weight=sample_weight)
         return float(np.mean(self.score_targets(X, y, metric="r2")))
+
+
+__all__ = ["DEFAULT_ALPHAS", "DTYPES", "check_alphas", "check_predict_x", "check_xy",
+           "make_splits", "resolve_dtype", "RidgeCV", "validate_fit_xy", "warn_constant_targets"]

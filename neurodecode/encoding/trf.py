@@ -319,3 +319,6 @@ class TemporalReceptiveField(RegressorMixin, BaseEstimator):
     def score(self, X: Any, y: Any, sample_weight: Any = None) -> float:
         """Mean R^2 over outputs."""
         return float(np.mean(self.score_targets(X, y, metric="r2")))
+
+
+__all__ = ["DIRECTIONS", "TemporalReceptiveField"]

@@ -233,3 +233,6 @@ def voxel_coordinates(masker: NiftiMasker) -> np.ndarray:
     mask_img = masker.mask_img_
     ijk = np.argwhere(np.asarray(mask_img.dataobj) > 0)
     return nib.affines.apply_affine(mask_img.affine, ijk)
+
+
+__all__ = ["read_fmri", "voxel_coordinates"]

@@ -335,3 +335,6 @@ def _info_subject(info: mne.Info) -> str:
 def _source_path(raw: mne.io.BaseRaw) -> str | None:
     names = getattr(raw, "filenames", None) or []
     return str(names[0]) if names and names[0] is not None else None
+
+
+__all__ = ["DEFAULT_PICKS", "check_event_id", "check_picks", "read_meeg", "sensor_positions"]

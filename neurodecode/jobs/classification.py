@@ -29,7 +29,22 @@ from .inputs import ClassificationInputs
 
 def run_classification(inputs: ClassificationInputs, run_dir: Path, *,
                        progress: bool = True) -> dict:
-    """Run a classification end to end and write its run directory; returns the metrics."""
+    """Run a classification end to end and write its run directory; returns the metrics.
+
+    Parameters
+    ----------
+    inputs : ClassificationInputs
+        The data and settings, built from a recipe by ``neurodecode.build.classification_inputs``.
+    run_dir : Path
+        The run directory (opened by ``neurodecode.build.run_recipe``).
+    progress : bool
+        Show progress bars.
+
+    Returns
+    -------
+    metrics : dict
+        The metrics written to ``metrics.json``.
+    """
     segments, y, groups = inputs.segments, inputs.labels, inputs.groups
     kw = dict(classifier=inputs.classifier, n_folds=inputs.n_folds, seed=inputs.seed)
     flat = window_features(segments.brain, segments.modality)

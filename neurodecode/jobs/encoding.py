@@ -62,7 +62,22 @@ def _summary(r: np.ndarray, significant: np.ndarray | None) -> dict:
 
 
 def run_encoding(inputs: EncodingInputs, run_dir: Path, *, progress: bool = True) -> dict:
-    """Run an encoding analysis end to end and write its run directory; returns the metrics."""
+    """Run an encoding analysis end to end and write its run directory; returns the metrics.
+
+    Parameters
+    ----------
+    inputs : EncodingInputs
+        The data and settings, built from a recipe by ``neurodecode.build.encoding_inputs``.
+    run_dir : Path
+        The run directory (opened by ``neurodecode.build.run_recipe``).
+    progress : bool
+        Show progress bars.
+
+    Returns
+    -------
+    metrics : dict
+        The metrics written to ``metrics.json``.
+    """
     per_subject = {}
     recordings, conditions = inputs.recordings, inputs.conditions
     for k, rec in enumerate(recordings):

@@ -24,7 +24,22 @@ CURVE_KS = (1, 2, 3, 5, 10, 20, 50, 100, 200, 500, 1000)
 
 def run_item_decoding(inputs: ItemDecodingInputs, run_dir: Path, *,
                       progress: bool = True) -> dict:
-    """Run an item decoding end to end and write its run directory; returns the metrics."""
+    """Run an item decoding end to end and write its run directory; returns the metrics.
+
+    Parameters
+    ----------
+    inputs : ItemDecodingInputs
+        The data and settings, built from a recipe by ``neurodecode.build.item_decoding_inputs``.
+    run_dir : Path
+        The run directory (opened by ``neurodecode.build.run_recipe``).
+    progress : bool
+        Show progress bars.
+
+    Returns
+    -------
+    metrics : dict
+        The metrics written to ``metrics.json``.
+    """
     splits = inputs.splits
     inputs.check_batch(inputs.make_model(), splits["train"])
     model, fitted, seconds = train_items(inputs.make_model, inputs.make_loss(), splits,

@@ -23,7 +23,22 @@ logger = logging.getLogger("neurodecode")
 
 
 def run_rsa(inputs: RSAInputs, run_dir: Path, *, progress: bool = True) -> dict:
-    """Run an RSA end to end and write its run directory; returns the metrics."""
+    """Run an RSA end to end and write its run directory; returns the metrics.
+
+    Parameters
+    ----------
+    inputs : RSAInputs
+        The data and settings, built from a recipe by ``neurodecode.build.rsa_inputs``.
+    run_dir : Path
+        The run directory (opened by ``neurodecode.build.run_recipe``).
+    progress : bool
+        Show progress bars.
+
+    Returns
+    -------
+    metrics : dict
+        The metrics written to ``metrics.json``.
+    """
     segments, order, model = inputs.segments, inputs.conditions, inputs.model
     labels = segments.meta["condition"].astype(str).to_numpy()
     kw = dict(metric=inputs.metric, method=inputs.method, radius=inputs.radius,

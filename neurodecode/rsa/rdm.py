@@ -462,3 +462,7 @@ def _stack_runs(parts: list, like: Any) -> Any:
     import torch
 
     return torch.stack(parts, dim=-3)
+
+
+__all__ = ["METRICS", "NOISE_TYPES", "compute_rdm", "n_conditions_from_pairs", "to_condensed",
+           "to_square"]

@@ -426,3 +426,6 @@ def replot_run(
                  per_subject=per_subject(metrics), versions=versions(),
                  command=_command(run_dir, config))
     return written
+
+
+__all__ = ["BACKGROUND", "FIGURES_DIR", "replot_run"]

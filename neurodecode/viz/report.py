@@ -342,3 +342,6 @@ def write_report(
     tmp.write_text(page, encoding="utf-8")
     tmp.replace(path)
     return path
+
+
+__all__ = ["FIGURE_MIME", "REPORT_NAME", "config_hash", "render_report", "to_plain", "write_report"]
