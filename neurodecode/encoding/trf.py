@@ -124,6 +124,16 @@ class TemporalReceptiveField(RegressorMixin, BaseEstimator):
         training trials alone (with ``fit_intercept``, its lagged design and outputs are
         centred with the training rows' means), so the validation outputs never enter
         it; the final model is then refitted on all trials as described above.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from neurodecode.encoding import TemporalReceptiveField
+    >>> x = np.random.default_rng(0).standard_normal((1000, 1))
+    >>> y = np.roll(x, 2, axis=0)  # the response lags the stimulus by 2 samples (20 ms)
+    >>> trf = TemporalReceptiveField(0.0, 0.05, 100.0, alphas=[1e-3]).fit(x, y)
+    >>> trf.coef_.shape, int(np.argmax(trf.coef_[0, 0]))  # (n_targets, n_features, n_delays)
+    ((1, 1, 6), 2)
     """
 
     def __init__(

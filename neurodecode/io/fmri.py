@@ -64,6 +64,13 @@ def read_fmri(bold: Any, *, events: Any, mask: Any = None, tr: float | None = No
     recording : Recording
         ``data`` of shape (n_volumes, n_voxels), ``runs`` of shape (n_volumes,), the
         fitted ``masker`` and ``pos_3d`` holding voxel centres in mm.
+
+    Examples
+    --------
+    >>> from neurodecode.io import read_fmri
+    >>> rec = read_fmri("sub-01_task-x_bold.nii.gz", events="sub-01_task-x_events.tsv",
+    ...                 mask="sub-01_mask.nii.gz")  # doctest: +SKIP
+    >>> rec.data.shape  # (n_volumes, n_voxels)  # doctest: +SKIP
     """
     images = _load_runs(bold)
     tr = _repetition_time(images[0], tr)
