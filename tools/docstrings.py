@@ -13,9 +13,10 @@ import argparse
 import importlib
 import inspect
 import sys
-import tomllib
 from collections.abc import Iterator
 from pathlib import Path
+
+import tomllib
 
 ROOT = Path(__file__).resolve().parents[1]
 BASELINE = ROOT / "tools" / "docstrings_baseline.txt"
