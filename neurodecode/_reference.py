@@ -35,7 +35,9 @@ def field_comments(cls: type) -> dict[str, str]:
                 for tok in tokenize.generate_tokens(io.StringIO(source).readline)
                 if tok.type == tokenize.COMMENT}
     out = {}
-    for node in ast.parse(source).body[0].body:
+    class_def = ast.parse(source).body[0]
+    assert isinstance(class_def, ast.ClassDef)
+    for node in class_def.body:
         if isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
             lines = range(node.lineno, (node.end_lineno or node.lineno) + 1)
             out[node.target.id] = " ".join(comments[i] for i in lines if i in comments)

@@ -741,7 +741,7 @@ def bold_path(recipe: Recipe) -> Path | None:
     if data.source == "files":
         files = [p for f in data.files for p in _glob(f, "data.files")]
         return next((p for p in files if str(p).endswith((".nii", ".nii.gz"))), None)
-    if data.source != "study" or data.root is None:
+    if data.source != "study" or data.root is None or data.study is None:
         return None
     from .io.studies import get_study
 
@@ -749,8 +749,8 @@ def bold_path(recipe: Recipe) -> Path | None:
     if not hasattr(study, "bold_path"):
         return None
     root = Path(data.root).expanduser()
-    subject = (list(data.subjects) or study.subjects(root) or [None])[0]
-    return None if subject is None else study.bold_path(root, subject)
+    subjects: list[Any] = list(data.subjects) or list(study.subjects(root))
+    return study.bold_path(root, subjects[0]) if subjects else None
 
 
 def item_decoding_inputs(recipe: Recipe, *, progress: bool = False):

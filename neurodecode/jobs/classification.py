@@ -9,6 +9,7 @@ from the recipe by :func:`neurodecode.build.classification_inputs`.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -46,7 +47,7 @@ def run_classification(inputs: ClassificationInputs, run_dir: Path, *,
         The metrics written to ``metrics.json``.
     """
     segments, y, groups = inputs.segments, inputs.labels, inputs.groups
-    kw = dict(classifier=inputs.classifier, n_folds=inputs.n_folds, seed=inputs.seed)
+    kw: dict[str, Any] = dict(classifier=inputs.classifier, n_folds=inputs.n_folds, seed=inputs.seed)
     flat = window_features(segments.brain, segments.modality)
     with stage(f"cross-validated decoding of {flat.shape[0]} samples x {flat.shape[1]} "
                f"features ({inputs.n_permutations} permutations)"):

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from scipy.spatial.distance import squareform
@@ -41,7 +42,7 @@ def run_rsa(inputs: RSAInputs, run_dir: Path, *, progress: bool = True) -> dict:
     """
     segments, order, model = inputs.segments, inputs.conditions, inputs.model
     labels = segments.meta["condition"].astype(str).to_numpy()
-    kw = dict(metric=inputs.metric, method=inputs.method, radius=inputs.radius,
+    kw: dict[str, Any] = dict(metric=inputs.metric, method=inputs.method, radius=inputs.radius,
               n_permutations=inputs.n_permutations, seed=inputs.seed, run_dir=run_dir)
     if segments.modality == "meeg":
         with stage(f"time-resolved RSA of {len(order)} conditions, {inputs.n_permutations} "
