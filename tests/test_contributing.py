@@ -18,7 +18,12 @@ import pytest
 import torch
 from torch import nn
 
-from neurodecode.build import build_feature, build_model, check_recipe_contract, classification_inputs
+from neurodecode.build import (
+    build_feature,
+    build_model,
+    check_recipe_contract,
+    classification_inputs,
+)
 from neurodecode.config import load_recipe
 from neurodecode.decoding import cross_validate, window_features
 from neurodecode.exceptions import ConfigError

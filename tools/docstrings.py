@@ -4,7 +4,8 @@
 
 ``python -m tools.docstrings`` prints each error and exits 1 when there is one that is not
 in the baseline (``tools/docstrings_baseline.txt``, errors known when the check was added,
-to be fixed and removed; ``--update-baseline`` rewrites it, ``--all`` ignores it).
+to be fixed and removed, one ``path: CODE`` per line; ``--update-baseline`` rewrites it,
+``--all`` ignores it).
 """
 
 from __future__ import annotations
@@ -62,6 +63,12 @@ def errors(enforced: set[str]) -> list[str]:
     return out
 
 
+def _key(error: str) -> str:
+    """``path: CODE`` of an error (its message may list a set in any order)."""
+    path, _, rest = error.partition(": ")
+    return f"{path}: {rest.split(' ', 1)[0]}"
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point: print the errors; 1 when one is new (not in the baseline)."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -70,12 +77,12 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     found = errors(checks())
     if args.update_baseline:
-        BASELINE.write_text("".join(f"{e}\n" for e in found))
+        BASELINE.write_text("".join(f"{k}\n" for k in sorted({_key(e) for e in found})))
         print(f"{len(found)} known error(s) written to {BASELINE.relative_to(ROOT)}")
         return 0
     known = set() if args.all or not BASELINE.is_file() else set(
         BASELINE.read_text().splitlines())
-    new = [e for e in found if e not in known]
+    new = [e for e in found if _key(e) not in known]
     for line in new:
         print(line)
     print(f"numpydoc ({', '.join(sorted(checks()))}): {len(found)} error(s) in the public "

@@ -182,12 +182,7 @@ def accuracy_over_time(X: np.ndarray, y: np.ndarray, groups: np.ndarray, *,
     accuracy : array of shape (n_times,), or (n_folds, n_times) when ``per_fold``
         Accuracy of the classifier trained and tested at each time.
     """
-    from mne.decoding import SlidingEstimator, cross_val_multiscore
-
-    folds, _, _ = _folds(X[:, :, 0], y, groups, n_folds, seed)
-    sliding = SlidingEstimator(make_classifier(classifier, seed), scoring="accuracy",
-                               verbose=progress or "error")
-    scores = cross_val_multiscore(sliding, X, y, cv=folds, verbose="error")
+    scores = _scores_over_time("sliding", X, y, groups, classifier, n_folds, seed, progress)
     return scores if per_fold else scores.mean(0)
 
 
@@ -217,12 +212,19 @@ def generalization_over_time(X: np.ndarray, y: np.ndarray, groups: np.ndarray, *
     accuracy : array of shape (n_times, n_times)
         Mean accuracy over folds, training time along the rows, testing time the columns.
     """
-    from mne.decoding import GeneralizingEstimator, cross_val_multiscore
+    return _scores_over_time("generalizing", X, y, groups, classifier, n_folds, seed).mean(0)
+
+def _scores_over_time(kind: str, X: np.ndarray, y: np.ndarray, groups: np.ndarray,
+                      classifier: str, n_folds: int, seed: int,
+                      progress: bool = False) -> np.ndarray:
+    """Accuracy per fold of MNE's ``SlidingEstimator`` or ``GeneralizingEstimator``."""
+    from mne.decoding import GeneralizingEstimator, SlidingEstimator, cross_val_multiscore
 
     folds, _, _ = _folds(X[:, :, 0], y, groups, n_folds, seed)
-    generalizing = GeneralizingEstimator(make_classifier(classifier, seed), scoring="accuracy",
-                                         verbose="error")
-    return cross_val_multiscore(generalizing, X, y, cv=folds, verbose="error").mean(0)
+    over_time = SlidingEstimator if kind == "sliding" else GeneralizingEstimator
+    estimator = over_time(make_classifier(classifier, seed), scoring="accuracy",
+                          verbose=progress or "error")
+    return cross_val_multiscore(estimator, X, y, cv=folds, verbose="error")
 
 
 def fold_ci(scores: np.ndarray, level: float = 0.95) -> np.ndarray:

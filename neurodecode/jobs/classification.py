@@ -37,14 +37,16 @@ def run_classification(inputs: ClassificationInputs, run_dir: Path, *,
     inputs : ClassificationInputs
         The data and settings, built from a recipe by ``neurodecode.build.classification_inputs``.
     run_dir : Path
-        The run directory (opened by ``neurodecode.build.run_recipe``).
+        Where it writes timecourse*.npy, topomap_pattern.npy and pattern-ave.fif (M/EEG) or
+        brainmap_pattern.nii.gz (fMRI), metrics.json and the report.
     progress : bool
         Show progress bars.
 
     Returns
     -------
     metrics : dict
-        The metrics written to ``metrics.json``.
+        ``classification`` (accuracy, folds, confusion, p-value), ``data`` and, for
+        M/EEG, ``time_resolved`` (peak, CI, significance).
     """
     segments, y, groups = inputs.segments, inputs.labels, inputs.groups
     kw: dict[str, Any] = dict(classifier=inputs.classifier, n_folds=inputs.n_folds, seed=inputs.seed)

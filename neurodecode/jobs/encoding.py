@@ -69,14 +69,16 @@ def run_encoding(inputs: EncodingInputs, run_dir: Path, *, progress: bool = True
     inputs : EncodingInputs
         The data and settings, built from a recipe by ``neurodecode.build.encoding_inputs``.
     run_dir : Path
-        The run directory (opened by ``neurodecode.build.run_recipe``).
+        Where it writes brainmap_r.nii.gz (fMRI) or topomap_r.npy and trf-ave.fif (M/EEG),
+        metrics.json and the report.
     progress : bool
         Show progress bars.
 
     Returns
     -------
     metrics : dict
-        The metrics written to ``metrics.json``.
+        ``encoding`` (median, max and mean r of the first recording) and
+        ``per_recording``.
     """
     per_subject = {}
     recordings, conditions = inputs.recordings, inputs.conditions

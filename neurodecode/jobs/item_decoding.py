@@ -31,14 +31,15 @@ def run_item_decoding(inputs: ItemDecodingInputs, run_dir: Path, *,
     inputs : ItemDecodingInputs
         The data and settings, built from a recipe by ``neurodecode.build.item_decoding_inputs``.
     run_dir : Path
-        The run directory (opened by ``neurodecode.build.run_recipe``).
+        Where it writes checkpoints, history.csv, retrieval.csv, the encoder's figures,
+        metrics.json and the report.
     progress : bool
         Show progress bars.
 
     Returns
     -------
     metrics : dict
-        The metrics written to ``metrics.json``.
+        Top-k retrieval per direction, ``training``, ``data`` and ``baselines``.
     """
     splits = inputs.splits
     inputs.check_batch(inputs.make_model(), splits["train"])

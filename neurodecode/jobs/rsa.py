@@ -31,14 +31,15 @@ def run_rsa(inputs: RSAInputs, run_dir: Path, *, progress: bool = True) -> dict:
     inputs : RSAInputs
         The data and settings, built from a recipe by ``neurodecode.build.rsa_inputs``.
     run_dir : Path
-        The run directory (opened by ``neurodecode.build.run_recipe``).
+        Where it writes rdm_brain.npy, rdm_model.npy, conditions.csv, the time course and sensor
+        searchlight (M/EEG) or the volume searchlight (fMRI), metrics.json and the report.
     progress : bool
         Show progress bars.
 
     Returns
     -------
     metrics : dict
-        The metrics written to ``metrics.json``.
+        ``rsa`` (similarity, peak and p-value), ``searchlight`` when drawn, ``data``.
     """
     segments, order, model = inputs.segments, inputs.conditions, inputs.model
     labels = segments.meta["condition"].astype(str).to_numpy()

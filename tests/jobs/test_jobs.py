@@ -170,3 +170,19 @@ def test_time_resolved_statistics_planted(rng):
     assert significant[10:14].all() and significant[:8].sum() <= 1 and p[12] < 1e-6
     ci = fold_ci(folds)
     assert (ci[0] <= folds.mean(0)).all() and (ci[1] >= folds.mean(0)).all()
+
+
+def test_generalization_over_time_is_diagonal_for_a_transient_code(rng):
+    """Planted at times 10-13 with a different pattern at 14-17: a decoder trained at 11
+    generalises to 12 but not to 15 (King & Dehaene 2014), and the diagonal is the
+    sliding-estimator accuracy."""
+    from neurodecode.decoding import generalization_over_time
+
+    y = np.repeat([0, 1], 40)
+    X = rng.standard_normal((80, 8, 20))
+    X[:, :2, 10:14] += 2.5 * y[:, None, None]
+    X[:, 4:6, 14:18] += 2.5 * y[:, None, None]
+    gat = generalization_over_time(X, y, np.zeros(80))
+    assert gat.shape == (20, 20)
+    assert gat[11, 12] > 0.9 and gat[11, 15] < 0.75 and gat[15, 16] > 0.9
+    assert np.allclose(np.diag(gat), accuracy_over_time(X, y, np.zeros(80)))
