@@ -242,7 +242,7 @@ def test_analysis_jobs_name_bad_settings(tmp_path, rng):
         load_segments(recipe)  # issue 15: checked before any fitting
     recipe = load_recipe(RECIPES / "mne_sample_rsa.yaml", base + [
         "analysis.conditions=[smiley]", "segments.on=[smiley]", "analysis.categories={}"])
-    with pytest.raises(ConfigError, match="1 sample\\(s\\) of 1 class"):  # one class: an
+    with pytest.raises(ConfigError, match="12 sample\\(s\\) of 1 class"):  # one class: an
         load_segments(recipe)  # error before fitting (it gave an RDM of one condition)
     recipe = load_recipe(RECIPES / "mne_sample_rsa.yaml", base + ["analysis.conditions=[nope]"])
     with pytest.raises(ConfigError, match="analysis.conditions \\['nope'\\]: \\['nope'\\] match no "
