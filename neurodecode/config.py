@@ -22,6 +22,7 @@ from typing import Any
 
 import yaml
 
+from .decoding.linear import CLASSIFIERS  # the classifiers of make_classifier
 from .exceptions import ConfigError
 
 TASKS = ("decoding", "classification", "rsa", "encoding")
@@ -548,8 +549,6 @@ def _registries() -> dict[str, Sequence[str]]:
             "analysis.metric": list(METRICS), "analysis.classifier": list(CLASSIFIERS)}
 
 
-#: classifiers of the classification task (``neurodecode.jobs.classification``).
-CLASSIFIERS = ("logistic", "svm")
 
 
 def _check_names(recipe: Recipe, path: Path) -> None:
