@@ -29,6 +29,7 @@ demo: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check neurodecode tests benchmarks examples tools
 	$(BIN)/mypy
+	$(BIN)/python -m tools.docstrings
 
 clean:
 	rm -rf $(VENV) runs .pytest_cache

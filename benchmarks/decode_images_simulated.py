@@ -75,16 +75,14 @@ def main(argv: Sequence[str] | None = None) -> dict:
 
     import torch
 
-    from neurodecode.build import build_item_data, build_loss, build_model
+    from neurodecode.build import build_loss, build_model, item_decoding_inputs
     from neurodecode.decoding.items import fit_ridge, predict_items, score_items, train_items
-    from neurodecode.jobs.item_decoding import _splits, load_item_segments
 
     torch.set_num_threads(args.threads)
     recipe, real_images = _recipe(args)
     t0 = time.perf_counter()
-    recordings, features = build_item_data(recipe)
-    items = load_item_segments(recordings, features, recipe)
-    splits = _splits(items, recipe)
+    inputs = item_decoding_inputs(recipe)
+    items, splits = inputs.items, inputs.splits
     test = splits["test"]
     print(f"images: {'Kriegeskorte 92 (real)' if real_images else 'generated'}; "
           f"{len(items.subjects)} subjects, {len(items)} windows {items.brain.shape[1:]}, "

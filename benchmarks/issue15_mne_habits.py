@@ -67,8 +67,9 @@ def splits(folder: Path) -> None:
 
 def statistics(folder: Path) -> None:
     from neurodecode.align import make_segments
+    from neurodecode.decoding import above_chance, accuracy_over_time
     from neurodecode.io import read_meeg
-    from neurodecode.jobs.classification import above_chance, accuracy_over_time, bandpass
+    from neurodecode.io.filtering import bandpass
 
     event_id = {"auditory/left": 1, "auditory/right": 2, "visual/left": 3, "visual/right": 4}
     rec = bandpass(read_meeg(folder / "test_raw.fif", events=folder / "test-eve.fif",

@@ -6,19 +6,40 @@ arguments built here, never a config object.
 
 from __future__ import annotations
 
+import contextlib
 import logging
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+import numpy as np
+
+from ._progress import stage
 from .config import DataConfig, Recipe, SimulationConfig
 from .exceptions import ConfigError, DataNotFoundError
 from .io.recording import Recording
+
+if TYPE_CHECKING:
+    from .align import Segments
 
 logger = logging.getLogger("neurodecode")
 
 
 def build_feature(recipe: Recipe, sfreq: float | None = None):
-    """The stimulus feature of the recipe (``neurodecode.features.FEATURES``)."""
+    """The stimulus feature of the recipe (``neurodecode.features.FEATURES``).
+
+    Parameters
+    ----------
+    recipe : Recipe
+        The validated recipe (``neurodecode.config.load_recipe``).
+    sfreq : float or None
+        Rate of a timeline feature that takes one (its own default otherwise).
+
+    Returns
+    -------
+    feature : Feature
+        The feature of ``features.name`` with ``features.params``.
+    """
     from .features import FEATURES, get_feature
 
     params = dict(recipe.features.params)
@@ -38,6 +59,26 @@ def build_simulated(sim: SimulationConfig, feature: Any, *, sfreq: float, seed: 
 
     The audio is the audiobook in ``sim.audio_root`` (``trialNN.wav``) or, when it is
     ``None``, synthetic speech-like sound; each trial is cut to ``sim.trial_duration`` s.
+
+    Parameters
+    ----------
+    sim : SimulationConfig
+        The ``data.simulation`` section.
+    feature : Feature
+        The stimulus feature.
+    sfreq : float
+        Rate of the simulated recordings (Hz).
+    seed : int
+        Seed of the audio and the simulation.
+    progress : bool
+        Show progress bars.
+
+    Returns
+    -------
+    recordings : list of Recording
+        One per simulated subject.
+    features : StimulusFeatures
+        The feature of each trial's audio.
     """
     from .features import StimulusFeatures
     from .simulate import load_audiobook, make_speech_like_audio, simulate_meeg
@@ -64,6 +105,20 @@ def build_recordings(recipe: Recipe, *, progress: bool = False) -> tuple[list[Re
 
     The features (a ``StimulusFeatures``) are computed once per stimulus for all the
     recordings; each recording places them at its own sound events.
+
+    Parameters
+    ----------
+    recipe : Recipe
+        The validated recipe (``neurodecode.config.load_recipe``).
+    progress : bool
+        Show progress bars.
+
+    Returns
+    -------
+    recordings : list of Recording
+        The recordings of ``data``.
+    features : StimulusFeatures or None
+        Their stimulus features (decoding and simulated recipes), else None.
     """
     data: DataConfig = recipe.data
     sfreq = recipe.segments.sfreq or 120.0
@@ -216,7 +271,24 @@ def _expand(path: str | None) -> Path | None:
 
 
 def build_model(recipe: Recipe, *, n_channels: int, n_outputs: int, n_subjects: int):
-    """The model of the recipe (``neurodecode.models.MODELS``) sized for the data."""
+    """The model of the recipe (``neurodecode.models.MODELS``) sized for the data.
+
+    Parameters
+    ----------
+    recipe : Recipe
+        The validated recipe (``neurodecode.config.load_recipe``).
+    n_channels : int
+        Input channels (or voxels).
+    n_outputs : int
+        Feature dimension predicted.
+    n_subjects : int
+        Subjects of the subject layer.
+
+    Returns
+    -------
+    model : torch.nn.Module
+        The model of ``model.name`` with ``model.params``.
+    """
     from .models import get_model
     from .models.base import BrainEncoder
 
@@ -232,7 +304,18 @@ def build_model(recipe: Recipe, *, n_channels: int, n_outputs: int, n_subjects: 
 
 
 def feature_kind(recipe: Recipe) -> str:
-    """The declared kind (``"timeline"``/``"item"``) of the recipe's feature, no model loaded."""
+    """The declared kind (``"timeline"``/``"item"``) of the recipe's feature, no model loaded.
+
+    Parameters
+    ----------
+    recipe : Recipe
+        The validated recipe (``neurodecode.config.load_recipe``).
+
+    Returns
+    -------
+    kind : {"timeline", "item"}
+        The kind declared by the feature class.
+    """
     from .features import FEATURES, get_feature
 
     if recipe.features.name not in FEATURES:
@@ -241,7 +324,15 @@ def feature_kind(recipe: Recipe) -> str:
 
 
 def check_recipe_contract(recipe: Recipe, data_rank: str | None = None) -> None:
-    """Check feature kind, encoder ranks and data rank of the recipe before training."""
+    """Check feature kind, encoder ranks and data rank of the recipe before training.
+
+    Parameters
+    ----------
+    recipe : Recipe
+        The validated recipe (``neurodecode.config.load_recipe``).
+    data_rank : str or None
+        Rank of the data segments, when they are known.
+    """
     from .models import get_model
     from .models.base import check_contract
 
@@ -251,7 +342,22 @@ def check_recipe_contract(recipe: Recipe, data_rank: str | None = None) -> None:
 
 
 def build_item_data(recipe: Recipe, *, progress: bool = False) -> tuple[list[Recording], Any]:
-    """Recordings and item features of an item-decoding recipe (simulated images included)."""
+    """Recordings and item features of an item-decoding recipe (simulated images included).
+
+    Parameters
+    ----------
+    recipe : Recipe
+        The validated recipe (``neurodecode.config.load_recipe``).
+    progress : bool
+        Show progress bars.
+
+    Returns
+    -------
+    recordings : list of Recording
+        The recordings.
+    features : StimulusFeatures
+        The items' features.
+    """
     sim = recipe.data.simulation
     if recipe.data.source == "simulated" and sim.stimuli == "images":
         return build_simulated_images(sim, build_feature(recipe), seed=recipe.seed,
@@ -266,6 +372,26 @@ def build_simulated_images(sim: SimulationConfig, feature: Any, *, sfreq: float,
     The images are the 92 of ``sim.image_root`` (rsatoolbox's Kriegeskorte et al. 2008
     file) or, when it is ``None`` or absent, ``sim.n_images`` generated images; the last
     ``sim.n_test_images`` (after a seeded shuffle) are the zero-shot test images.
+
+    Parameters
+    ----------
+    sim : SimulationConfig
+        The ``data.simulation`` section.
+    feature : Feature
+        The image feature.
+    sfreq : float
+        Rate of the simulated EEG (Hz).
+    seed : int
+        Seed of the images, the test split and the simulation.
+    progress : bool
+        Show progress bars.
+
+    Returns
+    -------
+    recordings : list of Recording
+        One per simulated subject.
+    features : StimulusFeatures
+        The feature of each image.
     """
     import numpy as np
 
@@ -291,7 +417,20 @@ def build_simulated_images(sim: SimulationConfig, feature: Any, *, sfreq: float,
 
 
 def build_loss(recipe: Recipe, name: str | None = None):
-    """The loss of the recipe (``neurodecode.losses.LOSSES``)."""
+    """The loss of the recipe (``neurodecode.losses.LOSSES``).
+
+    Parameters
+    ----------
+    recipe : Recipe
+        The validated recipe (``neurodecode.config.load_recipe``).
+    name : str or None
+        Another loss of ``LOSSES`` (without parameters); None: ``loss.name``.
+
+    Returns
+    -------
+    loss : torch.nn.Module
+        The loss.
+    """
     from .losses import get_loss
 
     name = name or recipe.loss.name
@@ -312,9 +451,406 @@ def run_recipe(recipe: Recipe, run_dir: str | Path, *, progress: bool = True,
     ``training.epochs``); another recipe there is an error naming the keys that differ,
     unless ``overwrite``, which first removes the run files of a neurodecode run
     directory (and refuses any other folder).
+
+    Parameters
+    ----------
+    recipe : Recipe
+        The validated recipe (``neurodecode.config.load_recipe``).
+    run_dir : str or Path
+        The run directory (created, locked while the run lasts).
+    progress : bool
+        Show progress bars.
+    overwrite : bool
+        Replace the run files of another recipe in ``run_dir``.
+
+    Returns
+    -------
+    metrics : dict
+        The metrics written to ``metrics.json``.
+
+    Examples
+    --------
+    >>> from neurodecode.build import run_recipe
+    >>> from neurodecode.config import load_recipe
+    >>> recipe = load_recipe("recipes/demo.yaml", ["training.epochs=1"])
+    >>> recipe.task
+    'decoding'
+    >>> metrics = run_recipe(recipe, "runs/demo", progress=False)  # doctest: +SKIP
     """
     from .jobs import JOBS
     from .rundir import open_run
 
+    job = job_name(recipe)
     with open_run(run_dir, recipe, overwrite=overwrite) as path:
-        return JOBS[recipe.task](recipe, path, progress=progress)
+        if job in INPUTS:
+            return JOBS[job](INPUTS[job](recipe, progress=progress), path, progress=progress)
+        return JOBS[job](recipe, path, progress=progress)  # decoding: issue 12 rewrites it
+
+
+def job_name(recipe: Recipe) -> str:
+    """The ``JOBS`` entry of the recipe: its task, or ``item_decoding`` for a decoding task
+    whose feature is an item feature (images, sentence embeddings).
+
+    Parameters
+    ----------
+    recipe : Recipe
+        The validated recipe (``neurodecode.config.load_recipe``).
+
+    Returns
+    -------
+    name : str
+        A key of ``neurodecode.jobs.JOBS``.
+    """
+    if recipe.task == "decoding":
+        check_recipe_contract(recipe)
+        if feature_kind(recipe) == "item":
+            return "item_decoding"
+    return recipe.task
+
+
+# -- typed inputs of the analysis jobs ---------------------------------------------------
+
+@contextlib.contextmanager
+def _section(name: str):
+    """Library ``ValueError``s (which name their argument) as ``ConfigError``s naming the
+    recipe key (``categories ...`` -> ``analysis.categories ...``)."""
+    try:
+        yield
+    except ConfigError:
+        raise
+    except ValueError as err:
+        raise ConfigError(f"{name}.{err}") from err
+
+
+def build_segments(recipe: Recipe, *, progress: bool = False) -> tuple[Segments, list[Recording]]:
+    """Recordings of the recipe, filtered and cut into windows around the selected events.
+
+    Windows of conditions outside ``analysis.conditions`` (when given) are dropped; a
+    name there that matches no window, or fewer than two classes left, is a ``ConfigError``.
+
+    Parameters
+    ----------
+    recipe : Recipe
+        The validated recipe (``neurodecode.config.load_recipe``).
+    progress : bool
+        Show progress bars.
+
+    Returns
+    -------
+    segments : Segments
+        The windows of the selected conditions.
+    recordings : list of Recording
+        The filtered recordings they were cut from.
+    """
+    from tqdm.auto import tqdm
+
+    from .align import concatenate_segments, make_segments
+    from .align.conditions import condition_mask, make_labels
+    from .align.segments import check_conditions_found
+    from .io.filtering import bandpass
+
+    with stage("reading the recordings"):
+        recordings, _ = build_recordings(recipe, progress=progress)
+    logger.info("%d recording(s): %s", len(recordings), ", ".join(
+        f"{r.subject} {r.n_channels} ch x {r.n_times} samples at {r.sfreq:g} Hz"
+        for r in recordings[:5]))
+    ana, seg = recipe.analysis, recipe.segments
+    with stage(f"band-pass {ana.l_freq}-{ana.h_freq} Hz"):
+        recordings = [bandpass(r, ana.l_freq, ana.h_freq) for r in recordings]
+    if seg.allow_missing_conditions:
+        check_conditions_found(seg.on, [rec.events for rec in recordings])
+    with stage("segmenting"):
+        steps = tqdm(recordings, desc="segmenting (recordings)", unit="recording",
+                     disable=not progress or len(recordings) < 2)
+        parts = [make_segments(rec, tmin=seg.tmin, tmax=seg.tmax, on=seg.on, stride=seg.stride,
+                               sfreq=seg.sfreq, baseline=seg.baseline, delay=seg.delay,
+                               max_pad=seg.max_pad, allow_missing=seg.allow_missing_conditions)
+                 for rec in steps]
+        segments = concatenate_segments(parts)
+        segments.meta["recording"] = np.concatenate([[i] * len(p) for i, p in enumerate(parts)])
+    logger.info("%s", segments.summary())
+    with _section("analysis"):
+        if ana.conditions:
+            segments = segments.select(condition_mask(segments, ana.conditions))
+        check_classes(make_labels(segments.meta["condition"].astype(str), ana.categories))
+    return segments, recordings
+
+
+def check_classes(y: np.ndarray) -> None:
+    """Raise ``ConfigError`` unless ``y`` holds at least two classes (before any fitting).
+
+    Parameters
+    ----------
+    y : array of shape (n_samples,)
+        Class labels.
+    """
+    classes = sorted(set(np.asarray(y).tolist()))
+    if len(y) == 0 or len(classes) < 2:
+        raise ConfigError(
+            f"the selected windows hold {len(y)} sample(s) of {len(classes)} class(es) "
+            f"{classes}; the analysis needs at least 2 classes. Check analysis.conditions, "
+            "analysis.categories and segments.on.")
+
+
+def _title(recipe: Recipe) -> str:
+    return f"neurodecode: {recipe.name} ({recipe.task})"
+
+
+def classification_inputs(recipe: Recipe, *, progress: bool = False):
+    """The :class:`~neurodecode.jobs.inputs.ClassificationInputs` of a recipe.
+
+    Parameters
+    ----------
+    recipe : Recipe
+        The validated recipe (``neurodecode.config.load_recipe``).
+    progress : bool
+        Show progress bars.
+
+    Returns
+    -------
+    inputs : ClassificationInputs
+        The data and settings of the classification job.
+    """
+    from .align.conditions import make_labels
+    from .jobs.inputs import ClassificationInputs
+
+    ana = recipe.analysis
+    segments, recordings = build_segments(recipe, progress=progress)
+    if ana.cv_by not in segments.meta.columns:
+        raise ConfigError(f"analysis.cv_by={ana.cv_by!r} is not a segment column; expected one "
+                          f"of {sorted(segments.meta.columns)}.")
+    groups = (segments.meta["subject"].astype(str) + "/"
+              + segments.meta[ana.cv_by].astype(str)).to_numpy()
+    return ClassificationInputs(
+        segments, recordings, make_labels(segments.meta["condition"].astype(str), ana.categories),
+        groups, classifier=ana.classifier, n_folds=ana.n_folds,
+        n_permutations=ana.n_permutations, seed=recipe.seed, background=bold_path(recipe),
+        title=_title(recipe))
+
+
+def rsa_inputs(recipe: Recipe, *, progress: bool = False):
+    """The :class:`~neurodecode.jobs.inputs.RSAInputs` of a recipe (its model RDM built).
+
+    Parameters
+    ----------
+    recipe : Recipe
+        The validated recipe (``neurodecode.config.load_recipe``).
+    progress : bool
+        Show progress bars.
+
+    Returns
+    -------
+    inputs : RSAInputs
+        The data, model RDM and settings of the RSA job.
+    """
+    from .align.conditions import condition_order
+    from .jobs.inputs import RSAInputs
+
+    ana = recipe.analysis
+    segments, recordings = build_segments(recipe, progress=progress)
+    order = condition_order(segments, ana.conditions)
+    return RSAInputs(segments, recordings, order, build_model_rdm(recipe, order),
+                     categories=dict(ana.categories), metric=ana.metric, method=ana.method,
+                     radius=ana.searchlight_radius, window=ana.window,
+                     n_permutations=ana.n_permutations, seed=recipe.seed,
+                     background=bold_path(recipe), title=_title(recipe))
+
+
+def build_model_rdm(recipe: Recipe, conditions: list[str]) -> np.ndarray:
+    """The recipe's model RDM: ``analysis.model_rdm`` (a .npy file) or the category RDM.
+
+    Parameters
+    ----------
+    recipe : Recipe
+        The validated recipe (``neurodecode.config.load_recipe``).
+    conditions : list of str
+        Conditions of the RDM, in order.
+
+    Returns
+    -------
+    rdm : array of shape (n_pairs,)
+        The condensed model RDM.
+    """
+    from scipy.spatial.distance import squareform
+
+    from .rsa import category_rdm
+
+    ana = recipe.analysis
+    if ana.model_rdm not in (None, "categories"):
+        path = Path(ana.model_rdm).expanduser()
+        if not path.is_file():
+            raise ConfigError(f"analysis.model_rdm={ana.model_rdm!r} is not a file; expected a "
+                              ".npy RDM over the conditions, or 'categories'.")
+        rdm = np.load(path)
+        rdm = squareform(rdm, checks=False) if rdm.ndim == 2 else rdm
+        n = len(conditions) * (len(conditions) - 1) // 2
+        if rdm.shape != (n,):
+            raise ConfigError(f"analysis.model_rdm holds {rdm.shape} values; expected an RDM "
+                              f"over {len(conditions)} conditions ({n} pairs).")
+        return rdm.astype(float)
+    if not ana.categories:
+        raise ConfigError("the rsa task needs a model: set analysis.categories (condition -> "
+                          "category) or analysis.model_rdm (a .npy RDM).")
+    with _section("analysis"):
+        return category_rdm(conditions, ana.categories)
+
+
+def encoding_inputs(recipe: Recipe, *, progress: bool = False):
+    """The :class:`~neurodecode.jobs.inputs.EncodingInputs` of a recipe.
+
+    Parameters
+    ----------
+    recipe : Recipe
+        The validated recipe (``neurodecode.config.load_recipe``).
+    progress : bool
+        Show progress bars.
+
+    Returns
+    -------
+    inputs : EncodingInputs
+        The recordings and settings of the encoding job.
+    """
+    from .io.filtering import bandpass
+    from .jobs.inputs import EncodingInputs
+
+    ana = recipe.analysis
+    recordings, _ = build_recordings(recipe, progress=progress)
+    recordings = [bandpass(r, ana.l_freq, ana.h_freq) for r in recordings]
+    present = sorted({str(c) for r in recordings for c in r.events["condition"]})
+    conditions = list(ana.conditions) or present
+    absent = [c for c in conditions if c not in present]
+    if absent:
+        raise ConfigError(f"analysis.conditions {absent} are not in the events; the data has "
+                          f"conditions {present}.")
+    if recordings[0].modality == "meeg" and ana.n_folds < 3:
+        raise ConfigError(f"analysis.n_folds={ana.n_folds}: the M/EEG encoding needs at least 3 "
+                          "contiguous chunks (outer and inner cross-validation).")
+    return EncodingInputs(recordings, conditions, sfreq=recipe.segments.sfreq,
+                          tmin=ana.trf_tmin, tmax=ana.trf_tmax, alphas=tuple(ana.alphas),
+                          n_folds=ana.n_folds, n_permutations=ana.n_permutations,
+                          seed=recipe.seed, hrf_model=ana.hrf_model,
+                          background=bold_path(recipe), title=_title(recipe))
+
+
+def bold_path(recipe: Recipe) -> Path | None:
+    """The first BOLD image of the recipe's data (a study that names it, or data.files).
+
+    Parameters
+    ----------
+    recipe : Recipe
+        The validated recipe (``neurodecode.config.load_recipe``).
+
+    Returns
+    -------
+    path : Path or None
+        The BOLD image, or None when the data have none.
+    """
+    data = recipe.data
+    if data.source == "files":
+        files = [p for f in data.files for p in _glob(f, "data.files")]
+        return next((p for p in files if str(p).endswith((".nii", ".nii.gz"))), None)
+    if data.source != "study" or data.root is None or data.study is None:
+        return None
+    from .io.studies import get_study
+
+    study = get_study(data.study)
+    if not hasattr(study, "bold_path"):
+        return None
+    root = Path(data.root).expanduser()
+    subjects: list[Any] = list(data.subjects) or list(study.subjects(root))
+    return study.bold_path(root, subjects[0]) if subjects else None
+
+
+def item_decoding_inputs(recipe: Recipe, *, progress: bool = False):
+    """The :class:`~neurodecode.jobs.inputs.ItemDecodingInputs` of an item-decoding recipe:
+    item segments split, scaled, the model and loss factories and the training settings.
+
+    Parameters
+    ----------
+    recipe : Recipe
+        The validated recipe (``neurodecode.config.load_recipe``).
+    progress : bool
+        Show progress bars.
+
+    Returns
+    -------
+    inputs : ItemDecodingInputs
+        The splits, factories and settings of the item-decoding job.
+    """
+    import dataclasses
+
+    from .align.items import average_repetitions, check_test_subjects, scale_items, split_items
+    from .decoding.items import check_first_batch
+    from .jobs.inputs import ItemDecodingInputs
+
+    check_recipe_contract(recipe)
+    recordings, features = build_item_data(recipe, progress=progress)
+    items = build_item_segments(recordings, features, recipe)
+    check_recipe_contract(recipe, data_rank=items.rank)
+    cfg, ev = recipe.split, recipe.evaluation
+    splits = split_items(items, test_conditions=cfg.test_conditions, test_size=cfg.test_size,
+                         valid_size=cfg.valid_size, seed=recipe.seed,
+                         allow_shared_stimuli=cfg.allow_shared_stimuli)
+    check_test_subjects(splits["train"], splits["test"],
+                        average_subject=recipe.model.params.get("unseen_subject") == "average")
+    splits = scale_items(splits, recipe.scaling.method, recipe.scaling.clamp)
+    if ev.average_repetitions:
+        splits["test"] = average_repetitions(splits["test"])
+
+    def make_model():
+        return build_model(recipe, n_channels=int(items.brain.shape[1]),
+                           n_outputs=items.targets.shape[1], n_subjects=len(items.subjects))
+
+    def check_batch(model, split) -> None:
+        check_first_batch(model, split, feature=recipe.features.name, encoder=recipe.model.name)
+
+    return ItemDecodingInputs(
+        splits, items, make_model, lambda name=None: build_loss(recipe, name), check_batch,
+        fit_kwargs={f.name: getattr(recipe.training, f.name)
+                    for f in dataclasses.fields(recipe.training)},
+        eval_kwargs=dict(ks=ev.ks, pool_size=ev.pool_size, n_bootstraps=ev.n_bootstraps,
+                         seed=recipe.seed, device=recipe.training.device,
+                         directions=ev.directions),
+        baselines=tuple(ev.baselines), seed=recipe.seed, device=recipe.training.device,
+        title=_title(recipe))
+
+
+def build_item_segments(recordings: list, features: Any, recipe: Recipe):
+    """Windows around the recipe's events, paired with their items' features.
+
+    Parameters
+    ----------
+    recordings : list of Recording
+        The recordings.
+    features : StimulusFeatures
+        The items' features.
+    recipe : Recipe
+        The validated recipe (``neurodecode.config.load_recipe``).
+
+    Returns
+    -------
+    items : ItemSegments
+        Windows paired with their items' features.
+    """
+    from .align import make_segments
+    from .align.items import make_item_segments
+
+    seg = recipe.segments
+    segments = make_segments(recordings, tmin=seg.tmin, tmax=seg.tmax, on=seg.on,
+                             stride=seg.stride, sfreq=seg.sfreq, baseline=seg.baseline,
+                             delay=seg.delay, max_pad=seg.max_pad,
+                             allow_missing=seg.allow_missing_conditions)
+    return make_item_segments(segments, features, reduction=seg.reduction)
+
+
+#: Builders of the typed inputs, by ``JOBS`` entry (decoding still takes the recipe).
+INPUTS: dict[str, Callable[..., Any]] = {
+    "classification": classification_inputs, "rsa": rsa_inputs,
+    "encoding": encoding_inputs, "item_decoding": item_decoding_inputs}
+
+
+__all__ = ["INPUTS", "bold_path", "build_feature", "build_item_data", "build_item_segments",
+           "build_loss", "build_model", "build_model_rdm", "build_recordings", "build_segments",
+           "build_simulated", "build_simulated_images", "check_classes", "check_recipe_contract",
+           "classification_inputs", "encoding_inputs", "feature_kind", "item_decoding_inputs",
+           "job_name", "rsa_inputs", "run_recipe"]

@@ -7,8 +7,10 @@ and its hash are written into every run directory (``config.yaml``).
 
 from __future__ import annotations
 
+import ast
 import dataclasses
 import difflib
+import functools
 import json
 import types
 import typing
@@ -20,27 +22,72 @@ from typing import Any
 import yaml
 
 from ._hashing import config_hash
+from .decoding.linear import CLASSIFIERS  # the classifiers of make_classifier
 from .exceptions import ConfigError
 
 TASKS = ("decoding", "classification", "rsa", "encoding")
+_PACKAGE = Path(__file__).resolve().parent
+
+
+@functools.cache
+def _literal_defaults(module: str, function: str) -> dict[str, Any]:
+    """Literal defaults of ``function`` (``name`` or ``Class.method``) in ``module`` (a path
+    in the package), read from its source: importing it would load torch and MNE."""
+    body = ast.parse((_PACKAGE / module).read_text()).body
+    for part in function.split("."):
+        node = next(n for n in body if isinstance(n, ast.FunctionDef | ast.ClassDef)
+                    and n.name == part)
+        body = node.body
+    args = node.args  # type: ignore[union-attr]
+    positional = args.posonlyargs + args.args
+    pairs = list(zip(positional[len(positional) - len(args.defaults):], args.defaults))
+    pairs += [(a, d) for a, d in zip(args.kwonlyargs, args.kw_defaults) if d is not None]
+    return {a.arg: ast.literal_eval(d) for a, d in pairs}
+
+
+def library_default(module: str, function: str, parameter: str) -> Any:
+    """The default of ``parameter`` in the library's ``function``: one set of defaults, in
+    the library signatures, which the config reads (``tests/test_config.py`` checks it
+    against ``inspect.signature``)."""
+    return _literal_defaults(module, function)[parameter]
+
+
+def _fit(name: str) -> Any:
+    return library_default("training/loop.py", "fit", name)
+
+
+def _segments(name: str) -> Any:
+    return library_default("align/segments.py", "make_segments", name)
+
+
+def _split(name: str) -> Any:
+    return library_default("align/splits.py", "split_segments", name)
+
+
+def _scaler(name: str) -> Any:
+    return library_default("align/scaling.py", "SegmentScaler.__init__", name)
+
+
+def _retrieval(name: str) -> Any:
+    return library_default("evaluation/retrieval.py", "compute_topk_accuracy", name)
 
 
 @dataclass(frozen=True)
 class SimulationConfig:
     """Simulated M/EEG driven by speech (see ``neurodecode.simulate.simulate_meeg``)."""
 
-    n_subjects: int = 2
-    n_trials: int = 8
-    trial_duration: float = 30.0
+    n_subjects: int = 2  # simulated subjects
+    n_trials: int = 8  # trials (audio files) per subject
+    trial_duration: float = 30.0  # seconds of audio per trial
     audio_root: str | None = None  # folder of trialNN.wav; None -> speech-like synthetic audio
-    sensors: str = "kit208"
-    snr_db: float = -10.0
-    response: str = "trf"
-    subject_variability: float = 0.3
+    sensors: str = "kit208"  # sensor layout (kit208, ...)
+    snr_db: float = -10.0  # signal-to-noise ratio of the simulated response (dB)
+    response: str = "trf"  # response model: trf (a temporal receptive field)
+    subject_variability: float = 0.3  # spread of the subjects' responses around the shared one (0: identical)
     # image studies (stimuli: images; see neurodecode.simulate.images)
     stimuli: str = "speech"  # speech | images
     image_root: str | None = None  # folder of rsa_92images; None or absent -> generated images
-    n_images: int = 92
+    n_images: int = 92  # images simulated (the first n of the folder, or generated)
     n_test_images: int = 12  # zero-shot test images (never in training)
     n_repetitions: int = 4  # presentations of each training image
     n_test_repetitions: int = 8  # presentations of each test image
@@ -51,14 +98,14 @@ class DataConfig:
     """Where the recordings come from."""
 
     source: str = "simulated"  # simulated | study | files | bids
-    study: str | None = None
-    root: str | None = None
-    subjects: tuple[str, ...] = ()
-    files: tuple[str, ...] = ()
-    events: tuple[str, ...] = ()
-    mask: str | None = None
-    stimulus_root: str | None = None
-    read_options: dict = field(default_factory=dict)
+    study: str | None = None  # name of a study of neurodecode.io.studies (source: study)
+    root: str | None = None  # folder of the study or the BIDS root (source: study | bids)
+    subjects: tuple[str, ...] = ()  # subjects to read (empty: all)
+    files: tuple[str, ...] = ()  # recordings, paths or globs (source: files)
+    events: tuple[str, ...] = ()  # one events file per recording, same order (source: files)
+    mask: str | None = None  # NIfTI brain mask of the fMRI files
+    stimulus_root: str | None = None  # folder of the stimulus files (audio)
+    read_options: dict = field(default_factory=dict)  # keyword arguments of the reader (read_meeg / read_fmri / the study's read)
     simulation: SimulationConfig = field(default_factory=SimulationConfig)
 
 
@@ -66,22 +113,22 @@ class DataConfig:
 class FeaturesConfig:
     """Stimulus features (a name of ``neurodecode.features.FEATURES`` and its parameters)."""
 
-    name: str = "mel"
-    params: dict = field(default_factory=dict)
+    name: str = "mel"  # feature name in neurodecode.features.FEATURES
+    params: dict = field(default_factory=dict)  # keyword arguments of the feature
 
 
 @dataclass(frozen=True)
 class SegmentsConfig:
     """Arguments of ``neurodecode.align.make_segments``."""
 
-    tmin: float = 0.0
-    tmax: float = 3.0
-    on: Any = None
-    stride: float | None = None
-    sfreq: float | None = 120.0
-    baseline: tuple[float | None, float] | None = (None, 0.0)  # make_segments' default
-    delay: float = 0.0
-    max_pad: float = 0.1
+    tmin: float = 0.0  # window start relative to the event (s)
+    tmax: float = 3.0  # window end relative to the event (s)
+    on: Any = None  # events to cut at: a kind, a condition or a list of conditions (null: all)
+    stride: float | None = _segments("stride")  # sliding windows every stride s (null: one window per event)
+    sfreq: float | None = _segments("sfreq")  # rate of the windows (Hz; null: the recording's)
+    baseline: tuple[float | None, float] | None = _segments("baseline")  # interval (s) whose mean is subtracted per channel (null: none)
+    delay: float = _segments("delay")  # brain lag added to the window (s)
+    max_pad: float = _segments("max_pad")  # longest zero padding of a window past the recording's end (s)
     reduction: str | None = None  # fMRI windows -> patterns: mean | tr:<k> | hrf (items)
     # a recording may lack some conditions of `on` (each found in at least one recording)
     allow_missing_conditions: bool = False
@@ -91,10 +138,10 @@ class SegmentsConfig:
 class SplitConfig:
     """Arguments of ``neurodecode.align.split_segments``."""
 
-    by: str = "block"
-    test_size: float = 0.2
-    valid_size: float = 0.1
-    allow_shared_stimuli: bool = False
+    by: str = _split("by")  # unit kept whole in one split (block, sentence, ...)
+    test_size: float = _split("test_size")  # fraction of units in the test split
+    valid_size: float = _split("valid_size")  # fraction of units in the validation split
+    allow_shared_stimuli: bool = _split("allow_shared_stimuli")  # let one stimulus occur in two splits (leaks; off by default)
     test_conditions: tuple[str, ...] = ()  # item decoding: the dataset's test partition
 
 
@@ -102,50 +149,50 @@ class SplitConfig:
 class ScalingConfig:
     """Per-channel scaling fitted on the training split (``SegmentScaler``)."""
 
-    method: str | None = "robust"
-    clamp: float | None = 20.0
+    method: str | None = _scaler("method")  # robust | standard | null (no scaling)
+    clamp: float | None = _scaler("clamp")  # clip the scaled values to [-clamp, clamp] (null: no clipping)
 
 
 @dataclass(frozen=True)
 class ModelConfig:
     """A name of ``neurodecode.models.MODELS`` and its keyword arguments."""
 
-    name: str = "conv_encoder"
-    params: dict = field(default_factory=dict)
+    name: str = "conv_encoder"  # model name in neurodecode.models.MODELS
+    params: dict = field(default_factory=dict)  # keyword arguments of the model
 
 
 @dataclass(frozen=True)
 class LossConfig:
     """A name of ``neurodecode.losses.LOSSES`` and its keyword arguments."""
 
-    name: str = "clip"
-    params: dict = field(default_factory=dict)
+    name: str = "clip"  # loss name in neurodecode.losses.LOSSES
+    params: dict = field(default_factory=dict)  # keyword arguments of the loss
 
 
 @dataclass(frozen=True)
 class TrainingConfig:
     """Arguments of ``neurodecode.training.fit``."""
 
-    epochs: int = 50  # training.fit's default
-    batch_size: int = 64
-    lr: float = 3e-4
-    weight_decay: float = 0.0
-    optimizer: str = "adamw"
-    patience: int = 10
-    device: str = "cpu"
-    num_workers: int = 0
-    amp: bool = False
-    deterministic: bool = False  # True: bit-identical on any number of CPU threads (4-6x slower)
+    epochs: int = _fit("epochs")  # training epochs (early stopping may end sooner)
+    batch_size: int = _fit("batch_size")  # windows per batch
+    lr: float = _fit("lr")  # learning rate
+    weight_decay: float = _fit("weight_decay")  # weight decay of the optimiser
+    optimizer: str = _fit("optimizer")  # adamw | adam
+    patience: int = _fit("patience")  # epochs without a better validation loss before stopping
+    device: str = _fit("device")  # cpu | cuda | cuda:<k>
+    num_workers: int = _fit("num_workers")  # data-loader worker processes
+    amp: bool = _fit("amp")  # mixed precision on CUDA
+    deterministic: bool = _fit("deterministic")  # True: bit-identical on any number of CPU threads (4-6x slower)
 
 
 @dataclass(frozen=True)
 class EvaluationConfig:
     """Retrieval evaluation (``neurodecode.evaluation.compute_topk_accuracy``)."""
 
-    ks: tuple[int, ...] = (1, 5, 10)
-    pool_size: int | None = None
+    ks: tuple[int, ...] = _retrieval("ks")  # k of the top-k retrieval accuracies
+    pool_size: int | None = _retrieval("pool_size")  # candidates per retrieval (null: every test window)
     baselines: tuple[str, ...] = ()  # "regression", "untrained", "ridge" (items)
-    n_bootstraps: int = 1000
+    n_bootstraps: int = _retrieval("n_bootstraps")  # bootstrap resamples of the confidence intervals
     average_repetitions: bool = True  # item decoding: mean test response per subject x item
     directions: tuple[str, ...] = ("brain_to_image",)  # item decoding; or image_to_brain
 
@@ -154,34 +201,34 @@ class EvaluationConfig:
 class AnalysisConfig:
     """Options of the RSA and encoding tasks."""
 
-    metric: str = "correlation"
-    method: str = "spearman"
-    model_rdm: str | None = None
-    conditions: tuple[str, ...] = ()
-    alphas: tuple[float, ...] = (0.1, 1.0, 10.0, 100.0, 1e3, 1e4, 1e5)
-    hrf_model: str = "glover"
-    n_permutations: int = 200
+    metric: str = "correlation"  # RDM dissimilarity (neurodecode.rsa.METRICS)
+    method: str = "spearman"  # RDM comparison method (neurodecode.rsa.compare_rdms)
+    model_rdm: str | None = None  # a .npy model RDM over the conditions, or categories (null: categories)
+    conditions: tuple[str, ...] = ()  # conditions analysed, in order (empty: all)
+    alphas: tuple[float, ...] = (0.1, 1.0, 10.0, 100.0, 1e3, 1e4, 1e5)  # ridge penalties of the encoding models
+    hrf_model: str = "glover"  # HRF of the fMRI encoding (glover | spm | ...)
+    n_permutations: int = 200  # permutations for the p-values (0: none)
     # classification, RSA and encoding jobs (neurodecode.jobs)
     categories: dict = field(default_factory=dict)  # condition -> category (labels, model RDM)
     classifier: str = "logistic"  # logistic | svm
     cv_by: str = "block"  # segment meta column grouping the cross-validation folds
     n_folds: int = 5  # stratified folds when fewer than 3 groups
     l_freq: float | None = None  # M/EEG band-pass before epoching (Hz)
-    h_freq: float | None = None
+    h_freq: float | None = None  # M/EEG low-pass before epoching (Hz)
     window: int = 1  # samples per time-resolved RSA pattern (sliding window)
     searchlight_radius: float | None = None  # mm (fMRI) or m (sensors; None: adjacency)
     trf_tmin: float = -0.1  # M/EEG encoding lags (s)
-    trf_tmax: float = 0.5
+    trf_tmax: float = 0.5  # M/EEG encoding lags, end (s)
 
 
 @dataclass(frozen=True)
 class Recipe:
     """A whole recipe: one dataset x task."""
 
-    name: str = "recipe"
-    task: str = "decoding"
-    seed: int = 0
-    description: str = ""
+    name: str = "recipe"  # recipe name (report title)
+    task: str = "decoding"  # decoding | classification | rsa | encoding
+    seed: int = 0  # seed of splits, initialisation, permutations and bootstraps
+    description: str = ""  # free text shown in the report
     data: DataConfig = field(default_factory=DataConfig)
     features: FeaturesConfig = field(default_factory=FeaturesConfig)
     segments: SegmentsConfig = field(default_factory=SegmentsConfig)
@@ -503,8 +550,6 @@ def _registries() -> dict[str, Sequence[str]]:
             "analysis.metric": list(METRICS), "analysis.classifier": list(CLASSIFIERS)}
 
 
-#: classifiers of the classification task (``neurodecode.jobs.classification``).
-CLASSIFIERS = ("logistic", "svm")
 
 
 def _check_names(recipe: Recipe, path: Path) -> None:
@@ -514,3 +559,13 @@ def _check_names(recipe: Recipe, path: Path) -> None:
             continue
         if value not in names:
             raise _choice_error(path, key, value, names)
+
+
+if __name__ == "__main__":  # python -m neurodecode.config --reference > recipes/README.md
+    import sys
+
+    from ._reference import reference
+
+    if sys.argv[1:] != ["--reference"]:
+        sys.exit("usage: python -m neurodecode.config --reference")
+    sys.stdout.write(reference(Recipe))

@@ -105,3 +105,7 @@ def _decode(arrays: dict[str, np.ndarray], meta: dict[str, Any]) -> Segments:
     return Segments(brain=arrays["brain"], stimulus=arrays.get("stimulus"),
                     subject=arrays["subject"], pos_2d=arrays.get("pos_2d"), meta=table,
                     **{name: meta[name] for name in _HEADER})
+
+
+__all__ = ["CACHE_VERSION", "cached_make_segments", "read_segments", "segments_key",
+           "write_segments"]

@@ -88,3 +88,6 @@ def resample_full(x: np.ndarray, up: int, down: int) -> np.ndarray:
     y = resample_poly(np.pad(x, ((0, 0), (pad, pad)), mode="edge"), up, down, axis=1)
     start = pad * up // down
     return y[:, start: start + n_resampled(x.shape[1], up, down)]
+
+
+__all__ = ["edge_pad", "n_resampled", "resample_chunked", "resample_full", "resample_ratio"]

@@ -253,6 +253,20 @@ def make_segments(recording: Recording | Sequence[Recording], *, tmin: float, tm
     Returns
     -------
     segments : Segments
+
+    Examples
+    --------
+    >>> import mne
+    >>> import numpy as np
+    >>> from neurodecode.align import make_segments
+    >>> from neurodecode.io import read_meeg
+    >>> info = mne.create_info(["EEG1", "EEG2", "STI"], 100.0, ["eeg", "eeg", "stim"])
+    >>> data = np.zeros((3, 1000))
+    >>> data[2, [100, 500]] = 1
+    >>> rec = read_meeg(mne.io.RawArray(data, info, verbose="error"), event_id={"tone": 1})
+    >>> segments = make_segments(rec, tmin=0.0, tmax=0.5, sfreq=None, baseline=None)
+    >>> segments.brain.shape  # (n_segments, n_channels, n_times)
+    (2, 2, 50)
     """
     recordings = as_recordings(recording, sfreq)
     if features is not None and len(recordings) > 1:
@@ -613,3 +627,8 @@ def concatenate_segments(parts: Sequence[Segments]) -> Segments:
         meta["recording"] = pd.factorize(meta["recording_uid"])[0]
     return replace(first, brain=brain, meta=meta, subject=subject.astype(np.int64),
                    subjects=subjects, stimulus=stimulus)
+
+
+__all__ = ["META_COLUMNS", "apply_baseline", "as_recordings", "check_recording",
+           "concatenate_segments", "cut_windows", "make_segments", "mne_raw", "plan_windows",
+           "resampled_data", "Segments", "select_events", "WindowPlan"]

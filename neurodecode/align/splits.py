@@ -242,3 +242,6 @@ def _non_overlapping(segments: Segments, labels: np.ndarray) -> np.ndarray:
         conflict = np.r_[0, np.cumsum(covered.sum(axis=0) > 1)]
         keep[rows] = conflict[stop - offset] == conflict[start - offset]
     return keep
+
+
+__all__ = ["CV_METHODS", "SPLITS", "SPLIT_BY", "cv_splits", "split_segments"]

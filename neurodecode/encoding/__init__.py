@@ -35,6 +35,7 @@ from .scoring import (
     score_targets,
 )
 from .trf import TemporalReceptiveField, lag_matrix, times_to_delays
+from .trf_cv import condition_impulses, fit_trf_cv, resample_channels
 
 __all__ = [
     "RIDGE_SOLVERS",
@@ -48,9 +49,11 @@ __all__ = [
     "VoxelwiseResult",
     "center_kernel",
     "cluster_permutation_test",
+    "condition_impulses",
     "correlation_per_target",
     "events_from_labels",
     "fdr_correction",
+    "fit_trf_cv",
     "fit_recording",
     "fit_voxelwise",
     "get_patterns",
@@ -62,6 +65,7 @@ __all__ = [
     "normalise_by_ceiling",
     "permutation_test",
     "permutation_test_scores",
+    "resample_channels",
     "r2_per_target",
     "r2_score_split",
     "repeat_noise_ceiling",

@@ -20,6 +20,24 @@ def times_to_delays(tmin: float, tmax: float, sfreq: float) -> np.ndarray:
     """Delays in samples from ``tmin`` to ``tmax`` seconds (as MNE's ReceptiveField).
 
     A delay ``d`` pairs the response at ``t`` with the stimulus at ``t - d``.
+
+    Parameters
+    ----------
+    tmin, tmax : float
+        First and last lag in seconds (``tmin <= tmax``).
+    sfreq : float
+        Sampling rate in Hz.
+
+    Returns
+    -------
+    delays : array of int, shape (n_delays,)
+        The delays in samples.
+
+    Examples
+    --------
+    >>> from neurodecode.encoding import times_to_delays
+    >>> times_to_delays(-0.1, 0.2, 10.0).tolist()
+    [-1, 0, 1, 2]
     """
     check_positive("sfreq", sfreq)
     if tmin > tmax:

@@ -156,3 +156,6 @@ class BandedRidgeCV(RegressorMixin, BaseEstimator):
     def score(self, X: Any, y: Any, sample_weight: Any = None) -> float:
         """Mean R^2 over targets."""
         return float(np.mean(self.score_targets(X, y, metric="r2")))
+
+
+__all__ = ["BandedRidgeCV"]

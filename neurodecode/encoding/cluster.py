@@ -176,3 +176,6 @@ def cluster_permutation_test(
     else:
         pvalues = permutation_p_value(sign * null[:, None], sign * cluster_stats)
     return ClusterResult(t_obs, clusters, cluster_stats, pvalues, null, float(threshold))
+
+
+__all__ = ["TAILS", "cluster_permutation_test", "ClusterResult"]

@@ -238,3 +238,7 @@ def fit_recording(
     result = fit_voxelwise(design, data, recording.runs, alphas=alphas, metric=metric,
                            progress=progress)
     return result, scores_to_nifti(result.scores, recording)
+
+
+__all__ = ["HRF_MODELS", "fit_recording", "fit_voxelwise", "make_fir_design",
+           "make_hrf_regressors", "scores_to_nifti", "VoxelwiseResult"]

@@ -125,3 +125,6 @@ def refit_weighted_kernel_ridge(Ks: np.ndarray, Y: np.ndarray, deltas: np.ndarra
         return dual, np.zeros(Y.shape[1])
     # the dual weights sum to 0 (centred kernel and targets): the row means drop out
     return dual, y_mean - np.einsum("kt,ki,it->t", weights, col_means, dual)
+
+
+__all__ = ["refit_weighted_kernel_ridge", "solve_multiple_kernel_ridge_hyper_gradient"]

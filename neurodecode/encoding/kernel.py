@@ -318,3 +318,7 @@ class KernelRidgeCV(RegressorMixin, BaseEstimator):
         if sample_weight is not None:
             return super().score(X, y, sample_weight=sample_weight)
         return float(np.mean(self.score_targets(X, y, metric="r2")))
+
+
+__all__ = ["DEFAULT_MAX_MEMORY", "KERNELS", "center_kernel", "kernel_cv_scores", "KernelRidgeCV",
+           "refit_kernel_ridge", "solve_kernel_ridge_cv", "targets_batch"]

@@ -79,3 +79,6 @@ def penalised_solve(gram: np.ndarray, xty: np.ndarray, alphas: np.ndarray,
         cols = alphas == alpha
         coef[:, cols] = linalg.solve(gram + alpha * penalty, xty[:, cols], assume_a="pos")
     return coef
+
+
+__all__ = ["REG_TYPES", "check_reg_type", "laplacian_penalty", "penalised_solve"]

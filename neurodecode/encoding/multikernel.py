@@ -339,3 +339,7 @@ class MultipleKernelRidgeCV(RegressorMixin, BaseEstimator):
         if self._y_1d:
             parts, Y = parts[..., None], Y[:, None]
         return r2_score_split(Y - self.intercept_, parts)
+
+
+__all__ = ["SOLVERS", "MultipleKernelRidgeCV", "r2_score_split",
+           "solve_multiple_kernel_ridge_random_search"]

@@ -145,3 +145,6 @@ def trf_patterns(trf: Any, X: Any, Y: Any) -> np.ndarray:
         precision = np.full((1, 1), 1.0 / (n - 1))
     patterns = (gram / (n - 1) @ W @ precision).T.reshape(coef.shape)
     return patterns if trf.direction == "forward" else patterns[:, :, ::-1]
+
+
+__all__ = ["get_patterns", "haufe_patterns", "trf_patterns"]

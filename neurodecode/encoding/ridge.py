@@ -178,6 +178,16 @@ class RidgeCV(RegressorMixin, BaseEstimator):
         Validation R^2 averaged over folds for every alpha.
     best_score_ : array of shape (n_targets,)
         Validation R^2 at the chosen alpha.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from neurodecode.encoding import RidgeCV
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.standard_normal((100, 5))
+    >>> Y = X @ rng.standard_normal((5, 3))
+    >>> RidgeCV(alphas=[0.1, 1.0]).fit(X, Y).predict(X).shape
+    (100, 3)
     """
 
     def __init__(
@@ -278,3 +288,7 @@ class RidgeCV(RegressorMixin, BaseEstimator):
         if sample_weight is not None:
             return super().score(X, y, sample_weight=sample_weight)
         return float(np.mean(self.score_targets(X, y, metric="r2")))
+
+
+__all__ = ["DEFAULT_ALPHAS", "DTYPES", "check_alphas", "check_predict_x", "check_xy",
+           "make_splits", "resolve_dtype", "RidgeCV", "validate_fit_xy", "warn_constant_targets"]

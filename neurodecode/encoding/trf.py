@@ -143,6 +143,16 @@ class TemporalReceptiveField(RegressorMixin, BaseEstimator):
     -----
     The estimator follows scikit-learn's contract (``parametrize_with_checks``) except
     for the checks in :attr:`CONTRACT_EXCEPTIONS`, which contradict what a TRF is.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from neurodecode.encoding import TemporalReceptiveField
+    >>> x = np.random.default_rng(0).standard_normal((1000, 1))
+    >>> y = np.roll(x, 2, axis=0)  # the response lags the stimulus by 2 samples (20 ms)
+    >>> trf = TemporalReceptiveField(0.0, 0.05, 100.0, alphas=[1e-3]).fit(x, y)
+    >>> trf.coef_.shape, int(np.argmax(trf.coef_[0, 0]))  # (n_targets, n_features, n_delays)
+    ((1, 1, 6), 2)
     """
 
     #: scikit-learn checks that contradict the TRF's contract, with the reason.
@@ -372,3 +382,6 @@ class TemporalReceptiveField(RegressorMixin, BaseEstimator):
     def score(self, X: Any, y: Any, sample_weight: Any = None) -> float:
         """Mean R^2 over outputs."""
         return float(np.mean(self.score_targets(X, y, metric="r2")))
+
+
+__all__ = ["DIRECTIONS", "TemporalReceptiveField"]

@@ -95,3 +95,6 @@ def _sfreq(times: np.ndarray) -> float:
         raise ValueError(f"times must be regularly spaced to make an Evoked; got steps from "
                          f"{steps.min():g} to {steps.max():g} s.")
     return float(1.0 / steps[0])
+
+
+__all__ = ["info_at", "maps_to_evoked", "timecourse_to_evoked", "write_evokeds"]

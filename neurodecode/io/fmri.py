@@ -65,6 +65,13 @@ def read_fmri(bold: Any, *, events: Any, mask: Any = None, tr: float | None = No
         ``data`` of shape (n_voxels, n_volumes) (channels first, as M/EEG), ``runs`` of
         shape (n_volumes,), the
         fitted ``masker`` and ``pos_3d`` holding voxel centres in mm.
+
+    Examples
+    --------
+    >>> from neurodecode.io import read_fmri
+    >>> rec = read_fmri("sub-01_task-x_bold.nii.gz", events="sub-01_task-x_events.tsv",
+    ...                 mask="sub-01_mask.nii.gz")  # doctest: +SKIP
+    >>> rec.data.shape  # (n_volumes, n_voxels)  # doctest: +SKIP
     """
     images = _load_runs(bold)
     tr = _repetition_time(images[0], tr)
@@ -234,3 +241,6 @@ def voxel_coordinates(masker: NiftiMasker) -> np.ndarray:
     mask_img = masker.mask_img_
     ijk = np.argwhere(np.asarray(mask_img.dataobj) > 0)
     return nib.affines.apply_affine(mask_img.affine, ijk)
+
+
+__all__ = ["read_fmri", "voxel_coordinates"]

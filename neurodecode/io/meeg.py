@@ -68,6 +68,18 @@ def read_meeg(source: Any, *, events: Any = None, event_id: Mapping[str, int] | 
     -------
     recording : Recording
         ``data`` of shape (n_channels, n_times) in SI units.
+
+    Examples
+    --------
+    >>> import mne
+    >>> import numpy as np
+    >>> from neurodecode.io import read_meeg
+    >>> info = mne.create_info(["EEG1", "EEG2", "STI"], 100.0, ["eeg", "eeg", "stim"])
+    >>> data = np.zeros((3, 1000))
+    >>> data[2, [100, 500]] = 1
+    >>> rec = read_meeg(mne.io.RawArray(data, info, verbose="error"), event_id={"tone": 1})
+    >>> rec.n_channels, rec.sfreq, rec.events["onset"].tolist()
+    (2, 100.0, [1.0, 5.0])
     """
     runs = None
     if isinstance(source, (mne.BaseEpochs, mne.Evoked)):
@@ -315,3 +327,6 @@ def _info_subject(info: mne.Info) -> str:
 def _source_path(raw: mne.io.BaseRaw) -> str | None:
     names = getattr(raw, "filenames", None) or []
     return str(names[0]) if names and names[0] is not None else None
+
+
+__all__ = ["DEFAULT_PICKS", "check_event_id", "check_picks", "read_meeg", "sensor_positions"]

@@ -187,3 +187,6 @@ class Recording:
             f"n_channels={self.n_channels}, n_times={self.n_times}, sfreq={self.sfreq:g}, "
             f"n_events={len(self.events)})"
         )
+
+
+__all__ = ["EVENT_COLUMNS", "EVENT_KINDS", "MODALITIES", "Recording"]

@@ -1,22 +1,24 @@
-"""Jobs run by a recipe: one function per task, registered in ``JOBS``."""
+"""Jobs run by a recipe: one function per task, registered in ``JOBS``.
+
+``neurodecode.build.run_recipe`` picks the entry (``build.job_name``: the task, or
+``item_decoding`` for a decoding recipe with an item feature) and builds its typed inputs
+(``build.INPUTS``); the decoding job still takes the recipe (issue 12 rewrites it).
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from pathlib import Path
 
-from ..config import Recipe
 from .classification import run_classification
 from .decoding import run_decoding
 from .encoding import run_encoding
+from .inputs import ClassificationInputs, EncodingInputs, ItemDecodingInputs, RSAInputs
+from .item_decoding import run_item_decoding
 from .rsa import run_rsa
 
-JOBS: dict[str, Callable[..., dict]] = {"decoding": run_decoding, "classification": run_classification, "rsa": run_rsa, "encoding": run_encoding}  # noqa: E501
+JOBS: dict[str, Callable[..., dict]] = {
+    "decoding": run_decoding, "item_decoding": run_item_decoding,
+    "classification": run_classification, "rsa": run_rsa, "encoding": run_encoding}
 
-
-def run_job(recipe: Recipe, run_dir: Path, *, progress: bool = True) -> dict:
-    """Run the job registered for ``recipe.task``."""
-    return JOBS[recipe.task](recipe, run_dir, progress=progress)
-
-
-__all__ = ["JOBS", "run_classification", "run_decoding", "run_encoding", "run_job", "run_rsa"]
+__all__ = ["JOBS", "ClassificationInputs", "EncodingInputs", "ItemDecodingInputs", "RSAInputs",
+           "run_classification", "run_decoding", "run_encoding", "run_item_decoding", "run_rsa"]

@@ -20,7 +20,7 @@ import pandas as pd
 from torch import nn
 
 from ..align import Segments, SegmentScaler, concatenate_segments, make_segments, split_segments
-from ..build import build_loss, build_model, build_recordings, check_recipe_contract, feature_kind
+from ..build import build_loss, build_model, build_recordings, check_recipe_contract
 from ..config import Recipe
 from ..exceptions import ConfigError
 from .common import finish_run, write_metrics
@@ -110,11 +110,7 @@ def run_decoding(recipe: Recipe, run_dir: Path, *, progress: bool = True) -> dic
     Windows are streamed: each recording is preprocessed once into ``<run_dir>/store``
     and brain and target windows are cut at batch time (``align.dataset``).
     """
-    check_recipe_contract(recipe)
-    if feature_kind(recipe) == "item":
-        from .item_decoding import run_item_decoding
-
-        return run_item_decoding(recipe, run_dir, progress=progress)
+    check_recipe_contract(recipe)  # item features run as JOBS["item_decoding"] (build.job_name)
     recordings, features = build_recordings(recipe, progress=progress)
     if features is None:
         raise ConfigError("decoding needs stimulus features: set the recipe's features section.")

@@ -10,107 +10,61 @@ fMRI: the RDM of the masked patterns and a volume searchlight
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from scipy.spatial.distance import squareform
 
-from ..config import Recipe
-from ..exceptions import ConfigError
-from .classification import (
-    condition_order,
-    load_segments,
-    stage,
-    write_background,
-    write_conditions,
-    write_info,
-)
-from .common import finish_run, write_metrics
+from .._progress import stage
+from .common import finish, write_background, write_conditions, write_info, write_metrics
+from .inputs import RSAInputs
 
 logger = logging.getLogger("neurodecode")
 
 
-def category_rdm(conditions: Sequence[str], categories: dict) -> np.ndarray:
-    """Model RDM: 0 for two conditions of one category, 1 otherwise.
+def run_rsa(inputs: RSAInputs, run_dir: Path, *, progress: bool = True) -> dict:
+    """Run an RSA end to end and write its run directory; returns the metrics.
 
     Parameters
     ----------
-    conditions : sequence of str
-        The RDM's conditions, in order.
-    categories : dict
-        Condition -> category.
+    inputs : RSAInputs
+        The data and settings, built from a recipe by ``neurodecode.build.rsa_inputs``.
+    run_dir : Path
+        Where it writes rdm_brain.npy, rdm_model.npy, conditions.csv, the time course and sensor
+        searchlight (M/EEG) or the volume searchlight (fMRI), metrics.json and the report.
+    progress : bool
+        Show progress bars.
 
     Returns
     -------
-    rdm : array of shape (n_pairs,)
-        Condensed, ``n_pairs = n * (n - 1) / 2``.
+    metrics : dict
+        ``rsa`` (similarity, peak and p-value), ``searchlight`` when drawn, ``data``.
     """
-    missing = [c for c in conditions if c not in categories]
-    if missing:
-        raise ConfigError(f"analysis.categories does not map condition(s) {missing}; expected "
-                          "a category for every condition of the RSA.")
-    labels = np.array([str(categories[c]) for c in conditions])
-    if len(set(labels)) < 2:
-        raise ConfigError(f"analysis.categories puts every condition in {str(labels[0])!r}; the "
-                          "model RDM needs at least two categories.")
-    square = (labels[:, None] != labels[None]).astype(float)
-    return squareform(square, checks=False)
-
-
-def model_rdm(recipe: Recipe, conditions: Sequence[str]) -> np.ndarray:
-    """The recipe's model RDM: ``analysis.model_rdm`` (a .npy file) or the category RDM."""
-    ana = recipe.analysis
-    if ana.model_rdm not in (None, "categories"):
-        path = Path(ana.model_rdm).expanduser()
-        if not path.is_file():
-            raise ConfigError(f"analysis.model_rdm={ana.model_rdm!r} is not a file; expected a "
-                              ".npy RDM over the conditions, or 'categories'.")
-        rdm = np.load(path)
-        rdm = squareform(rdm, checks=False) if rdm.ndim == 2 else rdm
-        n = len(conditions) * (len(conditions) - 1) // 2
-        if rdm.shape != (n,):
-            raise ConfigError(f"analysis.model_rdm holds {rdm.shape} values; expected an RDM "
-                              f"over {len(conditions)} conditions ({n} pairs).")
-        return rdm.astype(float)
-    if not ana.categories:
-        raise ConfigError("the rsa task needs a model: set analysis.categories (condition -> "
-                          "category) or analysis.model_rdm (a .npy RDM).")
-    return category_rdm(conditions, ana.categories)
-
-
-def run_rsa(recipe: Recipe, run_dir: Path, *, progress: bool = True) -> dict:
-    """Run an RSA recipe end to end and write its run directory."""
-    segments, recordings = load_segments(recipe, progress=progress)
-    order = condition_order(segments, recipe)
-    model = model_rdm(recipe, order)
+    segments, order, model = inputs.segments, inputs.conditions, inputs.model
     labels = segments.meta["condition"].astype(str).to_numpy()
-    ana = recipe.analysis
+    kw: dict[str, Any] = dict(metric=inputs.metric, method=inputs.method, radius=inputs.radius,
+              n_permutations=inputs.n_permutations, seed=inputs.seed, run_dir=run_dir)
     if segments.modality == "meeg":
-        with stage(f"time-resolved RSA of {len(order)} conditions, {ana.n_permutations} "
+        with stage(f"time-resolved RSA of {len(order)} conditions, {inputs.n_permutations} "
                    "permutations, sensor searchlight"):
             metrics = meeg_rsa(segments.brain, labels, order, model, info=segments.info,
-                               sfreq=segments.sfreq, tmin=segments.tmin, metric=ana.metric,
-                               method=ana.method, radius=ana.searchlight_radius,
-                               window=ana.window, n_permutations=ana.n_permutations,
-                               seed=recipe.seed, run_dir=run_dir, progress=progress)
+                               sfreq=segments.sfreq, tmin=segments.tmin,
+                               window=inputs.window, **kw)
     else:
-        masker = recordings[0].masker if len(recordings) == 1 else None
+        masker = inputs.recordings[0].masker if len(inputs.recordings) == 1 else None
         with stage(f"RSA of {len(order)} conditions over {segments.brain.shape[1]} voxels, "
-                   f"{ana.n_permutations} permutations, volume searchlight"):
+                   f"{inputs.n_permutations} permutations, volume searchlight"):
             metrics = fmri_rsa(segments.brain.mean(2), labels, order, model, masker=masker,
-                               metric=ana.metric, method=ana.method,
-                               radius=ana.searchlight_radius,
-                               n_permutations=ana.n_permutations, seed=recipe.seed,
-                               run_dir=run_dir, progress=progress)
+                               **kw)
         if masker is not None:
-            write_background(run_dir, recipe)
+            write_background(run_dir, inputs.background)
     np.save(run_dir / "rdm_model.npy", squareform(model))
-    write_conditions(run_dir, order, ana.categories)
+    write_conditions(run_dir, order, inputs.categories)
     metrics["data"] = {"n_samples": len(segments), "n_conditions": len(order),
                        "conditions": order, "modality": segments.modality}
     write_metrics(run_dir, metrics)
-    finish_run(run_dir, recipe)
+    finish(run_dir, inputs.title)
     return metrics
 
 
@@ -182,14 +136,14 @@ def meeg_rsa(brain: np.ndarray, labels: np.ndarray, order: list[str], model: np.
     -------
     metrics : dict
     """
+    from ..decoding import peak_index
     from ..rsa import condition_means, rsa_timecourse, sensor_searchlight
 
     res = rsa_timecourse(brain, labels, {"model": model}, metric=metric, method=method,
                          condition_order=order, sfreq=sfreq, tmin=tmin, window=window)
     curve = res.group_mean[:, 0]
     post = res.times >= 0
-    i = int(np.flatnonzero(post)[np.nanargmax(curve[post])]) if post.any() else int(
-        np.nanargmax(curve))
+    i = peak_index(curve, res.times)
     np.save(run_dir / "timecourse.npy", curve)
     np.save(run_dir / "times.npy", res.times)
     rdm = res.data_rdms[0, i]
@@ -275,3 +229,6 @@ def fmri_rsa(patterns: np.ndarray, labels: np.ndarray, order: list[str], model: 
         out["searchlight"] = {"radius_mm": r, "max": float(np.nanmax(values)),
                               "median": float(np.nanmedian(values))}
     return out
+
+
+__all__ = ["fmri_rsa", "meeg_rsa", "run_rsa"]

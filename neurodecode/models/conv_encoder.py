@@ -103,6 +103,16 @@ class ConvEncoder(BrainEncoder):
     ``positions`` (n_channels, 2) or (batch, n_channels, 2) in [0, 1] (NaN or negative
     = absent sensor), optional ``mask`` bool (n_channels,) or (batch, n_channels)
     -> (batch, n_outputs, n_times), or (batch, n_outputs) with ``pool_time``.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from neurodecode.models import ConvEncoder
+    >>> model = ConvEncoder(n_channels_in=20, n_outputs=8, n_subjects=2)
+    >>> brain = torch.zeros(3, 20, 120)  # (batch, channels, time)
+    >>> out = model(brain, subject=torch.tensor([0, 1, 0]), positions=torch.rand(20, 2))
+    >>> tuple(out.shape)  # (batch, features, time)
+    (3, 8, 120)
     """
 
     def __init__(self, n_channels_in: int, n_outputs: int, n_subjects: int, *,

@@ -25,6 +25,7 @@ from .methods import Method
 from .model_tests import evaluation_variances, t_test_pairs, t_test_zero
 from .models import (
     bootstrap_crossval_models,
+    category_rdm,
     crossval_models,
     fit_interpolation,
     fit_weights,
@@ -52,6 +53,7 @@ __all__ = [
     "bootstrap_ci",
     "bootstrap_ci_rdms",
     "bootstrap_crossval_models",
+    "category_rdm",
     "cluster_test",
     "crossval_models",
     "evaluation_variances",

@@ -60,6 +60,14 @@ def compare_rdms(
         data RDM is compared with each model on the pairs that are defined (not NaN)
         in both; NaN where fewer than 2 such pairs remain (an RDM of ``rdm_a`` that is
         entirely NaN, e.g. a one-voxel searchlight).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from neurodecode.rsa import compare_rdms, compute_rdm
+    >>> rdm = compute_rdm(np.random.default_rng(0).standard_normal((4, 10)), "euclidean")
+    >>> float(np.ravel(compare_rdms(rdm, rdm, "spearman"))[0])
+    1.0
     """
     rec = get_method(method)
     backend = B.check_backend(backend, device)

@@ -109,3 +109,6 @@ def similarity_map(
         with np.errstate(divide="ignore", invalid="ignore"):
             normalized = sim / np.asarray(ceiling, dtype=np.float64)
     return SimilarityMap(names, sim, normalized, rdms)
+
+
+__all__ = ["layer_rdms", "similarity_map", "SimilarityMap"]

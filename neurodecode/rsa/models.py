@@ -5,6 +5,7 @@ conditions (rsatoolbox's ``crossval``)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -19,6 +20,45 @@ from .transforms import subsample_rdms, subset_rdms
 
 FIT_METHODS = ("cosine", "pearson")
 FITS = ("fixed", "weighted", "weighted_nn", "select", "interpolate")
+
+
+def category_rdm(conditions: Sequence[str], categories: Mapping[str, Any]) -> np.ndarray:
+    """Model RDM of categories: 0 for two conditions of one category, 1 otherwise.
+
+    Parameters
+    ----------
+    conditions : sequence of str
+        The RDM's conditions, in order.
+    categories : mapping
+        Condition -> category (every condition must be mapped).
+
+    Returns
+    -------
+    rdm : array of shape (n_pairs,)
+        Condensed, ``n_pairs = n * (n - 1) / 2``.
+
+    Raises
+    ------
+    ValueError
+        If a condition has no category, or every condition has the same one.
+
+    Examples
+    --------
+    >>> from neurodecode.rsa import category_rdm
+    >>> category_rdm(["a", "b", "c"], {"a": "x", "b": "x", "c": "y"}).tolist()
+    [0.0, 1.0, 1.0]
+    """
+    from scipy.spatial.distance import squareform
+
+    missing = [c for c in conditions if c not in categories]
+    if missing:
+        raise ValueError(f"categories does not map condition(s) {missing}; expected "
+                         "a category for every condition of the RDM.")
+    labels = np.array([str(categories[c]) for c in conditions])
+    if len(set(labels)) < 2:
+        raise ValueError(f"categories puts every condition in {str(labels[0])!r}; a "
+                         "category RDM needs at least two categories.")
+    return squareform((labels[:, None] != labels[None]).astype(float), checks=False)
 
 
 def weighted_rdm(model_rdms: Any, theta: Any, *, allow_negative: bool = False) -> np.ndarray:
@@ -283,5 +323,5 @@ def bootstrap_crossval_models(
     return out
 
 
-__all__ = ["FITS", "FIT_METHODS", "bootstrap_crossval_models", "crossval_models",
+__all__ = ["FITS", "FIT_METHODS", "bootstrap_crossval_models", "category_rdm", "crossval_models",
            "fit_interpolation", "fit_weights", "select_model", "weighted_rdm"]

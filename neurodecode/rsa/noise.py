@@ -84,3 +84,6 @@ def _shrink_diag(s_sum: np.ndarray, s2_sum: np.ndarray, n_obs: int, dof: int) ->
     mask = ~np.eye(s.shape[0], dtype=bool)
     lamb = float(np.clip(np.sum(var_hat[mask]) / np.sum(s_mean[mask] ** 2), 0, 1))
     return s * (np.eye(s.shape[0]) + (1 - lamb) * mask)
+
+
+__all__ = ["SHRINKAGE", "noise_covariance", "noise_precision"]

@@ -112,6 +112,14 @@ def compute_rdm(
     rdms : array of shape (..., n_pairs)
         Condensed RDMs, ``n_pairs = n_conditions * (n_conditions - 1) / 2``; a numpy
         array for the numpy backend, a tensor for the torch backend.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from neurodecode.rsa import compute_rdm
+    >>> patterns = np.random.default_rng(0).standard_normal((4, 10))  # 4 conditions
+    >>> compute_rdm(patterns, "euclidean").shape  # condensed: 4 * 3 / 2 pairs
+    (6,)
     """
     check_option("metric", metric, METRICS)
     check_option("noise_type", noise_type, NOISE_TYPES)
@@ -471,3 +479,7 @@ def _stack_runs(parts: list, like: Any) -> Any:
     import torch
 
     return torch.stack(parts, dim=-3)
+
+
+__all__ = ["METRICS", "NOISE_TYPES", "compute_rdm", "n_conditions_from_pairs", "to_condensed",
+           "to_square"]

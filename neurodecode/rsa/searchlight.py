@@ -458,3 +458,7 @@ def searchlight(
     if radius is None:
         raise ValueError("radius (in mm) is required for a volume searchlight; got None.")
     return volume_searchlight(data, model_rdms, mask_img, radius, **kwargs)
+
+
+__all__ = ["SEARCHLIGHT_METRICS", "searchlight", "sensor_neighbors", "sensor_searchlight",
+           "volume_searchlight"]

@@ -284,3 +284,6 @@ def _group_stats(sim: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         return mean, nan, nan
     t, p = scipy.stats.ttest_1samp(sim, 0.0, axis=0, alternative="greater")
     return mean, np.asarray(t), np.asarray(p)
+
+
+__all__ = ["as_model_matrix", "condition_means", "rsa_timecourse", "TimecourseResult"]

@@ -411,6 +411,14 @@ def fit(model: nn.Module, loss: nn.Module, train_set: Dataset, valid_set: Datase
     TrainingError
         On a NaN/Inf loss (the last good checkpoint is kept), or when the checkpoint in
         ``run_dir`` belongs to another model.
+
+    Examples
+    --------
+    >>> from neurodecode.losses import ClipLoss
+    >>> from neurodecode.training import fit
+    >>> result = fit(model, ClipLoss(), train_set, valid_set, positions=positions,
+    ...              run_dir="runs/x", epochs=5)  # doctest: +SKIP
+    >>> result.best_epoch, result.best_valid_loss  # doctest: +SKIP
     """
     _check_inputs(model, train_set, valid_set, optimizer, epochs, batch_size, lr, patience)
     run_dir, device, info = Path(run_dir), torch.device(device), get_info()

@@ -206,3 +206,6 @@ def _label_colorbar(display: Any, label: str | None) -> None:
         colour = "w" if getattr(display, "_black_bg", False) else "k"
         cbar.ax.yaxis.set_label_position("left")
         cbar.ax.set_ylabel(label, color=colour, fontsize=7, labelpad=2)
+
+
+__all__ = ["KINDS", "load_fsaverage5", "plot_brain_map"]

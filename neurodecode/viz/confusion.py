@@ -68,3 +68,6 @@ def plot_confusion(
     if title:
         ax.set_title(title, fontsize=9)
     return finish(fig, fname, dpi)
+
+
+__all__ = ["plot_confusion"]

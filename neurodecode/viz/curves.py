@@ -320,3 +320,7 @@ def _sig_bars(ax, times: np.ndarray, mask: np.ndarray, y: float, color, label: s
         ax.plot([times[start] - step / 2, times[stop - 1] + step / 2], [y, y], color=color,
                 lw=3, solid_capstyle="butt", label=label)
         label = None
+
+
+__all__ = ["chance_top_k", "plot_retrieval_curve", "plot_timecourse", "plot_training_curves",
+           "significance_runs"]

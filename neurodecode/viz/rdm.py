@@ -370,3 +370,7 @@ def plot_layer_profile(
     if title:
         ax.set_title(title)
     return finish(fig, fname, dpi)
+
+
+__all__ = ["as_square_rdm", "plot_layer_profile", "plot_layer_time", "plot_rdm", "plot_rdms",
+           "rank_transform_rdm"]

@@ -457,3 +457,6 @@ def replot_run(
                  per_subject_figure=per_subject_figure(subjects, metrics, out_dir, min(dpi, 150)),
                  versions=versions(), command=_command(run_dir, config))
     return written
+
+
+__all__ = ["BACKGROUND", "FIGURES_DIR", "replot_run"]

@@ -367,3 +367,6 @@ def write_report(
     build_report(content).save(tmp, open_browser=False, overwrite=True, verbose="error")
     tmp.replace(path)
     return path
+
+
+__all__ = ["FIGURE_MIME", "REPORT_NAME", "config_hash", "render_report", "to_plain", "write_report"]

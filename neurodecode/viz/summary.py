@@ -164,3 +164,6 @@ def versions() -> dict[str, str]:
         except metadata.PackageNotFoundError:
             out[name] = "not installed"
     return out
+
+
+__all__ = ["PACKAGES", "TASK_SECTIONS", "per_subject", "summarize", "task_config", "versions"]

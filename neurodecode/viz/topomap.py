@@ -346,3 +346,6 @@ def plot_spatial_attention(
     if title:
         fig.suptitle(title)
     return finish(fig, fname, dpi)
+
+
+__all__ = ["plot_spatial_attention", "plot_topomap", "plot_topomap_row"]

@@ -1,4 +1,11 @@
-"""Job cores on seeded data with planted effects, and every error they raise."""
+"""Job cores on seeded data with planted effects, and every error they raise.
+
+The cores live in the library now (issue 14): ``neurodecode.decoding`` (linear decoding),
+``neurodecode.encoding`` (``condition_impulses``, ``fit_trf_cv``), ``neurodecode.rsa``
+(``category_rdm``), ``neurodecode.align.conditions`` (labels) and ``neurodecode.build``
+(the recipe's model RDM); library errors are ``ValueError``s naming the argument, the
+recipe's are ``ConfigError``s naming the key.
+"""
 
 from __future__ import annotations
 
@@ -9,24 +16,26 @@ import pandas as pd
 import pytest
 from scipy.spatial.distance import squareform
 
+from neurodecode.align.conditions import make_labels
+from neurodecode.build import build_model_rdm as model_rdm
 from neurodecode.config import load_recipe
-from neurodecode.exceptions import ConfigError
-from neurodecode.jobs import JOBS
-from neurodecode.jobs.classification import (
+from neurodecode.decoding import (
     accuracy_over_time,
     cross_validate,
     make_classifier,
     make_cv,
-    make_labels,
     spatial_pattern,
     window_features,
 )
-from neurodecode.jobs.encoding import condition_impulses, fit_trf_cv
-from neurodecode.jobs.rsa import category_rdm, meeg_rsa, model_rdm
+from neurodecode.encoding import condition_impulses, fit_trf_cv
+from neurodecode.exceptions import ConfigError
+from neurodecode.jobs import JOBS
+from neurodecode.jobs.rsa import meeg_rsa
+from neurodecode.rsa import category_rdm
 
 
 def test_jobs_registered():
-    assert set(JOBS) == {"decoding", "classification", "rsa", "encoding"}
+    assert set(JOBS) == {"decoding", "item_decoding", "classification", "rsa", "encoding"}
 
 
 def test_cross_validate_recovers_planted_classes(rng):
@@ -69,7 +78,7 @@ def test_classification_errors():
         make_classifier("lda")
     with pytest.raises(ValueError, match="at least 2 samples per class; the smallest class has 1"):
         make_cv(np.array([0, 0, 1]), np.zeros(3))
-    with pytest.raises(ConfigError, match="does not map condition\\(s\\) \\['b'\\]"):
+    with pytest.raises(ValueError, match="categories does not map condition\\(s\\) \\['b'\\]"):
         make_labels(["a", "b"], {"a": "x"})
     assert make_labels(["a", "b"], {}).tolist() == ["a", "b"]
 
@@ -77,9 +86,9 @@ def test_classification_errors():
 def test_category_rdm_and_model_rdm(tmp_path):
     rdm = category_rdm(["a", "b", "c"], {"a": "x", "b": "x", "c": "y"})
     assert rdm.tolist() == [0.0, 1.0, 1.0]
-    with pytest.raises(ConfigError, match="does not map condition\\(s\\) \\['c'\\]"):
+    with pytest.raises(ValueError, match="categories does not map condition\\(s\\) \\['c'\\]"):
         category_rdm(["a", "c"], {"a": "x"})
-    with pytest.raises(ConfigError, match="puts every condition in 'x'"):
+    with pytest.raises(ValueError, match="categories puts every condition in 'x'"):
         category_rdm(["a", "b"], {"a": "x", "b": "x"})
     recipe = load_recipe("recipes/mne_sample_rsa.yaml")
     bare = dataclasses.replace(recipe, analysis=dataclasses.replace(recipe.analysis,
@@ -143,14 +152,14 @@ def test_trf_recovers_planted_kernel(rng):
     assert res["r"][0] > 0.5 and np.abs(res["r"][1:]).max() < 0.1
     assert res["lags"][np.argmax(res["kernels"][0, 0])] == pytest.approx(0.15)
     assert res["significant"][0] and res["significant"][1:].mean() <= 0.15
-    with pytest.raises(ConfigError, match="n_folds=2: the M/EEG encoding needs at least 3"):
+    with pytest.raises(ValueError, match="n_folds=2: the M/EEG encoding needs at least 3"):
         fit_trf_cv(X, Y, sfreq=sfreq, tmin=0.0, tmax=0.3, alphas=[1.0], n_folds=2)
 
 
 def test_time_resolved_statistics_planted(rng):
     """Issue 15: the decoding time course carries its CI over folds and its corrected
     significance (binomial, FDR over time), planted above chance at 10-14 only."""
-    from neurodecode.jobs.classification import above_chance, fold_ci
+    from neurodecode.decoding import above_chance, fold_ci
 
     y = np.repeat([0, 1], 40)
     X = rng.standard_normal((80, 8, 20))
@@ -161,3 +170,19 @@ def test_time_resolved_statistics_planted(rng):
     assert significant[10:14].all() and significant[:8].sum() <= 1 and p[12] < 1e-6
     ci = fold_ci(folds)
     assert (ci[0] <= folds.mean(0)).all() and (ci[1] >= folds.mean(0)).all()
+
+
+def test_generalization_over_time_is_diagonal_for_a_transient_code(rng):
+    """Planted at times 10-13 with a different pattern at 14-17: a decoder trained at 11
+    generalises to 12 but not to 15 (King & Dehaene 2014), and the diagonal is the
+    sliding-estimator accuracy."""
+    from neurodecode.decoding import generalization_over_time
+
+    y = np.repeat([0, 1], 40)
+    X = rng.standard_normal((80, 8, 20))
+    X[:, :2, 10:14] += 2.5 * y[:, None, None]
+    X[:, 4:6, 14:18] += 2.5 * y[:, None, None]
+    gat = generalization_over_time(X, y, np.zeros(80))
+    assert gat.shape == (20, 20)
+    assert gat[11, 12] > 0.9 and gat[11, 15] < 0.75 and gat[15, 16] > 0.9
+    assert np.allclose(np.diag(gat), accuracy_over_time(X, y, np.zeros(80)))

@@ -11,9 +11,11 @@ import pandas as pd
 import pytest
 
 from neurodecode.align import Segments
+from neurodecode.align.conditions import condition_mask
+from neurodecode.build import build_segments as load_segments
+from neurodecode.build import check_classes
 from neurodecode.config import load_recipe
 from neurodecode.exceptions import ConfigError
-from neurodecode.jobs.classification import check_classes, condition_mask, load_segments
 
 RECIPES = Path(__file__).resolve().parents[2] / "recipes"
 
@@ -27,7 +29,7 @@ def _segments(conditions):
 def test_a_misspelt_condition_is_an_error_listing_the_valid_ones():
     segs = _segments(["face", "house", "cat"])
     assert condition_mask(segs, ["face", "house"]).tolist() == [True, True, False]
-    with pytest.raises(ConfigError, match=r"analysis.conditions \['face', 'house', 'cats'\]: "
+    with pytest.raises(ValueError, match=r"conditions \['face', 'house', 'cats'\]: "
                                           r"\['cats'\] match no window; the data has conditions "
                                           r"\['cat', 'face', 'house'\]"):
         condition_mask(segs, ["face", "house", "cats"])

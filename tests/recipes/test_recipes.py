@@ -10,15 +10,20 @@ import pandas as pd
 import pytest
 import torch
 
-from neurodecode.build import build_item_data, build_loss, build_model, build_recordings
+from neurodecode.build import (
+    build_item_data,
+    build_item_segments,
+    build_loss,
+    build_model,
+    build_recordings,
+)
+from neurodecode.build import build_segments as load_segments
 from neurodecode.cli import main
 from neurodecode.config import TASKS, load_recipe
 from neurodecode.exceptions import ConfigError
 from neurodecode.io import studies
 from neurodecode.jobs import JOBS
-from neurodecode.jobs.classification import load_segments
 from neurodecode.jobs.decoding import _segment
-from neurodecode.jobs.item_decoding import load_item_segments
 
 from . import _layouts
 
@@ -103,7 +108,7 @@ def test_speech_recipe_builds(name, tmp_path, rng, tiny_wav2vec2):
 def _build_items(name: str, overrides: list[str]):
     recipe = load_recipe(RECIPES / f"{name}_decoding.yaml", overrides)
     recordings, features = build_item_data(recipe)
-    items = load_item_segments(recordings, features, recipe)
+    items = build_item_segments(recordings, features, recipe)
     model = build_model(recipe, n_channels=items.brain.shape[1],
                         n_outputs=items.targets.shape[1], n_subjects=len(items.subjects))
     return recipe, items, model, build_loss(recipe)
@@ -221,9 +226,8 @@ def test_analysis_recipe_builds(name, tmp_path, rng):
 
 
 def test_analysis_jobs_name_bad_settings(tmp_path, rng):
+    from neurodecode.build import classification_inputs, encoding_inputs
     from neurodecode.exceptions import ConfigError
-    from neurodecode.jobs.classification import run_classification
-    from neurodecode.jobs.encoding import run_encoding
 
     root = _layouts.mne_sample(tmp_path / "s", rng)
     base = [f"data.root={root}"]
@@ -231,7 +235,7 @@ def test_analysis_jobs_name_bad_settings(tmp_path, rng):
     recipe = load_recipe(RECIPES / "mne_sample_classification.yaml",
                          base + [present, "analysis.cv_by=run"])
     with pytest.raises(ConfigError, match="analysis.cv_by='run' is not a segment column"):
-        run_classification(recipe, tmp_path / "c", progress=False)
+        classification_inputs(recipe)  # before any fitting
     recipe = load_recipe(RECIPES / "mne_sample_rsa.yaml", base + ["analysis.conditions=[smiley]",
                                                                  "segments.on=[smiley]"])
     with pytest.raises(ConfigError, match="does not map condition\\(s\\) \\['smiley'\\]"):
@@ -246,7 +250,7 @@ def test_analysis_jobs_name_bad_settings(tmp_path, rng):
         load_segments(recipe)
     recipe = load_recipe(RECIPES / "mne_sample_encoding.yaml", base + ["analysis.conditions=[x]"])
     with pytest.raises(ConfigError, match="analysis.conditions \\['x'\\] are not in the events"):
-        run_encoding(recipe, tmp_path / "e", progress=False)
+        encoding_inputs(recipe)
 
 
 def _image_recipe(name: str, root: Path, clip: Path, *extra: str):
