@@ -369,4 +369,4 @@ def write_report(
     return path
 
 
-__all__ = ["FIGURE_MIME", "REPORT_NAME", "config_hash", "render_report", "to_plain", "write_report"]
+__all__ = ["FIGURE_MIME", "REPORT_NAME", "ReportContent", "ReportFigure", "build_report", "config_hash", "to_plain", "write_report"]
