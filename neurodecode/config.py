@@ -130,8 +130,7 @@ class SegmentsConfig:
     delay: float = _segments("delay")  # brain lag added to the window (s)
     max_pad: float = _segments("max_pad")  # longest zero padding of a window past the recording's end (s)
     reduction: str | None = None  # fMRI windows -> patterns: mean | tr:<k> | hrf (items)
-    # a recording may lack some conditions of `on` (each found in at least one recording)
-    allow_missing_conditions: bool = False
+    allow_missing_conditions: bool = False  # a recording may lack some names of `on` (each found in one at least)
 
 
 @dataclass(frozen=True)
