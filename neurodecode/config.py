@@ -132,7 +132,7 @@ class TrainingConfig:
     patience: int = 10
     device: str = "cpu"
     num_workers: int = 0
-    amp: bool = False
+    amp: str = "none"  # mixed precision: none | bf16 | fp16 (with a gradient scaler)
     deterministic: bool = False  # True: bit-identical on any number of CPU threads (4-6x slower)
 
 
@@ -382,6 +382,7 @@ _CHOICES = {
     ("data", "source"): ("simulated", "study", "files", "bids"),
     ("scaling", "method"): ("robust", "standard", None),
     ("training", "optimizer"): ("adamw", "adam"),
+    ("training", "amp"): ("none", "bf16", "fp16"),
     ("data", "simulation", "stimuli"): ("speech", "images"),
 }
 
