@@ -194,7 +194,7 @@ def time_training(device: torch.device, size: dict) -> dict:
         try:
             _peak_start(device)
             step = _encoder_step(device, size, amp, compile_)
-            _, seconds = _timed(lambda: [step() for _ in range(size["steps"])], device)
+            _, seconds = _timed(lambda step=step: [step() for _ in range(size["steps"])], device)
             out[name] = {"steps_per_s": size["steps"] / seconds, "peak_mib": _peak_mib(device)}
         except Exception as err:  # noqa: BLE001  (torch.compile may not compile here)
             out[name] = {"status": f"fail: {type(err).__name__}: {str(err)[:200]}"}

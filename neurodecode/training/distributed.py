@@ -133,13 +133,15 @@ class _SyncedBatchNorm(_BatchNorm):
 
     @torch.no_grad()
     def _update_running(self, mean: torch.Tensor, var: torch.Tensor) -> None:
-        if not self.track_running_stats or self.running_mean is None:
+        running_mean, running_var = self.running_mean, self.running_var
+        tracked = self.num_batches_tracked
+        if not self.track_running_stats or running_mean is None or running_var is None:
             return
-        self.num_batches_tracked += 1
-        momentum = (1.0 / float(self.num_batches_tracked) if self.momentum is None
-                    else self.momentum)
-        self.running_mean.mul_(1 - momentum).add_(mean.to(self.running_mean.dtype), alpha=momentum)
-        self.running_var.mul_(1 - momentum).add_(var.to(self.running_var.dtype), alpha=momentum)
+        assert tracked is not None  # tracked with the running statistics
+        tracked.add_(1)
+        momentum = 1.0 / float(tracked) if self.momentum is None else self.momentum
+        running_mean.mul_(1 - momentum).add_(mean.to(running_mean.dtype), alpha=momentum)
+        running_var.mul_(1 - momentum).add_(var.to(running_var.dtype), alpha=momentum)
 
 
 @contextlib.contextmanager
@@ -155,9 +157,10 @@ def synced_batch_norm(module: nn.Module) -> Iterator[nn.Module]:
         return
     swapped = []
     for sub in module.modules():
-        if type(sub) in _SYNCED:
+        synced = _SYNCED.get(type(sub))
+        if synced is not None:
             swapped.append((sub, type(sub)))
-            sub.__class__ = _SYNCED[type(sub)]
+            sub.__class__ = synced
     try:
         yield module
     finally:
@@ -165,7 +168,7 @@ def synced_batch_norm(module: nn.Module) -> Iterator[nn.Module]:
             sub.__class__ = cls
 
 
-_SYNCED = {cls: type(f"Synced{cls.__name__}", (_SyncedBatchNorm, cls), {})
+_SYNCED: dict[type, type] = {cls: type(f"Synced{cls.__name__}", (_SyncedBatchNorm, cls), {})
            for cls in (nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d)}
 
 

@@ -161,14 +161,16 @@ def make_loader(dataset: Dataset, batch_size: int, *, train: bool, seed: int, ep
     return DataLoader(dataset, batch_sampler=batches, num_workers=num_workers, pin_memory=pin)
 
 
-def _train_sampler(n: int, seed: int, epoch: int, info: DistributedInfo) -> Sampler:
+def _train_sampler(n: int, seed: int, epoch: int,
+                   info: DistributedInfo) -> DistributedSampler | RandomSampler:
     """A random order drawn from ``(seed, epoch)``; under torch.distributed each process
     takes every ``world_size``-th index of the same permutation, so that the union of the
     processes' k-th batches is the k-th batch of one process with the global batch size."""
     generator_seed = seed * 100_003 + epoch
     if info.world_size > 1:
-        sampler = DistributedSampler(range(n), info.world_size, info.rank,  # type: ignore[arg-type]
-                                     shuffle=True, seed=generator_seed - epoch, drop_last=True)
+        sampler: DistributedSampler = DistributedSampler(
+            range(n), info.world_size, info.rank,  # type: ignore[arg-type]
+            shuffle=True, seed=generator_seed - epoch, drop_last=True)
         sampler.set_epoch(epoch)
         return sampler
     return RandomSampler(range(n),  # type: ignore[arg-type]
