@@ -4,10 +4,8 @@ evaluated and written by rank 0 alone, equal to one process with the same global
 
 from __future__ import annotations
 
+import importlib
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -16,39 +14,23 @@ from neurodecode.cli import main
 from neurodecode.exceptions import ConfigError
 
 REPO = Path(__file__).resolve().parents[2]
-# the demo with a tiny model, no sensor dropout (its random draws are per process) and 2 epochs
-TINY = ["data.simulation.n_trials=4", "data.simulation.trial_duration=20",
-        "model.params.hidden=16", "model.params.n_virtual=16", "model.params.depth=2",
-        "model.params.spatial_dropout_radius=0", "training.epochs=2",
-        "evaluation.n_bootstraps=10", "evaluation.baselines=[regression]"]
 
 
-def _run(out: Path, batch_size: int, nproc: int) -> str:
-    sets = [a for item in [*TINY, f"training.batch_size={batch_size}"] for a in ("--set", item)]
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(REPO)}
-    done = subprocess.run([sys.executable, "-m", "neurodecode.cli", "run", "demo", "--out",
-                           str(out), "--no-progress", "--nproc", str(nproc), *sets],
-                          capture_output=True, text=True, env=env, timeout=600, cwd=REPO)
-    assert done.returncode == 0, done.stderr[-3000:]
-    return done.stdout + done.stderr
-
-
-def _history(path: Path) -> list[dict]:
-    return [json.loads(line) for line in path.read_text().splitlines()]
+def _script(monkeypatch):
+    monkeypatch.syspath_prepend(str(REPO / "benchmarks"))
+    return importlib.import_module("torchrun_equivalence")
 
 
 @pytest.mark.slow  # about 2 minutes on 2 loaded cores (two runs, one of two processes)
-def test_two_gloo_processes_equal_one_with_the_same_global_batch(tmp_path):
-    one = _run(tmp_path / "one", batch_size=16, nproc=1)
-    two = _run(tmp_path / "two", batch_size=8, nproc=2)
+def test_two_gloo_processes_equal_one_with_the_same_global_batch(tmp_path, monkeypatch):
+    script = _script(monkeypatch)
+    one, _ = script.run_demo(tmp_path / "one", batch_size=16, nproc=1)
+    two, _ = script.run_demo(tmp_path / "two", batch_size=8, nproc=2)
     assert one.count("run directory") == 1
     assert two.count("run directory") == 1  # rank 0 alone reports
     for folder in ("", "baseline_regression"):
-        h1, h2 = (_history(tmp_path / r / folder / "metrics.jsonl") for r in ("one", "two"))
-        assert len(h1) == len(h2) == 2
-        for a, b in zip(h1, h2):
-            for key in ("train_loss", "valid_loss"):
-                assert b[key] == pytest.approx(a[key], rel=1e-4), (folder, key)
+        assert len(script.history(tmp_path / "two" / folder / "metrics.jsonl")) == 2
+        assert script.loss_difference(tmp_path / "one", tmp_path / "two", folder) < 1e-4
     m1, m2 = (json.loads((tmp_path / r / "metrics.json").read_text()) for r in ("one", "two"))
     assert m1["training"]["best_epoch"] == m2["training"]["best_epoch"]
     assert m1["data"] == m2["data"]
