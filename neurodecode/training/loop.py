@@ -23,7 +23,6 @@ from torch.utils.data import (
     DataLoader,
     Dataset,
     RandomSampler,
-    Sampler,
 )
 from torch.utils.data.distributed import DistributedSampler
 from tqdm.auto import tqdm
