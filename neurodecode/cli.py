@@ -9,8 +9,12 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from . import __version__
+
+if TYPE_CHECKING:
+    from .training.distributed import DistributedInfo
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -26,6 +30,7 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--set", dest="overrides", action="append", default=[],
                      metavar="KEY=VALUE", help="override a recipe value, e.g. training.epochs=3")
     run.add_argument("--no-progress", action="store_true", help="hide progress bars")
+    _add_nproc(run)
     run.add_argument("--overwrite", action="store_true",
                      help="remove the run files of a neurodecode run directory first (a "
                           "folder that is not one is refused; default: resume a run of the "
@@ -40,25 +45,70 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _add_nproc(run: argparse.ArgumentParser) -> None:
+    run.add_argument("--nproc", type=int, default=1, metavar="N",
+                     help="train with N processes on this node (DistributedDataParallel, "
+                          "launched through torchrun; gloo on CPU, NCCL on CUDA); the "
+                          "global batch is N x training.batch_size")
+
+
+def _launch(argv: Sequence[str], nproc: int) -> int:
+    """Rerun this command under ``torch.distributed.run`` (torchrun) with ``nproc`` processes."""
+    import subprocess
+
+    from .exceptions import ConfigError
+
+    if nproc < 1:
+        raise ConfigError(f"--nproc must be >= 1; got {nproc}.")
+    rest = [a for i, a in enumerate(argv) if not (a == "--nproc" or a.startswith("--nproc=")
+                                                  or (i and argv[i - 1] == "--nproc"))]
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone",
+           f"--nproc_per_node={nproc}", "-m", "neurodecode.cli", *rest]
+    return subprocess.call(cmd)
+
+
+def _distributed(recipe) -> DistributedInfo:
+    """Join torchrun's process group (gloo on CPU, NCCL on CUDA) for a decoding recipe."""
+    from .build import feature_kind
+    from .exceptions import ConfigError
+    from .training.distributed import setup_distributed
+
+    if int(os.environ.get("WORLD_SIZE", "1")) > 1 and (
+            recipe.task != "decoding" or feature_kind(recipe) != "timeline"):
+        raise ConfigError(
+            f"several processes (WORLD_SIZE={os.environ['WORLD_SIZE']}) train only decoding "
+            f"recipes of timeline features; {recipe.name!r} is task {recipe.task!r}. Run it "
+            "with one process (no torchrun, --nproc 1).")
+    cuda = recipe.training.device.startswith("cuda")
+    return setup_distributed("nccl" if cuda else "gloo")
+
+
 def _run(args: argparse.Namespace) -> int:
     from .build import run_recipe
     from .config import load_recipe
     from .rundir import completed_epochs
+    from .training.distributed import cleanup_distributed
 
     recipe = load_recipe(find_recipe(args.recipe), args.overrides)
     if recipe.training.deterministic:  # MKL sums in one order on any number of threads
         os.environ.setdefault("MKL_CBWR", "AUTO,STRICT")  # (read when MKL first computes)
     out = args.out or Path("runs") / recipe.name
+    main = _distributed(recipe).is_main
     done = 0 if args.overwrite else completed_epochs(out)
-    if done:
+    if done and main:
         print(f"resuming the run in {out} after epoch {done}", file=sys.stderr)
     try:
-        metrics = run_recipe(recipe, out, progress=not args.no_progress,
+        metrics = run_recipe(recipe, out, progress=main and not args.no_progress,
                              overwrite=args.overwrite)
     except KeyboardInterrupt:
-        print(f"interrupted at epoch {completed_epochs(out)}; rerun the same command to "
-              "resume", file=sys.stderr)
+        if main:
+            print(f"interrupted at epoch {completed_epochs(out)}; rerun the same command "
+                  "to resume", file=sys.stderr)
         return 130
+    finally:
+        cleanup_distributed()
+    if not main:  # rank 0 alone reports
+        return 0
     print(json.dumps(_headline(metrics), indent=2))
     print(f"run directory: {out}\nreport: {out / 'report.html'}")
     return 0
@@ -182,6 +232,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     from .exceptions import NeurodecodeError
 
     try:
+        if args.command == "run" and args.nproc != 1 and "WORLD_SIZE" not in os.environ:
+            return _launch(argv, args.nproc)
         if args.command == "run":
             return _run(args)
         if args.command == "plot":

@@ -180,7 +180,7 @@ class TrainingConfig:
     patience: int = _fit("patience")  # epochs without a better validation loss before stopping
     device: str = _fit("device")  # cpu | cuda | cuda:<k>
     num_workers: int = _fit("num_workers")  # data-loader worker processes
-    amp: bool = _fit("amp")  # mixed precision on CUDA
+    amp: str = _fit("amp")  # mixed precision: none | bf16 | fp16 (with a gradient scaler)
     deterministic: bool = _fit("deterministic")  # True: bit-identical on any number of CPU threads (4-6x slower)
 
 
@@ -429,6 +429,7 @@ _CHOICES = {
     ("data", "source"): ("simulated", "study", "files", "bids"),
     ("scaling", "method"): ("robust", "standard", None),
     ("training", "optimizer"): ("adamw", "adam"),
+    ("training", "amp"): ("none", "bf16", "fp16"),
     ("data", "simulation", "stimuli"): ("speech", "images"),
 }
 

@@ -326,12 +326,27 @@ def prepare_run_dir(run_dir: str | os.PathLike, recipe: Recipe, *,
 @contextlib.contextmanager
 def open_run(run_dir: str | os.PathLike, recipe: Recipe, *,
              overwrite: bool = False) -> Iterator[Path]:
-    """Claim and lock ``run_dir`` for ``recipe`` (see ``prepare_run_dir``); unlock on exit."""
+    """Claim and lock ``run_dir`` for ``recipe`` (see ``prepare_run_dir``); unlock on exit.
+
+    Under torch.distributed only rank 0 claims, locks and prepares the folder; the other
+    ranks wait until it has, then get the same path (to read what rank 0 writes, never
+    to write), and every rank waits on exit until rank 0 has finished the run.
+    """
+    from .training.distributed import barrier, get_info
+
     run_dir = Path(run_dir)
+    if not get_info().is_main:
+        barrier()  # rank 0 has prepared the folder
+        yield run_dir
+        barrier()  # rank 0 has written the run
+        return
     _claim(run_dir)
     acquire_lock(run_dir)
     try:
-        yield prepare_run_dir(run_dir, recipe, overwrite=overwrite)
+        prepared = prepare_run_dir(run_dir, recipe, overwrite=overwrite)
+        barrier()
+        yield prepared
+        barrier()
     finally:
         release_lock(run_dir)
 

@@ -23,6 +23,7 @@ from ..align import Segments, SegmentScaler, concatenate_segments, make_segments
 from ..build import build_loss, build_model, build_recordings, check_recipe_contract
 from ..config import Recipe
 from ..exceptions import ConfigError
+from ..training.distributed import get_info, main_process_first
 from .common import finish_run, write_metrics
 
 logger = logging.getLogger("neurodecode")
@@ -111,10 +112,12 @@ def run_decoding(recipe: Recipe, run_dir: Path, *, progress: bool = True) -> dic
     and brain and target windows are cut at batch time (``align.dataset``).
     """
     check_recipe_contract(recipe)  # item features run as JOBS["item_decoding"] (build.job_name)
-    recordings, features = build_recordings(recipe, progress=progress)
-    if features is None:
-        raise ConfigError("decoding needs stimulus features: set the recipe's features section.")
-    windows = _stream(recordings, features, recipe, Path(run_dir), progress)
+    with main_process_first():  # under torchrun rank 0 builds the store, the others read it
+        recordings, features = build_recordings(recipe, progress=progress)
+        if features is None:
+            raise ConfigError("decoding needs stimulus features: set the recipe's features "
+                              "section.")
+        windows = _stream(recordings, features, recipe, Path(run_dir), progress)
     split_meta = _split_windows(windows, recipe)
     scalers = windows.fit_scalers(split_meta["train"], recipe.scaling.method,
                                   recipe.scaling.clamp, seed=recipe.seed)
@@ -131,6 +134,9 @@ def run_decoding(recipe: Recipe, run_dir: Path, *, progress: bool = True) -> dic
     model, fitted, seconds = train_sets(make_model, build_loss(recipe), sets, windows.pos_2d,
                                         run_dir=run_dir, seed=recipe.seed, progress=progress,
                                         **fit_kwargs)
+    trained = _train_baselines(recipe, make_model, sets, windows, run_dir, fit_kwargs, progress)
+    if not get_info().is_main:  # rank 0 alone evaluates and writes (open_run's barrier)
+        return {}
     test = _test_windows(model, windows, sets["test"], recipe.training.device)
     result = score_windows(test.pred, test, **eval_kwargs)
     metrics = {**result.to_dict(), "training": {
@@ -138,8 +144,7 @@ def run_decoding(recipe: Recipe, run_dir: Path, *, progress: bool = True) -> dic
         "epochs_run": len(fitted.history), "seconds": seconds,
         "n_parameters": int(sum(p.numel() for p in model.parameters()))},
         "data": _data_summary(windows, split_meta, test)}
-    metrics["baselines"] = _baselines(recipe, make_model, sets, windows, test, run_dir,
-                                      fit_kwargs, eval_kwargs, progress)
+    metrics["baselines"] = _baselines(trained, sets, windows, test, eval_kwargs)
     _write_run_files(run_dir, fitted.history, model, test, eval_kwargs)
     write_metrics(run_dir, metrics)
     finish_run(run_dir, recipe)
@@ -233,25 +238,33 @@ def _data_summary(windows, split_meta: dict[str, pd.DataFrame], test: TestWindow
             "n_test_unique": int(len(np.unique(test.ids)))}
 
 
-def _baselines(recipe: Recipe, make_model, sets: dict, windows, test: TestWindows,
-               run_dir: Path, fit_kwargs: dict, eval_kwargs: dict, progress: bool) -> dict:
+def _train_baselines(recipe: Recipe, make_model, sets: dict, windows, run_dir: Path,
+                     fit_kwargs: dict, progress: bool) -> dict[str, nn.Module]:
+    """The baseline models, by name (trained by every process under torchrun)."""
     import torch
-
-    from ..evaluation import predict
 
     out = {}
     for name in recipe.evaluation.baselines:
         if name == "untrained":
             with torch.random.fork_rng():
                 torch.manual_seed(recipe.seed)
-                model = make_model()
+                out[name] = make_model()
         elif name == "regression":
-            model, _, _ = train_sets(make_model, build_loss(recipe, "mse"), sets, windows.pos_2d,
-                                     run_dir=run_dir / "baseline_regression", seed=recipe.seed,
-                                     progress=progress, **fit_kwargs)
+            out[name], _, _ = train_sets(make_model, build_loss(recipe, "mse"), sets,
+                                         windows.pos_2d, run_dir=run_dir / "baseline_regression",
+                                         seed=recipe.seed, progress=progress, **fit_kwargs)
         else:
             raise ConfigError(f"evaluation.baselines has {name!r}; expected 'regression' or "
                               "'untrained'.")
+    return out
+
+
+def _baselines(trained: dict[str, nn.Module], sets: dict, windows, test: TestWindows,
+               eval_kwargs: dict) -> dict:
+    from ..evaluation import predict
+
+    out = {}
+    for name, model in trained.items():
         pred = predict(model, sets["test"], positions=windows.pos_2d,
                        device=eval_kwargs["device"])
         out[name] = score_windows(pred, test, **eval_kwargs).to_dict()

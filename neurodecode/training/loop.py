@@ -23,8 +23,6 @@ from torch.utils.data import (
     DataLoader,
     Dataset,
     RandomSampler,
-    Sampler,
-    SequentialSampler,
 )
 from torch.utils.data.distributed import DistributedSampler
 from tqdm.auto import tqdm
@@ -34,11 +32,28 @@ from ..exceptions import DataNotFoundError, TrainingError
 from ..rundir import BEST, HISTORY, LAST, write_text
 from .checkpoint import load_checkpoint, rng_state, save_checkpoint, set_rng_state
 from .data import BatchView
-from .distributed import DistributedInfo, all_reduce_mean, all_true, get_info, is_distributed
+from .distributed import (
+    DistributedInfo,
+    all_reduce_mean,
+    all_true,
+    barrier,
+    get_info,
+    synced_batch_norm,
+)
 
 logger = logging.getLogger("neurodecode")
 
 OPTIMIZERS = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW}
+#: Mixed-precision modes of ``fit``: the autocast dtype (fp16 with a gradient scaler).
+AMP = {"none": None, "bf16": torch.bfloat16, "fp16": torch.float16}
+
+
+def amp_mode(amp: bool | str, device: torch.device) -> str:
+    """The ``AMP`` key of ``amp``: a name, or a flag (True: fp16 on CUDA, bf16 elsewhere)."""
+    if isinstance(amp, bool):
+        return ("fp16" if device.type == "cuda" else "bf16") if amp else "none"
+    check_option("amp", amp, AMP)
+    return amp
 METRICS = HISTORY
 
 
@@ -131,30 +146,52 @@ def make_loader(dataset: Dataset, batch_size: int, *, train: bool, seed: int, ep
     torch.distributed a ``DistributedSampler`` gives each process its shard.
     """
     info = info or DistributedInfo()
-    sampler: Sampler
-    if info.world_size > 1:
-        sampler = DistributedSampler(dataset, info.world_size, info.rank, shuffle=train,
-                                     seed=seed, drop_last=train)
-        sampler.set_epoch(epoch)
-    elif train:
-        sampler = RandomSampler(range(len(dataset)),  # type: ignore[arg-type]
-                                generator=torch.Generator().manual_seed(seed * 100_003 + epoch))
-    else:
-        sampler = SequentialSampler(range(len(dataset)))  # type: ignore[arg-type]
-    n_local = len(sampler)
     batches: Any
     if train:
+        sampler = _train_sampler(len(dataset), seed, epoch, info)  # type: ignore[arg-type]
+        n_local = len(sampler)
         batches = BatchSampler(sampler, batch_size, drop_last=n_local > batch_size)
     else:  # batches of equal sizes: no small last batch with few negatives (1: loss 0)
-        order = list(sampler)
-        n_batches = max(1, -(-n_local // batch_size))
-        edges = [round(i * n_local / n_batches) for i in range(n_batches + 1)]
-        batches = [order[a:b] for a, b in zip(edges[:-1], edges[1:]) if b > a]
+        batches = _even_batches(len(dataset), batch_size, info)  # type: ignore[arg-type]
     if hasattr(dataset, "get_batch"):
         view = BatchView(dataset)  # type: ignore[arg-type]
         return DataLoader(view, sampler=batches, batch_size=None,
                           num_workers=num_workers, pin_memory=pin)
     return DataLoader(dataset, batch_sampler=batches, num_workers=num_workers, pin_memory=pin)
+
+
+def _train_sampler(n: int, seed: int, epoch: int,
+                   info: DistributedInfo) -> DistributedSampler | RandomSampler:
+    """A random order drawn from ``(seed, epoch)``; under torch.distributed each process
+    takes every ``world_size``-th index of the same permutation, so that the union of the
+    processes' k-th batches is the k-th batch of one process with the global batch size."""
+    generator_seed = seed * 100_003 + epoch
+    if info.world_size > 1:
+        sampler: DistributedSampler = DistributedSampler(
+            range(n), info.world_size, info.rank,  # type: ignore[arg-type]
+            shuffle=True, seed=generator_seed - epoch, drop_last=True)
+        sampler.set_epoch(epoch)
+        return sampler
+    return RandomSampler(range(n),  # type: ignore[arg-type]
+                         generator=torch.Generator().manual_seed(generator_seed))
+
+
+def _even_batches(n: int, batch_size: int, info: DistributedInfo) -> list[list[int]]:
+    """Consecutive evaluation batches of equal sizes over the global batch (``batch_size``
+    per process), and this process's consecutive part of each: the same batches, hence
+    the same negatives and loss, on any number of processes."""
+    world, rank = info.world_size, info.rank
+    n_batches = max(1, -(-n // (batch_size * world)))
+    edges = [round(i * n / n_batches) for i in range(n_batches + 1)]
+    if world > 1 and min(b - a for a, b in zip(edges[:-1], edges[1:])) < world:
+        raise ValueError(
+            f"the validation set has {n} segments, fewer than one per process in each of its "
+            f"{n_batches} batches (world_size={world}); use fewer processes or more data.")
+    parts = []
+    for a, b in zip(edges[:-1], edges[1:]):
+        cuts = [a + round(r * (b - a) / world) for r in range(world + 1)]
+        parts.append(list(range(cuts[rank], cuts[rank + 1])))
+    return [p for p in parts if p]
 
 
 def _nan_error(where: str, epoch: int, step: int, lr: float, run_dir: Path) -> TrainingError:
@@ -165,7 +202,7 @@ def _nan_error(where: str, epoch: int, step: int, lr: float, run_dir: Path) -> T
         f"the {where} loss became NaN or Inf at epoch {epoch + 1}, batch {step + 1}; training "
         f"stopped and {note}. Lower the learning rate (lr={lr:g}), check the scaling of the "
         "brain data (robust scaling and clamping) and of the stimulus features, or set "
-        "amp=False."
+        "amp='none'."
     )
 
 
@@ -181,9 +218,10 @@ class _Runner:
             ids = [device.index] if device.type == "cuda" else None
             self.task = DistributedDataParallel(self.task, device_ids=ids)
         self.amp, self.max_grad_norm, self.run_dir, self.info = amp, max_grad_norm, run_dir, info
-        amp_dtype = torch.float16 if device.type == "cuda" else torch.bfloat16
-        self.autocast = lambda: torch.autocast(device.type, dtype=amp_dtype, enabled=amp)
-        self.scaler = torch.amp.GradScaler(device.type, enabled=amp and device.type == "cuda")
+        dtype = AMP[amp]
+        self.autocast = lambda: torch.autocast(device.type, dtype=dtype or torch.float32,
+                                               enabled=dtype is not None)
+        self.scaler = torch.amp.GradScaler(device.type, enabled=amp == "fp16")
 
     def _to_device(self, batch: dict) -> dict:
         return {k: v.to(self.device, non_blocking=True) for k, v in batch.items()}
@@ -346,7 +384,7 @@ def fit(model: nn.Module, loss: nn.Module, train_set: Dataset, valid_set: Datase
         positions=None, run_dir: str | os.PathLike, epochs: int = 50, batch_size: int = 64,
         lr: float = 3e-4, weight_decay: float = 0.0, optimizer: str = "adamw",
         patience: int = 10, device: str | torch.device = "cpu", seed: int = 0,
-        num_workers: int = 0, amp: bool = False, progress: bool = True,
+        num_workers: int = 0, amp: bool | str = "none", progress: bool = True,
         resume: bool = True, max_grad_norm: float | None = None,
         deterministic: bool = False) -> FitResult:
     """Train ``model`` with ``loss``, early-stopping on the validation loss.
@@ -382,8 +420,9 @@ def fit(model: nn.Module, loss: nn.Module, train_set: Dataset, valid_set: Datase
         the global random state is restored when ``fit`` returns.
     num_workers : int
         DataLoader worker processes.
-    amp : bool
-        Mixed precision (float16 with loss scaling on GPU, bfloat16 on CPU).
+    amp : {"none", "bf16", "fp16"} or bool
+        Mixed precision: autocast to bfloat16, or to float16 with a gradient scaler
+        (loss scaling); True is "fp16" on CUDA and "bf16" elsewhere, False "none".
     progress : bool
         Show a tqdm bar over epochs.
     resume : bool
@@ -422,6 +461,9 @@ def fit(model: nn.Module, loss: nn.Module, train_set: Dataset, valid_set: Datase
     """
     _check_inputs(model, train_set, valid_set, optimizer, epochs, batch_size, lr, patience)
     run_dir, device, info = Path(run_dir), torch.device(device), get_info()
+    amp = amp_mode(amp, device)
+    if device.type == "cuda" and device.index is None:  # torchrun: this process's device
+        device = torch.device("cuda", torch.cuda.current_device())
     run_dir.mkdir(parents=True, exist_ok=True)
     model.to(device)
     loss.to(device)
@@ -431,7 +473,8 @@ def fit(model: nn.Module, loss: nn.Module, train_set: Dataset, valid_set: Datase
     cuda = [device.index or 0] if device.type == "cuda" else []
     python_state = random.getstate()  # fork_rng keeps torch's; the caller's Python one too
     try:
-        with torch.random.fork_rng(devices=cuda), _deterministic(device, deterministic):
+        with (torch.random.fork_rng(devices=cuda), _deterministic(device, deterministic),
+              synced_batch_norm(model)):
             torch.manual_seed(seed)
             state = _start_state(run_dir, model, loss, opt, hparams, device, resume)
             runner = _Runner(model, loss, positions, device, amp, max_grad_norm, run_dir, info)
@@ -499,8 +542,7 @@ def _train(runner: _Runner, opt, state: dict, train_set, valid_set, *, batch_siz
         bar.set_postfix(train=f"{train_loss:.4f}", valid=f"{valid_loss:.4f}")
         if info.is_main:
             _save(runner, opt, state, hparams, improved)
-        if is_distributed():
-            torch.distributed.barrier()
+        barrier()  # rank 0 has written the epoch's checkpoints
 
 
 def _save(runner: _Runner, opt, state: dict, hparams: dict, improved: bool) -> None:
@@ -515,4 +557,4 @@ def _save(runner: _Runner, opt, state: dict, hparams: dict, improved: bool) -> N
     _write_metrics(run_dir, state["history"])
 
 
-__all__ = ["OPTIMIZERS", "FitResult", "fit", "make_loader", "predict_batch"]
+__all__ = ["AMP", "OPTIMIZERS", "amp_mode", "FitResult", "fit", "make_loader", "predict_batch"]
