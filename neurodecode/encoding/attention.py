@@ -71,6 +71,10 @@ def window_decisions(
     Parameters
     ----------
     reconstruction, attended, unattended : array of shape (n_times,)
+        Reconstructed envelope and the two speakers' envelopes, on one clock.
+    n_window : int
+        Samples per decision window (``round(window_s * sfreq)`` for a window of
+        ``window_s`` seconds); the trailing ``n_times % n_window`` samples are dropped.
 
     Returns
     -------
@@ -94,19 +98,22 @@ def window_decisions(
 class AttentionResult:
     """Result of :func:`decode_attention`.
 
-    Attributes
+    Parameters
     ----------
     window_s : array of shape (n_windows,)
         Decision window lengths in seconds.
     accuracy : array of shape (n_windows,)
-        Fraction of correct decisions over all held-out windows.
+        Fraction of correct decisions over all held-out windows (NaN for a window
+        longer than every trial).
     n_decisions : array of int, shape (n_windows,)
+        Number of held-out decision windows at each length, summed over trials.
     chance_upper : array of shape (n_windows,)
         Upper 95 % bound of the accuracy of a coin flip with as many decisions (binomial).
     reconstruction_r : array of shape (n_trials,)
         Held-out correlation of the reconstruction with the attended envelope per trial.
     mesd : MESDResult or None
-        The minimal expected switch duration (None when no accuracy exceeds 0.5).
+        The minimal expected switch duration over the windows whose accuracy exceeds
+        0.5 (None when none does).
     """
 
     window_s: np.ndarray
@@ -194,12 +201,12 @@ def _binomial_upper(n: int, level: float = 0.95) -> float:
 class MESDResult:
     """Result of :func:`minimal_expected_switch_duration`.
 
-    Attributes
+    Parameters
     ----------
     mesd : float
         Minimal expected switch duration in seconds.
     window_s : float
-        The decision window length achieving it.
+        The decision window length achieving it, in seconds.
     accuracy : float
         The (interpolated) accuracy at that window.
     n_states : int
@@ -217,8 +224,31 @@ def optimal_n_states(p: float, n_min: int = 5, p0: float = 0.8, comfort: float =
 
     The chain moves one state towards the attended speaker with probability ``p`` and
     back with ``1 - p`` (its stationary law is ``pi_i ~ (p / (1 - p))^i``). ``N`` is
-    the smallest number of states for which the lowest state ``k`` with
+    the smallest number of states for which the highest state ``k`` with
     ``P(state >= k) >= p0`` satisfies ``(k - 1) / (N - 1) >= comfort``.
+
+    Parameters
+    ----------
+    p : float
+        Decision accuracy (probability of a correct decision), in (0.5, 1).
+    n_min : int
+        Fewest states considered (>= 2).
+    p0 : float
+        Required probability, in (0, 1], of being in the comfort region (states
+        ``>= k``) in the stationary regime.
+    comfort : float
+        Lower bound of the comfort region as a fraction of the chain, in [0, 1].
+
+    Returns
+    -------
+    n_states : int
+        The number of states ``N`` (``n_min <= N < 10000``).
+
+    Raises
+    ------
+    ValueError
+        When no chain of fewer than 10000 states reaches the comfort region (``p`` too
+        close to 0.5).
     """
     r = p / (1 - p)
     n = n_min
@@ -239,8 +269,25 @@ def expected_switch_duration(window_s: float, p: float, n_states: int,
     """Expected time to reach the comfort state ``k_c = ceil(comfort (N - 1) + 1)``.
 
     Starting states ``1..k_c - 1`` are drawn from the stationary law of the chain before
-    the switch (``~ r^-i``); mean hitting times solve the chain's linear system with a
-    reflecting lowest state; each step lasts one decision window.
+    the switch (``~ r^-i`` with ``r = p / (1 - p)``); mean hitting times solve the
+    chain's linear system with a reflecting lowest state; each step lasts one decision
+    window.
+
+    Parameters
+    ----------
+    window_s : float
+        Decision window length in seconds (the duration of one step of the chain).
+    p : float
+        Decision accuracy at that window, in (0.5, 1).
+    n_states : int
+        States ``N`` of the gain-control Markov chain (e.g. from :func:`optimal_n_states`).
+    comfort : float
+        Lower bound of the comfort region as a fraction of the chain, in [0, 1].
+
+    Returns
+    -------
+    esd : float
+        Expected switch duration in seconds (0 when ``k_c = 1``).
     """
     k = int(np.ceil(comfort * (n_states - 1) + 1))
     if k == 1:
@@ -274,6 +321,12 @@ def minimal_expected_switch_duration(
         Decision window lengths in seconds (> 0).
     accuracy : array of shape (n_windows,)
         Accuracy at each window, in [0, 1]; points at or below 0.5 are left out (warned).
+    n_min : int
+        Fewest states of the Markov chain (see :func:`optimal_n_states`).
+    p0 : float
+        Required probability of being in the comfort region (see :func:`optimal_n_states`).
+    comfort : float
+        Lower bound of the comfort region as a fraction of the chain, in [0, 1].
 
     Returns
     -------

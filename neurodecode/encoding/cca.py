@@ -125,10 +125,18 @@ class CCA(TransformerMixin, BaseEstimator):
     def transform(self, X: Any, Y: Any = None) -> Any:
         """Canonical variates ``X a`` (and ``Y b`` when ``Y`` is given).
 
+        Parameters
+        ----------
+        X : array of shape (n_samples, n_features_x)
+            Centred with the training mean ``x_mean_`` before projection.
+        Y : array of shape (n_samples, n_features_y) or None
+            Centred with ``y_mean_``; ``None`` returns the X variates only.
+
         Returns
         -------
         x_scores : array of shape (n_samples, n_components)
-        y_scores : array of shape (n_samples, n_components), only when ``Y`` is given
+        y_scores : array of shape (n_samples, n_components)
+            Only when ``Y`` is given (then a tuple ``(x_scores, y_scores)`` is returned).
         """
         check_is_fitted(self, "x_weights_")
         x = np.asarray(X, dtype=np.float64)
@@ -140,7 +148,19 @@ class CCA(TransformerMixin, BaseEstimator):
         return x_scores, ((y[:, None] if y.ndim == 1 else y) - self.y_mean_) @ self.y_weights_
 
     def score(self, X: Any, Y: Any) -> np.ndarray:
-        """Correlation of each pair of canonical variates on (held-out) data, (n_components,)."""
+        """Correlation of each pair of canonical variates on (held-out) data.
+
+        Parameters
+        ----------
+        X : array of shape (n_samples, n_features_x)
+        Y : array of shape (n_samples, n_features_y)
+
+        Returns
+        -------
+        correlations : array of shape (n_components,)
+            Pearson correlation of ``X a_k`` with ``Y b_k`` per component (0 where a
+            variate is constant).
+        """
         xs, ys = self.transform(X, Y)
         xs, ys = xs - xs.mean(0), ys - ys.mean(0)
         denom = np.sqrt((xs**2).sum(0) * (ys**2).sum(0))
@@ -151,7 +171,7 @@ class CCA(TransformerMixin, BaseEstimator):
 class CCAResult:
     """Result of :func:`cross_validated_cca`.
 
-    Attributes
+    Parameters
     ----------
     fold_correlations : array of shape (n_folds, n_components)
         Held-out correlation of each canonical pair in each fold.

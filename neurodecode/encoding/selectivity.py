@@ -34,7 +34,7 @@ from .._validation import check_finite, check_positive
 class Selectivity:
     """Preferred stimuli (or candidates) of each voxel.
 
-    Attributes
+    Parameters
     ----------
     indices : array of int, shape (n_voxels, top_k)
         Stimuli in decreasing order of preference.
@@ -44,7 +44,9 @@ class Selectivity:
     labels : array of shape (n_voxels, top_k) or None
         Names of those stimuli, when given.
     projected : array of shape (n_voxels, n_features) or None
-        Softmax projection of the weights onto the candidates (:func:`project_weights`).
+        Softmax projection of the weights onto the candidates: the softmax-weighted mean
+        of the unit-norm candidate features (:func:`project_weights`; None from
+        :func:`preferred_stimuli`).
     """
 
     indices: np.ndarray

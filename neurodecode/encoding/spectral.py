@@ -40,22 +40,26 @@ from .._validation import check_finite, check_positive
 class CoherenceResult:
     """Result of :func:`stimulus_response_coherence`.
 
-    Attributes
+    Parameters
     ----------
     freqs : array of shape (n_freqs,)
+        Frequencies in Hz (the Fourier frequencies of one epoch within the band).
     coherence : array of shape (n_channels, n_freqs)
-        Magnitude-squared coherence between the stimulus and each channel.
-    null_low, null_high : array of shape (n_channels, n_freqs)
-        Percentile band of the coherence under circularly shifted stimuli.
+        Magnitude-squared coherence between the stimulus and each channel, in [0, 1].
+    null_low, null_high : arrays of shape (n_channels, n_freqs)
+        Central ``ci`` percentile band (the ``(1 - ci) / 2`` and ``(1 + ci) / 2``
+        quantiles) of the coherence under circularly shifted stimuli.
     pvalue : array of shape (n_channels, n_freqs)
         ``(1 + #{null >= observed}) / (1 + n_surrogates)``.
     null_max : array of shape (n_channels,)
         Upper ``ci`` quantile of the surrogates' maximum over frequencies: a coherence
         above it is significant with the family-wise error over frequencies controlled.
     stimulus_psd : array of shape (n_freqs,)
+        Multitaper power spectral density of the stimulus (units^2 / Hz).
     response_psd : array of shape (n_channels, n_freqs)
-        Multitaper power spectral densities (units^2 / Hz).
+        Multitaper power spectral density of each channel (units^2 / Hz).
     ch_names : list of str
+        Channel names, length n_channels (``"ch0"``, ``"ch1"`` ... when none were given).
     """
 
     freqs: np.ndarray
@@ -69,10 +73,17 @@ class CoherenceResult:
     ch_names: list
 
     def dominant_frequency(self, significant_only: bool = True) -> np.ndarray:
-        """Frequency of maximal coherence per channel, shape (n_channels,).
+        """Frequency of maximal coherence per channel.
 
-        With ``significant_only``, channels whose peak coherence does not exceed
-        ``null_max`` get NaN.
+        Parameters
+        ----------
+        significant_only : bool
+            Give NaN for the channels whose peak coherence does not exceed ``null_max``.
+
+        Returns
+        -------
+        freqs : array of shape (n_channels,)
+            Peak frequency in Hz per channel (NaN where not significant).
         """
         freqs = dominant_frequencies(self.coherence, self.freqs)
         if significant_only:

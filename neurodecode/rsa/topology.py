@@ -152,10 +152,10 @@ def topology_model_rdms(n_conditions: int, kinds: Any = TOPOLOGIES) -> dict[str,
 class TopologySelection:
     """Result of :func:`select_topology`.
 
-    Attributes
+    Parameters
     ----------
     names : list of str
-        Model names.
+        Model names, length n_models (the keys of ``models``, in order).
     similarity : array of shape (..., n_models)
         Similarity of the transformed data RDM(s) with each transformed model RDM.
     best : str or array of str of shape (...)

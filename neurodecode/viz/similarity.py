@@ -136,6 +136,26 @@ def plot_models_by_layers(
     """Models x layers heatmap of a one-column (or column-maximum) similarity map.
 
     Each cell shows its score and, for one-column maps, its CI; the best cell is boxed.
+
+    Parameters
+    ----------
+    result : SimilarityMapResult
+        A :class:`~neurodecode.similarity.SimilarityMapResult`; with more than one column
+        each row's maximum over the columns is drawn (see its ``grid``).
+    normalized : bool
+        Draw noise-ceiling-normalised scores (and intervals) when the result has them.
+    cmap : str
+        Matplotlib colour map.
+    title : str or None
+        Figure title.
+    fname : str, Path or None
+        Save the figure there when given (``.png``, ``.svg`` or ``.pdf``, from the suffix).
+    dpi : float
+        Resolution of the saved figure, in dots per inch.
+
+    Returns
+    -------
+    fig : matplotlib.figure.Figure
     """
     models, layers, table = result.grid(normalized)
     low: np.ndarray | None = None
@@ -193,6 +213,16 @@ def plot_coherence(
     result : CoherenceResult
     channels : sequence of int or None
         Channels to draw (default: the 4 with the highest peak coherence).
+    title : str or None
+        Figure title.
+    fname : str, Path or None
+        Save the figure there when given (``.png``, ``.svg`` or ``.pdf``, from the suffix).
+    dpi : float
+        Resolution of the saved figure, in dots per inch.
+
+    Returns
+    -------
+    fig : matplotlib.figure.Figure
     """
     coh = result.coherence
     picks = list(np.argsort(-coh.max(1))[:4]) if channels is None else list(channels)
@@ -225,7 +255,18 @@ def plot_canonical_correlations(
     Parameters
     ----------
     result : CCAResult
-        From :func:`neurodecode.encoding.cross_validated_cca`.
+        From :func:`neurodecode.encoding.cross_validated_cca`; the null band (the 2.5 and
+        97.5 percentiles of ``result.null``) is drawn when it has one.
+    title : str or None
+        Figure title.
+    fname : str, Path or None
+        Save the figure there when given (``.png``, ``.svg`` or ``.pdf``, from the suffix).
+    dpi : float
+        Resolution of the saved figure, in dots per inch.
+
+    Returns
+    -------
+    fig : matplotlib.figure.Figure
     """
     k = np.arange(1, result.correlations.size + 1)
     fig = new_figure((1.8 + 0.6 * k.size, 3.4), layout="constrained")
@@ -259,7 +300,24 @@ def plot_attention_accuracy(
     fname: str | Path | None = None,
     dpi: float = DEFAULT_DPI,
 ) -> Figure:
-    """Attention decoding accuracy vs decision window, chance bound and the MESD."""
+    """Attention decoding accuracy vs decision window, chance bound and the MESD.
+
+    Parameters
+    ----------
+    result : AttentionResult
+        From :func:`neurodecode.encoding.decode_attention`; accuracy is drawn in percent
+        against the window length in seconds (log axis), the MESD in the axes title.
+    title : str or None
+        Figure title.
+    fname : str, Path or None
+        Save the figure there when given (``.png``, ``.svg`` or ``.pdf``, from the suffix).
+    dpi : float
+        Resolution of the saved figure, in dots per inch.
+
+    Returns
+    -------
+    fig : matplotlib.figure.Figure
+    """
     fig = new_figure((5.0, 3.6), layout="constrained")
     ax = fig.add_subplot()
     ax.plot(result.window_s, 100 * result.accuracy, "o-", color="k", label="accuracy")
