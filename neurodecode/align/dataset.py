@@ -26,6 +26,7 @@ from ..exceptions import AlignmentError
 from ..io.recording import Recording
 from .scaling import SegmentScaler
 from .segments import Segments, apply_baseline, cut_windows, plan_windows
+from .splits import MIN_BLOCK_DURATION, block_of_windows, sentence_blocks
 from .store import RecordingStore
 
 logger = logging.getLogger("neurodecode")
@@ -50,11 +51,20 @@ class StreamedWindows:
     subjects : list of str
     sfreq, tmin : float
     width : int
-        Samples per window.
+        Samples per window (the window less the lag).
     baseline : (float or None, float) or None
     ch_names, ch_types : list of str
+        The union of the recordings' channels, in order of first appearance.
     pos_2d : array of shape (n_channels, 2) or None
+        Each channel's position (the mean over the recordings that have it).
     info : mne.Info or None
+    lag : int
+        Samples by which each brain window starts after its target (brain-to-stimulus lag).
+    channel_rows : list of int arrays or None
+        Per recording, the union rows of its channels; None when all share one list.
+    positions : list of arrays of shape (n_channels, 2) or None
+        Per recording, its positions on the union rows (NaN where it lacks the channel:
+        the spatial attention masks those); None when all share one list.
     """
 
     brains: list[np.ndarray]
@@ -69,6 +79,9 @@ class StreamedWindows:
     ch_types: list[str]
     pos_2d: np.ndarray | None
     info: Any = None
+    lag: int = 0
+    channel_rows: list[np.ndarray] | None = None
+    positions: list[np.ndarray] | None = None
 
     @property
     def n_features(self) -> int:
@@ -85,15 +98,17 @@ class StreamedWindows:
                         subjects=list(self.subjects), ch_names=[], modality="meeg")
 
     def brain_windows(self, meta: pd.DataFrame) -> np.ndarray:
-        """Baselined, unscaled brain windows of ``meta``'s rows, (n, n_channels, width)."""
-        out = np.empty((len(meta), len(self.ch_names), self.width), np.float32)
-        recs, starts = meta["recording"].to_numpy(), meta["start"].to_numpy()
+        """Baselined, unscaled brain windows of ``meta``'s rows, (n, n_channels, width);
+        zeros on the channels a recording lacks."""
+        out = np.zeros((len(meta), len(self.ch_names), self.width), np.float32)
+        recs, starts = meta["recording"].to_numpy(), meta["start"].to_numpy() + self.lag
         for i, (r, start) in enumerate(zip(recs, starts)):
             brain = self.brains[r]
-            out[i] = (brain.window(start, self.width) if hasattr(brain, "window")
-                      else cut_windows(brain, starts[i:i + 1], self.width)[0])
+            rows = slice(None) if self.channel_rows is None else self.channel_rows[r]
+            out[i, rows] = (brain.window(start, self.width) if hasattr(brain, "window")
+                            else cut_windows(brain, starts[i:i + 1], self.width)[0])
         if self.baseline is not None:
-            apply_baseline(out, self.tmin, self.sfreq, self.baseline)
+            apply_baseline(out, self.tmin + self.lag / self.sfreq, self.sfreq, self.baseline)
         return out
 
     def target_windows(self, meta: pd.DataFrame) -> np.ndarray:
@@ -180,9 +195,14 @@ class StreamedSegments(Dataset):
     def get_batch(self, indices) -> dict[str, torch.Tensor]:
         """Rows ``indices`` (n,) as a dict of tensors with a leading batch axis."""
         indices = np.asarray(indices, dtype=np.int64)
-        return {"brain": torch.from_numpy(self.brain(indices)),
-                "stimulus": torch.from_numpy(self.stimulus(indices)),
-                "subject": torch.from_numpy(self.subject[indices])}
+        batch = {"brain": torch.from_numpy(self.brain(indices)),
+                 "stimulus": torch.from_numpy(self.stimulus(indices)),
+                 "subject": torch.from_numpy(self.subject[indices])}
+        if self.windows.positions is not None:  # channel sets differ: per-window positions
+            recs = self.meta["recording"].to_numpy()[indices]
+            batch["positions"] = torch.from_numpy(
+                np.stack([self.windows.positions[r] for r in recs]).astype(np.float32))
+        return batch
 
     def __getitem__(self, index: int) -> dict[str, torch.Tensor]:
         return {k: v[0] for k, v in self.get_batch(np.array([index])).items()}
@@ -193,6 +213,8 @@ def make_streamed(recordings: Sequence[Recording], features: Any, store: Recordi
                   sfreq: float | None = 120.0,
                   baseline: tuple[float | None, float] | None = (None, 0.0),
                   delay: float = 0.0, max_pad: float = 0.1, chunk_duration: float = 100.0,
+                  offset: float = 0.0, train_on: Any = None, train_stride: float | None = None,
+                  block_duration: float = MIN_BLOCK_DURATION,
                   progress: bool = False) -> StreamedWindows:
     """Preprocess each recording once into ``store`` and plan its windows.
 
@@ -201,6 +223,21 @@ def make_streamed(recordings: Sequence[Recording], features: Any, store: Recordi
     ``StimulusFeatures`` shared by every recording (its timelines go to ``store`` too) or
     None.
 
+    Parameters
+    ----------
+    offset : float
+        Brain-to-stimulus lag (s, >= 0, shorter than the window): each brain window
+        starts ``offset`` after its target, both ``tmax - tmin - offset`` long
+        (brainmagick's ``offset_meg_ms``: 0.15 s).
+    train_on, train_stride : optional
+        When either is set, a second segmentation for training and validation (e.g.
+        ``train_on="sound", train_stride=0.5``: windows every 0.5 s of each sound); the
+        ``use`` column of ``meta`` is ``"test"`` for the ``on``/``stride`` windows and
+        ``"fit"`` for these (``"all"`` when unset).
+    block_duration : float
+        Sentence blocks are merged to this duration (s); the ``sentence`` column of
+        ``meta`` is the block holding each window (``""``: none), for ``by="sentence"``.
+
     Returns
     -------
     windows : StreamedWindows
@@ -208,53 +245,96 @@ def make_streamed(recordings: Sequence[Recording], features: Any, store: Recordi
     Raises
     ------
     ValueError
-        If ``recordings`` is empty or ``tmin >= tmax``.
+        If ``recordings`` is empty, ``tmin >= tmax`` or ``offset`` is negative or not
+        shorter than the window.
     AlignmentError
-        If the recordings do not share their channels, or an M/EEG recording's channels
-        have no 2-D positions (the spatial attention needs them).
+        If an M/EEG recording's channels have no 2-D positions (the spatial attention
+        needs them), or recordings of other channel sets share a channel of other type.
     """
     if not recordings:
         raise ValueError("recordings must be a non-empty list of Recording; got [].")
     if not tmin < tmax:
         raise ValueError(f"tmin must be smaller than tmax; got tmin={tmin!r}, tmax={tmax!r}.")
-    _check_channels(recordings)
+    if not 0 <= offset < tmax - tmin:
+        raise ValueError(f"offset (the brain-to-stimulus lag) must be >= 0 and shorter than "
+                         f"the window tmax - tmin = {tmax - tmin:g} s; got {offset!r}.")
+    union = _union_channels(recordings)
     if features is not None and hasattr(features, "store"):
         features.store = store
     subjects = list(dict.fromkeys(r.subject for r in recordings))
+    plan_kw = dict(tmin=tmin, tmax=tmax, sfreq=sfreq, delay=delay, max_pad=max_pad)
     brains, placements, metas, rate, width = [], [], [], 0.0, 0
     for i, rec in enumerate(tqdm(recordings, disable=not progress, desc="store", leave=False)):
-        plan = plan_windows(rec, tmin=tmin, tmax=tmax, on=on, stride=stride, sfreq=sfreq,
-                            delay=delay, max_pad=max_pad)
+        plan = plan_windows(rec, on=on, stride=stride, **plan_kw)
+        table = plan.table.assign(use="all")
+        if train_on is not None or train_stride is not None:
+            fit_plan = plan_windows(rec, on=train_on if train_on is not None else on,
+                                    stride=train_stride, **plan_kw)
+            table = pd.concat([table.assign(use="test"), fit_plan.table.assign(use="fit")],
+                              ignore_index=True)
+        blocks = sentence_blocks(rec.events, block_duration)
+        table["sentence"] = block_of_windows(blocks, table["onset"].to_numpy(float), tmax)
         brains.append(store.recording(rec, sfreq=None if plan.up == plan.down else sfreq,
                                       chunk_duration=chunk_duration))
         _release(rec)
         placements.append(None if features is None else features.placement(
             rec.events, brains[-1].shape[1], plan.sfreq))
-        metas.append(plan.table.assign(recording=i, recording_uid=rec.uid, subject=rec.subject,
-                                       subject_index=subjects.index(rec.subject)))
+        metas.append(table.assign(recording=i, recording_uid=rec.uid, subject=rec.subject,
+                                  subject_index=subjects.index(rec.subject)))
         rate, width = plan.sfreq, plan.width
     first = recordings[0]
+    lag = int(round(offset * rate))
     return StreamedWindows(brains, placements, pd.concat(metas, ignore_index=True), subjects,
-                           rate, tmin, width, None if first.modality == "fmri" else baseline,
-                           list(first.ch_names), list(first.ch_types), first.pos_2d, first.info)
+                           rate, tmin, width - lag, None if first.modality == "fmri" else baseline,
+                           union.names, union.types, union.pos_2d, first.info, lag,
+                           union.rows, union.positions)
 
 
-def _check_channels(recordings: Sequence[Recording]) -> None:
-    first = recordings[0]
+@dataclass
+class _Union:
+    """The union of the recordings' channels (``rows``/``positions`` None when all share)."""
+
+    names: list[str]
+    types: list[str]
+    pos_2d: np.ndarray | None
+    rows: list[np.ndarray] | None
+    positions: list[np.ndarray] | None
+
+
+def _union_channels(recordings: Sequence[Recording]) -> _Union:
+    """Pad recordings of other channel sets (bad channels, other systems) to their union;
+    each recording keeps its own positions, NaN on the channels it lacks."""
     for rec in recordings:
-        if list(rec.ch_names) != list(first.ch_names):
-            raise AlignmentError(
-                f"recording of subject {rec.subject!r} (session {rec.session!r}) has "
-                f"{rec.n_channels} channels that differ from the first recording's "
-                f"{first.n_channels}; streamed decoding needs one channel list (pick the "
-                "common channels when reading)."
-            )
         if rec.modality == "meeg" and rec.pos_2d is None:
             raise AlignmentError(
                 f"recording of subject {rec.subject!r} (session {rec.session!r}) has "
                 "channels with no positions (pos_2d is None); the spatial attention needs "
                 "2-D sensor positions: set a montage or read a file with digitised sensors."
             )
+    first = recordings[0]
+    if all(list(r.ch_names) == list(first.ch_names) for r in recordings):
+        return _Union(list(first.ch_names), list(first.ch_types), first.pos_2d, None, None)
+    types: dict[str, str] = {}
+    for rec in recordings:
+        for name, kind in zip(rec.ch_names, rec.ch_types):
+            if types.setdefault(name, kind) != kind:
+                raise AlignmentError(
+                    f"channel {name!r} is of type {kind!r} in the recording of subject "
+                    f"{rec.subject!r} and {types[name]!r} in another; recordings of other "
+                    "systems must name their channels apart.")
+    names = list(types)
+    index = {n: k for k, n in enumerate(names)}
+    rows = [np.array([index[n] for n in rec.ch_names], np.int64) for rec in recordings]
+    positions = []
+    for rec, r in zip(recordings, rows):
+        pos = np.full((len(names), 2), np.nan)
+        if rec.pos_2d is not None:
+            pos[r] = rec.pos_2d
+        positions.append(pos)
+    logger.info("recordings have %d distinct channel sets: padded to the union of %d channels",
+                len({tuple(rec.ch_names) for rec in recordings}), len(names))
+    return _Union(names, [types[n] for n in names], np.nanmean(np.stack(positions), axis=0),
+                  rows, positions)
 
 
 def _release(rec: Recording) -> None:
