@@ -83,6 +83,11 @@ class SegmentsConfig:
     delay: float = 0.0
     max_pad: float = 0.1
     reduction: str | None = None  # fMRI windows -> patterns: mean | tr:<k> | hrf (items)
+    # decoding (align.dataset.make_streamed):
+    offset: float = 0.0  # brain-to-stimulus lag (s): the brain window starts this much later
+    train_on: Any = None  # with train_stride: the training/validation windows' segmentation
+    train_stride: float | None = None  # (e.g. sound + 0.5 s); test windows stay on `on`
+    block_duration: float = 6.0  # split.by=sentence: sentences merged to blocks of >= this (s)
 
 
 @dataclass(frozen=True)
@@ -94,6 +99,7 @@ class SplitConfig:
     valid_size: float = 0.1
     allow_shared_stimuli: bool = False
     test_conditions: tuple[str, ...] = ()  # item decoding: the dataset's test partition
+    seed: int | None = None  # seed of the group assignment (None: the recipe's seed)
 
 
 @dataclass(frozen=True)
@@ -130,7 +136,7 @@ class TrainingConfig:
     weight_decay: float = 0.0
     optimizer: str = "adamw"
     patience: int = 10
-    device: str = "cpu"
+    device: str = "cpu"  # or "cuda", "cuda:1", ...; "auto" (decoding): cuda when available
     num_workers: int = 0
     amp: bool = False
     deterministic: bool = False  # True: bit-identical on any number of CPU threads (4-6x slower)
@@ -413,6 +419,10 @@ _RANGES = {
     "segments.sfreq": (_positive, "> 0 Hz (or null to keep the recording's rate)"),
     "segments.stride": (_positive, "> 0 seconds (or null)"),
     "segments.max_pad": (_non_negative, ">= 0 seconds"),
+    "segments.offset": (_non_negative, ">= 0 seconds, shorter than tmax - tmin"),
+    "segments.train_stride": (_positive, "> 0 seconds (or null)"),
+    "segments.block_duration": (_non_negative, ">= 0 seconds"),
+    "split.seed": (_non_negative, ">= 0 (or null for the recipe's seed)"),
     "split.test_size": (_fraction, "a fraction in (0, 1)"),
     "split.valid_size": (_fraction, "a fraction in (0, 1)"),
     "scaling.clamp": (_positive, "> 0 (or null for no clamping)"),
@@ -479,6 +489,11 @@ def _check_ranges(recipe: Recipe, path: Path) -> None:
         a, b = _get(recipe, low), _get(recipe, high)
         if a is not None and b is not None and not a < b:
             raise ConfigError(f"{path.name}: {low} ({a}) must be < {high} ({b}).")
+    seg = recipe.segments
+    if seg.offset >= seg.tmax - seg.tmin:
+        raise ConfigError(f"{path.name}: segments.offset={seg.offset!r} (the brain-to-stimulus "
+                          f"lag) is not shorter than the window tmax - tmin = "
+                          f"{seg.tmax - seg.tmin:g} s; expected a lag < the window.")
     split = recipe.split
     if split.test_size + split.valid_size >= 1:
         raise ConfigError(f"{path.name}: split.test_size + split.valid_size = "

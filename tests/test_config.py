@@ -158,3 +158,10 @@ def test_config_defaults_are_the_library_defaults():
     for name in ("tmin", "tmax", "sfreq", "baseline", "delay", "max_pad", "stride", "on"):
         if name in seg_defaults and seg_defaults[name].default is not inspect.Parameter.empty:
             assert getattr(SegmentsConfig(), name) == seg_defaults[name].default, name
+
+
+def test_lag_longer_than_the_window_is_an_error(tmp_path):
+    with pytest.raises(ConfigError, match=r"segments.offset=3.5 .* not shorter than the window"):
+        load_recipe(_write(tmp_path, "segments: {tmin: -0.5, tmax: 2.5, offset: 3.5}\n"))
+    with pytest.raises(ConfigError, match=r"segments.offset=-0.1 is out of range"):
+        load_recipe(_write(tmp_path, "segments: {offset: -0.1}\n"))

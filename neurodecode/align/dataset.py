@@ -230,10 +230,11 @@ def make_streamed(recordings: Sequence[Recording], features: Any, store: Recordi
         starts ``offset`` after its target, both ``tmax - tmin - offset`` long
         (brainmagick's ``offset_meg_ms``: 0.15 s).
     train_on, train_stride : optional
-        When either is set, a second segmentation for training and validation (e.g.
-        ``train_on="sound", train_stride=0.5``: windows every 0.5 s of each sound); the
-        ``use`` column of ``meta`` is ``"test"`` for the ``on``/``stride`` windows and
-        ``"fit"`` for these (``"all"`` when unset).
+        When either is set, a second segmentation for training and validation: windows
+        every ``train_stride`` s of the events ``train_on`` selects (default ``on``), or,
+        with ``train_on="sentence"``, of each sentence block (brainmagick: every 0.5 s,
+        test on word onsets). The ``use`` column of ``meta`` is ``"test"`` for the
+        ``on``/``stride`` windows and ``"fit"`` for these (``"all"`` when unset).
     block_duration : float
         Sentence blocks are merged to this duration (s); the ``sentence`` column of
         ``meta`` is the block holding each window (``""``: none), for ``by="sentence"``.
@@ -267,12 +268,11 @@ def make_streamed(recordings: Sequence[Recording], features: Any, store: Recordi
     for i, rec in enumerate(tqdm(recordings, disable=not progress, desc="store", leave=False)):
         plan = plan_windows(rec, on=on, stride=stride, **plan_kw)
         table = plan.table.assign(use="all")
-        if train_on is not None or train_stride is not None:
-            fit_plan = plan_windows(rec, on=train_on if train_on is not None else on,
-                                    stride=train_stride, **plan_kw)
-            table = pd.concat([table.assign(use="test"), fit_plan.table.assign(use="fit")],
-                              ignore_index=True)
         blocks = sentence_blocks(rec.events, block_duration)
+        if train_on is not None or train_stride is not None:
+            fit_table = _fit_windows(rec, blocks, train_on, train_stride, on, plan_kw)
+            table = pd.concat([table.assign(use="test"), fit_table.assign(use="fit")],
+                              ignore_index=True)
         table["sentence"] = block_of_windows(blocks, table["onset"].to_numpy(float), tmax)
         brains.append(store.recording(rec, sfreq=None if plan.up == plan.down else sfreq,
                                       chunk_duration=chunk_duration))
@@ -288,6 +288,37 @@ def make_streamed(recordings: Sequence[Recording], features: Any, store: Recordi
                            rate, tmin, width - lag, None if first.modality == "fmri" else baseline,
                            union.names, union.types, union.pos_2d, first.info, lag,
                            union.rows, union.positions)
+
+
+def _fit_windows(rec: Recording, blocks: pd.DataFrame, train_on: Any,
+                 train_stride: float | None, on: Any, plan_kw: dict) -> pd.DataFrame:
+    """The training/validation windows of ``rec`` (``make_streamed``'s second segmentation)."""
+    if train_on != "sentence":
+        return plan_windows(rec, on=on if train_on is None else train_on, stride=train_stride,
+                            **plan_kw).table
+    width = plan_kw["tmax"] - plan_kw["tmin"]
+    long = blocks[blocks["stop"] - blocks["start"] >= width - 1e-9]
+    if long.empty:
+        raise AlignmentError(
+            f"train_on='sentence': no sentence block of subject {rec.subject!r} (session "
+            f"{rec.session!r}) lasts the window of {width:g} s ({len(blocks)} blocks); "
+            "lower segments.tmax - tmin, raise segments.block_duration or train on sounds.")
+    events = pd.DataFrame({"onset": long["start"].to_numpy(float),
+                           "duration": (long["stop"] - long["start"]).to_numpy(float),
+                           "kind": "trial", "condition": "sentence", "text": "",
+                           "block": long["block"].to_numpy(), "value": np.nan,
+                           "stimulus": long["stimulus"].to_numpy()})
+    return plan_windows(_WithEvents(rec, events), on=None, stride=train_stride, **plan_kw).table
+
+
+class _WithEvents:
+    """A recording seen with other events (planning windows reads nothing else of it)."""
+
+    def __init__(self, rec: Recording, events: pd.DataFrame) -> None:
+        self._rec, self.events = rec, events
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._rec, name)
 
 
 @dataclass

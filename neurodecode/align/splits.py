@@ -29,7 +29,8 @@ def split_segments(segments: Segments, by: str = "block", *, test_size: float = 
     """Split segments into train, valid and test without leakage.
 
     Groups (blocks, stories, runs or sentences) are assigned whole to one split, in the
-    same way for every subject. Then (1) every window that shares a brain sample with a
+    same way for every subject. With a ``use`` column (``make_streamed``'s second
+    segmentation), test keeps the ``"test"`` windows and train/valid the ``"fit"`` ones. Then (1) every window that shares a brain sample with a
     window of another split (it straddles a boundary) is dropped, so no sample of a
     recording lies in two splits; (2) unless ``allow_shared_stimuli``, windows of train
     and valid whose stimulus also appears in test are dropped.
@@ -79,7 +80,8 @@ def split_segments(segments: Segments, by: str = "block", *, test_size: float = 
             f"assignment names group(s) {unknown} that no segment has (by={by!r}); the "
             f"groups are {sorted(set(groups))[:20]}."
         )
-    labels = np.array([split_of.get(g, "train") for g in groups])
+    labels = np.array([split_of.get(g, "train") for g in groups], dtype=object)
+    labels[~_wanted(segments.meta, labels)] = "none"  # the other segmentation's windows
     keep = (_by_priority(segments, labels) if SPLIT_BY[by] is None
             else _non_overlapping(segments, labels))
     if by == "sentence":
@@ -97,13 +99,24 @@ def split_segments(segments: Segments, by: str = "block", *, test_size: float = 
                    if assignment is not None else
                    f"{len(np.unique(groups))} groups, test_size={test_size}, "
                    f"valid_size={valid_size}; use more groups, another 'by', or an explicit "
-                   "assignment")
+                   "assignment" + ("; sentence blocks go to splits by a hash, so few blocks "
+                                   "may leave a split empty: try another split seed"
+                                   if by == "sentence" else ""))
             raise AlignmentError(f"split {name!r} would be empty (by={by!r}): {why}.")
         out[name] = segments.select(index)
     dropped = int((~keep).sum())
     if dropped:
         logger.info("split_segments dropped %d window(s) to avoid leakage.", dropped)
     return out
+
+
+def _wanted(meta, labels: np.ndarray) -> np.ndarray:
+    """Whether each window belongs to its split's segmentation (``meta["use"]``: ``"test"``
+    windows serve the test split, ``"fit"`` windows train and valid, ``"all"`` every one)."""
+    if "use" not in meta.columns:
+        return np.ones(len(labels), dtype=bool)
+    use = meta["use"].astype(str).to_numpy()
+    return (use == "all") | np.where(labels == "test", use == "test", use == "fit")
 
 
 def _groups(segments: Segments, by: str) -> np.ndarray:
@@ -192,39 +205,47 @@ def sentence_blocks(events: pd.DataFrame, min_duration: float = MIN_BLOCK_DURATI
     -------
     blocks : DataFrame
         One row per block: ``start`` and ``stop`` (s; a block reaches the next block of
-        its sound) and ``uid``, the block's words, the same for every subject who heard it.
+        its sound), ``uid`` (the block's words, the same for every subject who heard it),
+        ``block`` and ``stimulus`` (its sound).
     """
     words = events[events["kind"] == "word"]
     if words.empty:
-        return pd.DataFrame({"start": [], "stop": [], "uid": []})
+        return pd.DataFrame(columns=["start", "stop", "uid", "block", "stimulus"])
     key = next((c for c in ("sentence", "sequence_id") if c in words.columns), None)
     ident = words["block"].astype(str) + "|" + (words[key].astype(str) if key else "")
     run = (ident != ident.shift()).cumsum().to_numpy()
     ends = (words["onset"] + words["duration"]).to_numpy()
-    sentences = [(words["onset"].to_numpy()[run == k][0], ends[run == k].max(),
-                  " ".join(words["text"].astype(str).to_numpy()[run == k]),
-                  ident.to_numpy()[run == k][0].split("|")[0]) for k in np.unique(run)]
-    return pd.DataFrame(_merge(sentences, min_duration), columns=["start", "stop", "uid"])
+    onsets, texts = words["onset"].to_numpy(float), words["text"].astype(str).to_numpy()
+    sounds = words["block"].astype(str).to_numpy()
+    stimuli = (words["stimulus"].astype(str).to_numpy() if "stimulus" in words.columns
+               else np.full(len(words), ""))
+    sentences = []
+    for k in np.unique(run):
+        sel = np.flatnonzero(run == k)
+        sentences.append([onsets[sel[0]], ends[sel].max(), " ".join(texts[sel]),
+                          sounds[sel[0]], stimuli[sel[0]]])
+    return pd.DataFrame(_merge(sentences, min_duration),
+                        columns=["start", "stop", "uid", "block", "stimulus"])
 
 
-def _merge(sentences: list[tuple], min_duration: float) -> list[list]:
+def _merge(sentences: list[list], min_duration: float) -> list[list]:
     """Merge consecutive sentences of one sound to ``min_duration``; stops reach the next."""
-    blocks: list[list] = []  # start, stop, uid, sound, closed
-    for start, stop, text, sound in sentences:
+    blocks: list[list] = []  # start, stop, uid, sound, stimulus, long enough
+    for start, stop, text, sound, stimulus in sentences:
         last = blocks[-1] if blocks else None
-        if last is not None and last[3] == sound and not last[4]:
+        if last is not None and last[3] == sound and not last[5]:
             last[1], last[2] = max(last[1], stop), f"{last[2]} {text}"
         else:
             if last is not None and last[3] == sound:
                 last[1] = max(last[1], start)
-            blocks.append([start, stop, text, sound, False])
-        blocks[-1][4] = blocks[-1][1] - blocks[-1][0] >= min_duration
+            blocks.append([start, stop, text, sound, stimulus, False])
+        blocks[-1][5] = blocks[-1][1] - blocks[-1][0] >= min_duration
     for i in range(len(blocks) - 1, 0, -1):  # a short tail joins the block before it
         prev, cur = blocks[i - 1], blocks[i]
-        if not cur[4] and prev[3] == cur[3]:
+        if not cur[5] and prev[3] == cur[3]:
             prev[1], prev[2] = cur[1], f"{prev[2]} {cur[2]}"
             del blocks[i]
-    return [[b[0], b[1], b[2]] for b in blocks]
+    return [b[:5] for b in blocks]
 
 
 def block_of_windows(blocks: pd.DataFrame, onsets: np.ndarray, tmax: float) -> np.ndarray:

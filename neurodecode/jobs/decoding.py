@@ -123,19 +123,20 @@ def run_decoding(recipe: Recipe, run_dir: Path, *, progress: bool = True) -> dic
     scalers = windows.fit_scalers(split_meta["train"], recipe.scaling.method,
                                   recipe.scaling.clamp, seed=recipe.seed)
     sets = {k: windows.dataset(m, scalers) for k, m in split_meta.items()}
+    device = resolve_device(recipe.training.device)
 
     def make_model():
         return build_model(recipe, n_channels=len(windows.ch_names),
                            n_outputs=windows.n_features, n_subjects=len(windows.subjects))
     fit_kwargs = {f.name: getattr(recipe.training, f.name)
-                  for f in dataclasses.fields(recipe.training)}
+                  for f in dataclasses.fields(recipe.training)} | {"device": device}
     eval_kwargs: dict[str, Any] = dict(ks=recipe.evaluation.ks, pool_size=recipe.evaluation.pool_size,
                        n_bootstraps=recipe.evaluation.n_bootstraps, seed=recipe.seed,
-                       device=recipe.training.device)
+                       device=device)
     model, fitted, seconds = train_sets(make_model, build_loss(recipe), sets, windows.pos_2d,
                                         run_dir=run_dir, seed=recipe.seed, progress=progress,
                                         **fit_kwargs)
-    test = _test_windows(model, windows, sets["test"], recipe.training.device)
+    test = _test_windows(model, windows, sets["test"], device)
     result = score_windows(test.pred, test, **eval_kwargs)
     metrics = {**result.to_dict(), "training": {
         "best_epoch": fitted.best_epoch, "best_valid_loss": fitted.best_valid_loss,
@@ -158,16 +159,32 @@ def _stream(recordings, features, recipe: Recipe, run_dir: Path, progress: bool)
     return make_streamed(recordings, features, RecordingStore(run_dir / "store"),
                          tmin=seg.tmin, tmax=seg.tmax, on=seg.on, stride=seg.stride,
                          sfreq=seg.sfreq, baseline=seg.baseline, delay=seg.delay,
-                         max_pad=seg.max_pad, progress=progress)
+                         max_pad=seg.max_pad, offset=seg.offset, train_on=seg.train_on,
+                         train_stride=seg.train_stride, block_duration=seg.block_duration,
+                         progress=progress)
 
 
 def _split_windows(windows, recipe: Recipe) -> dict[str, pd.DataFrame]:
-    """The rows of ``windows.meta`` in each split (``split_segments`` on the metadata)."""
+    """The rows of ``windows.meta`` in each split (``split_segments`` on the metadata);
+    the validation rows shuffled once (seeded), so that each validation batch mixes
+    windows from across the split (brainmagick shuffles them) rather than neighbours."""
     cfg = recipe.split
+    seed = recipe.seed if cfg.seed is None else cfg.seed
     splits = split_segments(windows.as_segments(), by=cfg.by, test_size=cfg.test_size,
-                            valid_size=cfg.valid_size, seed=recipe.seed,
+                            valid_size=cfg.valid_size, seed=seed,
                             allow_shared_stimuli=cfg.allow_shared_stimuli)
-    return {name: s.meta for name, s in splits.items()}
+    out = {name: s.meta for name, s in splits.items()}
+    out["valid"] = out["valid"].sample(frac=1.0, random_state=recipe.seed)
+    return out
+
+
+def resolve_device(name: str) -> str:
+    """``"auto"``: ``"cuda"`` when a GPU is visible, else ``"cpu"``; any other name as is."""
+    if name != "auto":
+        return name
+    import torch
+
+    return "cuda" if torch.cuda.is_available() else "cpu"
 
 
 def train_sets(make_model: Callable[[], nn.Module], loss: nn.Module, sets: dict, positions, *,

@@ -209,3 +209,26 @@ def test_split_by_sentence_needs_sentence_blocks(rng):
     segs = make_segments(_recording(rng, "s1", {"a": 1.0}), on="word", **KW)
     with pytest.raises(AlignmentError, match="needs the column 'sentence'"):
         split_segments(segs, by="sentence")
+
+
+def test_fit_windows_every_half_second_of_each_sentence_block(tmp_path, rng):
+    rec = _recording(rng, "s1", {"a": 1.0, "b": 12.0})  # 8 words 0.9 s apart per sound
+    events = rec.events.assign(sequence_id=0)
+    words = events["kind"] == "word"
+    events.loc[words, "sequence_id"] = np.arange(words.sum()) // 2  # sentences of 2 words
+    rec = Recording(rec.data, SFREQ, events, "meeg", subject="s1", ch_names=rec.ch_names,
+                    ch_types=rec.ch_types, pos_2d=rec.pos_2d)
+    windows = make_streamed([rec], _features(rng), RecordingStore(tmp_path), on="word",
+                            train_on="sentence", train_stride=0.5, block_duration=1.5, **KW)
+    fit = windows.meta[windows.meta["use"] == "fit"]
+    assert len(fit) > 0 and (fit["sentence"] != "").all()  # each inside one block
+    assert set(fit["stimulus"]) == {"a", "b"}
+    from neurodecode.align import split_segments
+
+    splits = split_segments(windows.as_segments(), by="sentence", test_size=0.34,
+                            valid_size=0.2, seed=5)  # 4 blocks: a seed that fills all 3
+    assert (splits["test"].meta["use"] == "test").all()
+    assert (splits["train"].meta["use"] == "fit").all()
+    with pytest.raises(AlignmentError, match="no sentence block .* lasts the window"):
+        make_streamed([rec], None, RecordingStore(tmp_path), on="word", train_on="sentence",
+                      train_stride=0.5, block_duration=0.0, **dict(KW, tmax=3.0))
