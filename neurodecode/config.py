@@ -152,6 +152,9 @@ class EvaluationConfig:
     n_bootstraps: int = 1000
     average_repetitions: bool = True  # item decoding: mean test response per subject x item
     directions: tuple[str, ...] = ("brain_to_image",)  # item decoding; or image_to_brain
+    # named variants, each a map of recipe overrides ({"loss.name": "mse"}), run as
+    # independent jobs at each --seed and summarised as one table (neurodecode.executors)
+    compare: dict = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
