@@ -378,13 +378,16 @@ def candidate_ids(windows: StreamedWindows, meta: pd.DataFrame, resolution: floa
                   ) -> np.ndarray:
     """What each window's onset heard or saw: one id per stimulus position, shape (n,).
 
-    A window whose onset lies inside a placed sound is ``"<sound>@<offset>"`` (its
-    offset into the sound in units of ``resolution`` s), the same for every subject and
-    session that heard that sound; one inside an image (item) event is that image; any
-    other is its recording and sample (unique).
+    A window whose onset lies inside a placed sound is ``"<sound>@<offset>"``, the same
+    for every subject and session that heard that position: offsets into one sound that
+    lie within ``resolution`` s of each other (the same word, onsets rounded to other
+    samples in other recordings) are one position, named by the first (in units of
+    ``resolution``). One inside an image (item) event is that image; any other is its
+    recording and sample (unique).
     """
     ids = np.empty(len(meta), dtype=object)
     onsets = meta["onset"].to_numpy(float)
+    heard: dict[str, list[tuple[float, int]]] = {}
     for i, (r, onset, start) in enumerate(zip(meta["recording"].to_numpy(), onsets,
                                               meta["start"].to_numpy())):
         placement = windows.placements[r]
@@ -394,7 +397,14 @@ def candidate_ids(windows: StreamedWindows, meta: pd.DataFrame, resolution: floa
         elif placement.item:
             ids[i] = found[0]
         else:
-            ids[i] = f"{found[0]}@{int(round(found[1] / resolution))}"
+            heard.setdefault(found[0], []).append((float(found[1]), i))
+    for sound, offsets in heard.items():
+        offsets.sort()
+        first = offsets[0][0]
+        for k, (offset, i) in enumerate(offsets):
+            if k and offset - offsets[k - 1][0] > resolution:
+                first = offset  # a new position: further than resolution from the last
+            ids[i] = f"{sound}@{int(round(first / resolution))}"
     return ids.astype(str)
 
 

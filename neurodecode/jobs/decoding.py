@@ -93,7 +93,7 @@ class TestWindows:
 
     ``pred`` and ``target`` of shape (n, n_features, n_times); ``ids`` (n,) one candidate
     per stimulus position; ``groups`` (n,) the word of each window or None; ``subjects``
-    (n,) subject indices; ``pos_2d`` the sensor positions.
+    (n,) subject indices; ``pos_2d`` the sensor positions; ``meta`` the windows' rows.
     """
 
     pred: np.ndarray
@@ -102,6 +102,7 @@ class TestWindows:
     groups: np.ndarray | None
     subjects: np.ndarray
     pos_2d: np.ndarray | None
+    meta: pd.DataFrame | None = None
 
 
 def run_decoding(recipe: Recipe, run_dir: Path, *, progress: bool = True) -> dict:
@@ -212,7 +213,7 @@ def _test_windows(model: nn.Module, windows, test_set, device: str) -> TestWindo
                        target=test_set.stimulus(np.arange(len(test_set))),
                        ids=candidate_ids(windows, meta),
                        groups=meta["text"].astype(str).to_numpy() if words else None,
-                       subjects=test_set.subject, pos_2d=windows.pos_2d)
+                       subjects=test_set.subject, pos_2d=windows.pos_2d, meta=meta)
 
 
 def score_windows(pred: np.ndarray, test: TestWindows, *, ks: Sequence[int],
@@ -278,6 +279,8 @@ def _write_run_files(run_dir: Path, history: list[dict], model: nn.Module, test:
     rows = [{"k": k, "accuracy": curve.topk[k], "chance": curve.chance[k],
              "ci_lower": curve.ci[k][0], "ci_upper": curve.ci[k][1]} for k in ks]
     pd.DataFrame(rows).to_csv(run_dir / "retrieval.csv", index=False)
+    if test.meta is not None:  # what each test window heard, and its candidate
+        test.meta.assign(candidate=test.ids).to_csv(run_dir / "test_windows.csv", index=False)
     attention = getattr(model, "spatial", None)
     if attention is not None and test.pos_2d is not None:
         import torch

@@ -100,6 +100,17 @@ def test_one_candidate_per_word_position_across_subjects_and_sessions(tmp_path, 
     assert result.n_words == 5 and result.word_chance[1] == pytest.approx(1 / 5)
 
 
+def test_word_onsets_jittered_across_recordings_are_one_candidate(tmp_path, rng):
+    """Onsets a few ms apart (rounded to other samples, written with 4 decimals) that
+    straddle a 10 ms rounding boundary are still one word position."""
+    recs = [_recording(rng, f"s{s}", {"a": 1.0}) for s in range(4)]
+    for s, rec in enumerate(recs):
+        words = rec.events["kind"] == "word"
+        rec.events.loc[words, "onset"] += 0.005 + 0.002 * s  # 5, 7, 9, 11 ms later
+    windows = make_streamed(recs, _features(rng), RecordingStore(tmp_path), on="word", **KW)
+    assert len(np.unique(candidate_ids(windows, windows.meta))) == 8
+
+
 def test_recording_whose_channels_have_no_positions(tmp_path, rng):
     rec = _recording(rng, "s1", {"a": 1.0})
     rec.pos_2d = None
