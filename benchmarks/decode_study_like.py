@@ -11,8 +11,8 @@ the words are spread evenly over each sound (unpunctuated: sentences of 12 words
 
 ``brennan``: the same subjects' first session in Brennan & Hale's layout (FieldTrip
 ``S<NN>.mat``, ``proc/S<NN>.mat`` trl with its -150-sample offset, the word table
-``AliceChapterOne-EEG.csv``, ``audio/DownTheRabbitHoleFinal_SoundFile<k>.wav``), on 64
-simulated EEG channels (named 1..64, easycap-M10 positions).
+``AliceChapterOne-EEG.csv``, ``audio/DownTheRabbitHoleFinal_SoundFile<k>.wav``), on 60
+simulated EEG channels (the first 60 of 64, named 1..60 as on Brennan's easycap-M10).
 
 Each study is decoded by its shipped recipe through the CLI (``neurodecode run
 gwilliams2022_decoding --seeds ...``) with brainmagick's data path as shipped (0.15 s lag,
@@ -178,7 +178,7 @@ def write_brennan(root: Path, trials, subjects) -> Path:
     sfreq = 500.0
     for s, sub in enumerate(subjects):
         raw = sub.raw.copy().resample(sfreq, verbose="error")
-        eeg = raw.get_data(picks="eeg") * 1e6
+        eeg = raw.get_data(picks="eeg")[:60] * 1e6  # Brennan's 60 EEG channels
         labels = np.array([str(c + 1) for c in range(len(eeg))], dtype=object)  # easycap-M10
         savemat(root / f"S{s + 1:02d}.mat", {"raw": {"hdr": {"label": labels, "Fs": sfreq},
                                                      "trial": eeg, "fsample": sfreq}})
@@ -209,12 +209,15 @@ def run_recipe(name: str, root: Path, out: Path, args) -> dict:
 
 
 def word_positions(out: Path, variant: str, seed: int) -> tuple[int, int]:
-    """(unique test candidates, distinct word positions heard in the test split)."""
+    """(unique test candidates, distinct word positions heard in the test split).
+
+    A word position is counted without timing: the sound (``block``), the word and
+    which occurrence of that word in the sound it is (in onset order), in any recording.
+    """
     test = pd.read_csv(out / variant / f"seed{seed}" / "test_windows.csv")
-    keys = [c for c in ("story", "sound_id", "word_index") if c in test.columns]
-    if not keys:  # Brennan: the word's segment and its onset in the WAV
-        keys = ["block", "text", "sentence"]
-    return test["candidate"].nunique(), len(test.drop_duplicates(keys))
+    test = test.sort_values(["recording", "onset"])
+    test["occurrence"] = test.groupby(["recording", "block", "text"]).cumcount()
+    return test["candidate"].nunique(), len(test.drop_duplicates(["block", "text", "occurrence"]))
 
 
 def report(label: str, metrics: dict, out: Path, seed: int) -> str:
@@ -251,7 +254,7 @@ def main(argv=None) -> int:
         subjects = simulate(trials, args.subjects, args.snr_db, "eeg64")
         root = write_brennan(base / "brennan2019", trials, subjects)
         metrics = run_recipe("brennan2019_decoding", root, base / "run_brennan", args)
-        texts.append(report(f"Brennan layout ({args.subjects} subjects, 64-channel EEG, "
+        texts.append(report(f"Brennan layout ({args.subjects} subjects, 60-channel EEG, "
                             f"{args.snr_db:g} dB, {args.epochs} epochs, seeds {args.seeds})",
                             metrics, base / "run_brennan", args.seeds[0]))
     print("\n\n".join(texts))
