@@ -35,6 +35,15 @@ def _parser() -> argparse.ArgumentParser:
                      help="remove the run files of a neurodecode run directory first (a "
                           "folder that is not one is refused; default: resume a run of the "
                           "same recipe, refuse one of another recipe)")
+    run.add_argument("--seeds", type=int, nargs="+", default=None, metavar="SEED",
+                     help="run at each seed (and each evaluation.compare variant) and report "
+                          "mean and sd over seeds")
+    run.add_argument("--executor", choices=("local", "slurm"), default="local",
+                     help="how variants and seeds run: local (one after the other, "
+                          "resumable) or slurm (submitit)")
+    run.add_argument("--slurm-partition", default=None, help="SLURM partition (--executor slurm)")
+    run.add_argument("--slurm-gpus", type=int, default=1, help="GPUs per SLURM job")
+    run.add_argument("--slurm-time", type=int, default=24 * 60, help="minutes per SLURM job")
     plot = sub.add_parser("plot", help="redraw a run's figures and report")
     plot.add_argument("run_dir", type=Path)
     plot.add_argument("--formats", nargs="+", default=["png"], help="png, svg and/or pdf")
@@ -89,7 +98,10 @@ def _run(args: argparse.Namespace) -> int:
     from .rundir import completed_epochs
     from .training.distributed import cleanup_distributed
 
-    recipe = load_recipe(find_recipe(args.recipe), args.overrides)
+    path = find_recipe(args.recipe)
+    recipe = load_recipe(path, args.overrides)
+    if args.seeds is not None or recipe.evaluation.compare:
+        return _compare(args, path, recipe)
     if recipe.training.deterministic:  # MKL sums in one order on any number of threads
         os.environ.setdefault("MKL_CBWR", "AUTO,STRICT")  # (read when MKL first computes)
     out = args.out or Path("runs") / recipe.name
@@ -112,6 +124,22 @@ def _run(args: argparse.Namespace) -> int:
     print(json.dumps(_headline(metrics), indent=2))
     print(f"run directory: {out}\nreport: {out / 'report.html'}")
     return 0
+
+
+def _compare(args: argparse.Namespace, path: Path, recipe) -> int:
+    """Variants x seeds as independent jobs (``neurodecode.executors``)."""
+    from .executors import SlurmOptions, plan, run_comparison
+
+    out = args.out or Path("runs") / recipe.name
+    jobs = plan(path, recipe, args.seeds, out, args.overrides)
+    slurm = SlurmOptions(partition=args.slurm_partition, gpus=args.slurm_gpus,
+                         time_min=args.slurm_time)
+    metrics = run_comparison(path, jobs, out, executor=args.executor, slurm=slurm)
+    import pandas as pd
+
+    print(pd.read_csv(out / "table.csv").round(1).to_string(index=False))
+    print(f"comparison of {len(jobs)} job(s): {out / 'metrics.json'}, {out / 'report.html'}")
+    return 0 if metrics else 1
 
 
 def _headline(metrics: dict) -> dict:

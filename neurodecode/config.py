@@ -131,6 +131,11 @@ class SegmentsConfig:
     max_pad: float = _segments("max_pad")  # longest zero padding of a window past the recording's end (s)
     reduction: str | None = None  # fMRI windows -> patterns: mean | tr:<k> | hrf (items)
     allow_missing_conditions: bool = False  # a recording may lack some names of `on` (each found in one at least)
+    # decoding (align.dataset.make_streamed):
+    offset: float = 0.0  # brain-to-stimulus lag (s): the brain window starts this much later
+    train_on: Any = None  # with train_stride: the training/validation windows' segmentation
+    train_stride: float | None = None  # (e.g. sound + 0.5 s); test windows stay on `on`
+    block_duration: float = 6.0  # split.by=sentence: sentences merged to blocks of >= this (s)
 
 
 @dataclass(frozen=True)
@@ -142,6 +147,7 @@ class SplitConfig:
     valid_size: float = _split("valid_size")  # fraction of units in the validation split
     allow_shared_stimuli: bool = _split("allow_shared_stimuli")  # let one stimulus occur in two splits (leaks; off by default)
     test_conditions: tuple[str, ...] = ()  # item decoding: the dataset's test partition
+    seed: int | None = None  # seed of the group assignment (None: the recipe's seed)
 
 
 @dataclass(frozen=True)
@@ -178,7 +184,7 @@ class TrainingConfig:
     weight_decay: float = _fit("weight_decay")  # weight decay of the optimiser
     optimizer: str = _fit("optimizer")  # adamw | adam
     patience: int = _fit("patience")  # epochs without a better validation loss before stopping
-    device: str = _fit("device")  # cpu | cuda | cuda:<k>
+    device: str = _fit("device")  # cpu | cuda | cuda:<k> | auto (decoding: cuda when available)
     num_workers: int = _fit("num_workers")  # data-loader worker processes
     amp: str = _fit("amp")  # mixed precision: none | bf16 | fp16 (with a gradient scaler)
     deterministic: bool = _fit("deterministic")  # True: bit-identical on any number of CPU threads (4-6x slower)
@@ -194,6 +200,9 @@ class EvaluationConfig:
     n_bootstraps: int = _retrieval("n_bootstraps")  # bootstrap resamples of the confidence intervals
     average_repetitions: bool = True  # item decoding: mean test response per subject x item
     directions: tuple[str, ...] = ("brain_to_image",)  # item decoding; or image_to_brain
+    # named variants, each a map of recipe overrides ({"loss.name": "mse"}), run as
+    # independent jobs at each --seed and summarised as one table (neurodecode.executors)
+    compare: dict = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -461,6 +470,10 @@ _RANGES = {
     "segments.sfreq": (_positive, "> 0 Hz (or null to keep the recording's rate)"),
     "segments.stride": (_positive, "> 0 seconds (or null)"),
     "segments.max_pad": (_non_negative, ">= 0 seconds"),
+    "segments.offset": (_non_negative, ">= 0 seconds, shorter than tmax - tmin"),
+    "segments.train_stride": (_positive, "> 0 seconds (or null)"),
+    "segments.block_duration": (_non_negative, ">= 0 seconds"),
+    "split.seed": (_non_negative, ">= 0 (or null for the recipe's seed)"),
     "split.test_size": (_fraction, "a fraction in (0, 1)"),
     "split.valid_size": (_fraction, "a fraction in (0, 1)"),
     "scaling.clamp": (_positive, "> 0 (or null for no clamping)"),
@@ -527,6 +540,11 @@ def _check_ranges(recipe: Recipe, path: Path) -> None:
         a, b = _get(recipe, low), _get(recipe, high)
         if a is not None and b is not None and not a < b:
             raise ConfigError(f"{path.name}: {low} ({a}) must be < {high} ({b}).")
+    seg = recipe.segments
+    if seg.offset >= seg.tmax - seg.tmin:
+        raise ConfigError(f"{path.name}: segments.offset={seg.offset!r} (the brain-to-stimulus "
+                          f"lag) is not shorter than the window tmax - tmin = "
+                          f"{seg.tmax - seg.tmin:g} s; expected a lag < the window.")
     split = recipe.split
     if split.test_size + split.valid_size >= 1:
         raise ConfigError(f"{path.name}: split.test_size + split.valid_size = "

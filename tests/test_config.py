@@ -168,3 +168,10 @@ def test_recipe_digest_is_the_report_config_hash():
     recipe = load_recipe(REPO / "recipes" / "demo.yaml")
     assert report_hash is config_hash
     assert recipe.digest() == config_hash(recipe.to_dict()) == config_hash(recipe)
+
+
+def test_lag_longer_than_the_window_is_an_error(tmp_path):
+    with pytest.raises(ConfigError, match=r"segments.offset=3.5 .* not shorter than the window"):
+        load_recipe(_write(tmp_path, "segments: {tmin: -0.5, tmax: 2.5, offset: 3.5}\n"))
+    with pytest.raises(ConfigError, match=r"segments.offset=-0.1 is out of range"):
+        load_recipe(_write(tmp_path, "segments: {offset: -0.1}\n"))

@@ -26,6 +26,7 @@ from ..exceptions import AlignmentError
 from ..io.recording import Recording
 from .scaling import SegmentScaler
 from .segments import Segments, apply_baseline, check_conditions_found, cut_windows, plan_windows
+from .splits import MIN_BLOCK_DURATION, block_of_windows, sentence_blocks
 from .store import RecordingStore
 
 logger = logging.getLogger("neurodecode")
@@ -50,11 +51,20 @@ class StreamedWindows:
     subjects : list of str
     sfreq, tmin : float
     width : int
-        Samples per window.
+        Samples per window (the window less the lag).
     baseline : (float or None, float) or None
     ch_names, ch_types : list of str
+        The union of the recordings' channels, in order of first appearance.
     pos_2d : array of shape (n_channels, 2) or None
+        Each channel's position (the mean over the recordings that have it).
     info : mne.Info or None
+    lag : int
+        Samples by which each brain window starts after its target (brain-to-stimulus lag).
+    channel_rows : list of int arrays or None
+        Per recording, the union rows of its channels; None when all share one list.
+    positions : list of arrays of shape (n_channels, 2) or None
+        Per recording, its positions on the union rows (NaN where it lacks the channel:
+        the spatial attention masks those); None when all share one list.
     """
 
     brains: list[np.ndarray]
@@ -69,6 +79,9 @@ class StreamedWindows:
     ch_types: list[str]
     pos_2d: np.ndarray | None
     info: Any = None
+    lag: int = 0
+    channel_rows: list[np.ndarray] | None = None
+    positions: list[np.ndarray] | None = None
 
     @property
     def n_features(self) -> int:
@@ -85,15 +98,17 @@ class StreamedWindows:
                         subjects=list(self.subjects), ch_names=[], modality="meeg")
 
     def brain_windows(self, meta: pd.DataFrame) -> np.ndarray:
-        """Baselined, unscaled brain windows of ``meta``'s rows, (n, n_channels, width)."""
-        out = np.empty((len(meta), len(self.ch_names), self.width), np.float32)
-        recs, starts = meta["recording"].to_numpy(), meta["start"].to_numpy()
+        """Baselined, unscaled brain windows of ``meta``'s rows, (n, n_channels, width);
+        zeros on the channels a recording lacks."""
+        out = np.zeros((len(meta), len(self.ch_names), self.width), np.float32)
+        recs, starts = meta["recording"].to_numpy(), meta["start"].to_numpy() + self.lag
         for i, (r, start) in enumerate(zip(recs, starts)):
             brain = self.brains[r]
-            out[i] = (brain.window(start, self.width) if hasattr(brain, "window")
-                      else cut_windows(brain, starts[i:i + 1], self.width)[0])
+            rows = slice(None) if self.channel_rows is None else self.channel_rows[r]
+            out[i, rows] = (brain.window(start, self.width) if hasattr(brain, "window")
+                            else cut_windows(brain, starts[i:i + 1], self.width)[0])
         if self.baseline is not None:
-            apply_baseline(out, self.tmin, self.sfreq, self.baseline)
+            apply_baseline(out, self.tmin + self.lag / self.sfreq, self.sfreq, self.baseline)
         return out
 
     def target_windows(self, meta: pd.DataFrame) -> np.ndarray:
@@ -180,9 +195,14 @@ class StreamedSegments(Dataset):
     def get_batch(self, indices) -> dict[str, torch.Tensor]:
         """Rows ``indices`` (n,) as a dict of tensors with a leading batch axis."""
         indices = np.asarray(indices, dtype=np.int64)
-        return {"brain": torch.from_numpy(self.brain(indices)),
-                "stimulus": torch.from_numpy(self.stimulus(indices)),
-                "subject": torch.from_numpy(self.subject[indices])}
+        batch = {"brain": torch.from_numpy(self.brain(indices)),
+                 "stimulus": torch.from_numpy(self.stimulus(indices)),
+                 "subject": torch.from_numpy(self.subject[indices])}
+        if self.windows.positions is not None:  # channel sets differ: per-window positions
+            recs = self.meta["recording"].to_numpy()[indices]
+            batch["positions"] = torch.from_numpy(
+                np.stack([self.windows.positions[r] for r in recs]).astype(np.float32))
+        return batch
 
     def __getitem__(self, index: int) -> dict[str, torch.Tensor]:
         return {k: v[0] for k, v in self.get_batch(np.array([index])).items()}
@@ -193,13 +213,31 @@ def make_streamed(recordings: Sequence[Recording], features: Any, store: Recordi
                   sfreq: float | None = 120.0,
                   baseline: tuple[float | None, float] | None = (None, 0.0),
                   delay: float = 0.0, max_pad: float = 0.1, chunk_duration: float = 100.0,
-                  allow_missing: bool = False, progress: bool = False) -> StreamedWindows:
+                  offset: float = 0.0, train_on: Any = None, train_stride: float | None = None,
+                  block_duration: float = MIN_BLOCK_DURATION, allow_missing: bool = False,
+                  progress: bool = False) -> StreamedWindows:
     """Preprocess each recording once into ``store`` and plan its windows.
 
     The arguments are those of :func:`~neurodecode.align.make_segments` (the windows are
     the same, ``test_streamed_equals_make_segments``); ``features`` is one
     ``StimulusFeatures`` shared by every recording (its timelines go to ``store`` too) or
     None.
+
+    Parameters
+    ----------
+    offset : float
+        Brain-to-stimulus lag (s, >= 0, shorter than the window): each brain window
+        starts ``offset`` after its target, both ``tmax - tmin - offset`` long
+        (brainmagick's ``offset_meg_ms``: 0.15 s).
+    train_on, train_stride : optional
+        When either is set, a second segmentation for training and validation: windows
+        every ``train_stride`` s of the events ``train_on`` selects (default ``on``), or,
+        with ``train_on="sentence"``, of each sentence block (brainmagick: every 0.5 s,
+        test on word onsets). The ``use`` column of ``meta`` is ``"test"`` for the
+        ``on``/``stride`` windows and ``"fit"`` for these (``"all"`` when unset).
+    block_duration : float
+        Sentence blocks are merged to this duration (s); the ``sentence`` column of
+        ``meta`` is the block holding each window (``""``: none), for ``by="sentence"``.
 
     Returns
     -------
@@ -208,56 +246,129 @@ def make_streamed(recordings: Sequence[Recording], features: Any, store: Recordi
     Raises
     ------
     ValueError
-        If ``recordings`` is empty or ``tmin >= tmax``.
+        If ``recordings`` is empty, ``tmin >= tmax`` or ``offset`` is negative or not
+        shorter than the window.
     AlignmentError
-        If the recordings do not share their channels, or an M/EEG recording's channels
-        have no 2-D positions (the spatial attention needs them).
+        If an M/EEG recording's channels have no 2-D positions (the spatial attention
+        needs them), or recordings of other channel sets share a channel of other type.
     """
     if not recordings:
         raise ValueError("recordings must be a non-empty list of Recording; got [].")
     if not tmin < tmax:
         raise ValueError(f"tmin must be smaller than tmax; got tmin={tmin!r}, tmax={tmax!r}.")
-    _check_channels(recordings)
+    if not 0 <= offset < tmax - tmin:
+        raise ValueError(f"offset (the brain-to-stimulus lag) must be >= 0 and shorter than "
+                         f"the window tmax - tmin = {tmax - tmin:g} s; got {offset!r}.")
+    union = _union_channels(recordings)
     if allow_missing:
         check_conditions_found(on, [rec.events for rec in recordings])
     if features is not None and hasattr(features, "store"):
         features.store = store
     subjects = list(dict.fromkeys(r.subject for r in recordings))
+    plan_kw = dict(tmin=tmin, tmax=tmax, sfreq=sfreq, delay=delay, max_pad=max_pad)
     brains, placements, metas, rate, width = [], [], [], 0.0, 0
     for i, rec in enumerate(tqdm(recordings, disable=not progress, leave=False,
                                  desc="preprocessing into the store (recordings)")):
-        plan = plan_windows(rec, tmin=tmin, tmax=tmax, on=on, stride=stride, sfreq=sfreq,
-                            delay=delay, max_pad=max_pad, allow_missing=allow_missing)
+        plan = plan_windows(rec, on=on, stride=stride, allow_missing=allow_missing, **plan_kw)
+        table = plan.table.assign(use="all")
+        blocks = sentence_blocks(rec.events, block_duration)
+        if train_on is not None or train_stride is not None:
+            fit_table = _fit_windows(rec, blocks, train_on, train_stride, on, plan_kw)
+            table = pd.concat([table.assign(use="test"), fit_table.assign(use="fit")],
+                              ignore_index=True)
+        table["sentence"] = block_of_windows(blocks, table["onset"].to_numpy(float), tmax)
         brains.append(store.recording(rec, sfreq=None if plan.up == plan.down else sfreq,
                                       chunk_duration=chunk_duration))
         _release(rec)
         placements.append(None if features is None else features.placement(
             rec.events, brains[-1].shape[1], plan.sfreq))
-        metas.append(plan.table.assign(recording=i, recording_uid=rec.uid, subject=rec.subject,
-                                       subject_index=subjects.index(rec.subject)))
+        metas.append(table.assign(recording=i, recording_uid=rec.uid, subject=rec.subject,
+                                  subject_index=subjects.index(rec.subject)))
         rate, width = plan.sfreq, plan.width
     first = recordings[0]
+    lag = int(round(offset * rate))
     return StreamedWindows(brains, placements, pd.concat(metas, ignore_index=True), subjects,
-                           rate, tmin, width, None if first.modality == "fmri" else baseline,
-                           list(first.ch_names), list(first.ch_types), first.pos_2d, first.info)
+                           rate, tmin, width - lag, None if first.modality == "fmri" else baseline,
+                           union.names, union.types, union.pos_2d, first.info, lag,
+                           union.rows, union.positions)
 
 
-def _check_channels(recordings: Sequence[Recording]) -> None:
-    first = recordings[0]
+def _fit_windows(rec: Recording, blocks: pd.DataFrame, train_on: Any,
+                 train_stride: float | None, on: Any, plan_kw: dict) -> pd.DataFrame:
+    """The training/validation windows of ``rec`` (``make_streamed``'s second segmentation)."""
+    if train_on != "sentence":
+        return plan_windows(rec, on=on if train_on is None else train_on, stride=train_stride,
+                            **plan_kw).table
+    width = plan_kw["tmax"] - plan_kw["tmin"]
+    long = blocks[blocks["stop"] - blocks["start"] >= width - 1e-9]
+    if long.empty:
+        raise AlignmentError(
+            f"train_on='sentence': no sentence block of subject {rec.subject!r} (session "
+            f"{rec.session!r}) lasts the window of {width:g} s ({len(blocks)} blocks); "
+            "lower segments.tmax - tmin, raise segments.block_duration or train on sounds.")
+    events = pd.DataFrame({"onset": long["start"].to_numpy(float),
+                           "duration": (long["stop"] - long["start"]).to_numpy(float),
+                           "kind": "trial", "condition": "sentence", "text": "",
+                           "block": long["block"].to_numpy(), "value": np.nan,
+                           "stimulus": long["stimulus"].to_numpy()})
+    return plan_windows(_WithEvents(rec, events), on=None, stride=train_stride, **plan_kw).table
+
+
+class _WithEvents:
+    """A recording seen with other events (planning windows reads nothing else of it)."""
+
+    def __init__(self, rec: Recording, events: pd.DataFrame) -> None:
+        self._rec, self.events = rec, events
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._rec, name)
+
+
+@dataclass
+class _Union:
+    """The union of the recordings' channels (``rows``/``positions`` None when all share)."""
+
+    names: list[str]
+    types: list[str]
+    pos_2d: np.ndarray | None
+    rows: list[np.ndarray] | None
+    positions: list[np.ndarray] | None
+
+
+def _union_channels(recordings: Sequence[Recording]) -> _Union:
+    """Pad recordings of other channel sets (bad channels, other systems) to their union;
+    each recording keeps its own positions, NaN on the channels it lacks."""
     for rec in recordings:
-        if list(rec.ch_names) != list(first.ch_names):
-            raise AlignmentError(
-                f"recording of subject {rec.subject!r} (session {rec.session!r}) has "
-                f"{rec.n_channels} channels that differ from the first recording's "
-                f"{first.n_channels}; streamed decoding needs one channel list (pick the "
-                "common channels when reading)."
-            )
         if rec.modality == "meeg" and rec.pos_2d is None:
             raise AlignmentError(
                 f"recording of subject {rec.subject!r} (session {rec.session!r}) has "
                 "channels with no positions (pos_2d is None); the spatial attention needs "
                 "2-D sensor positions: set a montage or read a file with digitised sensors."
             )
+    first = recordings[0]
+    if all(list(r.ch_names) == list(first.ch_names) for r in recordings):
+        return _Union(list(first.ch_names), list(first.ch_types), first.pos_2d, None, None)
+    types: dict[str, str] = {}
+    for rec in recordings:
+        for name, kind in zip(rec.ch_names, rec.ch_types):
+            if types.setdefault(name, kind) != kind:
+                raise AlignmentError(
+                    f"channel {name!r} is of type {kind!r} in the recording of subject "
+                    f"{rec.subject!r} and {types[name]!r} in another; recordings of other "
+                    "systems must name their channels apart.")
+    names = list(types)
+    index = {n: k for k, n in enumerate(names)}
+    rows = [np.array([index[n] for n in rec.ch_names], np.int64) for rec in recordings]
+    positions = []
+    for rec, r in zip(recordings, rows):
+        pos = np.full((len(names), 2), np.nan)
+        if rec.pos_2d is not None:
+            pos[r] = rec.pos_2d
+        positions.append(pos)
+    logger.info("recordings have %d distinct channel sets: padded to the union of %d channels",
+                len({tuple(rec.ch_names) for rec in recordings}), len(names))
+    return _Union(names, [types[n] for n in names], np.nanmean(np.stack(positions), axis=0),
+                  rows, positions)
 
 
 def _release(rec: Recording) -> None:
@@ -270,13 +381,16 @@ def candidate_ids(windows: StreamedWindows, meta: pd.DataFrame, resolution: floa
                   ) -> np.ndarray:
     """What each window's onset heard or saw: one id per stimulus position, shape (n,).
 
-    A window whose onset lies inside a placed sound is ``"<sound>@<offset>"`` (its
-    offset into the sound in units of ``resolution`` s), the same for every subject and
-    session that heard that sound; one inside an image (item) event is that image; any
-    other is its recording and sample (unique).
+    A window whose onset lies inside a placed sound is ``"<sound>@<offset>"``, the same
+    for every subject and session that heard that position: offsets into one sound that
+    lie within ``resolution`` s of each other (the same word, onsets rounded to other
+    samples in other recordings) are one position, named by the first (in units of
+    ``resolution``). One inside an image (item) event is that image; any other is its
+    recording and sample (unique).
     """
     ids = np.empty(len(meta), dtype=object)
     onsets = meta["onset"].to_numpy(float)
+    heard: dict[str, list[tuple[float, int]]] = {}
     for i, (r, onset, start) in enumerate(zip(meta["recording"].to_numpy(), onsets,
                                               meta["start"].to_numpy())):
         placement = windows.placements[r]
@@ -286,7 +400,14 @@ def candidate_ids(windows: StreamedWindows, meta: pd.DataFrame, resolution: floa
         elif placement.item:
             ids[i] = found[0]
         else:
-            ids[i] = f"{found[0]}@{int(round(found[1] / resolution))}"
+            heard.setdefault(found[0], []).append((float(found[1]), i))
+    for sound, offsets in heard.items():
+        offsets.sort()
+        first = offsets[0][0]
+        for k, (offset, i) in enumerate(offsets):
+            if k and offset - offsets[k - 1][0] > resolution:
+                first = offset  # a new position: further than resolution from the last
+            ids[i] = f"{sound}@{int(round(first / resolution))}"
     return ids.astype(str)
 
 

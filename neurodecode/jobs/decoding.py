@@ -94,7 +94,7 @@ class TestWindows:
 
     ``pred`` and ``target`` of shape (n, n_features, n_times); ``ids`` (n,) one candidate
     per stimulus position; ``groups`` (n,) the word of each window or None; ``subjects``
-    (n,) subject indices; ``pos_2d`` the sensor positions.
+    (n,) subject indices; ``pos_2d`` the sensor positions; ``meta`` the windows' rows.
     """
 
     pred: np.ndarray
@@ -103,6 +103,7 @@ class TestWindows:
     groups: np.ndarray | None
     subjects: np.ndarray
     pos_2d: np.ndarray | None
+    meta: pd.DataFrame | None = None
 
 
 def run_decoding(recipe: Recipe, run_dir: Path, *, progress: bool = True) -> dict:
@@ -122,22 +123,23 @@ def run_decoding(recipe: Recipe, run_dir: Path, *, progress: bool = True) -> dic
     scalers = windows.fit_scalers(split_meta["train"], recipe.scaling.method,
                                   recipe.scaling.clamp, seed=recipe.seed)
     sets = {k: windows.dataset(m, scalers) for k, m in split_meta.items()}
+    device = resolve_device(recipe.training.device)
 
     def make_model():
         return build_model(recipe, n_channels=len(windows.ch_names),
                            n_outputs=windows.n_features, n_subjects=len(windows.subjects))
     fit_kwargs = {f.name: getattr(recipe.training, f.name)
-                  for f in dataclasses.fields(recipe.training)}
+                  for f in dataclasses.fields(recipe.training)} | {"device": device}
     eval_kwargs: dict[str, Any] = dict(ks=recipe.evaluation.ks, pool_size=recipe.evaluation.pool_size,
                        n_bootstraps=recipe.evaluation.n_bootstraps, seed=recipe.seed,
-                       device=recipe.training.device)
+                       device=device)
     model, fitted, seconds = train_sets(make_model, build_loss(recipe), sets, windows.pos_2d,
                                         run_dir=run_dir, seed=recipe.seed, progress=progress,
                                         **fit_kwargs)
     trained = _train_baselines(recipe, make_model, sets, windows, run_dir, fit_kwargs, progress)
     if not get_info().is_main:  # rank 0 alone evaluates and writes (open_run's barrier)
         return {}
-    test = _test_windows(model, windows, sets["test"], recipe.training.device)
+    test = _test_windows(model, windows, sets["test"], device)
     result = score_windows(test.pred, test, **eval_kwargs)
     metrics = {**result.to_dict(), "training": {
         "best_epoch": fitted.best_epoch, "best_valid_loss": fitted.best_valid_loss,
@@ -159,17 +161,33 @@ def _stream(recordings, features, recipe: Recipe, run_dir: Path, progress: bool)
     return make_streamed(recordings, features, RecordingStore(run_dir / "store"),
                          tmin=seg.tmin, tmax=seg.tmax, on=seg.on, stride=seg.stride,
                          sfreq=seg.sfreq, baseline=seg.baseline, delay=seg.delay,
-                         max_pad=seg.max_pad, allow_missing=seg.allow_missing_conditions,
+                         max_pad=seg.max_pad, offset=seg.offset, train_on=seg.train_on,
+                         train_stride=seg.train_stride, block_duration=seg.block_duration,
+                         allow_missing=seg.allow_missing_conditions,
                          progress=progress)
 
 
 def _split_windows(windows, recipe: Recipe) -> dict[str, pd.DataFrame]:
-    """The rows of ``windows.meta`` in each split (``split_segments`` on the metadata)."""
+    """The rows of ``windows.meta`` in each split (``split_segments`` on the metadata);
+    the validation rows shuffled once (seeded), so that each validation batch mixes
+    windows from across the split (brainmagick shuffles them) rather than neighbours."""
     cfg = recipe.split
+    seed = recipe.seed if cfg.seed is None else cfg.seed
     splits = split_segments(windows.as_segments(), by=cfg.by, test_size=cfg.test_size,
-                            valid_size=cfg.valid_size, seed=recipe.seed,
+                            valid_size=cfg.valid_size, seed=seed,
                             allow_shared_stimuli=cfg.allow_shared_stimuli)
-    return {name: s.meta for name, s in splits.items()}
+    out = {name: s.meta for name, s in splits.items()}
+    out["valid"] = out["valid"].sample(frac=1.0, random_state=recipe.seed)
+    return out
+
+
+def resolve_device(name: str) -> str:
+    """``"auto"``: ``"cuda"`` when a GPU is visible, else ``"cpu"``; any other name as is."""
+    if name != "auto":
+        return name
+    import torch
+
+    return "cuda" if torch.cuda.is_available() else "cpu"
 
 
 def train_sets(make_model: Callable[[], nn.Module], loss: nn.Module, sets: dict, positions, *,
@@ -197,7 +215,7 @@ def _test_windows(model: nn.Module, windows, test_set, device: str) -> TestWindo
                        target=test_set.stimulus(np.arange(len(test_set))),
                        ids=candidate_ids(windows, meta),
                        groups=meta["text"].astype(str).to_numpy() if words else None,
-                       subjects=test_set.subject, pos_2d=windows.pos_2d)
+                       subjects=test_set.subject, pos_2d=windows.pos_2d, meta=meta)
 
 
 def score_windows(pred: np.ndarray, test: TestWindows, *, ks: Sequence[int],
@@ -280,6 +298,8 @@ def _write_run_files(run_dir: Path, history: list[dict], model: nn.Module, test:
     rows = [{"k": k, "accuracy": curve.topk[k], "chance": curve.chance[k],
              "ci_lower": curve.ci[k][0], "ci_upper": curve.ci[k][1]} for k in ks]
     pd.DataFrame(rows).to_csv(run_dir / "retrieval.csv", index=False)
+    if test.meta is not None:  # what each test window heard, and its candidate
+        test.meta.assign(candidate=test.ids).to_csv(run_dir / "test_windows.csv", index=False)
     attention = getattr(model, "spatial", None)
     if attention is not None and test.pos_2d is not None:
         import torch

@@ -142,6 +142,28 @@ def test_brennan2019_mismatched_word_table(tmp_path, rng):
         get_study("brennan2019").read(tmp_path, "S02")
 
 
+def test_brennan2019_bad_participant_is_a_warning_and_the_33_by_default(tmp_path, rng, caplog):
+    """A participant whose proc.trl does not match the word table is left out with a
+    warning naming it (the run goes on); brainmagick's 9 exclusions are not listed."""
+    from neurodecode.io.studies.archive import extract
+    from neurodecode.io.studies.brennan2019 import EXCLUDED, WORDS
+
+    files = _brennan_files(rng)
+    for name, data in files.items():
+        (tmp_path / name).write_bytes(data)
+        if name.endswith(".zip"):
+            extract(tmp_path / name, tmp_path)
+    study = get_study("brennan2019")
+    for name in ("S02.mat", "S24.mat", "S03.mat"):  # two of brainmagick's exclusions
+        (tmp_path / name).write_bytes((tmp_path / "S01.mat").read_bytes())
+    assert study.subjects(tmp_path) == ["S01", "S03"] and len(EXCLUDED) == 9
+    words = pd.read_csv(tmp_path / WORDS)
+    words.iloc[:1].to_csv(tmp_path / WORDS, index=False)  # 1 word for 3 epochs
+    with caplog.at_level("WARNING", logger="neurodecode"):
+        assert study.read(tmp_path, "S01") == []
+    assert "participant S01 is left out: S01.mat: proc.trl has 3 rows" in caplog.text
+
+
 # ------------------------------------------------------------------ Broderick 2019
 def test_broderick2019_fetch_and_read(server, tmp_path, rng):
     eeg, text = io.BytesIO(), io.BytesIO()
@@ -163,6 +185,16 @@ def test_broderick2019_fetch_and_read(server, tmp_path, rng):
     assert rec.sfreq == 128 and rec.n_channels == 128 and rec.pos_2d is not None
     with pytest.raises(DataNotFoundError, match="no EEG runs for subject='7'"):
         get_study("broderick2019").read(folder, "7")
+    # the recipe names the user's audio folder: missing, it is an error saying how to get it
+    with pytest.raises(DataNotFoundError, match="audio folder .*audio' does not exist; the "
+                                                "Dryad release has no audio"):
+        get_study("broderick2019").read(folder, "1", audio="audio")
+    (folder / "audio").mkdir()
+    with pytest.raises(DataNotFoundError, match="audio1.wav' is missing; .*read_options.audio"):
+        get_study("broderick2019").read(folder, "1", audio="audio")
+    (folder / "audio" / "audio1.wav").write_bytes(b"RIFF")  # present (read later, by features)
+    (rec,) = get_study("broderick2019").read(folder, "1", audio=folder / "audio")
+    assert rec.events["stimulus"].iloc[0] == str(folder / "audio" / "audio1.wav")
 
 
 # ------------------------------------------------------------------ Haxby 2001

@@ -160,7 +160,9 @@ def test_schoffelen2019_read(tmp_path, rng):
     (rec,) = get_study("schoffelen2019").read(tmp_path, "A2002", events_table=aligned)
     assert rec.events["text"].tolist() == ["huis"]
     with pytest.raises(DataNotFoundError, match="no events.tsv for subject='V1001'"):
-        get_study("schoffelen2019").read(tmp_path, "V1001")
+        get_study("schoffelen2019").read(tmp_path, "V1001", task="visual")
+    with pytest.raises(ValueError, match="subject='V1001' did MOUS's visual .* need sub-A2xxx"):
+        get_study("schoffelen2019").read(tmp_path, "V1001")  # an auditory recipe
 
 
 def test_schoffelen2019_sound_events_name_their_sentence_wav(tmp_path, rng, caplog):
@@ -187,7 +189,9 @@ def test_schoffelen2019_sound_events_name_their_sentence_wav(tmp_path, rng, capl
     assert sounds["stimulus"].tolist() == [str(audio / "EQ_Ramp_Int2_Int1LPF186.wav"),
                                            str(audio / "EQ_Ramp_Int2_Int1LPF007.wav"), ""]
     assert sounds["duration"].tolist() == [2.5, 0.0, 0.0]  # up to "End of file"
-    assert (ev.loc[ev.kind != "sound", "stimulus"] == "").all()
+    # words are heard inside the sentence WAV before them (they are not placed themselves)
+    assert (ev.loc[ev.kind == "word", "stimulus"] == str(audio / "EQ_Ramp_Int2_Int1LPF186.wav")).all()
+    assert (ev.loc[ev.kind == "word", "sentence"] == 1).all()
     feats = compute_stimulus_features("envelope", ev, tmp_path, sfreq=100.0)
     assert sorted(feats.values) == sorted(sounds["stimulus"][:2])
     timeline = feats.to_timeline(ev, rec.n_times, rec.sfreq)
@@ -201,8 +205,32 @@ def test_schoffelen2019_sound_events_name_their_sentence_wav(tmp_path, rng, capl
     events_tsv(folder, "sub-A2002_task-auditory", pd.DataFrame({
         "onset": [1.0], "duration": 0.0, "type": ["Sound"], "value": ["beep"]}))
     with caplog.at_level("WARNING", logger="neurodecode"):
-        (rec,) = get_study("schoffelen2019").read(tmp_path, "A2002")
+        with pytest.raises(DataNotFoundError, match="(?s)has no word timings.*read_options.alignments"):
+            get_study("schoffelen2019").read(tmp_path, "A2002")  # and no word: an error
     assert "pass events_table= with onset, duration, kind and stimulus" in caplog.text
+
+
+def test_schoffelen2019_word_alignments_per_subject(tmp_path, rng):
+    """The auditory BIDS triggers ('Start File N.wav', no words) + a per-subject word table
+    in the format of datasets/schoffelen2019.md."""
+    folder = write_bids(meg_raw(rng), tmp_path, subject="A2002", task="auditory")
+    events_tsv(folder, "sub-A2002_task-auditory", pd.DataFrame({
+        "onset": [1.0, 4.0], "duration": 0.0, "type": ["Sound", "Sound"],
+        "value": ["Start File 12.wav", "Start File 3.wav"]}))
+    study = get_study("schoffelen2019")
+    with pytest.raises(DataNotFoundError, match="(?s)sub-A2002_words.tsv. is missing.*MAUS"):
+        study.read(tmp_path, "A2002", alignments="derivatives/words")
+    words = tmp_path / "derivatives" / "words"
+    words.mkdir(parents=True)
+    pd.DataFrame({"onset": [1.2, 1.6, 4.3], "duration": 0.3, "word": ["De", "man", "liep"],
+                  "sentence": [12, 12, 3]}).to_csv(words / "sub-A2002_words.tsv", sep="\t",
+                                                   index=False)
+    (rec,) = study.read(tmp_path, "A2002", alignments="derivatives/words")
+    w = rec.events[rec.events["kind"] == "word"]
+    assert w["text"].tolist() == ["De", "man", "liep"] and w["sentence"].tolist() == [12, 12, 3]
+    assert w["stimulus"].iloc[2].endswith("EQ_Ramp_Int2_Int1LPF003.wav")
+    assert (rec.events["kind"] == "sound").sum() == 2
+    assert study.subjects(tmp_path) == ["A2002"]
 
 
 def test_copy_of_fetched_tree_is_readable_elsewhere(server, tmp_path, rng):

@@ -150,6 +150,12 @@ def test_nsd_recipe_builds(tmp_path, rng, tiny_clip):
 # 3 blocks (by block/run/story) or 6 words (schoffelen2019, by sentence) in the layouts
 _TINY_SPLIT = {d: ["split.test_size=0.34", "split.valid_size=0.34"] for d in SPEECH}
 _TINY_SPLIT["schoffelen2019"] = ["split.test_size=0.25", "split.valid_size=0.25"]
+# the tiny layouts' sentences are shorter than a window: train on word onsets, split by
+# block (sentence blocks and stride windows are exercised by benchmarks/decode_study_like.py
+# and tests/align/test_dataset.py)
+_TINY_SPLIT = {d: v + ["segments.train_on=null", "segments.train_stride=null",
+                       "split.by=story" if d == "schoffelen2019" else "split.by=block"]
+               for d, v in _TINY_SPLIT.items()}
 TINY_CONV = "model.params={n_virtual: 8, hidden: 8, depth: 1, fourier_freqs: 4}"
 QUICK = ["training.epochs=1", "training.batch_size=4", "evaluation.n_bootstraps=10"]
 

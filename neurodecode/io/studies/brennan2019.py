@@ -9,6 +9,7 @@ fetch: the files are kept unverified (warning logged). Data card: ``datasets/bre
 
 from __future__ import annotations
 
+import logging
 import re
 from pathlib import Path
 
@@ -23,6 +24,8 @@ from .base import Study
 from .download import RemoteFile, read_text
 from .hosts import Reader
 
+logger = logging.getLogger("neurodecode")
+
 BASE_URL = "https://deepblue.lib.umich.edu/data/downloads"
 #: Deep Blue file ids of the data set ``bg257f92t`` (as listed by brainmagick).
 FILE_IDS = (
@@ -35,6 +38,10 @@ FILE_IDS = (
     "4t64gp111 5712m736z f1881m88g 2b88qd012 2b88qd00s bn999775w h415pb59s q524jp72z"
 ).split()
 SFREQ = 500.0
+#: Participants brainmagick leaves out (``bm/studies/brennan2019.py:280-291``, HEAD 1aa77d2:
+#: the participants the dataset's authors excluded for noisy data or low comprehension
+#: scores); ``subjects()`` drops them, which leaves brainmagick's 33.
+EXCLUDED = ("S02", "S24", "S26", "S27", "S30", "S32", "S34", "S35", "S36")
 WORDS = "AliceChapterOne-EEG.csv"
 AUDIO = "audio/DownTheRabbitHoleFinal_SoundFile{segment}.wav"
 
@@ -61,8 +68,9 @@ class Brennan2019(Study):
         return None  # Deep Blue names files only when they arrive
 
     def subjects(self, root: str | Path) -> list[str]:
+        """The participants present but brainmagick's :data:`EXCLUDED` (33 of 42)."""
         root = self._root(root)
-        return sorted(p.stem for p in root.glob("S[0-9]*.mat"))
+        return sorted(p.stem for p in root.glob("S[0-9]*.mat") if p.stem not in EXCLUDED)
 
     def layout(self) -> str:
         return "\n".join([
@@ -74,7 +82,9 @@ class Brennan2019(Study):
 
     def read(self, root: str | Path, subject: str, session: str | None = None,
              task: str | None = None, **kwargs) -> list[Recording]:
-        """The participant's single recording with word and sound events."""
+        """The participant's single recording with word and sound events; none (with a
+        warning naming the participant) when its word epochs do not match the word table,
+        so that one bad participant does not end a run over all of them."""
         from ..meeg import read_meeg
 
         root = self._root(root)
@@ -84,7 +94,11 @@ class Brennan2019(Study):
             if not path.is_file():
                 raise self._missing(root, str(path.relative_to(root)))
         raw = read_fieldtrip_raw(eeg)
-        events = word_events(proc, pd.read_csv(words), root, sfreq=raw.info["sfreq"])
+        try:
+            events = word_events(proc, pd.read_csv(words), root, sfreq=raw.info["sfreq"])
+        except DataFormatError as err:
+            logger.warning("brennan2019: participant %s is left out: %s", subject, err)
+            return []
         return [read_meeg(raw, events=events, subject=subject, **kwargs)]
 
 
@@ -119,7 +133,11 @@ def word_events(proc_path: Path, words: pd.DataFrame, root: Path, *, sfreq: floa
                 ) -> pd.DataFrame:
     """Word onsets from ``proc.trl`` (1-based samples, FieldTrip offset) and the word table.
 
-    The t=0 sample of each word epoch is ``begsample - offset``; sound events start each
+    The t=0 sample of each word epoch is ``begsample - offset``: FieldTrip's ``trl``
+    convention (``ft_definetrial``: ``offset`` is the first sample's position relative to
+    t=0, e.g. -150 when t=0 lies 150 samples after ``begsample``), so the word onset is
+    the epoch's t=0, not its first sample (brainmagick reads ``begsample``, which puts
+    every word ``-offset`` samples early; see datasets/brennan2019.md). Sound events start each
     audio segment at the first word's onset minus its onset within the WAV (negative
     when the WAV began before the recording).
     """
@@ -160,4 +178,4 @@ read = Brennan2019().read
 layout = Brennan2019().layout
 
 
-__all__ = ["layout", "read", "Brennan2019", "FILE_IDS", "read_fieldtrip_raw", "word_events"]
+__all__ = ["layout", "read", "Brennan2019", "EXCLUDED", "FILE_IDS", "read_fieldtrip_raw", "word_events"]

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 from scipy.io import loadmat
 
-from ...exceptions import DataFormatError
+from ...exceptions import DataFormatError, DataNotFoundError
 from ..recording import Recording
 from .archive import extract
 from .base import Study
@@ -26,6 +26,13 @@ URL = "https://datadryad.org/api/v2/datasets/doi%253A10.5061%252Fdryad.070jc/dow
 ARCHIVE = "doi_10.5061_dryad.070jc__v3.zip"
 EXPERIMENT = "Natural Speech"
 RUNS = tuple(range(1, 21))
+#: How to obtain the audio, which the public release lacks.
+AUDIO_STEPS = ("the Dryad release has no audio: the 20 runs are the first chapters of Ernest "
+               "Hemingway's 'The Old Man and the Sea' read by one speaker. Ask the dataset's "
+               "authors (Lalor lab, Trinity College Dublin / University of Rochester) for the "
+               "run WAVs (brainmagick downloads them in its private.zip, "
+               "bm/studies/broderick2019.py:66-78), put them in one folder as "
+               "audio<1..20>.wav and set data.read_options.audio to that folder")
 
 
 class Broderick2019(Study):
@@ -63,11 +70,26 @@ class Broderick2019(Study):
         ])
 
     def read(self, root: str | Path, subject: str, session: str | None = None,
-             task: str | None = None, *, runs=None, **kwargs) -> list[Recording]:
-        """One Recording per run (``runs``: iterable of 1..20, all by default)."""
+             task: str | None = None, *, runs=None, audio: str | Path | None = None,
+             **kwargs) -> list[Recording]:
+        """One Recording per run (``runs``: iterable of 1..20, all by default).
+
+        Parameters
+        ----------
+        audio : str or Path, optional
+            The user's folder of run WAVs ``audio<k>.wav`` (relative to ``root``); when
+            given, a missing folder or WAV is an error saying how to obtain them. None:
+            ``root/audio`` if present (sounds without a WAV otherwise).
+
+        Raises
+        ------
+        DataNotFoundError
+            If ``audio`` is given and lacks the WAV of a run read.
+        """
         from ..meeg import read_meeg
 
         root = self._root(root)
+        folder = None if audio is None else _audio_folder(root, audio)
         subject = str(subject).removeprefix("Subject")
         recordings = []
         for run in RUNS if runs is None else runs:
@@ -75,8 +97,11 @@ class Broderick2019(Study):
             text = root / EXPERIMENT / "Stimuli" / "Text" / f"Run{run}.mat"
             if not eeg.is_file():
                 continue
+            if folder is not None and not (folder / f"audio{run}.wav").is_file():
+                raise DataNotFoundError(f"broderick2019: {str(folder / f'audio{run}.wav')!r} "
+                                        f"is missing; {AUDIO_STEPS}.")
             raw = read_run(eeg)
-            events = word_events(text, root, run) if text.is_file() else None
+            events = (word_events(text, root, run, audio=folder) if text.is_file() else None)
             recordings.append(read_meeg(raw, events=events, subject=subject,
                                         session=f"run{run}", **kwargs))
         if not recordings:
@@ -100,13 +125,23 @@ def read_run(path: Path) -> mne.io.RawArray:
     return raw
 
 
-def word_events(path: Path, root: Path, run: int) -> pd.DataFrame:
-    """Words of one run from ``Stimuli/Text/Run<k>.mat`` plus the sound at time 0."""
+def _audio_folder(root: Path, audio: str | Path) -> Path:
+    folder = Path(audio).expanduser()
+    folder = folder if folder.is_absolute() else root / folder
+    if not folder.is_dir():
+        raise DataNotFoundError(f"broderick2019: the audio folder {str(folder)!r} does not "
+                                f"exist; {AUDIO_STEPS}.")
+    return folder
+
+
+def word_events(path: Path, root: Path, run: int, audio: Path | None = None) -> pd.DataFrame:
+    """Words of one run from ``Stimuli/Text/Run<k>.mat`` plus the sound at time 0 (its WAV
+    from ``audio``, default ``root/audio``)."""
     mat = loadmat(path, squeeze_me=True)
     words = [str(w) for w in np.atleast_1d(mat["wordVec"])]
     onsets = np.atleast_1d(mat["onset_time"]).astype(float)
     offsets = np.atleast_1d(mat["offset_time"]).astype(float)
-    wav = root / "audio" / f"audio{run}.wav"
+    wav = (root / "audio" if audio is None else audio) / f"audio{run}.wav"
     table = pd.DataFrame({"onset": onsets, "duration": offsets - onsets, "kind": "word",
                           "text": words, "block": str(run), "condition": "story"})
     sound = pd.DataFrame([{"onset": 0.0, "duration": 0.0, "kind": "sound", "text": "",
@@ -122,4 +157,4 @@ read = Broderick2019().read
 layout = Broderick2019().layout
 
 
-__all__ = ["layout", "read", "Broderick2019", "read_run", "word_events"]
+__all__ = ["layout", "read", "AUDIO_STEPS", "Broderick2019", "read_run", "word_events"]

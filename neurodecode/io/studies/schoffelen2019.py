@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from ...exceptions import DataNotFoundError
 from ..recording import Recording
 from ._bids import read_bids_runs
 from .base import Study
@@ -27,6 +28,18 @@ MANUAL_STEPS = """Steps:
  3. Download the subjects you need (sub-A2xxx: auditory task; sub-V1xxx: visual task) with
     the repository's web client or WebDAV (e.g. rclone), keeping the BIDS layout, into
     ROOT/schoffelen2019/."""
+
+#: How to obtain the per-word timings the auditory BIDS events lack.
+ALIGNMENT_STEPS = """The auditory MOUS events.tsv holds sentence triggers ('Start File N.wav'),
+no per-word timings. Give a folder of word tables, one per subject, sub-<S>_words.tsv with
+columns onset (s, on the recording's clock), duration (s), word, sentence (the WAV number
+N of 'Start File N.wav'), as data.read_options.alignments (see datasets/schoffelen2019.md:
+brainmagick's came from MAUS forced alignments of the sentence WAVs, shipped in a
+derivatives.zip distributed privately by its authors; a forced aligner such as WebMAUS or
+the Montreal Forced Aligner on stimuli/audio_files/ plus the trigger onsets gives them)."""
+
+#: Columns of an alignment table (``sub-<S>_words.tsv``).
+ALIGNMENT_COLUMNS = ("onset", "duration", "word", "sentence")
 
 
 class Schoffelen2019(Study):
@@ -46,9 +59,13 @@ class Schoffelen2019(Study):
             "'Start File <NNN>.wav')",
         ])
 
+    def subjects(self, root: str | Path) -> list[str]:
+        """The auditory-task subjects (``sub-A*``): the speech recipes' default list."""
+        return [s for s in super().subjects(root) if s.startswith("A")]
+
     def read(self, root: str | Path, subject: str, session: str | None = None,
              task: str | None = None, *, events_table: pd.DataFrame | None = None,
-             **kwargs) -> list[Recording]:
+             alignments: str | Path | None = None, **kwargs) -> list[Recording]:
         """Recordings of ``subject`` (``"A2002"``) with the events of its ``events.tsv``.
 
         Parameters
@@ -56,9 +73,27 @@ class Schoffelen2019(Study):
         events_table : DataFrame, optional
             Word/phoneme timings aligned to this recording (e.g. a forced alignment), used
             instead of the BIDS events (which hold the presentation triggers).
+        alignments : str or Path, optional
+            Folder of per-subject word tables ``sub-<S>_words.tsv`` (columns
+            :data:`ALIGNMENT_COLUMNS`; relative to ``root``); their words replace the
+            triggers' (the auditory triggers have none), each with its sentence and WAV.
+
+        Raises
+        ------
+        ValueError
+            If a visual-task subject (``V1xxx``) is read for the auditory task.
+        DataNotFoundError
+            If the alignment table is missing, or an auditory recording has no word
+            timing and no ``alignments`` is given.
         """
         root = self._root(root)
         subject = str(subject).removeprefix("sub-")
+        if subject.startswith("V") and task in (None, "auditory"):
+            raise ValueError(
+                f"subject={subject!r} did MOUS's visual (reading) task; the auditory "
+                f"(listening) recipes need sub-A2xxx subjects: remove {subject!r} from "
+                "data.subjects (or read it with task='visual').")
+        words = None if alignments is None else read_alignment(root, alignments, subject)
 
         def to_events(table: pd.DataFrame, tsv: Path) -> pd.DataFrame:
             if events_table is not None:
@@ -70,6 +105,10 @@ class Schoffelen2019(Study):
                     "%s: no sound event names its sentence WAV (expected values like 'Start File "
                     "186.wav'); pass events_table= with onset, duration, kind and stimulus "
                     "(stimuli/audio_files/EQ_Ramp_Int2_Int1LPF<NNN>.wav) columns.", tsv.name)
+            if words is not None:
+                return with_words(events, words, root)
+            if subject.startswith("A") and not (events["kind"] == "word").any():
+                raise DataNotFoundError(f"{tsv.name} has no word timings. {ALIGNMENT_STEPS}")
             return events
 
         recordings = read_bids_runs(root, subject, session=session, task=task,
@@ -77,6 +116,34 @@ class Schoffelen2019(Study):
         if not recordings:
             raise self._missing(root, f"events.tsv for subject={subject!r}")
         return recordings
+
+
+def read_alignment(root: Path, folder: str | Path, subject: str) -> pd.DataFrame:
+    """Subject ``subject``'s word table from the alignment ``folder`` (see ``read``)."""
+    path = Path(folder).expanduser()
+    path = (path if path.is_absolute() else root / path) / f"sub-{subject}_words.tsv"
+    if not path.is_file():
+        raise DataNotFoundError(f"MOUS word alignment {str(path)!r} is missing. "
+                                f"{ALIGNMENT_STEPS}")
+    table = pd.read_csv(path, sep="\t")
+    missing = [c for c in ALIGNMENT_COLUMNS if c not in table.columns]
+    if missing:
+        raise DataNotFoundError(f"{path} lacks the column(s) {missing}; found "
+                                f"{list(table.columns)}. {ALIGNMENT_STEPS}")
+    return table
+
+
+def with_words(events: pd.DataFrame, words: pd.DataFrame, root: Path) -> pd.DataFrame:
+    """The trigger events without their word rows, plus the aligned ``words``."""
+    wav = words["sentence"].map(lambda n: str(root / AUDIO_FILES / AUDIO_NAME.format(int(n))))
+    rows = pd.DataFrame({"onset": words["onset"].astype(float),
+                         "duration": words["duration"].astype(float), "kind": "word",
+                         "condition": "word", "text": words["word"].astype(str),
+                         "sentence": words["sentence"].astype(int), "stimulus": wav,
+                         "block": words["sentence"].astype(str), "value": -1})
+    kept = events[events["kind"] != "word"]
+    return pd.concat([kept, rows], ignore_index=True).sort_values(
+        "onset", kind="stable").reset_index(drop=True)
 
 
 AUDIO_FILES = "stimuli/audio_files"
@@ -109,7 +176,17 @@ def trigger_events(table: pd.DataFrame, root: str | Path | None = None) -> pd.Da
     events["value"] = pd.to_numeric(events.get("value"), errors="coerce").fillna(-1)
     events["_end"] = is_end
     events = events.sort_values("onset", kind="stable").reset_index(drop=True)
-    return _sound_durations(events).drop(columns="_end")
+    return _with_sentences(_sound_durations(events).drop(columns="_end"))
+
+
+def _with_sentences(events: pd.DataFrame) -> pd.DataFrame:
+    """Words take the sentence (the count of sounds so far) and WAV of the sound before."""
+    sounds = events["kind"] == "sound"
+    events["sentence"] = sounds.cumsum()
+    heard = events["stimulus"].where(sounds).ffill().fillna("")
+    unnamed = (events["kind"] == "word") & (events["stimulus"] == "")
+    events.loc[unnamed, "stimulus"] = heard[unnamed]
+    return events
 
 
 def _sound_files(events: pd.DataFrame, value: pd.Series, is_sound: pd.Series,
@@ -140,4 +217,5 @@ read = Schoffelen2019().read
 layout = Schoffelen2019().layout
 
 
-__all__ = ["layout", "read", "MANUAL_STEPS", "AUDIO_FILES", "AUDIO_NAME", "Schoffelen2019", "trigger_events"]
+__all__ = ["layout", "read", "MANUAL_STEPS", "AUDIO_FILES", "AUDIO_NAME", "ALIGNMENT_COLUMNS",
+           "ALIGNMENT_STEPS", "Schoffelen2019", "read_alignment", "trigger_events", "with_words"]

@@ -1,0 +1,266 @@
+"""Dress rehearsal: the shipped speech recipes on simulated studies in their real layouts.
+
+``gwilliams``: a simulated study in MEG-MASC's exact layout (BIDS, ``sub-XX/ses-Y/meg/``,
+``task-<story>``, ``events.tsv`` whose ``trial_type`` is a dict literal with word, phoneme
+and sound rows, WAVs in ``stimuli/audio/<story>_<sound>.wav``): four stories of two sounds,
+``--subjects`` subjects, two sessions each (every session hears the four stories, new
+noise). The sounds are the real audiobook speech of ``speech_audiobook`` (data root from
+``NEURODECODE_TEST_DATA`` or ``../shared/data``); its transcripts have no word timings, so
+the words are spread evenly over each sound (unpunctuated: sentences of 12 words). The brain is
+``simulate_meeg`` (KIT 208 MEG, nonlinear TRFs of the mel spectrogram at ``--snr-db``).
+
+``brennan``: the same subjects' first session in Brennan & Hale's layout (FieldTrip
+``S<NN>.mat``, ``proc/S<NN>.mat`` trl with its -150-sample offset, the word table
+``AliceChapterOne-EEG.csv``, ``audio/DownTheRabbitHoleFinal_SoundFile<k>.wav``), on 60
+simulated EEG channels (the first 60 of 64, named 1..60 as on Brennan's easycap-M10).
+
+Each study is decoded by its shipped recipe through the CLI (``neurodecode run
+gwilliams2022_decoding --seeds ...``) with brainmagick's data path as shipped (0.15 s lag,
+training windows every 0.5 s inside sentence blocks, test windows at word onsets,
+sentence blocks hashed to splits) and overrides that fit 2 CPU cores in minutes: mel
+features, a small encoder, few epochs. It prints segment- and word-level top-10 with
+chance for CLIP, regression (MSE) and the untrained encoder, and the number of unique
+test candidates against the number of distinct word positions heard in the test split.
+
+Run: ``.venv/bin/python benchmarks/decode_study_like.py`` (about 5 min per study on 2
+idle cores) or ``--quick``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import mne
+import numpy as np
+import pandas as pd
+import soundfile
+
+REPO = Path(__file__).resolve().parents[1]
+SFREQ = 120.0
+STORIES = ("lw1", "cable_spool_fort", "easy_money", "the_black_willow")
+N_MELS = 40
+#: The transcripts have no punctuation: a sentence every this many words.
+WORDS_PER_SENTENCE = 12
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--study", choices=("gwilliams", "brennan", "both"), default="both")
+    parser.add_argument("--subjects", type=int, default=3)
+    parser.add_argument("--snr-db", type=float, default=-20.0)
+    parser.add_argument("--epochs", type=int, default=8)
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0])
+    parser.add_argument("--quick", action="store_true", help="2 subjects, 2 epochs")
+    parser.add_argument("--out", type=Path, default=None)
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.subjects, args.epochs = 2, 2
+    return args
+
+
+def audiobook():
+    from neurodecode.simulate import load_audiobook
+
+    root = Path(os.environ.get("NEURODECODE_TEST_DATA", REPO.parent / "shared" / "data"))
+    return load_audiobook(root / "speech_audiobook", n_trials=8)
+
+
+def word_table(text: str, duration: float, lead: float = 1.0) -> pd.DataFrame:
+    """The transcript's words spread evenly over the speech (``lead`` s of silence at each
+    end), with their sentence index (a sentence ends at . ? ! or after
+    ``WORDS_PER_SENTENCE`` words: the audiobook's transcripts are unpunctuated)."""
+    tokens = text.split()
+    span = max(duration - 2 * lead, 1.0)
+    step = span / max(len(tokens), 1)
+    sentence, rows = 0, []
+    for i, token in enumerate(tokens):
+        word = re.sub(r"[^\w'-]", "", token)
+        if word:
+            rows.append({"onset": lead + i * step, "duration": 0.8 * step, "word": word,
+                         "sentence": sentence, "word_index": len(rows)})
+        if token[-1:] in ".?!" or len(rows) % WORDS_PER_SENTENCE == 0:
+            sentence += 1
+    return pd.DataFrame(rows)
+
+
+def simulate(trials, n_subjects: int, snr_db: float, sensors: str, seed: int = 0):
+    """One long recording per subject: every sound twice (two sessions), new noise."""
+    from neurodecode.features import get_feature
+    from neurodecode.simulate import simulate_meeg
+
+    mel = get_feature("mel", n_mels=N_MELS, sfreq=SFREQ)
+    feats = mel.compute([(t.wav, t.sr) for t in trials])
+    ids = [f"{k}:{t.name}" for k in range(2) for t in trials]
+    return simulate_meeg(feats + feats, SFREQ, stimulus_ids=ids, n_subjects=n_subjects,
+                         sensors=sensors, snr_db=snr_db, response="nonlinear", gap=1.0,
+                         seed=seed)
+
+
+def _chunk(sub, onsets: list[float], ends: list[float]) -> tuple[mne.io.Raw, float]:
+    start = max(0.0, min(onsets) - 1.0)
+    stop = min(sub.raw.times[-1], max(ends) + 1.0)
+    return sub.raw.copy().crop(start, stop), start
+
+
+def write_gwilliams(root: Path, trials, subjects) -> Path:
+    """MEG-MASC layout: sub-XX/ses-S/meg/sub-XX_ses-S_task-K_meg.fif + events.tsv."""
+    from mne_bids import BIDSPath
+
+    _mk(root)
+    (root / "dataset_description.json").write_text(json.dumps(
+        {"Name": "simulated MEG-MASC", "BIDSVersion": "1.8.0"}))
+    _mk(root / "stimuli" / "audio")
+    for j, t in enumerate(trials):
+        soundfile.write(root / "stimuli" / "audio" / f"{STORIES[j // 2]}_{j % 2}.wav", t.wav, t.sr)
+    for s, sub in enumerate(subjects):
+        sounds = sub.events[sub.events["kind"] == "sound"].reset_index(drop=True)
+        for session in range(2):
+            for k, story in enumerate(STORIES):
+                rows = sounds.iloc[[session * len(trials) + 2 * k, session * len(trials) + 2 * k + 1]]
+                raw, t0 = _chunk(sub, list(rows["onset"]), list(rows["onset"] + rows["duration"]))
+                path = BIDSPath(root=root, subject=f"{s + 1:02d}", session=str(session),
+                                task=str(k), datatype="meg", suffix="meg", extension=".fif")
+                path.mkdir()  # FIF in place of KIT's .con (mne-bids needs a RawKIT for .con)
+                raw.save(path.fpath, overwrite=True, verbose="error")
+                events = _masc_events(rows, trials, k, story, t0)
+                stem = path.copy().update(suffix=None, extension=None).basename
+                events.to_csv(path.directory / f"{stem}_events.tsv", sep="\t", index=False,
+                              na_rep="n/a")
+    return root
+
+
+def _mk(folder: Path) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+
+
+def _masc_events(rows: pd.DataFrame, trials, k: int, story: str, t0: float) -> pd.DataFrame:
+    out = []
+    for sound, (_, row) in enumerate(rows.iterrows()):
+        trial = trials[2 * k + sound]
+        base = {"story": story, "story_uid": k, "sound_id": float(sound),
+                "sound": f"stimuli/audio/{story}_{sound}.0.wav"}
+        onset = row["onset"] - t0
+        out.append((onset, row["duration"], {**base, "kind": "sound"}))
+        for _, w in word_table(trial.text, len(trial.wav) / trial.sr).iterrows():
+            meta = {**base, "kind": "word", "word": w["word"], "sequence_id": int(w["sentence"]),
+                    "word_index": int(w["word_index"]), "condition": "sentence",
+                    "pronounced": 1.0}
+            out.append((onset + w["onset"], w["duration"], meta))
+            out.append((onset + w["onset"], 0.05, {**base, "kind": "phoneme",
+                                                   "phoneme": w["word"][0].lower()}))
+    return pd.DataFrame([{"onset": round(o, 4), "duration": round(d, 4), "trial_type": str(m),
+                          "value": 1, "sample": int(round(o * SFREQ))} for o, d, m in out])
+
+
+def write_brennan(root: Path, trials, subjects) -> Path:
+    """Brennan & Hale layout: S<NN>.mat (FieldTrip raw), proc/S<NN>.mat, word table, WAVs."""
+    from scipy.io import savemat
+
+    _mk(root / "proc")
+    _mk(root / "audio")
+    for j, t in enumerate(trials):
+        soundfile.write(root / "audio" / f"DownTheRabbitHoleFinal_SoundFile{j + 1}.wav", t.wav, t.sr)
+    table = []
+    for j, t in enumerate(trials):
+        words = word_table(t.text, len(t.wav) / t.sr)
+        table.append(pd.DataFrame({"Word": words["word"], "Segment": j + 1,
+                                   "onset": words["onset"], "offset": words["onset"] + words["duration"],
+                                   "Sentence": words["sentence"] + 1000 * (j + 1)}))
+    table = pd.concat(table, ignore_index=True)
+    table.to_csv(root / "AliceChapterOne-EEG.csv", index=False)
+    sfreq = 500.0
+    for s, sub in enumerate(subjects):
+        raw = sub.raw.copy().resample(sfreq, verbose="error")
+        eeg = raw.get_data(picks="eeg")[:60] * 1e6  # Brennan's 60 EEG channels
+        labels = np.array([str(c + 1) for c in range(len(eeg))], dtype=object)  # easycap-M10
+        savemat(root / f"S{s + 1:02d}.mat", {"raw": {"hdr": {"label": labels, "Fs": sfreq},
+                                                     "trial": eeg, "fsample": sfreq}})
+        sounds = sub.events[sub.events["kind"] == "sound"].reset_index(drop=True)
+        onsets = np.concatenate([sounds.loc[j, "onset"] + table.loc[table["Segment"] == j + 1, "onset"]
+                                 for j in range(len(trials))])
+        trl = np.stack([np.round(onsets * sfreq) - 150 + 1, np.round(onsets * sfreq) + 500,
+                        np.full(len(onsets), -150.0), table["Segment"], np.zeros(len(onsets)),
+                        np.arange(1, len(onsets) + 1)], axis=1)
+        savemat(root / "proc" / f"S{s + 1:02d}.mat", {"proc": {"trl": trl}})
+    return root
+
+
+def run_recipe(name: str, root: Path, out: Path, args) -> dict:
+    """The shipped recipe through the CLI, CLIP vs MSE (+ untrained), at ``args.seeds``."""
+    variants = "{clip: {}, regression: {loss.name: mse, loss.params: {}}}"
+    sets = [f"data.root={root}", f"data.stimulus_root={root}", "features.name=mel",
+            f"features.params={{n_mels: {N_MELS}}}", f"training.epochs={args.epochs}",
+            "training.batch_size=64", "training.patience=4", "training.device=cpu",
+            "model.params={n_virtual: 32, hidden: 32, depth: 4, fourier_freqs: 8}",
+            "evaluation.n_bootstraps=200", "evaluation.baselines=[untrained]",
+            f"evaluation.compare={variants}"]
+    cmd = [sys.executable, "-m", "neurodecode.cli", "run", name, "--out", str(out),
+           "--no-progress", "--seeds", *map(str, args.seeds)]
+    cmd += [a for s in sets for a in ("--set", s)]
+    subprocess.run(cmd, check=True, cwd=REPO, env={**os.environ, "PYTHONPATH": str(REPO)})
+    return json.loads((out / "metrics.json").read_text())
+
+
+def word_positions(out: Path, variant: str, seed: int) -> tuple[int, int]:
+    """(unique test candidates, distinct word positions heard in the test split).
+
+    A word position is counted without timing: the sound (``block``), the word and
+    which occurrence of that word in the sound it is (in onset order), in any recording.
+    """
+    test = pd.read_csv(out / variant / f"seed{seed}" / "test_windows.csv")
+    test = test.sort_values(["recording", "onset"])
+    test["occurrence"] = test.groupby(["recording", "block", "text"]).cumcount()
+    return test["candidate"].nunique(), len(test.drop_duplicates(["block", "text", "occurrence"]))
+
+
+def report(label: str, metrics: dict, out: Path, seed: int) -> str:
+    rows = metrics["comparison"]
+    lines = [f"### {label}", "", "| model | top-10 (%) | chance | word top-10 (%) | word chance |",
+             "|---|---:|---:|---:|---:|"]
+    for name, key in (("CLIP", "clip"), ("regression (MSE)", "regression"),
+                      ("untrained", "clip:untrained")):
+        r = rows[key]
+        word = r.get("word_top10", {"mean": float("nan"), "sd": 0.0})
+        lines.append(f"| {name} | {100 * r['top10']['mean']:.1f} ± {100 * r['top10']['sd']:.1f} "
+                     f"| {100 * r['chance_top10']['mean']:.1f} | {100 * word['mean']:.1f} ± "
+                     f"{100 * word['sd']:.1f} | "
+                     f"{100 * r.get('word_chance_top10', {'mean': float('nan')})['mean']:.1f} |")
+    unique, positions = word_positions(out, "clip", seed)
+    lines += ["", f"unique test candidates: {unique}; distinct word positions in the test "
+              f"split: {positions}"]
+    return "\n".join(lines)
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    trials = audiobook()
+    base = args.out or Path(tempfile.mkdtemp(prefix="study_like_"))
+    texts = []
+    if args.study in ("gwilliams", "both"):
+        subjects = simulate(trials, args.subjects, args.snr_db, "kit208")
+        root = write_gwilliams(base / "gwilliams2022", trials, subjects)
+        metrics = run_recipe("gwilliams2022_decoding", root, base / "run_gwilliams", args)
+        texts.append(report(f"MEG-MASC layout ({args.subjects} subjects x 2 sessions x 4 "
+                            f"stories, {args.snr_db:g} dB, {args.epochs} epochs, seeds "
+                            f"{args.seeds})", metrics, base / "run_gwilliams", args.seeds[0]))
+    if args.study in ("brennan", "both"):
+        subjects = simulate(trials, args.subjects, args.snr_db, "eeg64")
+        root = write_brennan(base / "brennan2019", trials, subjects)
+        metrics = run_recipe("brennan2019_decoding", root, base / "run_brennan", args)
+        texts.append(report(f"Brennan layout ({args.subjects} subjects, 60-channel EEG, "
+                            f"{args.snr_db:g} dB, {args.epochs} epochs, seeds {args.seeds})",
+                            metrics, base / "run_brennan", args.seeds[0]))
+    print("\n\n".join(texts))
+    print(f"\nrun folders: {base}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
