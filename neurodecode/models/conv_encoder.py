@@ -206,6 +206,15 @@ class ConvEncoderTimeAgg(ConvEncoder):
         As ``ConvEncoder``.
     aggregation : {"attention", "mean"}
         How time is aggregated.
+    n_queries : int
+        Number of learned time weightings (softmax over time each, or ``n_queries`` equal
+        means); their weighted sums are concatenated, (batch, hidden * n_queries), so the
+        head sees when as well as what.
+    head_dropout : float
+        Dropout on the aggregated vector and inside the MLP head.
+    subject_identity : bool
+        Start every subject's layer at the (scaled) identity, as NICE-style encoders do,
+        rather than at random: the subjects start from one shared model.
     **params
         Every other keyword argument of ``ConvEncoder`` except ``pool_time``.
 
@@ -218,15 +227,26 @@ class ConvEncoderTimeAgg(ConvEncoder):
     output_rank = "item"
 
     def __init__(self, n_channels_in: int, n_outputs: int, n_subjects: int, *,
-                 aggregation: str = "attention", **params: Any) -> None:
+                 aggregation: str = "attention", n_queries: int = 1,
+                 head_dropout: float = 0.0, subject_identity: bool = False,
+                 **params: Any) -> None:
         if "pool_time" in params:
             raise ValueError("ConvEncoderTimeAgg always aggregates time; remove pool_time "
                              f"(got pool_time={params['pool_time']!r}).")
         super().__init__(n_channels_in, n_outputs, n_subjects, **params)
         self.aggregation = check_option("aggregation", aggregation, TIME_AGGREGATIONS)
+        check_positive("n_queries", n_queries)
+        if not 0 <= head_dropout < 1:
+            raise ValueError(f"head_dropout must be in [0, 1); got {head_dropout}.")
+        if subject_identity:
+            n_virtual = self.subject_layers.weights.shape[1]
+            self.subject_layers = SubjectLayers(
+                n_virtual, n_virtual, n_subjects, init_identity=True,
+                unseen_subject=self.subject_layers.unseen_subject)
         hidden = self.head[0].in_channels
-        self.time_scores = nn.Conv1d(hidden, 1, 1)
-        self.head = nn.Sequential(nn.Linear(hidden, 2 * hidden), nn.GELU(),
+        self.time_scores = nn.Conv1d(hidden, n_queries, 1)
+        self.head = nn.Sequential(nn.Dropout(head_dropout), nn.Linear(hidden * n_queries, 2 * hidden),
+                                  nn.GELU(), nn.Dropout(head_dropout),
                                   nn.Linear(2 * hidden, n_outputs))
 
     @classmethod
@@ -234,17 +254,18 @@ class ConvEncoderTimeAgg(ConvEncoder):
         return "item"
 
     def time_weights(self, x: torch.Tensor) -> torch.Tensor:
-        """Aggregation weights (batch, n_times) of the blocks' output ``x``."""
+        """Aggregation weights (batch, n_queries, n_times) of the blocks' output ``x``."""
         if self.aggregation == "mean":
-            return torch.full(x.shape[::2], 1.0 / x.shape[-1], dtype=x.dtype, device=x.device)
-        return torch.softmax(self.time_scores(x)[:, 0], dim=-1)
+            shape = (x.shape[0], self.time_scores.out_channels, x.shape[-1])
+            return torch.full(shape, 1.0 / x.shape[-1], dtype=x.dtype, device=x.device)
+        return torch.softmax(self.time_scores(x), dim=-1)
 
     def forward(self, brain: torch.Tensor, subject: torch.Tensor, positions=None,
                 mask: torch.Tensor | None = None) -> torch.Tensor:
         """Encode a batch to (batch, n_outputs)."""
         x = self.encode_time(brain, subject, positions, mask)
-        pooled = torch.einsum("bht,bt->bh", x, self.time_weights(x))
-        return self.head(pooled)
+        pooled = torch.einsum("bht,bqt->bhq", x, self.time_weights(x))
+        return self.head(pooled.flatten(1))
 
 
 def count_parameters(model: nn.Module) -> int:

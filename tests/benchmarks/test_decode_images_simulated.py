@@ -1,0 +1,31 @@
+"""Smoke test of benchmarks/decode_images_simulated.py at a tiny size (its main function)."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import pytest
+
+SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "decode_images_simulated.py"
+
+
+def _load():
+    spec = importlib.util.spec_from_file_location("decode_images_simulated", SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_quick_run_prints_every_row_with_chance(capsys):
+    results = _load().main(["--quick", "--synthetic", "--subjects", "2", "--test-images", "6",
+                            "--epochs", "1", "--threads", "1"])
+    out = capsys.readouterr().out
+    for row in ("CLIP conv_time_agg", "CLIP nice_eeg", "ridge (RidgeCV)",
+                "untrained conv_time_agg", "chance", "generated"):
+        assert row in out
+    assert set(results) == {"conv_time_agg", "nice_eeg", "ridge", "untrained"}
+    for result in results.values():
+        assert result.n_candidates == 6 and result.n_queries == 12
+        assert result.chance[1] == pytest.approx(1 / 6)
+        assert 0.0 <= result.topk[1] <= result.topk[5] <= 1.0
