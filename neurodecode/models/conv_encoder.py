@@ -11,6 +11,7 @@ from torch import nn
 
 from .._validation import check_option, check_positive
 from .base import BrainEncoder, attention_figures
+from .image_eeg import ResidualProjection
 from .spatial_attention import SpatialAttention
 from .subject_layers import UNSEEN_SUBJECT, SubjectLayers
 
@@ -188,6 +189,7 @@ class ConvEncoder(BrainEncoder):
 
 
 TIME_AGGREGATIONS = ("attention", "mean")
+TIME_AGG_HEADS = ("mlp", "projection")
 
 
 class ConvEncoderTimeAgg(ConvEncoder):
@@ -210,8 +212,11 @@ class ConvEncoderTimeAgg(ConvEncoder):
         Number of learned time weightings (softmax over time each, or ``n_queries`` equal
         means); their weighted sums are concatenated, (batch, hidden * n_queries), so the
         head sees when as well as what.
+    head : {"mlp", "projection"}
+        ``"mlp"``: Linear, GELU, Linear (NeuralBench); ``"projection"``: NICE's projection
+        head (Linear, then a residual GELU-Linear-dropout block and LayerNorm).
     head_dropout : float
-        Dropout on the aggregated vector and inside the MLP head.
+        Dropout on the aggregated vector and inside the head.
     subject_identity : bool
         Start every subject's layer at the (scaled) identity, as NICE-style encoders do,
         rather than at random: the subjects start from one shared model.
@@ -228,7 +233,7 @@ class ConvEncoderTimeAgg(ConvEncoder):
 
     def __init__(self, n_channels_in: int, n_outputs: int, n_subjects: int, *,
                  aggregation: str = "attention", n_queries: int = 1,
-                 head_dropout: float = 0.0, subject_identity: bool = False,
+                 head: str = "mlp", head_dropout: float = 0.0, subject_identity: bool = False,
                  **params: Any) -> None:
         if "pool_time" in params:
             raise ValueError("ConvEncoderTimeAgg always aggregates time; remove pool_time "
@@ -245,9 +250,15 @@ class ConvEncoderTimeAgg(ConvEncoder):
                 unseen_subject=self.subject_layers.unseen_subject)
         hidden = self.head[0].in_channels
         self.time_scores = nn.Conv1d(hidden, n_queries, 1)
-        self.head = nn.Sequential(nn.Dropout(head_dropout), nn.Linear(hidden * n_queries, 2 * hidden),
-                                  nn.GELU(), nn.Dropout(head_dropout),
-                                  nn.Linear(2 * hidden, n_outputs))
+        check_option("head", head, TIME_AGG_HEADS)
+        n_in = hidden * n_queries
+        if head == "projection":
+            self.head = nn.Sequential(nn.Dropout(head_dropout),
+                                      ResidualProjection(n_in, n_outputs, head_dropout))
+        else:
+            self.head = nn.Sequential(nn.Dropout(head_dropout), nn.Linear(n_in, 2 * hidden),
+                                      nn.GELU(), nn.Dropout(head_dropout),
+                                      nn.Linear(2 * hidden, n_outputs))
 
     @classmethod
     def declared_output(cls, params: Mapping[str, Any]) -> str:  # noqa: D102

@@ -79,6 +79,8 @@ def test_time_agg_rejects_pool_time_and_bad_aggregation():
         ConvEncoderTimeAgg(4, 3, 1, pool_time=True)
     with pytest.raises(ValueError, match="aggregation"):
         ConvEncoderTimeAgg(4, 3, 1, aggregation="max", **TINY)
+    with pytest.raises(ValueError, match="head='transformer' is not valid"):
+        ConvEncoderTimeAgg(4, 3, 1, head="transformer", **TINY)
     with pytest.raises(ValueError, match="n_queries must be"):
         ConvEncoderTimeAgg(4, 3, 1, n_queries=0, **TINY)
     with pytest.raises(ValueError, match=r"head_dropout must be in \[0, 1\); got 1.0"):
@@ -102,6 +104,9 @@ def test_time_agg_queries_subject_identity_and_dropout(rng):
     torch.testing.assert_close(layers[0], torch.eye(8) / 8**0.5)
     model.train()
     assert not torch.equal(model(brain, subject, pos), model(brain, subject, pos))  # dropout
+    projection = ConvEncoderTimeAgg(6, 5, 2, n_queries=2, head="projection", **TINY).eval()
+    out = projection(brain, subject, pos)  # NICE's head ends in a LayerNorm
+    np.testing.assert_allclose(out.mean(-1).detach().numpy(), 0.0, atol=1e-5)
     mean = ConvEncoderTimeAgg(6, 5, 2, aggregation="mean", n_queries=2, **TINY)
     assert mean.time_weights(torch.zeros(2, 8, 4)).shape == (2, 2, 4)
 
