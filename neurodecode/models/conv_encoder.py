@@ -192,12 +192,22 @@ TIME_AGGREGATIONS = ("attention", "mean")
 TIME_AGG_HEADS = ("mlp", "projection")
 
 
+def _item_head(kind: str, hidden: int, n_queries: int, n_outputs: int,
+               dropout: float) -> nn.Sequential:
+    """(batch, hidden * n_queries) -> (batch, n_outputs); see ``ConvEncoderTimeAgg``."""
+    n_in = hidden * n_queries
+    if kind == "projection":
+        return nn.Sequential(nn.Dropout(dropout), ResidualProjection(n_in, n_outputs, dropout))
+    return nn.Sequential(nn.Dropout(dropout), nn.Linear(n_in, 2 * hidden), nn.GELU(),
+                         nn.Dropout(dropout), nn.Linear(2 * hidden, n_outputs))
+
+
 class ConvEncoderTimeAgg(ConvEncoder):
     """brainmagick's encoder with a learned temporal aggregation to one vector per window.
 
     The ConvEncoder's blocks give (batch, hidden, n_times); a 1x1 conv scores every time
-    step, a softmax over time turns the scores into weights, and the weighted sum
-    (batch, hidden) goes through an MLP head (Linear, GELU, Linear) to ``n_outputs``: the
+    step (``n_queries`` scores), a softmax over time turns each into weights, and the
+    weighted sums (batch, hidden * n_queries) go through a head to ``n_outputs``: the
     item decoder of later brainmagick work on images (Benchetrit et al. 2023) and
     NeuralBench's ``SimpleConvTimeAgg``. ``aggregation="mean"`` replaces the learned
     weights by the plain mean over time.
@@ -209,17 +219,14 @@ class ConvEncoderTimeAgg(ConvEncoder):
     aggregation : {"attention", "mean"}
         How time is aggregated.
     n_queries : int
-        Number of learned time weightings (softmax over time each, or ``n_queries`` equal
-        means); their weighted sums are concatenated, (batch, hidden * n_queries), so the
-        head sees when as well as what.
+        Number of learned time weightings (with ``"mean"``, as many plain means); their
+        weighted sums are concatenated, so that channels whose responses peak at
+        different latencies can each be read at their own time.
     head : {"mlp", "projection"}
         ``"mlp"``: Linear, GELU, Linear (NeuralBench); ``"projection"``: NICE's projection
         head (Linear, then a residual GELU-Linear-dropout block and LayerNorm).
     head_dropout : float
         Dropout on the aggregated vector and inside the head.
-    subject_identity : bool
-        Start every subject's layer at the (scaled) identity, as NICE-style encoders do,
-        rather than at random: the subjects start from one shared model.
     **params
         Every other keyword argument of ``ConvEncoder`` except ``pool_time``.
 
@@ -233,8 +240,7 @@ class ConvEncoderTimeAgg(ConvEncoder):
 
     def __init__(self, n_channels_in: int, n_outputs: int, n_subjects: int, *,
                  aggregation: str = "attention", n_queries: int = 1,
-                 head: str = "mlp", head_dropout: float = 0.0, subject_identity: bool = False,
-                 **params: Any) -> None:
+                 head: str = "mlp", head_dropout: float = 0.0, **params: Any) -> None:
         if "pool_time" in params:
             raise ValueError("ConvEncoderTimeAgg always aggregates time; remove pool_time "
                              f"(got pool_time={params['pool_time']!r}).")
@@ -243,22 +249,10 @@ class ConvEncoderTimeAgg(ConvEncoder):
         check_positive("n_queries", n_queries)
         if not 0 <= head_dropout < 1:
             raise ValueError(f"head_dropout must be in [0, 1); got {head_dropout}.")
-        if subject_identity:
-            n_virtual = self.subject_layers.weights.shape[1]
-            self.subject_layers = SubjectLayers(
-                n_virtual, n_virtual, n_subjects, init_identity=True,
-                unseen_subject=self.subject_layers.unseen_subject)
         hidden = self.head[0].in_channels
         self.time_scores = nn.Conv1d(hidden, n_queries, 1)
-        check_option("head", head, TIME_AGG_HEADS)
-        n_in = hidden * n_queries
-        if head == "projection":
-            self.head = nn.Sequential(nn.Dropout(head_dropout),
-                                      ResidualProjection(n_in, n_outputs, head_dropout))
-        else:
-            self.head = nn.Sequential(nn.Dropout(head_dropout), nn.Linear(n_in, 2 * hidden),
-                                      nn.GELU(), nn.Dropout(head_dropout),
-                                      nn.Linear(2 * hidden, n_outputs))
+        self.head = _item_head(check_option("head", head, TIME_AGG_HEADS), hidden,
+                               n_queries, n_outputs, head_dropout)
 
     @classmethod
     def declared_output(cls, params: Mapping[str, Any]) -> str:  # noqa: D102

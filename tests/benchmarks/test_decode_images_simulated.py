@@ -2,23 +2,13 @@
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-
 import pytest
 
-SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "decode_images_simulated.py"
-
-
-def _load():
-    spec = importlib.util.spec_from_file_location("decode_images_simulated", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+from tests.benchmarks._load import load_benchmark
 
 
 def test_quick_run_prints_every_row_with_chance(capsys):
-    results = _load().main(["--quick", "--synthetic", "--subjects", "2", "--test-images", "6",
+    results = load_benchmark("decode_images_simulated").main(["--quick", "--synthetic", "--subjects", "2", "--test-images", "6",
                             "--epochs", "1", "--threads", "1"])
     out = capsys.readouterr().out
     for row in ("CLIP conv_time_agg", "CLIP nice_eeg", "ridge (RidgeCV)",

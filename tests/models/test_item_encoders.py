@@ -87,21 +87,16 @@ def test_time_agg_rejects_pool_time_and_bad_aggregation():
         ConvEncoderTimeAgg(4, 3, 1, head_dropout=1.0, **TINY)
 
 
-def test_time_agg_queries_subject_identity_and_dropout(rng):
-    """n_queries weightings, each summing to one, concatenated for the head; identity
-    subject layers make every subject's map the same at initialisation."""
+def test_time_agg_queries_heads_and_dropout(rng):
+    """n_queries weightings, each summing to one, concatenated for the head."""
     torch.manual_seed(0)
     brain, subject, pos = _batch(rng)
-    model = ConvEncoderTimeAgg(6, 5, 2, n_queries=3, head_dropout=0.5, subject_identity=True,
-                               **TINY).eval()
+    model = ConvEncoderTimeAgg(6, 5, 2, n_queries=3, head_dropout=0.5, **TINY).eval()
     x = model.encode_time(brain, subject, pos)
     weights = model.time_weights(x)
     assert weights.shape == (3, 3, 20)
     np.testing.assert_allclose(weights.sum(-1).detach().numpy(), 1.0, rtol=1e-5)
     assert model.head[1].in_features == 8 * 3 and model(brain, subject, pos).shape == (3, 5)
-    layers = model.subject_layers.weights.detach()
-    torch.testing.assert_close(layers[0], layers[1])
-    torch.testing.assert_close(layers[0], torch.eye(8) / 8**0.5)
     model.train()
     assert not torch.equal(model(brain, subject, pos), model(brain, subject, pos))  # dropout
     projection = ConvEncoderTimeAgg(6, 5, 2, n_queries=2, head="projection", **TINY).eval()
