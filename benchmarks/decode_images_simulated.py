@@ -89,10 +89,12 @@ def main(argv: Sequence[str] | None = None) -> dict:
           f"{len(items.item_ids)} images, {len(test.item_ids[test.item].tolist() and set(test.item))} "
           f"test images x {len(items.subjects)} subjects (averaged repetitions); "
           f"SNR {args.snr_db} dB; simulated in {time.perf_counter() - t0:.1f} s")
-    fit_kwargs = dict(epochs=args.epochs, batch_size=64, lr=1e-3, patience=10,
-                      weight_decay=0.0, optimizer="adamw", device="cpu")
+    train = recipe.training
+    fit_kwargs = dict(epochs=args.epochs, batch_size=train.batch_size, lr=train.lr,
+                      patience=train.patience, weight_decay=train.weight_decay,
+                      optimizer=train.optimizer, device="cpu")
     scoring = dict(ks=(1, 5), pool_size=None, n_bootstraps=1000, seed=args.seed)
-    models = {"conv_time_agg": {"n_virtual": 64, "hidden": 64, "depth": 3, "fourier_freqs": 8},
+    models = {"conv_time_agg": dict(recipe.model.params),  # the recipe's model and training
               "nice_eeg": {"n_filters": 40, "temporal_kernel": 13, "pool_kernel": 11,
                            "pool_stride": 3, "n_pooled": 8, "dropout": 0.3}}
     results, rows = {}, []

@@ -11,6 +11,7 @@ from torch import nn
 
 from .._validation import check_option, check_positive
 from .base import BrainEncoder, attention_figures
+from .image_eeg import ResidualProjection
 from .spatial_attention import SpatialAttention
 from .subject_layers import UNSEEN_SUBJECT, SubjectLayers
 
@@ -198,14 +199,25 @@ class ConvEncoder(BrainEncoder):
 
 
 TIME_AGGREGATIONS = ("attention", "mean")
+TIME_AGG_HEADS = ("mlp", "projection")
+
+
+def _item_head(kind: str, hidden: int, n_queries: int, n_outputs: int,
+               dropout: float) -> nn.Sequential:
+    """(batch, hidden * n_queries) -> (batch, n_outputs); see ``ConvEncoderTimeAgg``."""
+    n_in = hidden * n_queries
+    if kind == "projection":
+        return nn.Sequential(nn.Dropout(dropout), ResidualProjection(n_in, n_outputs, dropout))
+    return nn.Sequential(nn.Dropout(dropout), nn.Linear(n_in, 2 * hidden), nn.GELU(),
+                         nn.Dropout(dropout), nn.Linear(2 * hidden, n_outputs))
 
 
 class ConvEncoderTimeAgg(ConvEncoder):
     """brainmagick's encoder with a learned temporal aggregation to one vector per window.
 
     The ConvEncoder's blocks give (batch, hidden, n_times); a 1x1 conv scores every time
-    step, a softmax over time turns the scores into weights, and the weighted sum
-    (batch, hidden) goes through an MLP head (Linear, GELU, Linear) to ``n_outputs``: the
+    step (``n_queries`` scores), a softmax over time turns each into weights, and the
+    weighted sums (batch, hidden * n_queries) go through a head to ``n_outputs``: the
     item decoder of later brainmagick work on images (Benchetrit et al. 2023) and
     NeuralBench's ``SimpleConvTimeAgg``. ``aggregation="mean"`` replaces the learned
     weights by the plain mean over time.
@@ -216,6 +228,15 @@ class ConvEncoderTimeAgg(ConvEncoder):
         As ``ConvEncoder``.
     aggregation : {"attention", "mean"}
         How time is aggregated.
+    n_queries : int
+        Number of learned time weightings (with ``"mean"``, as many plain means); their
+        weighted sums are concatenated, so that channels whose responses peak at
+        different latencies can each be read at their own time.
+    head : {"mlp", "projection"}
+        ``"mlp"``: Linear, GELU, Linear (NeuralBench); ``"projection"``: NICE's projection
+        head (Linear, then a residual GELU-Linear-dropout block and LayerNorm).
+    head_dropout : float
+        Dropout on the aggregated vector and inside the head.
     **params
         Every other keyword argument of ``ConvEncoder`` except ``pool_time``.
 
@@ -228,33 +249,38 @@ class ConvEncoderTimeAgg(ConvEncoder):
     output_rank = "item"
 
     def __init__(self, n_channels_in: int, n_outputs: int, n_subjects: int, *,
-                 aggregation: str = "attention", **params: Any) -> None:
+                 aggregation: str = "attention", n_queries: int = 1,
+                 head: str = "mlp", head_dropout: float = 0.0, **params: Any) -> None:
         if "pool_time" in params:
             raise ValueError("ConvEncoderTimeAgg always aggregates time; remove pool_time "
                              f"(got pool_time={params['pool_time']!r}).")
         super().__init__(n_channels_in, n_outputs, n_subjects, **params)
         self.aggregation = check_option("aggregation", aggregation, TIME_AGGREGATIONS)
+        check_positive("n_queries", n_queries)
+        if not 0 <= head_dropout < 1:
+            raise ValueError(f"head_dropout must be in [0, 1); got {head_dropout}.")
         hidden = self.head[0].in_channels
-        self.time_scores = nn.Conv1d(hidden, 1, 1)
-        self.head = nn.Sequential(nn.Linear(hidden, 2 * hidden), nn.GELU(),
-                                  nn.Linear(2 * hidden, n_outputs))
+        self.time_scores = nn.Conv1d(hidden, n_queries, 1)
+        self.head = _item_head(check_option("head", head, TIME_AGG_HEADS), hidden,
+                               n_queries, n_outputs, head_dropout)
 
     @classmethod
     def declared_output(cls, params: Mapping[str, Any]) -> str:  # noqa: D102
         return "item"
 
     def time_weights(self, x: torch.Tensor) -> torch.Tensor:
-        """Aggregation weights (batch, n_times) of the blocks' output ``x``."""
+        """Aggregation weights (batch, n_queries, n_times) of the blocks' output ``x``."""
         if self.aggregation == "mean":
-            return torch.full(x.shape[::2], 1.0 / x.shape[-1], dtype=x.dtype, device=x.device)
-        return torch.softmax(self.time_scores(x)[:, 0], dim=-1)
+            shape = (x.shape[0], self.time_scores.out_channels, x.shape[-1])
+            return torch.full(shape, 1.0 / x.shape[-1], dtype=x.dtype, device=x.device)
+        return torch.softmax(self.time_scores(x), dim=-1)
 
     def forward(self, brain: torch.Tensor, subject: torch.Tensor, positions=None,
                 mask: torch.Tensor | None = None) -> torch.Tensor:
         """Encode a batch to (batch, n_outputs)."""
         x = self.encode_time(brain, subject, positions, mask)
-        pooled = torch.einsum("bht,bt->bh", x, self.time_weights(x))
-        return self.head(pooled)
+        pooled = torch.einsum("bht,bqt->bhq", x, self.time_weights(x))
+        return self.head(pooled.flatten(1))
 
 
 def count_parameters(model: nn.Module) -> int:

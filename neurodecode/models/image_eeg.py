@@ -18,7 +18,7 @@ from .base import BrainEncoder
 from .subject_layers import UNSEEN_SUBJECT, SubjectLayers
 
 
-class _ResidualProjection(nn.Module):
+class ResidualProjection(nn.Module):
     """NICE's projection head: Linear, then x + Dropout(Linear(GELU(x))), LayerNorm."""
 
     def __init__(self, n_in: int, n_out: int, dropout: float) -> None:
@@ -88,7 +88,7 @@ class NiceEncoder(BrainEncoder):
             nn.BatchNorm2d(n_filters), nn.ELU(), nn.Conv2d(n_filters, n_filters, (n_channels_in, 1)),
             nn.BatchNorm2d(n_filters), nn.ELU(), nn.Dropout(dropout),
             nn.Conv2d(n_filters, n_filters, 1), nn.AdaptiveAvgPool2d((1, n_pooled)))
-        self.projection = _ResidualProjection(n_filters * n_pooled, n_outputs, dropout)
+        self.projection = ResidualProjection(n_filters * n_pooled, n_outputs, dropout)
 
     def forward(self, brain: torch.Tensor, subject: torch.Tensor, positions=None,
                 mask: torch.Tensor | None = None) -> torch.Tensor:
@@ -106,4 +106,4 @@ class NiceEncoder(BrainEncoder):
         return self.projection(x.flatten(1))
 
 
-__all__ = ["NiceEncoder"]
+__all__ = ["NiceEncoder", "ResidualProjection"]

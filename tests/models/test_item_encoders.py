@@ -70,7 +70,7 @@ def test_time_aggregation_is_learned_towards_the_informative_samples(rng):
         loss = torch.nn.functional.mse_loss(model(brain, subject), target)
         loss.backward()
         opt.step()
-    weights = model.time_weights(model.encode_time(brain, subject)).mean(0)
+    weights = model.time_weights(model.encode_time(brain, subject)).mean(0)[0]
     assert weights[15:].sum() > 0.35 > 5 / 20  # uniform weights would give 0.25
 
 
@@ -79,6 +79,31 @@ def test_time_agg_rejects_pool_time_and_bad_aggregation():
         ConvEncoderTimeAgg(4, 3, 1, pool_time=True)
     with pytest.raises(ValueError, match="aggregation"):
         ConvEncoderTimeAgg(4, 3, 1, aggregation="max", **TINY)
+    with pytest.raises(ValueError, match="head='transformer' is not valid"):
+        ConvEncoderTimeAgg(4, 3, 1, head="transformer", **TINY)
+    with pytest.raises(ValueError, match="n_queries must be"):
+        ConvEncoderTimeAgg(4, 3, 1, n_queries=0, **TINY)
+    with pytest.raises(ValueError, match=r"head_dropout must be in \[0, 1\); got 1.0"):
+        ConvEncoderTimeAgg(4, 3, 1, head_dropout=1.0, **TINY)
+
+
+def test_time_agg_queries_heads_and_dropout(rng):
+    """n_queries weightings, each summing to one, concatenated for the head."""
+    torch.manual_seed(0)
+    brain, subject, pos = _batch(rng)
+    model = ConvEncoderTimeAgg(6, 5, 2, n_queries=3, head_dropout=0.5, **TINY).eval()
+    x = model.encode_time(brain, subject, pos)
+    weights = model.time_weights(x)
+    assert weights.shape == (3, 3, 20)
+    np.testing.assert_allclose(weights.sum(-1).detach().numpy(), 1.0, rtol=1e-5)
+    assert model.head[1].in_features == 8 * 3 and model(brain, subject, pos).shape == (3, 5)
+    model.train()
+    assert not torch.equal(model(brain, subject, pos), model(brain, subject, pos))  # dropout
+    projection = ConvEncoderTimeAgg(6, 5, 2, n_queries=2, head="projection", **TINY).eval()
+    out = projection(brain, subject, pos)  # NICE's head ends in a LayerNorm
+    np.testing.assert_allclose(out.mean(-1).detach().numpy(), 0.0, atol=1e-5)
+    mean = ConvEncoderTimeAgg(6, 5, 2, aggregation="mean", n_queries=2, **TINY)
+    assert mean.time_weights(torch.zeros(2, 8, 4)).shape == (2, 2, 4)
 
 
 def test_nice_encoder_shapes_subjects_and_errors(rng):
