@@ -200,9 +200,7 @@ class EvaluationConfig:
     n_bootstraps: int = _retrieval("n_bootstraps")  # bootstrap resamples of the confidence intervals
     average_repetitions: bool = True  # item decoding: mean test response per subject x item
     directions: tuple[str, ...] = ("brain_to_image",)  # item decoding; or image_to_brain
-    # named variants, each a map of recipe overrides ({"loss.name": "mse"}), run as
-    # independent jobs at each --seed and summarised as one table (neurodecode.executors)
-    compare: dict = field(default_factory=dict)
+    compare: dict = field(default_factory=dict)  # named variants {name: {key: value}}, each a job per --seeds seed, one table (neurodecode.executors)
 
 
 @dataclass(frozen=True)
