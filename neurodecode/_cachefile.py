@@ -104,15 +104,15 @@ def write_entry(path: Path, key: str, arrays: Mapping[str, np.ndarray | None],
                 meta: Mapping[str, Any]) -> Path:
     """Write one entry atomically: ``arrays`` (``None`` values are skipped), ``meta``
     (JSON-serialisable), ``key`` and their checksum."""
-    arrays = {name: np.asarray(a) for name, a in arrays.items() if a is not None}
+    stored = {name: np.asarray(a) for name, a in arrays.items() if a is not None}
     meta_json = json.dumps(meta, sort_keys=True)
     with atomic_path(path) as tmp, h5py.File(tmp, "w") as handle:
-        for name, array in arrays.items():
+        for name, array in stored.items():
             handle.create_dataset(name, data=array)
         handle.attrs["format"] = FORMAT
         handle.attrs["key"] = key
         handle.attrs["meta"] = meta_json
-        handle.attrs["checksum"] = checksum(key, arrays, meta_json)
+        handle.attrs["checksum"] = checksum(key, stored, meta_json)
     return Path(path)
 
 

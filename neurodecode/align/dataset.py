@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypedDict
 
 import numpy as np
 import pandas as pd
@@ -27,7 +27,7 @@ from ..io.recording import Recording
 from .scaling import SegmentScaler
 from .segments import Segments, apply_baseline, check_conditions_found, cut_windows, plan_windows
 from .splits import MIN_BLOCK_DURATION, block_of_windows, sentence_blocks
-from .store import RecordingStore
+from .store import DiskArray, RecordingStore
 
 logger = logging.getLogger("neurodecode")
 
@@ -67,7 +67,7 @@ class StreamedWindows:
         the spatial attention masks those); None when all share one list.
     """
 
-    brains: list[np.ndarray]
+    brains: Sequence[DiskArray | np.ndarray]
     placements: list[Any]
     meta: pd.DataFrame
     subjects: list[str]
@@ -265,7 +265,7 @@ def make_streamed(recordings: Sequence[Recording], features: Any, store: Recordi
     if features is not None and hasattr(features, "store"):
         features.store = store
     subjects = list(dict.fromkeys(r.subject for r in recordings))
-    plan_kw = dict(tmin=tmin, tmax=tmax, sfreq=sfreq, delay=delay, max_pad=max_pad)
+    plan_kw = _PlanKw(tmin=tmin, tmax=tmax, sfreq=sfreq, delay=delay, max_pad=max_pad)
     brains, placements, metas, rate, width = [], [], [], 0.0, 0
     for i, rec in enumerate(tqdm(recordings, disable=not progress, leave=False,
                                  desc="preprocessing into the store (recordings)")):
@@ -293,8 +293,18 @@ def make_streamed(recordings: Sequence[Recording], features: Any, store: Recordi
                            union.rows, union.positions)
 
 
+class _PlanKw(TypedDict):
+    """The window geometry ``plan_windows`` is given for every recording."""
+
+    tmin: float
+    tmax: float
+    sfreq: float | None
+    delay: float
+    max_pad: float
+
+
 def _fit_windows(rec: Recording, blocks: pd.DataFrame, train_on: Any,
-                 train_stride: float | None, on: Any, plan_kw: dict) -> pd.DataFrame:
+                 train_stride: float | None, on: Any, plan_kw: _PlanKw) -> pd.DataFrame:
     """The training/validation windows of ``rec`` (``make_streamed``'s second segmentation)."""
     if train_on != "sentence":
         return plan_windows(rec, on=on if train_on is None else train_on, stride=train_stride,

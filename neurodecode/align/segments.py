@@ -6,7 +6,7 @@ import logging
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 import pandas as pd
@@ -417,7 +417,22 @@ class WindowPlan:
     width: int
 
 
-def plan_windows(rec: Recording, *, tmin: float, tmax: float, on: Any, stride: float | None,
+class WindowSource(Protocol):
+    """What :func:`plan_windows` reads of a recording (a :class:`Recording` is one)."""
+
+    @property
+    def modality(self) -> str: ...
+    @property
+    def sfreq(self) -> float: ...
+    @property
+    def events(self) -> pd.DataFrame: ...
+    @property
+    def n_times(self) -> int: ...
+    @property
+    def runs(self) -> np.ndarray | None: ...
+
+
+def plan_windows(rec: WindowSource, *, tmin: float, tmax: float, on: Any, stride: float | None,
                  sfreq: float | None, delay: float, max_pad: float,
                  allow_missing: bool = False) -> WindowPlan:
     """The windows ``make_segments`` cuts from ``rec`` (same arguments), without the data."""
@@ -429,8 +444,9 @@ def plan_windows(rec: Recording, *, tmin: float, tmax: float, on: Any, stride: f
     table = _drop_outside(table, n_resampled(rec.n_times, up, down), max_pad)
     if rec.runs is not None:
         table = _drop_across_runs(table, np.asarray(rec.runs), up, down)
-    if len(getattr(rec, "bad_spans", ())):
-        table = _drop_bad_spans(table, np.asarray(rec.bad_spans), out_sfreq)
+    bad_spans = getattr(rec, "bad_spans", ())
+    if len(bad_spans):
+        table = _drop_bad_spans(table, np.asarray(bad_spans), out_sfreq)
     return WindowPlan(table, up, down, out_sfreq, int(round((tmax - tmin) * out_sfreq)))
 
 

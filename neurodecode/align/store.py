@@ -110,8 +110,9 @@ class DiskArray:
         return {**self.__dict__, "_fd": None}
 
     def __del__(self) -> None:
-        if getattr(self, "_fd", None) is not None:
-            os.close(self._fd)
+        fd = getattr(self, "_fd", None)
+        if fd is not None:
+            os.close(fd)
 
 
 def recording_fingerprint(rec: Recording, chunk_s: float = 60.0) -> str:
@@ -144,7 +145,7 @@ class RecordingStore:
         self.root.mkdir(parents=True, exist_ok=True)
 
     def recording(self, rec: Recording, *, sfreq: float | None,
-                  chunk_duration: float = 100.0) -> np.ndarray:
+                  chunk_duration: float = 100.0) -> DiskArray:
         """The recording resampled to ``sfreq`` (``None``: its own rate), built once.
 
         Returns
@@ -170,7 +171,7 @@ class RecordingStore:
                                               "preprocessing": prep})
 
     def put_feature(self, features: Any, stim: str, sfreq: float,
-                    block: np.ndarray) -> np.ndarray:
+                    block: np.ndarray) -> DiskArray:
         """A stimulus's timeline at ``sfreq`` stored once (shared by every recording)."""
         key = _digest(STORE_VERSION, "feature", features.name, features.sfreq, stim, sfreq,
                       _array_checksum(features.values[stim], {}))
@@ -216,7 +217,7 @@ class RecordingStore:
         return None
 
     def _write(self, folder: Path, key: str, shape: tuple[int, ...],
-               build: Callable[[np.ndarray], None], meta: dict) -> np.ndarray:
+               build: Callable[[np.ndarray], None], meta: dict) -> DiskArray:
         tmp = folder.with_name(f".{key}.{os.getpid()}.tmp")
         shutil.rmtree(tmp, ignore_errors=True)
         tmp.mkdir(parents=True)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypedDict
 
 import numpy as np
 import torch
@@ -21,6 +21,9 @@ from torch.utils.data import Dataset
 
 from ..align.items import ItemSegments
 from ..models.base import check_batch_shapes
+
+if TYPE_CHECKING:
+    from ..evaluation import RetrievalResult
 
 DIRECTIONS = ("brain_to_image", "image_to_brain")
 
@@ -112,6 +115,16 @@ def fit_ridge(train: ItemSegments, test: ItemSegments,
     return model.predict(test.brain.reshape(len(test), -1)).astype(np.float32)
 
 
+class _ScoreKw(TypedDict):
+    """The retrieval settings ``score_items`` passes to every ``compute_topk_accuracy``."""
+
+    ks: Sequence[int]
+    pool_size: int | None
+    n_bootstraps: int
+    seed: int
+    device: str
+
+
 def score_items(pred: np.ndarray, test: ItemSegments, *, ks: Sequence[int],
                 pool_size: int | None, n_bootstraps: int, seed: int, device: str = "cpu",
                 directions: Sequence[str] = ("brain_to_image",)) -> dict:
@@ -123,8 +136,9 @@ def score_items(pred: np.ndarray, test: ItemSegments, *, ks: Sequence[int],
     """
     from ..evaluation import compute_topk_accuracy
 
-    kwargs = dict(ks=ks, pool_size=pool_size, n_bootstraps=n_bootstraps, seed=seed, device=device)
-    out = {}
+    kwargs = _ScoreKw(ks=ks, pool_size=pool_size, n_bootstraps=n_bootstraps, seed=seed,
+                      device=device)
+    out: dict[str, RetrievalResult | dict[str, RetrievalResult]] = {}
     if "brain_to_image" in directions:
         out["brain_to_image"] = compute_topk_accuracy(
             pred, test.window_targets(), segment_ids=test.item_ids[test.item],
@@ -134,11 +148,12 @@ def score_items(pred: np.ndarray, test: ItemSegments, *, ks: Sequence[int],
     return out
 
 
-def _image_to_brain(pred: np.ndarray, test: ItemSegments, kwargs: dict) -> dict:
+def _image_to_brain(pred: np.ndarray, test: ItemSegments,
+                    kwargs: _ScoreKw) -> dict[str, RetrievalResult]:
     """Per subject: each image ranks that subject's responses (ids: the item ids)."""
     from ..evaluation import compute_topk_accuracy
 
-    out = {}
+    out: dict[str, RetrievalResult] = {}
     for s in np.unique(test.subject):
         rows = test.subject == s
         ids = test.item_ids[test.item[rows]]

@@ -117,7 +117,7 @@ def fit_trf_cv(X: np.ndarray, Y: np.ndarray, *, sfreq: float, tmin: float, tmax:
         groups = np.repeat(np.arange(n_folds), np.diff(bounds))
         significant = permutation_test(Y, pred, metric="r", n_permutations=n_permutations,
                                        groups=groups, method="shift",
-                                       random_state=seed)["significant"]
+                                       seed=seed)["significant"]
     full = trf().fit([X[c] for c in chunks], [Y[c] for c in chunks])
     return {"r": r, "kernels": full.coef_, "lags": full.delays_ / sfreq,
             "significant": significant}

@@ -196,6 +196,7 @@ class StimulusFeatures:
         """Seconds covered by a placed event: its duration, else its feature's length."""
         if duration and duration > 0:
             return float(duration)
+        assert self.sfreq is not None  # only timeline features are placed by their length
         return self.values[stim].shape[1] / float(self.sfreq)
 
     def _block(self, stim: str, sfreq: float) -> np.ndarray:

@@ -49,7 +49,7 @@ def fmri_encoding(recording: Recording, inputs: EncodingInputs) -> dict:
         significant = permutation_test(np.asarray(recording.data), result.predictions,
                                        metric="r", n_permutations=inputs.n_permutations,
                                        groups=recording.runs, method="shift",
-                                       random_state=inputs.seed)["significant"]
+                                       seed=inputs.seed)["significant"]
     return {"r": result.scores, "img": img, "significant": significant}
 
 

@@ -259,7 +259,9 @@ class ConvEncoderTimeAgg(ConvEncoder):
         check_positive("n_queries", n_queries)
         if not 0 <= head_dropout < 1:
             raise ValueError(f"head_dropout must be in [0, 1); got {head_dropout}.")
-        hidden = self.head[0].in_channels
+        first = self.head[0]
+        assert isinstance(first, nn.Conv1d)  # ConvEncoder's head opens with a 1x1 conv
+        hidden: int = first.in_channels
         self.time_scores = nn.Conv1d(hidden, n_queries, 1)
         self.head = _item_head(check_option("head", head, TIME_AGG_HEADS), hidden,
                                n_queries, n_outputs, head_dropout)

@@ -196,12 +196,13 @@ def _blocked_products(
     """Kernel of the transformed rows of ``a`` with ``b_t``, block of rows by block of
     rows shared between threads: the transform of all of ``a`` (as large as ``a``) is
     never stored."""
-    assert rec.transform is not None
+    transform = rec.transform
+    assert transform is not None
     nb = np.sqrt(np.einsum("ij,ij->i", b_t, b_t))
     out = np.empty((a.shape[0], b_t.shape[0]))
 
     def block(rows: slice) -> None:
-        a_t = rec.transform(a[rows], keep).astype(dt, copy=False)
+        a_t = transform(a[rows], keep).astype(dt, copy=False)
         prod = a_t @ b_t.T
         if rec.kernel == "cosine":
             na = np.sqrt(np.einsum("ij,ij->i", a_t, a_t))

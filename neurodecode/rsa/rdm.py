@@ -157,7 +157,7 @@ def compute_rdm(
 
 
 def _compute_numpy(
-    x: Any, metric: str, cv: tuple, noise: Any, noise_type: str, dt: str, n_jobs: int
+    x: Any, metric: str, cv: tuple, noise: Any, noise_type: str, dt: np.dtype, n_jobs: int
 ) -> np.ndarray:
     core_ndim = 3 if metric == "crossnobis" else 2
     if x.ndim > core_ndim and not B._is_torch(x):
@@ -186,7 +186,7 @@ _GRAM_BYTES = 2e6  # patterns multiplied at once: they stay in the core's cache
 _BLOCK_ROWS = 512  # rows of features copied at once from a strided view
 
 
-def _streamed_rdms(x: np.ndarray, metric: str, dt: str, n_jobs: int) -> np.ndarray:
+def _streamed_rdms(x: np.ndarray, metric: str, dt: np.dtype, n_jobs: int) -> np.ndarray:
     """RDMs of the metrics built from one Gram matrix, over the flattened leading axes.
 
     The RDMs are cut into chunks that the threads take in turn (a thread that the
@@ -255,7 +255,7 @@ def _streamed_range(
 _CONDENSED_KIND = {"correlation": 0, "cosine": 0, "sqeuclidean": 1, "euclidean": 2}
 
 
-def _contiguous_chunk(view: np.ndarray, metric: str, dtype: str) -> np.ndarray:
+def _contiguous_chunk(view: np.ndarray, metric: str, dtype: np.dtype) -> np.ndarray:
     """C-contiguous copy of a chunk of patterns."""
     return np.ascontiguousarray(view, dtype=dtype)
 

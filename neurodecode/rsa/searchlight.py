@@ -119,7 +119,10 @@ def _fast_models(models: np.ndarray, method: str) -> tuple[int, np.ndarray] | No
     models that are not finite or constant)."""
     if method not in _FAST_MODES or not np.isfinite(models).all():
         return None
-    transformed = get_method(method).transform(models, None)
+    transform = get_method(method).transform
+    if transform is None:  # a function kernel: no compiled path
+        return None
+    transformed = transform(models, None)
     norms = np.linalg.norm(transformed, axis=1)
     if not (norms > 0).all():
         return None

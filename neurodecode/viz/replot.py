@@ -196,8 +196,12 @@ def _with_sliders(run_dir: Path, embedded: list[Path], out_dir: Path,
                   dpi: float) -> list[Path | ReportFigure]:
     """The report's figures: each time-resolved sensor map followed by its slider."""
     sliders = _sliders(run_dir, out_dir, dpi)
-    return [item for path in embedded
-            for item in (path, *([sliders[path.stem]] if path.stem in sliders else []))]
+    out: list[Path | ReportFigure] = []
+    for path in embedded:
+        out.append(path)
+        if path.stem in sliders:
+            out.append(sliders[path.stem])
+    return out
 
 
 def _sliders(run_dir: Path, out_dir: Path, dpi: float) -> dict[str, ReportFigure]:
@@ -358,6 +362,8 @@ def _cuts(path: Path) -> dict:
     import nibabel as nib
 
     img = nib.load(path)
+    if not isinstance(img, nib.spatialimages.SpatialImage):
+        raise TypeError(f"{path} is not a spatial image (got {type(img).__name__}).")
     n_z = img.shape[2]
     if n_z > 6:
         return {}

@@ -39,7 +39,8 @@ def _score_column(rows: Sequence[Mapping[str, Any]], metrics: Mapping[str, Any])
     k = headline_k(metrics)
     preferred = [f"top{k}"] if f"top{k}" in numeric else []
     preferred += [c for c in _SUBJECT_SCORES if c in numeric]
-    return (preferred or numeric or [None])[0]
+    candidates = preferred or numeric
+    return candidates[0] if candidates else None
 
 
 def _label(column: str) -> tuple[str, str | None]:

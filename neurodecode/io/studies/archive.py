@@ -203,7 +203,8 @@ def _scan(archive: Path, members: Iterator[_Member], limits: ArchiveLimits) -> l
     """Names checked and limits enforced member by member (stops at the first excess)."""
     budget = min(limits.max_total_bytes, limits.max_ratio * max(archive.stat().st_size, 1))
     field = "max_total_bytes" if budget == limits.max_total_bytes else "max_ratio"
-    found, total = [], 0
+    found: list[_Member] = []
+    total = 0
     for member in members:
         name = _check_name(archive, member.name)
         if member.kind == "special":
@@ -226,7 +227,8 @@ def _resolve(path: str, links: dict[str, str]) -> str:
     ``ValueError`` naming why when it leaves the root, loops or grows past PATH_MAX."""
     if path.startswith(("/", "\\")) or PureWindowsPath(path).drive:
         raise ValueError("points to an absolute path")
-    queue, done, hops = path.replace("\\", "/").split("/"), [], 0
+    queue, hops = path.replace("\\", "/").split("/"), 0
+    done: list[str] = []
     while queue:
         part = queue.pop(0)
         if part in ("", "."):
