@@ -38,7 +38,8 @@ def meeg_encoding(recording: Recording, inputs: EncodingInputs, *,
                       n_permutations=inputs.n_permutations, seed=inputs.seed, progress=progress)
 
 
-def fmri_encoding(recording: Recording, inputs: EncodingInputs) -> dict:
+def fmri_encoding(recording: Recording, inputs: EncodingInputs, *,
+                  progress: bool = False) -> dict:
     """Voxelwise HRF model of one fMRI recording, with permutation significance."""
     from ..encoding import fit_recording, permutation_test
 
@@ -46,10 +47,11 @@ def fmri_encoding(recording: Recording, inputs: EncodingInputs) -> dict:
                                 conditions=list(inputs.conditions), alphas=list(inputs.alphas))
     significant = None
     if inputs.n_permutations > 0:
-        significant = permutation_test(np.asarray(recording.data), result.predictions,
+        # recording.data is (n_voxels, n_volumes); the predictions are (n_volumes, n_voxels)
+        significant = permutation_test(np.asarray(recording.data).T, result.predictions,
                                        metric="r", n_permutations=inputs.n_permutations,
                                        groups=recording.runs, method="shift",
-                                       seed=inputs.seed)["significant"]
+                                       seed=inputs.seed, progress=progress)["significant"]
     return {"r": result.scores, "img": img, "significant": significant}
 
 
@@ -86,7 +88,7 @@ def run_encoding(inputs: EncodingInputs, run_dir: Path, *, progress: bool = True
         key = f"{rec.subject}" + (f"_{rec.session}" if rec.session else "")
         with stage(f"encoding model of subject {rec.subject}: {rec.n_channels} targets x "
                    f"{rec.n_times} samples"):
-            res = (fmri_encoding(rec, inputs) if rec.modality == "fmri" else
+            res = (fmri_encoding(rec, inputs, progress=progress) if rec.modality == "fmri" else
                    meeg_encoding(rec, inputs, progress=progress))
         if k == 0 and rec.modality == "fmri":
             res["img"].to_filename(run_dir / "brainmap_r.nii.gz")

@@ -44,7 +44,8 @@ def run_rsa(inputs: RSAInputs, run_dir: Path, *, progress: bool = True) -> dict:
     segments, order, model = inputs.segments, inputs.conditions, inputs.model
     labels = segments.meta["condition"].astype(str).to_numpy()
     kw: dict[str, Any] = dict(metric=inputs.metric, method=inputs.method, radius=inputs.radius,
-              n_permutations=inputs.n_permutations, seed=inputs.seed, run_dir=run_dir)
+              n_permutations=inputs.n_permutations, seed=inputs.seed, run_dir=run_dir,
+              progress=progress)
     if segments.modality == "meeg":
         with stage(f"time-resolved RSA of {len(order)} conditions, {inputs.n_permutations} "
                    "permutations, sensor searchlight"):

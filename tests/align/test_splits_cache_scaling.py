@@ -256,7 +256,7 @@ def test_bandpass_then_the_segment_cache_returns_filtered_windows(rng, tmp_path)
     """The stale cache of the review (section 1.6): a band-passed recording used to keep
     ``source``, so the cache keyed on the unfiltered file."""
     from neurodecode.io import read_meeg
-    from neurodecode.jobs.classification import bandpass
+    from neurodecode.io.filtering import bandpass
 
     rec = read_meeg(_write_fif(rng, tmp_path))
     kwargs = dict(tmin=-0.2, tmax=0.5, sfreq=None, baseline=None)
