@@ -133,8 +133,10 @@ def _ddp_run(world: int, backend: str, device: torch.device) -> dict:
 
     with tempfile.TemporaryDirectory() as tmp:
         init, result = f"file://{tmp}/rendezvous", f"{tmp}/grad.pt"
-        mp.start_processes(_ddp_worker, args=(world, backend, str(device), init, result),
-                           nprocs=world, start_method="spawn")
+        context = mp.start_processes(_ddp_worker, args=(world, backend, str(device), init,
+                                                        result),
+                                     nprocs=world, start_method="spawn", join=False)
+        _join_or_stop(context, Path(result), deadline_s=120.0)
         got = torch.load(result)
     brain, target, model = _ddp_problem(device)
     ClipLoss()(model(brain), target).backward()
@@ -142,6 +144,26 @@ def _ddp_run(world: int, backend: str, device: torch.device) -> dict:
     err = max(float((a - b).abs().max()) for a, b in zip(got, ref))
     return {"status": "pass" if err < 1e-5 else "fail", "max_abs_grad_diff": err,
             "world_size": world, "backend": backend, "device": str(device)}
+
+
+def _join_or_stop(context, result: Path, *, deadline_s: float, grace_s: float = 10.0) -> None:
+    """Wait for the DDP processes; once ``result`` is written, a process still alive after
+    ``grace_s`` is stopped (a worker whose interpreter does not exit, seen with gloo on a
+    loaded machine, would otherwise hang the check); past ``deadline_s`` it is an error."""
+    start, written = time.monotonic(), None
+    while not context.join(timeout=1.0):
+        now = time.monotonic()
+        if written is None and result.exists():
+            written = now
+        if written is not None and now - written > grace_s:
+            for proc in context.processes:
+                if proc.is_alive():
+                    proc.terminate()
+            return
+        if now - start > deadline_s:
+            for proc in context.processes:
+                proc.terminate()
+            raise TimeoutError(f"the DDP processes did not finish within {deadline_s:g} s")
 
 
 def check_ddp_gloo(device: torch.device, size: dict) -> dict:
