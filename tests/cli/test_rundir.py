@@ -67,14 +67,14 @@ def test_another_recipe_names_the_keys_that_differ(tmp_path):
                                           r"model.params.hidden: 64 -> 32, seed: 0 -> 2\. "
                                           r"Choose a new --out directory or pass --overwrite"):
         rundir.prepare_run_dir(run, _recipe("seed=2", "model.params.hidden=32"))
-    with pytest.raises(ConfigError, match="training.epochs: 20 -> 10"):  # fewer epochs differ
+    with pytest.raises(ConfigError, match="training.epochs: 40 -> 10"):  # fewer epochs differ
         rundir.prepare_run_dir(run, _recipe("training.epochs=10"))
 
 
 def test_keys_that_keep_the_model_extend_the_run(tmp_path):
     run = rundir.prepare_run_dir(tmp_path / "run", _recipe())
     _started(run)
-    extended = _recipe("training.epochs=40", "evaluation.n_bootstraps=10",
+    extended = _recipe("training.epochs=60", "evaluation.n_bootstraps=10",
                        "evaluation.baselines=[untrained]")
     assert rundir.prepare_run_dir(run, extended) == run
     assert (run / "config.sha256").read_text().strip() == extended.digest()
