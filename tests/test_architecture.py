@@ -17,7 +17,7 @@ ROOT = Path(__file__).resolve().parents[1] / "neurodecode"
 
 #: Modules still importing ``build`` or reading the recipe while another issue rewrites
 #: them: ``jobs/decoding.py`` takes the recipe until issue 12 lands (its inputs then come
-#: from ``build.py`` like the other jobs'). Remove the entry when it does.
+#: from ``neurodecode.build`` like the other jobs'). Remove the entry when it does.
 PENDING = {"neurodecode.jobs.decoding": "issue 12 rewrites the decoding job"}
 #: Cycles in modules that another part of issue 14 is splitting now (item 6:
 #: ``features/image.py`` into image loading and image models).

@@ -1,6 +1,6 @@
 """Class labels of segments: conditions, categories and condition selections.
 
-Each error names the argument it checks (``categories``, ``conditions``); ``build.py``
+Each error names the argument it checks (``categories``, ``conditions``); ``neurodecode.build``
 prefixes the recipe section when the values come from a recipe.
 """
 

@@ -7,7 +7,7 @@ import mne
 import numpy as np
 import pytest
 
-from neurodecode.build import _read_recordings
+from neurodecode.build.data import _read_recordings
 from neurodecode.config import DataConfig
 from neurodecode.exceptions import ConfigError, DataNotFoundError
 
