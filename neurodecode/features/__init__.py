@@ -12,7 +12,8 @@ from neurodecode.features.audio import compute_envelope, compute_mel, compute_on
 from neurodecode.features.audio_models import WAV2VEC_HOP, AudioModelFeature
 from neurodecode.features.base import Feature, resample_frames
 from neurodecode.features.cache import FeatureCache, compute_cached
-from neurodecode.features.image import extract_layers, load_image
+from neurodecode.features.image_io import load_image
+from neurodecode.features.layers import extract_layers
 from neurodecode.features.registry import FEATURES, get_feature
 
 __all__ = [

@@ -347,7 +347,7 @@ def _stimulus_files(ids: list[str], root: Path, modality: str) -> list[Any]:
 
     Raises DataNotFoundError if a file (the file part of an HDF5 image) is absent.
     """
-    from neurodecode.features.image import HDF5Image, split_hdf5_stimulus
+    from neurodecode.features.image_io import HDF5Image, split_hdf5_stimulus
 
     stimuli: list[Any] = []
     absent: list[str] = []

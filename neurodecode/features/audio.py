@@ -354,6 +354,7 @@ def compute_onsets(
 # ----------------------------------------------------------------------------- features
 class _AcousticFeature(Feature):
     modality = "audio"
+    kind = "timeline"
     takes_sfreq = True  # computed on the brain's clock: build passes the recording's rate
     sfreq: float  # acoustic features are always time-resolved
 

@@ -107,6 +107,8 @@ class AudioModelFeature(Feature):
 
     name = "audio_model"
     modality = "audio"
+    kind = "timeline"
+    takes_sfreq = False  # its own frame rate (``sfreq``), placed on the brain's clock later
     sfreq: float  # always time-resolved
     model_types: ClassVar[tuple[str, ...]] = ()  # () = any conv-framed model
     display: ClassVar[str] = "audio model"

@@ -22,7 +22,11 @@ from neurodecode.features.audio_presets import (
     WhisperEncoderFeature,
 )
 from neurodecode.features.base import Feature
-from neurodecode.features.image import CLIPVisionFeature, DINOv2Feature, EfficientNetLite0Feature
+from neurodecode.features.image_models import (
+    CLIPVisionFeature,
+    DINOv2Feature,
+    EfficientNetLite0Feature,
+)
 from neurodecode.features.panns import PannsCnn14Feature
 from neurodecode.features.speech_models import ResemblyzerFeature
 from neurodecode.features.text import SentenceEmbedding

@@ -43,6 +43,8 @@ class ResemblyzerFeature(Feature):
 
     name = "resemblyzer"
     modality = "audio"
+    kind = "timeline"
+    takes_sfreq = False  # its own frame rate (``sfreq``), placed on the brain's clock later
     dimension = 256
     sfreq: float  # always time-resolved
 

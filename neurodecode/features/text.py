@@ -48,6 +48,7 @@ class SentenceEmbedding(Feature):
 
     modality = "text"
     kind = "item"
+    takes_sfreq = False  # one vector per item
 
     def __init__(self, model_path: str | Path | None = None, normalize: bool = True,
                  device: str = "cpu", batch_size: int = 64):

@@ -12,7 +12,7 @@ import pytest
 from neurodecode.exceptions import DataFormatError, DataNotFoundError
 from neurodecode.features import compute_stimulus_features, load_image
 from neurodecode.features.base import Feature
-from neurodecode.features.image import HDF5Image, split_hdf5_stimulus
+from neurodecode.features.image_io import HDF5Image, split_hdf5_stimulus
 
 
 class MeanColour(Feature):

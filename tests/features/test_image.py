@@ -11,7 +11,7 @@ import torch
 from neurodecode.exceptions import DataFormatError, DataNotFoundError
 from neurodecode.features import extract_layers, get_feature, load_image
 from neurodecode.features.efficientnet import LAYERS, EfficientNetLite0, load_efficientnet_lite0
-from neurodecode.features.image import ImagePreprocessing, images_to_tensor, read_preprocessing
+from neurodecode.features.image_io import ImagePreprocessing, images_to_tensor, read_preprocessing
 
 skdata = pytest.importorskip("skimage.data")
 

@@ -7,7 +7,8 @@ import pytest
 import torch
 
 from neurodecode.features import extract_layers
-from neurodecode.features.image import IMAGENET_MEAN, IMAGENET_STD, TorchImageModel
+from neurodecode.features.image_io import IMAGENET_MEAN, IMAGENET_STD
+from neurodecode.features.image_models import TorchImageModel
 
 
 def _red_picker() -> torch.nn.Module:
