@@ -11,13 +11,15 @@ The cross-validated squared error is minimised over ``delta`` with its exact gra
     r = K_vt w - y_val,   b = (K_tt + I)^-1 K_vt^T r.
 
 Unlike himalaya's (inexact inner conjugate gradients and Hessian-based steps), the
-solves are direct and the step is a per-target line search (accepted when the CV error
+solves are direct (one Cholesky factorisation per target and fold) and the step is a per-target line search (accepted when the CV error
 decreases), so each iteration never makes a target worse.
 """
 
 from __future__ import annotations
 
 import numpy as np
+import scipy.linalg
+import scipy.linalg.lapack
 
 from .kernel import center_kernel
 
@@ -36,29 +38,63 @@ def _fold_data(Ks: np.ndarray, Y: np.ndarray, train, val, fit_intercept: bool):
 
 def _loss_grad(folds, deltas: np.ndarray, n_samples: int, gradient: bool = True):
     """CV loss (n_targets,), sum over folds of 0.5 * squared error weighted by n_val / n,
-    its gradient (n_kernels, n_targets) and the mean validation R^2 (n_targets,)."""
+    its gradient (n_kernels, n_targets) and the mean validation R^2 (n_targets,).
+
+    One Cholesky factorisation per target and fold serves both solves; every other
+    product is a matrix product over all targets at once (no per-target kernel is
+    formed but the training one that is factorised)."""
     weights = np.exp(deltas)  # (n_kernels, n_targets)
     loss = np.zeros(deltas.shape[1])
     grad = np.zeros_like(deltas)
     r2 = np.zeros(deltas.shape[1])
     for K_tt, K_vt, y_tr, y_va in folds:
-        n_tr = K_tt.shape[1]
-        M = np.einsum("kt,kij->tij", weights, K_tt) + np.eye(n_tr)  # (t, n_tr, n_tr)
-        M_inv = np.linalg.inv(M)  # one factorisation for both solves
-        w = np.einsum("tij,jt->ti", M_inv, y_tr)  # (t, n_tr)
-        K_v = np.einsum("kt,kij->tij", weights, K_vt)  # (t, n_val, n_tr)
-        resid = np.einsum("tij,tj->ti", K_v, w) - y_va.T  # (t, n_val)
+        solve = _factorised(K_tt, weights)
+        W = solve(y_tr)  # (n_tr, t): dual weights
+        KW = K_vt @ W  # (k, n_val, t): each kernel's validation prediction
+        resid = np.einsum("kt,kvt->vt", weights, KW) - y_va  # (n_val, t)
         share = y_va.shape[0] / n_samples
-        loss += share * 0.5 * (resid**2).sum(1)
+        sse = (resid**2).sum(0)
+        loss += share * 0.5 * sse
         sst = ((y_va - y_va.mean(0)) ** 2).sum(0)
-        r2 += np.where(sst > 0, 1 - (resid**2).sum(1) / np.where(sst > 0, sst, 1), 0.0)
+        r2 += np.where(sst > 0, 1 - sse / np.where(sst > 0, sst, 1), 0.0)
         if gradient:
-            a = np.einsum("tij,ti->tj", K_v, resid)
-            b = np.einsum("tij,tj->ti", M_inv, a)
-            direct = np.einsum("kij,ti,tj->kt", K_vt, resid, w)
-            indirect = np.einsum("kij,ti,tj->kt", K_tt, b, w)
+            b = solve(np.einsum("kt,kjt->jt", weights, K_vt.swapaxes(1, 2) @ resid))
+            direct = np.einsum("vt,kvt->kt", resid, KW)
+            indirect = np.einsum("jt,kjt->kt", b, K_tt @ W)
             grad += share * weights * (direct - indirect)
     return loss, grad, r2 / len(folds)
+
+
+def _factorised(K_tt: np.ndarray, weights: np.ndarray):
+    """``solve(B)``: ``(sum_k weights[k, t] K_tt[k] + I)^-1 B[:, t]`` for every target t,
+    B and the result of shape (n_tr, n_targets), from one Cholesky factor per target
+    (LAPACK potrf in place, each factor while its matrix is in the cache); an LU solve
+    where a precomputed kernel is not positive semi-definite."""
+    n = K_tt.shape[1]
+    M = _weighted_kernels(K_tt, weights)
+    for m in M:  # m.T: the same symmetric matrix, Fortran-ordered for LAPACK
+        c, info = scipy.linalg.lapack.dpotrf(m.T, lower=False, overwrite_a=True, clean=False)
+        if info != 0:  # not positive definite: LU on the matrices rebuilt
+            M = _weighted_kernels(K_tt, weights)
+            return lambda B: np.linalg.solve(M, B.T[:, :, None])[..., 0].T
+        if not np.shares_memory(c, m):  # pragma: no cover - LAPACK copied its input
+            m.T[...] = c
+
+    def solve(B: np.ndarray) -> np.ndarray:
+        out = np.empty((B.shape[1], n))
+        for i, (m, b) in enumerate(zip(M, B.T)):
+            out[i] = scipy.linalg.lapack.dpotrs(m.T, b, lower=False)[0]
+        return out.T
+
+    return solve
+
+
+def _weighted_kernels(K_tt: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """``sum_k weights[k, t] K_tt[k] + I`` for every target: (n_targets, n_tr, n_tr)."""
+    n = K_tt.shape[1]
+    M = np.tensordot(weights.T, K_tt, axes=1)
+    M.reshape(len(M), -1)[:, :: n + 1] += 1.0
+    return M
 
 
 def solve_multiple_kernel_ridge_hyper_gradient(
