@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import numpy as np
 import scipy.linalg
+import scipy.linalg.blas
 import scipy.linalg.lapack
 
 from .kernel import center_kernel
@@ -36,20 +37,21 @@ def _fold_data(Ks: np.ndarray, Y: np.ndarray, train, val, fit_intercept: bool):
     return K_tt, K_vt, y_tr, y_va
 
 
-def _loss_grad(folds, deltas: np.ndarray, n_samples: int, gradient: bool = True):
+def _loss_grad(folds, deltas: np.ndarray, n_samples: int, gradient: bool = True,
+               work: np.ndarray | None = None):
     """CV loss (n_targets,), sum over folds of 0.5 * squared error weighted by n_val / n,
     its gradient (n_kernels, n_targets) and the mean validation R^2 (n_targets,).
 
     One Cholesky factorisation per target and fold serves both solves; every other
     product is a matrix product over all targets at once (no per-target kernel is
-    formed but the training one that is factorised)."""
+    formed but the training one that is factorised, in ``work`` when given: a buffer
+    of at least n_targets * n_tr**2 floats, reused from call to call)."""
     weights = np.exp(deltas)  # (n_kernels, n_targets)
     loss = np.zeros(deltas.shape[1])
     grad = np.zeros_like(deltas)
     r2 = np.zeros(deltas.shape[1])
     for K_tt, K_vt, y_tr, y_va in folds:
-        solve = _factorised(K_tt, weights)
-        W = solve(y_tr)  # (n_tr, t): dual weights
+        W, solve = _factorised(K_tt, weights, y_tr, work)  # (n_tr, t): dual weights
         KW = K_vt @ W  # (k, n_val, t): each kernel's validation prediction
         resid = np.einsum("kt,kvt->vt", weights, KW) - y_va  # (n_val, t)
         share = y_va.shape[0] / n_samples
@@ -65,36 +67,50 @@ def _loss_grad(folds, deltas: np.ndarray, n_samples: int, gradient: bool = True)
     return loss, grad, r2 / len(folds)
 
 
-def _factorised(K_tt: np.ndarray, weights: np.ndarray):
-    """``solve(B)``: ``(sum_k weights[k, t] K_tt[k] + I)^-1 B[:, t]`` for every target t,
-    B and the result of shape (n_tr, n_targets), from one Cholesky factor per target
-    (LAPACK potrf in place, each factor while its matrix is in the cache); an LU solve
-    where a precomputed kernel is not positive semi-definite."""
-    n = K_tt.shape[1]
-    M = _weighted_kernels(K_tt, weights)
-    for m in M:  # m.T: the same symmetric matrix, Fortran-ordered for LAPACK
+def _factorised(K_tt: np.ndarray, weights: np.ndarray, B: np.ndarray,
+                work: np.ndarray | None = None):
+    """Solve ``(sum_k weights[k, t] K_tt[k] + I) x_t = B[:, t]`` for every target t.
+
+    Each target's matrix is built, factorised (LAPACK potrf, in place) and solved while
+    it is in the cache (in ``work``, flat, when given: fresh memory costs page faults).
+    Returns the solutions, of shape (n_tr, n_targets) as ``B``, and
+    ``solve(C)`` doing the same for another right-hand side from the kept factors (an
+    LU solve of the matrices where a precomputed kernel is not positive semi-definite).
+    """
+    n_kernels, n = K_tt.shape[:2]
+    flat = K_tt.reshape(n_kernels, -1)
+    size = B.shape[1] * n * n
+    M = (np.empty(size) if work is None else work[:size]).reshape(B.shape[1], n, n)
+    for t, m in enumerate(M):  # m.T: the same symmetric matrix, Fortran-ordered
+        _weighted_sum(flat, weights[:, t], m.reshape(-1))
         c, info = scipy.linalg.lapack.dpotrf(m.T, lower=False, overwrite_a=True, clean=False)
-        if info != 0:  # not positive definite: LU on the matrices rebuilt
-            M = _weighted_kernels(K_tt, weights)
-            return lambda B: np.linalg.solve(M, B.T[:, :, None])[..., 0].T
+        if info != 0:  # not positive definite: LU of the matrices
+            M = np.tensordot(weights.T, K_tt, axes=1)
+            M.reshape(len(M), -1)[:, :: n + 1] += 1.0
+            return _lu_solve(M, B), lambda C: _lu_solve(M, C)
         if not np.shares_memory(c, m):  # pragma: no cover - LAPACK copied its input
             m.T[...] = c
 
-    def solve(B: np.ndarray) -> np.ndarray:
-        out = np.empty((B.shape[1], n))
-        for i, (m, b) in enumerate(zip(M, B.T)):
-            out[i] = scipy.linalg.lapack.dpotrs(m.T, b, lower=False)[0]
+    def solve(C: np.ndarray) -> np.ndarray:
+        out = np.empty((C.shape[1], n))
+        for t, (m, c) in enumerate(zip(M, C.T)):
+            out[t] = scipy.linalg.lapack.dpotrs(m.T, c, lower=False)[0]
         return out.T
 
-    return solve
+    return solve(B), solve
 
 
-def _weighted_kernels(K_tt: np.ndarray, weights: np.ndarray) -> np.ndarray:
-    """``sum_k weights[k, t] K_tt[k] + I`` for every target: (n_targets, n_tr, n_tr)."""
-    n = K_tt.shape[1]
-    M = np.tensordot(weights.T, K_tt, axes=1)
-    M.reshape(len(M), -1)[:, :: n + 1] += 1.0
-    return M
+def _weighted_sum(flat: np.ndarray, w: np.ndarray, out: np.ndarray) -> None:
+    """``out = sum_k w[k] flat[k] + I`` (flattened square matrices), in place."""
+    np.multiply(flat[0], w[0], out=out)
+    for k in range(1, len(flat)):
+        scipy.linalg.blas.daxpy(flat[k], out, a=w[k])
+    n = int(round(np.sqrt(out.size)))
+    out[:: n + 1] += 1.0
+
+
+def _lu_solve(M: np.ndarray, B: np.ndarray) -> np.ndarray:
+    return np.linalg.solve(M, B.T[:, :, None])[..., 0].T
 
 
 def solve_multiple_kernel_ridge_hyper_gradient(
@@ -128,13 +144,15 @@ def solve_multiple_kernel_ridge_hyper_gradient(
     folds = [_fold_data(Ks, Y, tr, va, fit_intercept) for tr, va in splits]
     deltas = np.array(initial_deltas, dtype=np.float64)
     steps = np.full(deltas.shape[1], float(step))
-    loss, grad, r2 = _loss_grad(folds, deltas, Y.shape[0])
+    work = np.empty(Y.shape[1] * max(len(tr) for tr, _ in splits) ** 2)
+    loss, grad, r2 = _loss_grad(folds, deltas, Y.shape[0], work=work)
     cv_scores = np.empty((max_iter + 1, Y.shape[1]))
     cv_scores[0] = r2
     for it in range(1, max_iter + 1):
         norm = np.linalg.norm(grad, axis=0)
         move = -steps * grad / np.where(norm > 0, norm, 1.0)
-        new_loss, new_grad, new_r2 = _loss_grad(folds, deltas + move, Y.shape[0])
+        new_loss, new_grad, new_r2 = _loss_grad(folds, deltas + move, Y.shape[0],
+                                                work=work)
         accept = new_loss < loss
         deltas[:, accept] += move[:, accept]
         loss[accept], grad[:, accept], r2[accept] = (new_loss[accept], new_grad[:, accept],
@@ -155,8 +173,7 @@ def refit_weighted_kernel_ridge(Ks: np.ndarray, Y: np.ndarray, deltas: np.ndarra
     col_means = Ks.mean(1)  # (n_kernels, n_samples)
     y_mean = Y.mean(0) if fit_intercept else np.zeros(Y.shape[1])
     K_c = np.stack([center_kernel(K)[0] for K in Ks]) if fit_intercept else Ks
-    M = np.einsum("kt,kij->tij", weights, K_c) + np.eye(Ks.shape[1])
-    dual = np.linalg.solve(M, (Y - y_mean).T[:, :, None])[..., 0].T  # (n_samples, n_targets)
+    dual = _factorised(K_c, weights, Y - y_mean)[0]  # (n_samples, n_targets)
     if not fit_intercept:
         return dual, np.zeros(Y.shape[1])
     # the dual weights sum to 0 (centred kernel and targets): the row means drop out
