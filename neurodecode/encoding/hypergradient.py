@@ -85,9 +85,7 @@ def _factorised(K_tt: np.ndarray, weights: np.ndarray, B: np.ndarray,
         _weighted_sum(flat, weights[:, t], m.reshape(-1))
         c, info = scipy.linalg.lapack.dpotrf(m.T, lower=False, overwrite_a=True, clean=False)
         if info != 0:  # not positive definite: LU of the matrices
-            M = np.tensordot(weights.T, K_tt, axes=1)
-            M.reshape(len(M), -1)[:, :: n + 1] += 1.0
-            return _lu_solve(M, B), lambda C: _lu_solve(M, C)
+            return _lu_solver(K_tt, weights, B)
         if not np.shares_memory(c, m):  # pragma: no cover - LAPACK copied its input
             m.T[...] = c
 
@@ -109,8 +107,15 @@ def _weighted_sum(flat: np.ndarray, w: np.ndarray, out: np.ndarray) -> None:
     out[:: n + 1] += 1.0
 
 
-def _lu_solve(M: np.ndarray, B: np.ndarray) -> np.ndarray:
-    return np.linalg.solve(M, B.T[:, :, None])[..., 0].T
+def _lu_solver(K_tt: np.ndarray, weights: np.ndarray, B: np.ndarray):
+    """:func:`_factorised`'s results by LU solves (any invertible matrices)."""
+    M = np.tensordot(weights.T, K_tt, axes=1)
+    M.reshape(len(M), -1)[:, :: K_tt.shape[1] + 1] += 1.0
+
+    def solve(C: np.ndarray) -> np.ndarray:
+        return np.linalg.solve(M, C.T[:, :, None])[..., 0].T
+
+    return solve(B), solve
 
 
 def solve_multiple_kernel_ridge_hyper_gradient(

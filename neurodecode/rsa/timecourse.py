@@ -227,12 +227,7 @@ def rsa_timecourse(
     -------
     result : TimecourseResult
     """
-    check_positive("window", window)
-    check_positive("step", step)
-    for name, value in (("window", window), ("step", step)):
-        if int(value) != value:
-            raise ValueError(f"{name} must be a whole number of samples; got {value!r}.")
-    window, step = int(window), int(step)
+    window, step = _check_window(window, step)
     check_option("metric", metric, [m for m in METRICS if m != "crossnobis"])
     subjects, labels, sfreq, tmin = _unpack(data, conditions, sfreq, tmin)
     if not sfreq and tmin:
@@ -243,38 +238,68 @@ def rsa_timecourse(
         raise ValueError("model_rdms is required: a dict {name: condensed RDM} or an array.")
     if condition_order is None:  # one order for every subject: all labels, sorted
         condition_order = sorted(set().union(*(np.unique(lab).tolist() for lab in labels)))
-    sims: list[np.ndarray] = []
-    rdms: list[np.ndarray] = []
-    gens: list[np.ndarray] = []
-    order: list = []
+    sims, rdms, gens = [], [], []
     for i, (x, lab) in enumerate(zip(subjects, labels)):
-        try:
-            means, order = condition_means(x, lab, condition_order)
-        except ValueError as err:
-            if len(subjects) == 1:
-                raise
-            raise ValueError(f"subject {i}: {err}") from None
-        if rdms and means.shape[-1] != subjects[0].shape[-1]:
-            raise ValueError(
-                f"subject {i} has {means.shape[-1]} time samples; subject 0 has "
-                f"{subjects[0].shape[-1]}: crop or resample the subjects alike."
-            )
-        if window > means.shape[-1]:
-            raise ValueError(f"window={window} exceeds the {means.shape[-1]} time samples.")
+        means, order = _subject_means(x, lab, condition_order, i, subjects, window)
         names, models = as_model_matrix(model_rdms, len(order))
-        rdm = compute_rdm(_windows(means, window, step), metric, backend=backend, device=device)
-        rdm = np.asarray(rdm if isinstance(rdm, np.ndarray) else rdm.cpu().numpy(), float)
+        rdm = _window_rdms(means, window, step, metric, backend, device)
         rdms.append(rdm)
         sims.append(compare_rdms(rdm, models, method))
         if generalization:
             gens.append(compare_rdms(rdm, rdm, method))
     logger.info("rsa_timecourse: %d subject(s), %d windows", len(sims), len(rdms[0]))
     sim = np.stack(sims)
-    times = (np.arange(rdms[0].shape[0]) * step + (window - 1) / 2)
-    times = times / sfreq + tmin if sfreq else times  # samples without sfreq
     mean, t, p = _group_stats(sim)
     gen = np.stack(gens) if generalization else None
+    times = _window_times(rdms[0].shape[0], window, step, sfreq, tmin)
     return TimecourseResult(times, sim, np.stack(rdms), names, order, gen, mean, t, p)
+
+
+def _check_window(window: Any, step: Any) -> tuple[int, int]:
+    """``window`` and ``step`` as positive whole numbers of samples."""
+    check_positive("window", window)
+    check_positive("step", step)
+    for name, value in (("window", window), ("step", step)):
+        if int(value) != value:
+            raise ValueError(f"{name} must be a whole number of samples; got {value!r}.")
+    return int(window), int(step)
+
+
+def _subject_means(
+    x: Any, labels: Any, condition_order: Any, i: int, subjects: list, window: int
+) -> tuple[np.ndarray, list]:
+    """Condition means of subject ``i``, checked against subject 0 and the window."""
+    try:
+        means, order = condition_means(x, labels, condition_order)
+    except ValueError as err:
+        if len(subjects) == 1:
+            raise
+        raise ValueError(f"subject {i}: {err}") from None
+    n_times = np.shape(subjects[0])[-1]
+    if i and means.shape[-1] != n_times:
+        raise ValueError(
+            f"subject {i} has {means.shape[-1]} time samples; subject 0 has "
+            f"{n_times}: crop or resample the subjects alike."
+        )
+    if window > means.shape[-1]:
+        raise ValueError(f"window={window} exceeds the {means.shape[-1]} time samples.")
+    return means, order
+
+
+def _window_rdms(
+    means: np.ndarray, window: int, step: int, metric: str, backend: str, device: str | None
+) -> np.ndarray:
+    """Condensed float64 RDMs of every window, (n_windows, n_pairs)."""
+    rdm = compute_rdm(_windows(means, window, step), metric, backend=backend, device=device)
+    return np.asarray(rdm if isinstance(rdm, np.ndarray) else rdm.cpu().numpy(), float)
+
+
+def _window_times(
+    n_windows: int, window: int, step: int, sfreq: float | None, tmin: float
+) -> np.ndarray:
+    """Centre of each window: seconds with ``sfreq``, else sample indices."""
+    times = np.arange(n_windows) * step + (window - 1) / 2
+    return times / sfreq + tmin if sfreq else times
 
 
 def _group_stats(sim: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
