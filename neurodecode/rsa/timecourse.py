@@ -11,8 +11,10 @@ import numpy as np
 import scipy.stats
 
 from .._validation import check_finite, check_option, check_positive
+from . import _backend as B
+from ._kernels import gram_to_condensed
 from .compare import compare_rdms
-from .rdm import METRICS, compute_rdm, n_conditions_from_pairs
+from .rdm import METRICS, _copy_blocked, compute_rdm, n_conditions_from_pairs
 
 logger = logging.getLogger("neurodecode")
 
@@ -289,9 +291,62 @@ def _subject_means(
 def _window_rdms(
     means: np.ndarray, window: int, step: int, metric: str, backend: str, device: str | None
 ) -> np.ndarray:
-    """Condensed float64 RDMs of every window, (n_windows, n_pairs)."""
+    """Condensed float64 RDMs of every window, (n_windows, n_pairs): from summed
+    per-sample Gram matrices (:func:`_summed_window_rdms`) where it applies, else from
+    the windows' patterns."""
+    if window > 1 and backend == "numpy" and device is None and means.dtype == np.float64:
+        rdm = _summed_window_rdms(means, window, step, metric)
+        if rdm is not None:
+            return rdm
     rdm = compute_rdm(_windows(means, window, step), metric, backend=backend, device=device)
     return np.asarray(rdm if isinstance(rdm, np.ndarray) else rdm.cpu().numpy(), float)
+
+
+_SUMMED_BYTES = 512e6  # the per-sample and per-window Gram matrices held at once
+_SUMMED_KIND = {"correlation": 0, "cosine": 0, "sqeuclidean": 1, "euclidean": 2}
+
+
+def _summed_window_rdms(
+    means: np.ndarray, window: int, step: int, metric: str
+) -> np.ndarray | None:
+    """RDMs of sliding windows from the Gram matrices of single samples.
+
+    A window's pattern is its samples' patterns side by side, so its Gram matrix is the
+    sum of theirs: each sample's Gram is computed once (not ``window`` times) and the
+    windows' are differences of their cumulative sum. Correlation centres each window
+    pattern on its mean: with ``y_s`` the sample's patterns centred on their own means
+    ``m_s`` and ``d_s = m_s - mean over the window of m_s``, the centred window Gram is
+    ``sum_s y_s y_s^T + n_channels * sum_s d_s d_s^T`` (the cross terms vanish as
+    ``y_s`` sums to zero), a sum of positive terms that loses no digits; the euclidean
+    metrics centre each feature on its mean over conditions, sample by sample, as
+    :func:`compute_rdm` does. ``None`` (the caller computes the windows' patterns) for
+    metrics not built from one Gram matrix, a pattern constant over the channels at one
+    sample, non-finite distances or more than ``_SUMMED_BYTES`` of Gram matrices.
+    """
+    n, p, n_times = means.shape
+    starts = np.arange(0, n_times - window + 1, step)
+    if metric not in _SUMMED_KIND or (n_times + 1 + len(starts)) * n * n * 8 > _SUMMED_BYTES:
+        return None
+    x = np.empty((n_times, n, p))
+    _copy_blocked(means.transpose(2, 0, 1), x)  # cache line by cache line
+    if metric == "correlation":
+        if (x == x[..., :1]).all(-1).any():  # a flat sample pattern: NaN-aware path
+            return None
+        sample_means = x.mean(-1)  # (n_times, n)
+        x -= sample_means[..., None]
+    elif metric != "cosine":
+        x -= x.mean(1, keepdims=True)
+    with B.single_threaded_blas():
+        cum = np.zeros((n_times + 1, n, n))
+        np.cumsum(np.matmul(x, x.swapaxes(1, 2)), axis=0, out=cum[1:])
+        gram = cum[starts + window] - cum[starts]
+        if metric == "correlation":
+            d = np.lib.stride_tricks.sliding_window_view(sample_means.T, window, axis=-1)
+            d = d[:, starts].transpose(1, 0, 2)  # (n_windows, n, window)
+            d = d - d.mean(-1, keepdims=True)
+            gram += p * np.matmul(d, d.swapaxes(1, 2))
+    out = np.empty((len(starts), n * (n - 1) // 2))
+    return out if gram_to_condensed(gram, _SUMMED_KIND[metric], out) else None
 
 
 def _window_times(
