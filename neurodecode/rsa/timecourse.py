@@ -115,7 +115,8 @@ def condition_means(
         raise ValueError(
             f"conditions must have one label per trial, shape ({x.shape[0]},); got {labels.shape}."
         )
-    check_finite("data", x, ("trial", "channel", "time"))
+    if not np.isfinite(x.sum()):  # one pass, no temporary; NaN and Inf reach the sum
+        check_finite("data", x, ("trial", "channel", "time"))
     order = list(np.unique(labels)) if condition_order is None else list(condition_order)
     empty = [c for c in order if not (labels == c).any()]
     if empty:
@@ -250,11 +251,16 @@ def rsa_timecourse(
         if generalization:
             gens.append(compare_rdms(rdm, rdm, method))
     logger.info("rsa_timecourse: %d subject(s), %d windows", len(sims), len(rdms[0]))
-    sim = np.stack(sims)
+    sim = _stacked(sims)
     mean, t, p = _group_stats(sim)
-    gen = np.stack(gens) if generalization else None
+    gen = _stacked(gens) if generalization else None
     times = _window_times(rdms[0].shape[0], window, step, sfreq, tmin)
-    return TimecourseResult(times, sim, np.stack(rdms), names, order, gen, mean, t, p)
+    return TimecourseResult(times, sim, _stacked(rdms), names, order, gen, mean, t, p)
+
+
+def _stacked(arrays: list) -> np.ndarray:
+    """``np.stack(arrays)``, without copying a single array."""
+    return arrays[0][None] if len(arrays) == 1 else np.stack(arrays)
 
 
 def _check_window(window: Any, step: Any) -> tuple[int, int]:
