@@ -13,6 +13,7 @@ import time
 import warnings
 
 import numpy as np
+from _interleave import interleaved
 
 
 def timed(fn, *args, **kwargs):
@@ -140,7 +141,7 @@ def hyper_gradient(rng, repeat=1):
     """Both solvers descend the CV error from a kernel ridge over the uniformly weighted
     kernels (himalaya's ``initial_deltas="ridgecv"``, our ``n_iter=1``) for 10 steps:
     their CV R^2 is compared (the optimisers differ, so their solutions do). The two run
-    in turn ``repeat`` times (the machine is shared): median wall and CPU seconds."""
+    in turn ``repeat`` times (the machine is shared): median wall and fewest CPU seconds."""
     from himalaya.backend import set_backend
     from himalaya.kernel_ridge import solve_multiple_kernel_ridge_hyper_gradient
     from himalaya.scoring import r2_score
@@ -163,33 +164,17 @@ def hyper_gradient(rng, repeat=1):
             Ks, Y, max_iter=10, tol=None, score_func=r2_score, cv=5,
             initial_deltas="ridgecv", progress_bar=False)[2])[-1],
     }
-    wall, cpu, out, loads = _interleaved(contenders, repeat)
+    run = interleaved(contenders, repeat)
+    wall, cpu, out, loads = run["median"], run["cpu"], run["results"], run["loads"]
     diff = float(np.mean(out["neurodecode"] - out["himalaya"]))
     report(f"MKR hyper-gradient ({n}, 2 kernels, {t})", abs(diff), wall["neurodecode"],
            wall["himalaya"], "himalaya")
     print(f"{'':34s} mean CV R2: neurodecode {out['neurodecode'].mean():.4f}, himalaya "
           f"{out['himalaya'].mean():.4f} (max |diff| above is of the mean)")
     print(f"{'':34s} median of {repeat} interleaved runs, load average "
-          f"{min(loads):.1f}-{max(loads):.1f}; CPU seconds neurodecode "
+          f"{min(loads):.1f}-{max(loads):.1f}; CPU seconds (fewest) neurodecode "
           f"{cpu['neurodecode']:.2f}, himalaya {cpu['himalaya']:.2f}, ratio "
           f"{cpu['himalaya'] / cpu['neurodecode']:.2f}x")
-
-
-def _interleaved(contenders, repeat):
-    """Run the contenders in turn ``repeat`` times: median wall and CPU seconds of each,
-    the last results and the load averages seen."""
-    walls = {name: [] for name in contenders}
-    cpus = {name: [] for name in contenders}
-    out, loads = {}, []
-    for _ in range(repeat):
-        for name, fn in contenders.items():
-            t0, c0 = time.perf_counter(), time.process_time()
-            out[name] = fn()
-            walls[name].append(time.perf_counter() - t0)
-            cpus[name].append(time.process_time() - c0)
-            loads.append(os.getloadavg()[0])
-    return ({k: float(np.median(v)) for k, v in walls.items()},
-            {k: float(np.median(v)) for k, v in cpus.items()}, out, loads)
 
 
 def main():

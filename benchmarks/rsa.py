@@ -15,6 +15,7 @@ import tracemalloc
 import warnings
 
 import numpy as np
+from _interleave import interleaved
 
 from neurodecode.rsa import (
     compare_rdms,
@@ -88,7 +89,9 @@ def bench_timecourse(rng):
     contenders = {"ours": ours, "rsatoolbox": rsatb, "mne-rsa": mnersa,
                   "rsa_timecourse": ours_timecourse}
     ours()  # loads the compiled kernels once
-    best, cpu, results, loads, median = _interleaved(contenders)
+    run = interleaved(contenders, REPEAT)
+    best, cpu, results, loads, median = (run[k] for k in ("best", "cpu", "results", "loads",
+                                                          "median"))
     sim = results["ours"]
     assert np.allclose(sim, results["rsatoolbox"], atol=1e-6), "mismatch with rsatoolbox"
     assert np.allclose(sim, np.asarray(results["mne-rsa"]).T, atol=1e-6), "mismatch with mne-rsa"
@@ -105,25 +108,6 @@ def bench_timecourse(rng):
     print(f"  medians of {REPEAT}: " + ", ".join(f"{k} {v:.3f} s" for k, v in median.items())
           + f"; rsatoolbox / rsa_timecourse {median['rsatoolbox'] / median['rsa_timecourse']:.1f}x"
           f", rsatoolbox / ours {median['rsatoolbox'] / median['ours']:.1f}x")
-
-
-def _interleaved(contenders):
-    """The contenders in turn REPEAT times: best wall and CPU seconds (the process, all
-    threads) of each, the last results, the load averages seen and the median walls."""
-    import os
-
-    walls = {name: [] for name in contenders}
-    cpu = dict.fromkeys(contenders, np.inf)
-    results, loads = {}, []
-    for _ in range(REPEAT):
-        for name, fn in contenders.items():
-            start, start_cpu = time.perf_counter(), time.process_time()
-            results[name] = fn()
-            walls[name].append(time.perf_counter() - start)
-            cpu[name] = min(cpu[name], time.process_time() - start_cpu)
-        loads.append(os.getloadavg()[0])
-    best = {k: min(v) for k, v in walls.items()}
-    return best, cpu, results, loads, {k: float(np.median(v)) for k, v in walls.items()}
 
 
 def bench_timecourse_window(rng, window=5):
@@ -150,7 +134,9 @@ def bench_timecourse_window(rng, window=5):
             data, list(models), mne_rsa.searchlight(data.shape, temporal_radius=window // 2),
             data_rdm_metric="correlation", rsa_metric="spearman")).T,
     }
-    best, cpu, results, loads, median = _interleaved(contenders)
+    run = interleaved(contenders, REPEAT)
+    best, cpu, results, loads, median = (run[k] for k in ("best", "cpu", "results", "loads",
+                                                          "median"))
     ours = results["rsa_timecourse"]
     diffs = {k: float(np.abs(ours - v).max()) for k, v in results.items()}
     print(f"\n== sliding windows of {window} samples, 92 cond x 306 ch x 700 times, Spearman vs "
