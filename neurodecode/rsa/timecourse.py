@@ -213,6 +213,9 @@ def rsa_timecourse(
         Comparison method (see :func:`compare_rdms`).
     window : int
         Width of the sliding window in samples; channels x samples form the pattern.
+        With the numpy backend and float64 data, the RDMs of windows wider than one
+        sample come from the summed Gram matrices of their samples (each sample's
+        computed once; equal to the windows' patterns' to rounding).
     step : int
         Hop between windows in samples.
     generalization : bool
