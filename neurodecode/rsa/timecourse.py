@@ -322,7 +322,9 @@ def _summed_window_rdms(
 
     A window's pattern is its samples' patterns side by side, so its Gram matrix is the
     sum of theirs: each sample's Gram is computed once (not ``window`` times) and the
-    windows' are differences of their cumulative sum. Correlation centres each window
+    windows' are differences of their cumulative sum (a rounding of about
+    ``n_times / window`` ulps of the Gram entries; 1e-14 relative on the benchmark's
+    700 samples, far below the 1e-10 the tests ask). Correlation centres each window
     pattern on its mean: with ``y_s`` the sample's patterns centred on their own means
     ``m_s`` and ``d_s = m_s - mean over the window of m_s``, the centred window Gram is
     ``sum_s y_s y_s^T + n_channels * sum_s d_s d_s^T`` (the cross terms vanish as
