@@ -11,14 +11,14 @@ The cross-validated squared error is minimised over ``delta`` with its exact gra
     r = K_vt w - y_val,   b = (K_tt + I)^-1 K_vt^T r.
 
 Unlike himalaya's (inexact inner conjugate gradients and Hessian-based steps), the
-solves are direct (one Cholesky factorisation per target and fold) and the step is a per-target line search (accepted when the CV error
-decreases), so each iteration never makes a target worse.
+solves are direct (one Cholesky factorisation per target, fold and step serves both) and
+the step is a per-target line search (accepted when the CV error decreases), so each
+iteration never makes a target worse.
 """
 
 from __future__ import annotations
 
 import numpy as np
-import scipy.linalg
 import scipy.linalg.lapack
 
 from .kernel import center_kernel
@@ -43,7 +43,8 @@ def _loss_grad(folds, deltas: np.ndarray, n_samples: int, gradient: bool = True,
 
     Fold by fold, targets go in blocks whose matrices fit in the cache
     (:func:`_fold_block`); ``work``, when given, is a buffer of at least
-    ``_BLOCK_BYTES / 8`` floats reused from call to call (fresh memory costs page faults).
+    ``_BLOCK_BYTES // 8 + n_tr**2`` floats reused from call to call (fresh memory costs
+    page faults).
     """
     weights = np.exp(deltas)  # (n_kernels, n_targets)
     loss = np.zeros(deltas.shape[1])
@@ -112,8 +113,8 @@ def _factorised(K_tt: np.ndarray, weights: np.ndarray, B: np.ndarray,
 
     def solve(C: np.ndarray) -> np.ndarray:
         out = np.empty((C.shape[1], n))
-        for t, (m, c) in enumerate(zip(M, C.T)):
-            out[t] = scipy.linalg.lapack.dpotrs(m.T, c, lower=False)[0]
+        for row, m, c in zip(out, M, C.T):
+            row[:] = scipy.linalg.lapack.dpotrs(m.T, c, lower=False)[0]
         return out.T
 
     return solve(B), solve
