@@ -15,6 +15,7 @@ import tracemalloc
 import warnings
 
 import numpy as np
+from _interleave import interleaved
 
 from neurodecode.rsa import (
     compare_rdms,
@@ -87,17 +88,10 @@ def bench_timecourse(rng):
 
     contenders = {"ours": ours, "rsatoolbox": rsatb, "mne-rsa": mnersa,
                   "rsa_timecourse": ours_timecourse}
-    best = dict.fromkeys(contenders, np.inf)
-    cpu = dict.fromkeys(contenders, np.inf)  # CPU seconds of the process (all threads)
-    results, loads = {}, []
     ours()  # loads the compiled kernels once
-    for _ in range(REPEAT):
-        for name, fn in contenders.items():
-            start, start_cpu = time.perf_counter(), time.process_time()
-            results[name] = fn()
-            best[name] = min(best[name], time.perf_counter() - start)
-            cpu[name] = min(cpu[name], time.process_time() - start_cpu)
-        loads.append(os.getloadavg()[0])
+    run = interleaved(contenders, REPEAT)
+    best, cpu, results, loads, median = (run[k] for k in ("best", "cpu", "results", "loads",
+                                                          "median"))
     sim = results["ours"]
     assert np.allclose(sim, results["rsatoolbox"], atol=1e-6), "mismatch with rsatoolbox"
     assert np.allclose(sim, np.asarray(results["mne-rsa"]).T, atol=1e-6), "mismatch with mne-rsa"
@@ -111,6 +105,50 @@ def bench_timecourse(rng):
     print("  CPU seconds (best; ours summed over its threads): " + ", ".join(
         f"{name} {sec:.3f}" for name, sec in cpu.items())
           + f"; rsatoolbox / ours {cpu['rsatoolbox'] / cpu['ours']:.1f}x")
+    print(f"  medians of {REPEAT}: " + ", ".join(f"{k} {v:.3f} s" for k, v in median.items())
+          + f"; rsatoolbox / rsa_timecourse {median['rsatoolbox'] / median['rsa_timecourse']:.1f}x"
+          f", rsatoolbox / ours {median['rsatoolbox'] / median['ours']:.1f}x")
+
+
+def bench_timecourse_window(rng, window=5):
+    """Sliding windows of ``window`` samples (step 1), correlation RDMs, Spearman: the
+    summed per-sample Gram matrices of rsa_timecourse against the windows' patterns
+    (the code before, still the fallback) and mne-rsa's temporal searchlight (radius
+    ``window // 2``), interleaved REPEAT times."""
+    import os
+
+    import mne_rsa
+
+    from neurodecode.rsa import rsa_timecourse
+    from neurodecode.rsa.timecourse import _windows
+
+    n_cond, n_ch, n_times, n_models = 92, 306, 700, 10
+    data = rng.standard_normal((n_cond, n_ch, n_times))
+    models = rng.random((n_models, n_cond * (n_cond - 1) // 2))
+    contenders = {
+        "rsa_timecourse": lambda: rsa_timecourse(data, np.arange(n_cond), models,
+                                                 window=window).similarity[0],
+        "window patterns (before)": lambda: compare_rdms(
+            compute_rdm(_windows(data, window, 1), "correlation"), models, "spearman"),
+        "mne-rsa": lambda: np.asarray(mne_rsa.rsa_array(
+            data, list(models), mne_rsa.searchlight(data.shape, temporal_radius=window // 2),
+            data_rdm_metric="correlation", rsa_metric="spearman")).T,
+    }
+    contenders["rsa_timecourse"]()  # compiled kernels loaded once
+    run = interleaved(contenders, REPEAT)
+    best, cpu, results, loads, median = (run[k] for k in ("best", "cpu", "results", "loads",
+                                                          "median"))
+    ours = results["rsa_timecourse"]
+    diffs = {k: float(np.abs(ours - v).max()) for k, v in results.items()}
+    print(f"\n== sliding windows of {window} samples, 92 cond x 306 ch x 700 times, Spearman vs "
+          f"10 models (interleaved, {REPEAT} runs, load average {min(loads):.1f}-"
+          f"{max(loads):.1f} on {os.cpu_count()} cores)")
+    for name in contenders:
+        print(f"  {name:26s} median {median[name]:7.3f} s  best {best[name]:7.3f} s  CPU "
+              f"{cpu[name]:7.3f} s  max |diff| vs rsa_timecourse {diffs[name]:.1e}")
+    for name in ("window patterns (before)", "mne-rsa"):
+        print(f"  {name} / rsa_timecourse (medians): "
+              f"{median[name] / median['rsa_timecourse']:.1f}x")
 
 
 def bench_timecourse_stages(rng):
@@ -370,7 +408,7 @@ def main():
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--peer-times", type=int, default=700,
                         help="time points mne-rsa's searchlight runs on (700: all, no extrapolation)")
-    parser.add_argument("--only", choices=["timecourse", "stages", "crossnobis", "kendall",
+    parser.add_argument("--only", choices=["timecourse", "window", "stages", "crossnobis", "kendall",
                                            "methods", "searchlight"])
     args = parser.parse_args()
     global REPEAT
@@ -378,6 +416,7 @@ def main():
     rng = np.random.default_rng(0)
     benches = {
         "timecourse": lambda: bench_timecourse(rng),
+        "window": lambda: bench_timecourse_window(rng),
         "stages": lambda: bench_timecourse_stages(rng),
         "crossnobis": lambda: bench_crossnobis(rng),
         "kendall": lambda: bench_kendall(rng),

@@ -163,3 +163,22 @@ def test_hyper_gradient_errors(rng):
 @parametrize_with_checks([MultipleKernelRidgeCV(n_iter=2, alphas=[0.1, 1.0, 10.0], cv=2)])
 def test_sklearn_contract(estimator, check):
     check(estimator)
+
+
+@pytest.mark.parametrize("indefinite", [False, True])
+def test_hyper_gradient_solves_match_a_direct_solve(rng, indefinite):
+    """The per-target Cholesky solves (and their LU fallback for a precomputed kernel that
+    is not positive semi-definite) equal numpy's solve of each target's system."""
+    from neurodecode.encoding.hypergradient import _factorised
+
+    Ks, _ = _hyper_dataset(rng)
+    if indefinite:
+        Ks[1] -= 3 * np.linalg.eigvalsh(Ks[1]).max() * np.eye(80)
+    weights = rng.random((3, 5))
+    B, C = rng.standard_normal((80, 5)), rng.standard_normal((80, 5))
+    M = np.einsum("kt,kij->tij", weights, Ks) + np.eye(80)
+    X, solve = _factorised(Ks, weights, B, np.empty(5 * 80 * 80))
+    np.testing.assert_allclose(X, np.linalg.solve(M, B.T[:, :, None])[..., 0].T, rtol=1e-9,
+                               atol=1e-12)
+    np.testing.assert_allclose(solve(C), np.linalg.solve(M, C.T[:, :, None])[..., 0].T,
+                               rtol=1e-9, atol=1e-12)

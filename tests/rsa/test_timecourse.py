@@ -219,3 +219,31 @@ def test_compiled_spearman_equals_the_general_path(rng):
     for i in (0, 45, 120):
         rho = [scipy.stats.spearmanr(a[i], m).statistic for m in b]
         np.testing.assert_allclose(fast[i], rho, atol=1e-12)
+
+
+@pytest.mark.parametrize("metric", ["correlation", "cosine", "euclidean", "sqeuclidean"])
+def test_summed_window_grams_equal_the_window_patterns(rng, metric, monkeypatch):
+    """Sliding windows from summed per-sample Gram matrices give the RDMs of the windows'
+    patterns (channels x samples side by side), patterns far from the origin included;
+    a flat sample pattern or a memory cap too small falls back to the patterns."""
+    from neurodecode.rsa import timecourse
+    from neurodecode.rsa.timecourse import _summed_window_rdms, _windows
+
+    x = 3 * rng.standard_normal((12, 9, 61)) + 5 * rng.standard_normal((12, 1, 61)) + 7
+    for window, step in ((2, 1), (5, 2), (7, 7), (61, 1)):
+        expected = compute_rdm(_windows(x, window, step), metric)
+        summed = _summed_window_rdms(x, window, step, metric)
+        np.testing.assert_allclose(summed, expected, rtol=1e-12, atol=1e-12)
+        res = rsa_timecourse(x, np.arange(12), pdist(rng.random((12, 1))), metric=metric,
+                             window=window, step=step)
+        np.testing.assert_allclose(res.data_rdms[0], expected, rtol=1e-12, atol=1e-12)
+    flat = x.copy()
+    flat[4, :, 20] = 1.0  # condition 4 constant over the channels at one sample
+    if metric == "correlation":
+        assert _summed_window_rdms(flat, 3, 1, metric) is None
+    monkeypatch.setattr(timecourse, "_SUMMED_BYTES", 1.0)
+    assert _summed_window_rdms(x, 3, 1, metric) is None
+    res = rsa_timecourse(flat, np.arange(12), pdist(rng.random((12, 1))), metric=metric,
+                         window=3)
+    np.testing.assert_allclose(res.data_rdms[0], compute_rdm(_windows(flat, 3, 1), metric),
+                               rtol=1e-12, atol=1e-12)
