@@ -144,17 +144,60 @@ class BandedRidgeCV(RegressorMixin, BaseEstimator):
         return self
 
     def predict(self, X: Any) -> np.ndarray:
-        """Predict targets; X of shape (n_samples, n_features)."""
+        """Predict targets; X of shape (n_samples, n_features).
+
+        Parameters
+        ----------
+        X : array of shape (n_samples, n_features)
+            The features of every band, concatenated as in ``fit``.
+
+        Returns
+        -------
+        y_pred : array of shape (n_samples, n_targets)
+            The predictions.
+        """
         X = check_predict_x(self, X)
         pred = X @ self.coef_.T + self.intercept_
         return pred[:, 0] if self._y_1d else pred
 
     def score_targets(self, X: Any, Y: Any, metric: str = "r") -> np.ndarray:
-        """One score per target (``"r"`` or ``"r2"``)."""
+        """One score per target (``"r"`` or ``"r2"``).
+
+        Parameters
+        ----------
+        X : array of shape (n_samples, n_features)
+            The features.
+        Y : array of shape (n_samples, n_targets)
+            The true targets.
+        metric : {"r", "r2"}
+            Pearson correlation or coefficient of determination.
+
+        Returns
+        -------
+        scores : array of shape (n_targets,)
+            One score per target.
+        """
         return score_targets(np.asarray(Y), self.predict(X), metric)
 
     def score(self, X: Any, y: Any, sample_weight: Any = None) -> float:
-        """Mean R^2 over targets."""
+        """Mean R^2 over targets.
+
+        Parameters
+        ----------
+        X : array of shape (n_samples, n_features)
+            The features.
+        y : array of shape (n_samples, n_targets)
+            The true targets.
+        sample_weight : array of shape (n_samples,) or None
+            Sample weights of scikit-learn's R^2 (then averaged uniformly over targets).
+
+        Returns
+        -------
+        score : float
+            The mean R^2 over targets.
+        """
+        if sample_weight is not None:
+            return super().score(X, y, sample_weight=sample_weight)
         return float(np.mean(self.score_targets(X, y, metric="r2")))
 
 

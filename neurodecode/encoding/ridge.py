@@ -284,7 +284,22 @@ class RidgeCV(RegressorMixin, BaseEstimator):
         return score_targets(np.asarray(Y), pred, metric=metric)
 
     def score(self, X: Any, y: Any, sample_weight: Any = None) -> float:
-        """Mean R^2 over targets (scikit-learn's convention); y of shape (n_samples, n_targets)."""
+        """Mean R^2 over targets (scikit-learn's convention); y of shape (n_samples, n_targets).
+
+        Parameters
+        ----------
+        X : array of shape (n_samples, n_features)
+            The features.
+        y : array of shape (n_samples, n_targets)
+            The true targets.
+        sample_weight : array of shape (n_samples,) or None
+            Sample weights of scikit-learn's R^2 (then averaged uniformly over targets).
+
+        Returns
+        -------
+        score : float
+            The mean R^2 over targets.
+        """
         if sample_weight is not None:
             return super().score(X, y, sample_weight=sample_weight)
         return float(np.mean(self.score_targets(X, y, metric="r2")))

@@ -22,7 +22,17 @@ from torch.nn.modules.batchnorm import _BatchNorm
 
 @dataclass(frozen=True)
 class DistributedInfo:
-    """Where this process stands: ``rank`` of ``world_size``, ``local_rank`` on its node."""
+    """Where this process stands: ``rank`` of ``world_size``, ``local_rank`` on its node.
+
+    Parameters
+    ----------
+    rank : int
+        Rank of this process (0 without torch.distributed).
+    world_size : int
+        Number of processes.
+    local_rank : int
+        Rank on this node (its GPU index).
+    """
 
     rank: int = 0
     world_size: int = 1
@@ -35,7 +45,13 @@ class DistributedInfo:
 
 
 def is_distributed() -> bool:
-    """True when a process group with more than one process is initialised."""
+    """True when a process group with more than one process is initialised.
+
+    Returns
+    -------
+    distributed : bool
+        Whether more than one process takes part.
+    """
     return dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1
 
 

@@ -50,6 +50,8 @@ def test_planted_kernel_recovered_with_cv(rng):
     assert trf.score(X, Y) > 0.9
     single = trf.predict(X[0])
     assert isinstance(single, np.ndarray) and single.shape == Y[0].shape
+    with pytest.raises(ValueError, match=r"sample_weight is not supported.*shape \(3,\)\); pass None"):
+        trf.score(X, Y, sample_weight=np.ones(3))
 
 
 def test_backward_model_reconstructs_stimulus(rng):
