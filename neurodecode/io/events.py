@@ -364,3 +364,8 @@ def labels_at_volumes(events: pd.DataFrame, n_volumes: int, tr: float,
             index=False):
         labels[(times >= onset - 1e-6) & (times < onset + max(duration, tr) - 1e-6)] = condition
     return labels
+
+
+__all__ = ["check_sorted", "check_within", "events_from_array", "events_from_labels",
+           "labels_at_volumes", "normalize_events", "read_events_tsv", "read_label_file",
+           "read_openfmri_onsets"]
