@@ -329,3 +329,17 @@ def test_reg_type_errors(rng):
                                          "stream=False"):
         TemporalReceptiveField(0.0, 0.1, SFREQ, alphas=[1.0], reg_type="laplacian",
                                stream=False).fit(X, Y)
+
+
+def test_resample_channels_is_scipy_polyphase_at_the_align_ratio(rng):
+    """One ratio rule (``align.resample.resample_ratio``) for the encoding job's resampling."""
+    from scipy.signal import resample_poly
+
+    from neurodecode.encoding import resample_channels
+
+    x = rng.standard_normal((3, 1000))
+    out, rate = resample_channels(x, 1000.0, 120.0)
+    np.testing.assert_array_equal(out, resample_poly(x, 3, 25, axis=1))
+    assert rate == 120.0
+    same, rate = resample_channels(x, 1000.0, None)
+    assert same is not None and rate == 1000.0 and same.shape == x.shape
