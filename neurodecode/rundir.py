@@ -503,7 +503,7 @@ def open_run(run_dir: str | os.PathLike, recipe: Recipe, *,
     run_dir : Path
         The claimed, locked and prepared run directory.
     """
-    from .training.distributed import barrier, get_info
+    from ._distributed import barrier, get_info
 
     run_dir = Path(run_dir)
     if not get_info().is_main:

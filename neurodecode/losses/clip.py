@@ -24,8 +24,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .._distributed import all_gather_with_grad
 from .._validation import check_option, check_positive
-from ..training.distributed import all_gather_with_grad
 
 CLIP_KINDS = ("brainmagick", "infonce")
 _DEFAULT_TEMPERATURE = {"brainmagick": 1.0, "infonce": 0.07}
