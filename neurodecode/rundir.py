@@ -458,11 +458,11 @@ def prepare_run_dir(run_dir: str | os.PathLike, recipe: Recipe, *,
     Parameters
     ----------
     run_dir : str or path-like
-        The run directory.
+        The folder to claim (created if absent).
     recipe : Recipe
-        The resolved recipe.
+        The resolved recipe whose config and hash are written there.
     overwrite : bool
-        Remove the run files of another recipe first.
+        Clear a marked folder of another recipe's run files instead of refusing it.
 
     Returns
     -------

@@ -111,9 +111,9 @@ class FeatureCache:
         Parameters
         ----------
         feature : Feature
-            The feature of the entry.
+            The feature that computed ``values`` (its identity is stored with them).
         key : str
-            The entry's key (:meth:`key`).
+            The key of the stimulus (:meth:`key`), the entry's file name.
         values : array
             The feature of the stimulus.
 

@@ -144,12 +144,12 @@ def events_from_array(events: np.ndarray, sfreq: float, *, first_samp: int = 0,
         Condition name -> code; only these codes are kept. ``None``: every code, named by
         its value.
     kind : str
-        The ``kind`` of every event.
+        The ``kind`` of every event (MNE codes carry none).
 
     Returns
     -------
     events : DataFrame
-        One row per event, columns ``EVENT_COLUMNS``, sorted by onset.
+        One row per kept code, columns ``EVENT_COLUMNS``, in sample order.
     """
     events = np.asarray(events)
     if events.ndim != 2 or events.shape[1] != 3:
