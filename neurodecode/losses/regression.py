@@ -27,9 +27,9 @@ class MSELoss(nn.Module):
         Parameters
         ----------
         pred : tensor of shape (batch, n_features, n_times) or (batch, n_features)
-            Predicted features.
+            The encoder's output.
         target : tensor of the shape of ``pred``
-            True features.
+            The stimulus features it regresses onto (no negatives, unlike CLIP).
 
         Returns
         -------
