@@ -54,3 +54,6 @@ def config_hash(config: Mapping[str, Any] | Any) -> str:
     """
     text = json.dumps(config, sort_keys=True, separators=(",", ":"), default=_json_default)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+__all__ = ["config_hash", "file_hash"]

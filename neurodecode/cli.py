@@ -272,5 +272,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
 
 
+__all__ = ["RECIPES", "find_recipe", "main", "recipe_table"]
+
+
 if __name__ == "__main__":
     raise SystemExit(main())

@@ -577,6 +577,12 @@ def _check_names(recipe: Recipe, path: Path) -> None:
             raise _choice_error(path, key, value, names)
 
 
+__all__ = ["BASELINES", "MAX_ALIAS_NODES", "TASKS", "AnalysisConfig", "DataConfig",
+           "EvaluationConfig", "FeaturesConfig", "LossConfig", "ModelConfig", "Recipe",
+           "ScalingConfig", "SegmentsConfig", "SimulationConfig", "SplitConfig", "TrainingConfig",
+           "library_default", "load_recipe", "recipe_from_dict"]
+
+
 if __name__ == "__main__":  # python -m neurodecode.config --reference > recipes/README.md
     import sys
 

@@ -45,7 +45,20 @@ RESUMABLE_PREFIXES = ("evaluation.", "description")
 # -- atomic writers ---------------------------------------------------------------------
 
 def write_atomic(path: str | os.PathLike, write: Callable[[IO[bytes]], Any]) -> Path:
-    """Call ``write(handle)`` on a temporary file next to ``path``, fsync, rename to it."""
+    """Call ``write(handle)`` on a temporary file next to ``path``, fsync, rename to it.
+
+    Parameters
+    ----------
+    path : str or path-like
+        The file to write (its folder is created).
+    write : callable
+        Called once with the temporary file's binary handle; writes the content.
+
+    Returns
+    -------
+    path : Path
+        The written file.
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
@@ -72,12 +85,36 @@ def _fsync_dir(folder: Path) -> None:
 
 
 def write_text(path: str | os.PathLike, text: str) -> Path:
-    """Write ``text`` (UTF-8) to ``path`` atomically."""
+    """Write ``text`` (UTF-8) to ``path`` atomically.
+
+    Parameters
+    ----------
+    path : str or path-like
+        The file to write.
+    text : str
+        Its content.
+
+    Returns
+    -------
+    path : Path
+        The written file.
+    """
     return write_atomic(path, lambda handle: handle.write(text.encode()))
 
 
 def jsonable(value: Any) -> Any:
-    """``value`` with numpy scalars and arrays as plain Python (dict keys as str)."""
+    """``value`` with numpy scalars and arrays as plain Python (dict keys as str).
+
+    Parameters
+    ----------
+    value : object
+        A value made of dicts, lists, tuples, numpy scalars and arrays, and JSON values.
+
+    Returns
+    -------
+    value : object
+        The same value in plain Python types that ``json.dumps`` accepts.
+    """
     if isinstance(value, dict):
         return {str(k): jsonable(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
@@ -90,24 +127,69 @@ def jsonable(value: Any) -> Any:
 
 
 def write_json(path: str | os.PathLike, value: Any) -> Path:
-    """Write ``value`` as indented JSON (numpy values converted) atomically."""
+    """Write ``value`` as indented JSON (numpy values converted) atomically.
+
+    Parameters
+    ----------
+    path : str or path-like
+        The file to write.
+    value : object
+        Anything :func:`jsonable` converts.
+
+    Returns
+    -------
+    path : Path
+        The written file.
+    """
     return write_text(path, json.dumps(jsonable(value), indent=2))
 
 
 def write_metrics(run_dir: str | os.PathLike, metrics: dict) -> Path:
-    """Write ``metrics.json`` atomically (numpy values converted)."""
+    """Write ``metrics.json`` atomically (numpy values converted).
+
+    Parameters
+    ----------
+    run_dir : str or path-like
+        The run directory.
+    metrics : dict
+        The metrics (numpy values allowed).
+
+    Returns
+    -------
+    path : Path
+        ``run_dir/metrics.json``.
+    """
     return write_json(Path(run_dir) / METRICS, metrics)
 
 
 def write_config(run_dir: str | os.PathLike, recipe: Recipe) -> None:
-    """Write ``config.yaml`` and then ``config.sha256``, each atomically."""
+    """Write ``config.yaml`` and then ``config.sha256``, each atomically.
+
+    Parameters
+    ----------
+    run_dir : str or path-like
+        The run directory.
+    recipe : Recipe
+        The resolved recipe (``neurodecode.config.load_recipe``).
+    """
     run_dir = Path(run_dir)
     write_text(run_dir / CONFIG, yaml.safe_dump(recipe.to_dict(), sort_keys=False))
     write_text(run_dir / DIGEST, recipe.digest() + "\n")
 
 
 def completed_epochs(run_dir: str | os.PathLike) -> int:
-    """Epochs recorded in ``run_dir/metrics.jsonl`` (0 when there is none)."""
+    """Epochs recorded in ``run_dir/metrics.jsonl`` (0 when there is none).
+
+    Parameters
+    ----------
+    run_dir : str or path-like
+        The run directory.
+
+    Returns
+    -------
+    n_epochs : int
+        The lines of ``metrics.jsonl``.
+    """
     path = Path(run_dir) / HISTORY
     if not path.is_file():
         return 0
@@ -115,7 +197,22 @@ def completed_epochs(run_dir: str | os.PathLike) -> int:
 
 
 def finish_run(run_dir: Path, recipe: Recipe, *, title: str | None = None) -> Path:
-    """Draw every figure of the run directory and write ``report.html``; returns its path."""
+    """Draw every figure of the run directory and write ``report.html``; returns its path.
+
+    Parameters
+    ----------
+    run_dir : Path
+        The run directory.
+    recipe : Recipe
+        The recipe of the run (its name and task make the default title).
+    title : str or None
+        Title of the report; ``None``: ``"neurodecode: <name> (<task>)"``.
+
+    Returns
+    -------
+    path : Path
+        ``run_dir/report.html``.
+    """
     from .viz import replot_run
 
     replot_run(run_dir, title=title or f"neurodecode: {recipe.name} ({recipe.task})")
@@ -125,7 +222,18 @@ def finish_run(run_dir: Path, recipe: Recipe, *, title: str | None = None) -> Pa
 # -- marker, ownership and overwrite ----------------------------------------------------
 
 def is_run_dir(folder: Path) -> bool:
-    """True when ``folder`` holds a run marker (or a config and hash of an older run)."""
+    """True when ``folder`` holds a run marker (or a config and hash of an older run).
+
+    Parameters
+    ----------
+    folder : Path
+        Any folder.
+
+    Returns
+    -------
+    is_run_dir : bool
+        Whether it is a neurodecode run directory.
+    """
     return (folder / MARKER).is_file() or (
         (folder / CONFIG).is_file() and (folder / DIGEST).is_file())
 
@@ -161,7 +269,13 @@ def _claim(run_dir: Path) -> None:
 
 
 def clear_run(run_dir: Path) -> None:
-    """Remove the files a run writes from a marked ``run_dir`` (keeps the lock)."""
+    """Remove the files a run writes from a marked ``run_dir`` (keeps the lock).
+
+    Parameters
+    ----------
+    run_dir : Path
+        A marked run directory; another folder raises ``ConfigError``.
+    """
     if not is_run_dir(run_dir):
         raise ConfigError(f"--overwrite refused: {str(run_dir)!r} is not a neurodecode run "
                           f"directory (no {MARKER} marker); nothing was deleted.")
@@ -201,7 +315,18 @@ def _read_lock(path: Path) -> dict | None:
 
 
 def acquire_lock(run_dir: Path) -> Path:
-    """Write ``run_dir/LOCK`` (PID, host) or raise ``ConfigError`` if a live run holds it."""
+    """Write ``run_dir/LOCK`` (PID, host) or raise ``ConfigError`` if a live run holds it.
+
+    Parameters
+    ----------
+    run_dir : Path
+        The run directory.
+
+    Returns
+    -------
+    path : Path
+        The lock file, held by this process.
+    """
     path, host = run_dir / LOCK, socket.gethostname()
     me = {"pid": os.getpid(), "host": host}
     for _ in range(3):
@@ -229,7 +354,13 @@ def acquire_lock(run_dir: Path) -> Path:
 
 
 def release_lock(run_dir: Path) -> None:
-    """Remove ``run_dir/LOCK`` if this process holds it."""
+    """Remove ``run_dir/LOCK`` if this process holds it.
+
+    Parameters
+    ----------
+    run_dir : Path
+        The run directory.
+    """
     path = run_dir / LOCK
     owner = _read_lock(path)
     if owner is not None and owner["pid"] == os.getpid():
@@ -250,6 +381,18 @@ def recipe_changes(old: dict, new: dict) -> tuple[dict, dict]:
 
     Each maps a dotted key to ``(old, new)``. Resumable changes do not change the trained
     model: ``evaluation.*``, ``description`` and more ``training.epochs``.
+
+    Parameters
+    ----------
+    old, new : dict
+        Resolved recipes (``Recipe.to_dict()``).
+
+    Returns
+    -------
+    resumable : dict of str to tuple
+        Dotted key -> ``(old, new)`` for the changes that keep the run resumable.
+    blocking : dict of str to tuple
+        Dotted key -> ``(old, new)`` for the others.
     """
     flat_old, flat_new = _flatten(old), _flatten(new)
     resumable: dict[str, tuple] = {}
@@ -311,6 +454,20 @@ def prepare_run_dir(run_dir: str | os.PathLike, recipe: Recipe, *,
     do not change the trained model (``recipe_changes``), is reused so training resumes;
     another recipe raises ``ConfigError`` naming the keys that differ, unless
     ``overwrite``, which first removes the run files of a marked run directory.
+
+    Parameters
+    ----------
+    run_dir : str or path-like
+        The folder to claim (created if absent).
+    recipe : Recipe
+        The resolved recipe whose config and hash are written there.
+    overwrite : bool
+        Clear a marked folder of another recipe's run files instead of refusing it.
+
+    Returns
+    -------
+    run_dir : Path
+        The prepared run directory.
     """
     run_dir = Path(run_dir)
     _claim(run_dir)
@@ -331,8 +488,22 @@ def open_run(run_dir: str | os.PathLike, recipe: Recipe, *,
     Under torch.distributed only rank 0 claims, locks and prepares the folder; the other
     ranks wait until it has, then get the same path (to read what rank 0 writes, never
     to write), and every rank waits on exit until rank 0 has finished the run.
+
+    Parameters
+    ----------
+    run_dir : str or path-like
+        The run directory.
+    recipe : Recipe
+        The resolved recipe.
+    overwrite : bool
+        Remove the run files of another recipe first.
+
+    Yields
+    ------
+    run_dir : Path
+        The claimed, locked and prepared run directory.
     """
-    from .training.distributed import barrier, get_info
+    from ._distributed import barrier, get_info
 
     run_dir = Path(run_dir)
     if not get_info().is_main:

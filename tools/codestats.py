@@ -5,7 +5,7 @@
 - import cycles between modules (every import counts, function-local ones too; importing
   a package means importing its ``__init__``);
 - public functions per subpackage, and how many of them the subpackage exports;
-- functions over 60 lines without their docstring;
+- functions over 60 lines without their docstring, and files over 500 lines;
 - config reads outside ``build/``/``config.py`` (attribute reads on a name ``recipe``, on a
   parameter annotated ``Recipe``, or on a name bound to one of their sections);
 - concepts defined under one name in more than one module (the review's list);
@@ -43,6 +43,7 @@ WATCHED_HOMES = {
                              "neurodecode.io.meeg.sensor_positions"),
 }
 LONG_FUNCTION = 60
+LONG_FILE = 500
 
 
 def module_name(path: Path, root: Path) -> str:
@@ -272,11 +273,15 @@ def collect(root: Path) -> dict:
         (f"{name}.{fn.name}", _code_lines(fn)) for name, (_, tree) in parsed.items()
         for fn in _functions(tree) if _code_lines(fn) > LONG_FUNCTION)
     reads = config_reads(parsed)
+    long_files = sorted(((name, n) for name, (path, _) in parsed.items()
+                         if (n := len(path.read_text().splitlines())) > LONG_FILE),
+                        key=lambda row: -row[1])
     return {
         "modules": len(parsed),
         "import_cycles": cycles(graph),
         "public_functions": public_functions(parsed, top),
         "functions_over_60_lines": long_fns,
+        "files_over_500_lines": long_files,
         "config_reads_outside_build": reads,
         "config_reads_in_jobs": sum(v for k, v in reads.items() if f"{top}.jobs" in k),
         "duplicated_concepts": duplicated_concepts(parsed),
@@ -296,6 +301,9 @@ def _print(stats: dict) -> None:
     print(f"functions over {LONG_FUNCTION} code lines: {len(stats['functions_over_60_lines'])}")
     for fn, n in stats["functions_over_60_lines"]:
         print(f"  {n:4d} {fn}")
+    print(f"files over {LONG_FILE} lines: {len(stats['files_over_500_lines'])}")
+    for mod, n in stats["files_over_500_lines"]:
+        print(f"  {n:4d} {mod}")
     reads = stats["config_reads_outside_build"]
     print(f"config reads outside build: {sum(reads.values())} "
           f"(in jobs: {stats['config_reads_in_jobs']})")

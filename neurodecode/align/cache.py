@@ -56,6 +56,20 @@ def cached_make_segments(recording: Recording, cache_dir: str | Path, **params: 
     several processes read it at the same time) and warned about; any changed parameter,
     event or source byte gives a new key, never a stale read.
 
+    Parameters
+    ----------
+    recording : Recording
+        The recording to cut.
+    cache_dir : str or Path
+        Folder of the cache entries (created).
+    **params
+        The arguments of :func:`make_segments` (part of the key).
+
+    Returns
+    -------
+    segments : Segments
+        The windows, read from the cache or cut and written to it.
+
     Raises
     ------
     CacheError
@@ -71,12 +85,34 @@ def cached_make_segments(recording: Recording, cache_dir: str | Path, **params: 
 
 
 def write_segments(segs: Segments, path: str | Path, key: str = "") -> None:
-    """Write ``segs`` to HDF5 atomically, with a checksum of all arrays and metadata."""
+    """Write ``segs`` to HDF5 atomically, with a checksum of all arrays and metadata.
+
+    Parameters
+    ----------
+    segs : Segments
+        The windows to store.
+    path : str or Path
+        The HDF5 file (written atomically).
+    key : str
+        The cache key stored with them (``read_segments`` checks it).
+    """
     write_entry(Path(path), key, *_encode(segs))
 
 
 def read_segments(path: str | Path, key: str = "") -> Segments:
     """Read segments written by :func:`write_segments` for ``key``.
+
+    Parameters
+    ----------
+    path : str or Path
+        An HDF5 file written by :func:`write_segments`.
+    key : str
+        The key it must hold.
+
+    Returns
+    -------
+    segments : Segments
+        The stored windows.
 
     Raises
     ------

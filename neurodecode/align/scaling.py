@@ -95,9 +95,5 @@ class SegmentScaler(TransformerMixin, BaseEstimator):
             np.clip(out, -self.clamp, self.clamp, out=out)
         return out.astype(np.float32, copy=False)
 
-    def fit_transform(self, brain: np.ndarray, y: None = None) -> np.ndarray:
-        """Fit on ``brain`` of shape (n_segments, n_channels, n_times) and return it scaled."""
-        return self.fit(brain).transform(brain)
-
 
 __all__ = ["SCALERS", "SegmentScaler"]

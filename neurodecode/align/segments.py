@@ -28,7 +28,7 @@ META_COLUMNS = ("onset", "condition", "block", "stimulus", "text", "kind", "valu
 class Segments:
     """Aligned brain (and stimulus) windows.
 
-    Attributes
+    Parameters
     ----------
     brain : float32 array of shape (n_segments, n_channels, n_times)
     meta : DataFrame
@@ -75,7 +75,18 @@ class Segments:
         return self.tmin + np.arange(self.brain.shape[2]) / self.sfreq
 
     def select(self, index: Any) -> Segments:
-        """The segments at ``index`` (boolean mask or integer indices)."""
+        """The segments at ``index`` (boolean mask or integer indices).
+
+        Parameters
+        ----------
+        index : array of bool of shape (n_segments,) or array of int
+            A mask or the positions of the segments to keep.
+
+        Returns
+        -------
+        segments : Segments
+            The selected segments (meta re-indexed, subjects kept).
+        """
         index = np.flatnonzero(index) if np.asarray(index).dtype == bool else np.asarray(index)
         stim = None if self.stimulus is None else self.stimulus[index]
         return replace(self, brain=self.brain[index], stimulus=stim,
@@ -109,7 +120,13 @@ class Segments:
                                metadata=self.meta.reset_index(drop=True), verbose="error")
 
     def summary(self) -> str:
-        """A short human-readable description."""
+        """A short human-readable description.
+
+        Returns
+        -------
+        summary : str
+            Segments, channels, times, rate and subjects in one line.
+        """
         n, c, t = self.brain.shape
         stim = "none" if self.stimulus is None else f"{self.stimulus.shape[1]} features"
         lines = [
@@ -353,6 +370,20 @@ def _wanted(on: str | Sequence[str] | None) -> list[str] | None:
 def select_events(events: pd.DataFrame, on: str | Sequence[str] | None, *,
                   allow_missing: bool = False) -> pd.DataFrame:
     """Rows of ``events`` matching a kind, a condition or a list of conditions.
+
+    Parameters
+    ----------
+    events : DataFrame
+        ``Recording.events``.
+    on : str, sequence of str or None
+        An event kind (``"word"``), a condition or a list of conditions; ``None`` keeps all.
+    allow_missing : bool
+        Let a condition of ``on`` be absent from this recording.
+
+    Returns
+    -------
+    events : DataFrame
+        The matching rows.
 
     Raises
     ------
@@ -624,7 +655,18 @@ def _feature_timeline(features: Any, rec: Recording, out_sfreq: float, up: int, 
 
 
 def concatenate_segments(parts: Sequence[Segments]) -> Segments:
-    """Stack segments of several recordings (same channels and window) into one."""
+    """Stack segments of several recordings (same channels and window) into one.
+
+    Parameters
+    ----------
+    parts : sequence of Segments
+        Segments of the same channels, rate and window length.
+
+    Returns
+    -------
+    segments : Segments
+        All windows in order, subjects merged.
+    """
     first = parts[0]
     for p in parts[1:]:
         if p.ch_names != first.ch_names or p.brain.shape[2] != first.brain.shape[2]:

@@ -10,7 +10,7 @@ from ..exceptions import ConfigError, DataNotFoundError
 from ..io.recording import Recording
 from .objects import build_feature
 from .paths import expand_path, folder_listing, glob_paths
-from .simulation import build_simulated, build_simulated_images
+from .simulation import SIMULATED_SFREQ, build_simulated, build_simulated_images
 
 
 def build_recordings(recipe: Recipe, *, progress: bool = False) -> tuple[list[Recording], Any]:
@@ -34,8 +34,8 @@ def build_recordings(recipe: Recipe, *, progress: bool = False) -> tuple[list[Re
         Their stimulus features (decoding and simulated recipes), else None.
     """
     data: DataConfig = recipe.data
-    sfreq = recipe.segments.sfreq or 120.0
     if data.source == "simulated":
+        sfreq = recipe.segments.sfreq or SIMULATED_SFREQ["speech"]
         feature = build_feature(recipe, sfreq)
         return build_simulated(data.simulation, feature, sfreq=sfreq, seed=recipe.seed,
                                progress=progress)
@@ -46,12 +46,51 @@ def build_recordings(recipe: Recipe, *, progress: bool = False) -> tuple[list[Re
 
     from ..features import compute_stimulus_features
 
-    feature = build_feature(recipe, sfreq)
+    feature = build_feature(recipe, feature_rate(recipe, recordings))
     # one feature timeline per stimulus, shared by every recording that hears it
     events = pd.concat([rec.events for rec in recordings], ignore_index=True)
     features = compute_stimulus_features(feature, events, expand_path(data.stimulus_root),
                                          progress=progress)
     return recordings, features
+
+
+def feature_rate(recipe: Recipe, recordings: list[Recording]) -> float | None:
+    """The rate of a feature computed on the brain's clock: ``segments.sfreq``, or, when it
+    is null (windows at the recordings' rate), the one rate of the recordings.
+
+    Parameters
+    ----------
+    recipe : Recipe
+        The validated recipe (``neurodecode.config.load_recipe``).
+    recordings : list of Recording
+        The recordings of the recipe.
+
+    Returns
+    -------
+    sfreq : float or None
+        The rate in Hz; ``None`` when the recordings' rates differ and the feature keeps
+        its own (an item feature or a model at its native frame rate).
+
+    Raises
+    ------
+    ConfigError
+        If ``segments.sfreq`` is null, the recordings have different rates and the
+        feature follows the brain's clock (``takes_sfreq``).
+    """
+    from ..features import FEATURES
+
+    if recipe.segments.sfreq is not None:
+        return float(recipe.segments.sfreq)
+    rates = sorted({float(rec.sfreq) for rec in recordings})
+    if len(rates) == 1:
+        return rates[0]
+    cls = FEATURES.get(recipe.features.name)
+    if cls is None or not cls.takes_sfreq:
+        return None
+    raise ConfigError(
+        f"segments.sfreq is null (the recordings' rate) but the recordings have rates "
+        f"{rates} Hz; feature {recipe.features.name!r} is computed on the brain's clock, so "
+        "set segments.sfreq to one rate for the windows and the feature (e.g. 120).")
 
 
 def _read_recordings(data: DataConfig) -> list[Recording]:
@@ -165,7 +204,8 @@ def build_item_data(recipe: Recipe, *, progress: bool = False) -> tuple[list[Rec
     sim = recipe.data.simulation
     if recipe.data.source == "simulated" and sim.stimuli == "images":
         return build_simulated_images(sim, build_feature(recipe), seed=recipe.seed,
-                                      sfreq=recipe.segments.sfreq or 100.0, progress=progress)
+                                      sfreq=recipe.segments.sfreq or SIMULATED_SFREQ["images"],
+                                      progress=progress)
     return build_recordings(recipe, progress=progress)
 
 
@@ -198,4 +238,4 @@ def bold_path(recipe: Recipe) -> Path | None:
     return study.bold_path(root, subjects[0]) if subjects else None
 
 
-__all__ = ["bold_path", "build_item_data", "build_recordings"]
+__all__ = ["bold_path", "build_item_data", "build_recordings", "feature_rate"]

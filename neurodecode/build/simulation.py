@@ -9,6 +9,10 @@ from ..exceptions import ConfigError
 from ..io.recording import Recording
 from .paths import expand_path
 
+#: Rate (Hz) of simulated recordings when ``segments.sfreq`` is null: brainmagick's 120 Hz
+#: for speech, 100 Hz (THINGS-EEG2's preprocessed rate) for images.
+SIMULATED_SFREQ = {"speech": 120.0, "images": 100.0}
+
 
 def build_simulated(sim: SimulationConfig, feature: Any, *, sfreq: float, seed: int,
                     progress: bool = False) -> tuple[list[Recording], Any]:
@@ -108,4 +112,4 @@ def build_simulated_images(sim: SimulationConfig, feature: Any, *, sfreq: float,
     return recordings, StimulusFeatures(dict(zip(ids, values)), None, feature.name)
 
 
-__all__ = ["build_simulated", "build_simulated_images"]
+__all__ = ["SIMULATED_SFREQ", "build_simulated", "build_simulated_images"]

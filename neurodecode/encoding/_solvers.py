@@ -289,3 +289,7 @@ def _refit(be, X, Y, best_alphas: np.ndarray, fit_intercept: bool, n_targets_bat
 
 #: Registry of ridge solvers used by the estimators.
 RIDGE_SOLVERS = {"eigh": solve_ridge_cv}
+
+
+__all__ = ["RIDGE_SOLVERS", "solve_ridge", "solve_ridge_cv", "stack_weights", "stacked_r2",
+           "warn_zero_variance_folds"]

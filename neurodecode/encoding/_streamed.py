@@ -226,3 +226,6 @@ def _penalised_fold_r2(gram, xty, x_mean, y_mean, val_x, val_y, lags, alphas, ch
                 resid = centred @ coef - target
                 sse[i] += np.einsum("ij,ij->j", resid, resid)
     return _r2_from_sse(get_backend("numpy"), sse, np.concatenate(val_y))
+
+
+__all__ = ["streamed_ridge_cv"]

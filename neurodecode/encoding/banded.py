@@ -17,13 +17,12 @@ from .._backend import get_backend
 from ._solvers import solve_ridge_cv
 from .ridge import (
     DEFAULT_ALPHAS,
+    _LinearTargets,
     check_alphas,
-    check_predict_x,
     make_splits,
     resolve_dtype,
     validate_fit_xy,
 )
-from .scoring import score_targets
 
 
 def _check_bands(bands: Any, n_features: int) -> list[slice]:
@@ -36,7 +35,7 @@ def _check_bands(bands: Any, n_features: int) -> list[slice]:
     return [slice(a, b) for a, b in zip(edges[:-1], edges[1:])]
 
 
-class BandedRidgeCV(RegressorMixin, BaseEstimator):
+class BandedRidgeCV(_LinearTargets, RegressorMixin, BaseEstimator):
     """Ridge with one penalty per feature space (band), chosen per target by CV.
 
     Parameters
@@ -142,20 +141,6 @@ class BandedRidgeCV(RegressorMixin, BaseEstimator):
         self.coef_, self.intercept_ = coef.T, intercept
         self.band_alphas_, self.best_score_ = band_alphas, best
         return self
-
-    def predict(self, X: Any) -> np.ndarray:
-        """Predict targets; X of shape (n_samples, n_features)."""
-        X = check_predict_x(self, X)
-        pred = X @ self.coef_.T + self.intercept_
-        return pred[:, 0] if self._y_1d else pred
-
-    def score_targets(self, X: Any, Y: Any, metric: str = "r") -> np.ndarray:
-        """One score per target (``"r"`` or ``"r2"``)."""
-        return score_targets(np.asarray(Y), self.predict(X), metric)
-
-    def score(self, X: Any, y: Any, sample_weight: Any = None) -> float:
-        """Mean R^2 over targets."""
-        return float(np.mean(self.score_targets(X, y, metric="r2")))
 
 
 __all__ = ["BandedRidgeCV"]

@@ -28,7 +28,7 @@ TAILS = (-1, 0, 1)
 class ClusterResult:
     """Result of :func:`cluster_permutation_test`.
 
-    Attributes
+    Parameters
     ----------
     t_obs : array of shape (n_times,)
         One-sample t statistic at each time point.

@@ -112,7 +112,7 @@ def make_fir_design(X: Any, delays: Any = (1, 2, 3, 4), runs: Any = None) -> np.
 class VoxelwiseResult:
     """Cross-validated voxelwise encoding results.
 
-    Attributes
+    Parameters
     ----------
     scores : array of shape (n_voxels,)
         Score (``metric``) of the held-out-run predictions, all runs concatenated.

@@ -138,7 +138,71 @@ def validate_fit_xy(estimator: Any, X: Any, Y: Any, dtype: Any):
     return check_xy(X, Y, dtype)
 
 
-class RidgeCV(RegressorMixin, BaseEstimator):
+class _LinearTargets:
+    """``predict``, ``score_targets`` and ``score`` of a fitted linear model of many
+    targets (``coef_`` of shape (n_targets, n_features), ``intercept_``), shared by
+    :class:`RidgeCV` and :class:`~neurodecode.encoding.BandedRidgeCV`."""
+
+    coef_: np.ndarray
+    intercept_: np.ndarray
+    _y_1d: bool
+
+    def predict(self, X: Any) -> np.ndarray:
+        """Predict targets.
+
+        Parameters
+        ----------
+        X : array of shape (n_samples, n_features)
+
+        Returns
+        -------
+        Y_pred : array of shape (n_samples, n_targets) (or (n_samples,) if fit on 1-D Y)
+        """
+        X = check_predict_x(self, X)
+        pred = X @ self.coef_.T + self.intercept_
+        return pred[:, 0] if self._y_1d else pred
+
+    def score_targets(self, X: Any, Y: Any, metric: str = "r") -> np.ndarray:
+        """One score per target: Pearson ``"r"`` or ``"r2"``; constant targets score 0.
+
+        Parameters
+        ----------
+        X : array of shape (n_samples, n_features)
+        Y : array of shape (n_samples, n_targets)
+        metric : {"r", "r2"}
+
+        Returns
+        -------
+        scores : array of shape (n_targets,)
+        """
+        pred = self.predict(X)
+        return score_targets(np.asarray(Y), pred, metric=metric)
+
+    def score(self, X: Any, y: Any, sample_weight: Any = None) -> float:
+        """Mean R^2 over targets (scikit-learn's convention); y of shape (n_samples, n_targets).
+
+        Parameters
+        ----------
+        X : array of shape (n_samples, n_features)
+            The features.
+        y : array of shape (n_samples, n_targets)
+            The true targets.
+        sample_weight : array of shape (n_samples,) or None
+            Sample weights of scikit-learn's R^2 (then averaged uniformly over targets).
+
+        Returns
+        -------
+        score : float
+            The mean R^2 over targets.
+        """
+        if sample_weight is not None:  # scikit-learn's RegressorMixin.score
+            from sklearn.metrics import r2_score
+
+            return float(r2_score(y, self.predict(X), sample_weight=sample_weight))
+        return float(np.mean(self.score_targets(X, y, metric="r2")))
+
+
+class RidgeCV(_LinearTargets, RegressorMixin, BaseEstimator):
     """Multi-target ridge regression choosing the penalty by K-fold CV, per target.
 
     One eigendecomposition per fold; every alpha and target is evaluated with matrix
@@ -251,43 +315,6 @@ class RidgeCV(RegressorMixin, BaseEstimator):
         tags = super().__sklearn_tags__()
         tags.target_tags.multi_output = True
         return tags
-
-    def predict(self, X: Any) -> np.ndarray:
-        """Predict targets.
-
-        Parameters
-        ----------
-        X : array of shape (n_samples, n_features)
-
-        Returns
-        -------
-        Y_pred : array of shape (n_samples, n_targets) (or (n_samples,) if fit on 1-D Y)
-        """
-        X = check_predict_x(self, X)
-        pred = X @ self.coef_.T + self.intercept_
-        return pred[:, 0] if self._y_1d else pred
-
-    def score_targets(self, X: Any, Y: Any, metric: str = "r") -> np.ndarray:
-        """One score per target: Pearson ``"r"`` or ``"r2"``; constant targets score 0.
-
-        Parameters
-        ----------
-        X : array of shape (n_samples, n_features)
-        Y : array of shape (n_samples, n_targets)
-        metric : {"r", "r2"}
-
-        Returns
-        -------
-        scores : array of shape (n_targets,)
-        """
-        pred = self.predict(X)
-        return score_targets(np.asarray(Y), pred, metric=metric)
-
-    def score(self, X: Any, y: Any, sample_weight: Any = None) -> float:
-        """Mean R^2 over targets (scikit-learn's convention); y of shape (n_samples, n_targets)."""
-        if sample_weight is not None:
-            return super().score(X, y, sample_weight=sample_weight)
-        return float(np.mean(self.score_targets(X, y, metric="r2")))
 
 
 __all__ = ["DEFAULT_ALPHAS", "DTYPES", "check_alphas", "check_predict_x", "check_xy",

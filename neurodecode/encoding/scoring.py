@@ -64,6 +64,18 @@ def r2_per_target(y_true: Any, y_pred: Any) -> np.ndarray:
     """Coefficient of determination per column (scikit-learn's formula).
 
     Columns where ``y_true`` has zero variance score 0 with a warning.
+
+    Parameters
+    ----------
+    y_true : array of shape (n_samples, n_targets)
+        The true targets.
+    y_pred : array of shape (n_samples, n_targets)
+        The predictions.
+
+    Returns
+    -------
+    r2 : array of shape (n_targets,)
+        The coefficient of determination of each column.
     """
     a, b = _as_2d("y_true", y_true), _as_2d("y_pred", y_pred)
     sse = ((a - b) ** 2).sum(0)
@@ -249,6 +261,11 @@ def normalise_by_ceiling(scores: Any, ceiling: Any, min_ceiling: float = 0.05) -
     scores, ceiling : array of shape (n_targets,)
     min_ceiling : float
         Targets whose ceiling is below this are unreliable and get 0.
+
+    Returns
+    -------
+    normalised : array of shape (n_targets,)
+        ``scores / ceiling``, 0 where the ceiling is below ``min_ceiling``.
     """
     s, c = np.asarray(scores, float), np.asarray(ceiling, float)
     if s.shape != c.shape:

@@ -373,6 +373,20 @@ class TemporalReceptiveField(RegressorMixin, BaseEstimator):
         """Score per output over the concatenated trials (``"r"`` or ``"r2"``).
 
         For ``direction="backward"``, ``X`` is the response and ``Y`` the stimulus.
+
+        Parameters
+        ----------
+        X : array of shape (n_times, n_features) or list of them
+            The inputs (one array per trial).
+        Y : array of shape (n_times, n_outputs) or list of them
+            The true outputs.
+        metric : {"r", "r2"}
+            Pearson correlation or coefficient of determination.
+
+        Returns
+        -------
+        scores : array of shape (n_outputs,)
+            One score per output.
         """
         pred = self.predict(X)
         pred = [pred] if isinstance(pred, np.ndarray) else pred
@@ -380,7 +394,25 @@ class TemporalReceptiveField(RegressorMixin, BaseEstimator):
         return score_targets(np.concatenate(Y), np.concatenate(pred), metric)
 
     def score(self, X: Any, y: Any, sample_weight: Any = None) -> float:
-        """Mean R^2 over outputs."""
+        """Mean R^2 over outputs.
+
+        Parameters
+        ----------
+        X : array of shape (n_times, n_features) or list of them
+            The inputs (one array per trial).
+        y : array of shape (n_times, n_outputs) or list of them
+            The true outputs.
+        sample_weight : None
+            Not supported: a value other than ``None`` raises ``ValueError``.
+
+        Returns
+        -------
+        score : float
+            The mean R^2 over outputs.
+        """
+        if sample_weight is not None:
+            raise ValueError("sample_weight is not supported by TemporalReceptiveField.score "
+                             f"(got an array of shape {np.shape(sample_weight)}); pass None.")
         return float(np.mean(self.score_targets(X, y, metric="r2")))
 
 

@@ -8,7 +8,6 @@ held-out chunk, and ``resample_channels`` brings a recording to the analysis rat
 from __future__ import annotations
 
 from collections.abc import Sequence
-from fractions import Fraction
 
 import numpy as np
 import pandas as pd
@@ -144,12 +143,13 @@ def resample_channels(data: np.ndarray, sfreq: float, target: float | None) -> t
     """
     from scipy.signal import resample_poly
 
+    from ..align.resample import resample_ratio
+
     data = np.asarray(data, np.float64)
     if target is None or np.isclose(target, sfreq):
         return data, sfreq
-    ratio = Fraction(float(target) / sfreq).limit_denominator(1000)
-    out = resample_poly(data, ratio.numerator, ratio.denominator, axis=1)
-    return out, sfreq * ratio.numerator / ratio.denominator
+    up, down = resample_ratio(sfreq, float(target))
+    return resample_poly(data, up, down, axis=1), sfreq * up / down
 
 
 __all__ = ["condition_impulses", "fit_trf_cv", "resample_channels"]

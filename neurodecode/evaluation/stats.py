@@ -16,7 +16,20 @@ from .._stats import check_confidence, percentile_interval
 
 
 def chance_level(k: int, n_candidates: int) -> float:
-    """Top-``k`` accuracy of a random ranking of ``n_candidates``: ``min(k, n) / n``."""
+    """Top-``k`` accuracy of a random ranking of ``n_candidates``: ``min(k, n) / n``.
+
+    Parameters
+    ----------
+    k : int
+        The rank that counts as correct.
+    n_candidates : int
+        The size of the ranked pool.
+
+    Returns
+    -------
+    chance : float
+        The top-``k`` accuracy of chance.
+    """
     if k < 1 or n_candidates < 1:
         raise ValueError(f"k and n_candidates must be >= 1; got k={k}, n_candidates={n_candidates}.")
     return min(k, n_candidates) / n_candidates
@@ -72,6 +85,20 @@ def binomial_p_value(n_correct: int, n_queries: int, chance: float) -> float:
     """One-sided p-value that an accuracy ``n_correct / n_queries`` exceeds ``chance``.
 
     Assumes independent queries (use ``bootstrap_ci`` with ``groups`` otherwise).
+
+    Parameters
+    ----------
+    n_correct : int
+        Correct queries.
+    n_queries : int
+        All queries.
+    chance : float
+        Accuracy of chance (:func:`chance_level`).
+
+    Returns
+    -------
+    p_value : float
+        ``P(X >= n_correct)`` for ``X ~ Binomial(n_queries, chance)``.
     """
     return float(binomtest(int(n_correct), int(n_queries), chance, alternative="greater").pvalue)
 

@@ -90,3 +90,6 @@ def check_model_dir(path: str | Path | None, what: str, example_id: str) -> Path
             f"model path {str(path)!r} does not exist or holds no config.json; {how}"
         )
     return path
+
+
+__all__ = ["check_layers", "check_model_dir", "hook_activations"]

@@ -308,6 +308,8 @@ def compute_stimulus_features(
         Only events of these kinds (e.g. ``("word",)``).
     progress : bool
         Show a progress bar.
+    **params
+        Constructor arguments of the feature when ``feature`` is a name.
 
     Returns
     -------

@@ -233,13 +233,15 @@ def compute_mel(
     normalized : bool
         Divide the power spectrum by ``sum(window ** 2)`` (torchaudio ``normalized=True``).
     scale : {"htk", "slaney"}
-        Mel scale; ``norm`` : {None, "slaney"} filter normalisation.
+        Mel scale.
     pad_mode : {"reflect", "constant"}
         Padding of the centred first and last frames.
     out_sfreq : float or None
         If given, resample the frames to this rate (e.g. the brain's 120 Hz).
     chunk_frames : int
         Frames computed at once; bounds memory for long audio.
+    norm : {None, "slaney"}
+        Normalisation of the mel filters (``None``: peak one).
 
     Returns
     -------

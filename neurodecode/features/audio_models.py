@@ -148,6 +148,13 @@ class AudioModelFeature(Feature):
         return path
 
     def weights_location(self) -> Path:
+        """The local model folder, ``model_path`` (checked to hold a model).
+
+        Returns
+        -------
+        path : Path
+            The folder whose files the feature-cache key hashes.
+        """
         return self._path()
 
     def _config(self) -> Any:
@@ -210,11 +217,23 @@ class AudioModelFeature(Feature):
         return int(getattr(config, "encoder_layers", None) or config.num_hidden_layers)
 
     def layer_names(self) -> list[str]:
-        """Names of the layers this model offers (``hidden_states.0`` = input embeddings)."""
+        """Names of the layers this model offers (``hidden_states.0`` = input embeddings).
+
+        Returns
+        -------
+        names : list of str
+            ``hidden_states.<i>`` for each layer.
+        """
         return [f"hidden_states.{i}" for i in range(self._n_layers() + 1)]
 
     def default_layers(self) -> list[str]:
-        """The layers :func:`extract_layers` reads by default: every one."""
+        """The layers :func:`extract_layers` reads by default: every one.
+
+        Returns
+        -------
+        names : list of str
+            Every name of :meth:`layer_names`.
+        """
         return self.layer_names()
 
     def _layer_indices(self) -> list[int]:
@@ -283,6 +302,13 @@ class AudioModelFeature(Feature):
     def hidden_states(self, wav: np.ndarray, indices: list[int]) -> list[np.ndarray]:
         """Chunked hidden states of a waveform at the model's rate.
 
+        Parameters
+        ----------
+        wav : array of shape (n_samples,)
+            Mono waveform at the model's rate.
+        indices : list of int
+            Layers (0 = input embeddings).
+
         Returns
         -------
         states : list of array of shape (width, n_frames)
@@ -332,6 +358,17 @@ class AudioModelFeature(Feature):
     def activations(self, stimuli: list[Any], layers: list[str], *, pooled: bool = True,
                     progress: bool = False) -> dict[str, np.ndarray]:
         """Hidden states of ``layers`` per stimulus, for layer-wise RSA and encoding.
+
+        Parameters
+        ----------
+        stimuli : list
+            Waveforms ``(wav, sr)`` or audio paths.
+        layers : list of str
+            Names of :meth:`layer_names`.
+        pooled : bool
+            Average each layer over time (one vector per stimulus).
+        progress : bool
+            Show a progress bar.
 
         Returns
         -------

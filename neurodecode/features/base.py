@@ -86,7 +86,13 @@ class Feature:
     dimension: int = 0
 
     def params(self) -> dict[str, Any]:
-        """Constructor parameters that change the output (used in the cache key)."""
+        """Constructor parameters that change the output (used in the cache key).
+
+        Returns
+        -------
+        params : dict
+            The public attributes set by the constructor.
+        """
         return {k: v for k, v in vars(self).items() if not k.startswith("_")}
 
     def weights_location(self) -> Path | None:
@@ -94,14 +100,26 @@ class Feature:
         return None
 
     def weights_id(self) -> str:
-        """Hash of the pretrained weights (computed once), ``""`` for parameter-free features."""
+        """Hash of the pretrained weights (computed once), ``""`` for parameter-free features.
+
+        Returns
+        -------
+        digest : str
+            SHA-256 of the weights file or folder, ``""`` when there is none.
+        """
         if "_weights_id" not in vars(self):
             path = self.weights_location()
             self._weights_id = "" if path is None else weights_hash(path)
         return self._weights_id
 
     def identity(self) -> dict[str, Any]:
-        """Everything that determines the output: name, class, parameters and weights hash."""
+        """Everything that determines the output: name, class, parameters and weights hash.
+
+        Returns
+        -------
+        identity : dict
+            ``name``, ``class``, ``params`` (as repr) and ``weights``.
+        """
         params = {k: v for k, v in self.params().items() if k not in ("device", "batch_size")}
         return {
             "name": self.name,
@@ -111,7 +129,13 @@ class Feature:
         }
 
     def load(self) -> Self:
-        """Load the model (once) and return ``self``; parameter-free features do nothing."""
+        """Load the model (once) and return ``self``; parameter-free features do nothing.
+
+        Returns
+        -------
+        feature : Feature
+            ``self``, loaded.
+        """
         if getattr(self, "_loaded", False):
             return self
         self._load()
@@ -131,6 +155,8 @@ class Feature:
             paths (image), strings (text).
         progress : bool
             Show a tqdm progress bar.
+        **kwargs
+            Passed to :meth:`_compute_one` for each stimulus.
 
         Returns
         -------

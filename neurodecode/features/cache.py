@@ -65,7 +65,20 @@ class FeatureCache:
         self.root = Path(root)
 
     def key(self, feature: Feature, stimulus: Any) -> str:
-        """SHA-256 over the feature identity and the stimulus content (no model loaded)."""
+        """SHA-256 over the feature identity and the stimulus content (no model loaded).
+
+        Parameters
+        ----------
+        feature : Feature
+            The feature (its identity: name, parameters, weights hash).
+        stimulus : object
+            A stimulus as :meth:`Feature.compute` takes it.
+
+        Returns
+        -------
+        key : str
+            A hexadecimal SHA-256.
+        """
         if isinstance(stimulus, str) and feature.modality != "text":
             stimulus = Path(stimulus)
         payload = json.dumps({"feature": feature.identity(), "stimulus": stimulus_hash(stimulus)},
@@ -76,11 +89,38 @@ class FeatureCache:
         return self.root / feature.name / f"{key}.h5"
 
     def get(self, feature: Feature, key: str) -> np.ndarray | None:
-        """The cached value, or ``None`` on a miss or a corrupted entry (warned about)."""
+        """The cached value, or ``None`` on a miss or a corrupted entry (warned about).
+
+        Parameters
+        ----------
+        feature : Feature
+            The feature of the entry.
+        key : str
+            The entry's key (:meth:`key`).
+
+        Returns
+        -------
+        values : array or None
+            The cached feature of the stimulus.
+        """
         return try_read(self._path(feature, key), key, _decode, what="feature cache file")
 
     def put(self, feature: Feature, key: str, values: np.ndarray) -> Path:
         """Write ``values`` atomically, with the key, the feature identity and a checksum.
+
+        Parameters
+        ----------
+        feature : Feature
+            The feature that computed ``values`` (its identity is stored with them).
+        key : str
+            The key of the stimulus (:meth:`key`), the entry's file name.
+        values : array
+            The feature of the stimulus.
+
+        Returns
+        -------
+        path : Path
+            The written entry.
 
         Raises
         ------
@@ -96,7 +136,20 @@ class FeatureCache:
                              f"{err}") from err
 
     def lock(self, feature: Feature, keys: list[str]) -> contextlib.ExitStack:
-        """Exclusive locks on the entries of ``keys`` (taken in sorted order)."""
+        """Exclusive locks on the entries of ``keys`` (taken in sorted order).
+
+        Parameters
+        ----------
+        feature : Feature
+            The feature of the entries.
+        keys : list of str
+            The entries' keys.
+
+        Returns
+        -------
+        locks : contextlib.ExitStack
+            Holds the locks; closing it releases them.
+        """
         stack = contextlib.ExitStack()
         try:
             for key in sorted(set(keys)):
@@ -119,6 +172,17 @@ def compute_cached(feature: Feature, stimuli: list[Any], cache: FeatureCache | N
     The model is loaded only if at least one stimulus misses the cache. Missing or
     corrupted entries are computed once under a lock: another process reading them at
     the same time waits and reads the rebuilt entries.
+
+    Parameters
+    ----------
+    feature : Feature
+        The feature to compute.
+    stimuli : list
+        Stimuli as :meth:`Feature.compute` takes them.
+    cache : FeatureCache or None
+        The cache; ``None`` computes everything.
+    progress : bool
+        Show a progress bar.
 
     Returns
     -------

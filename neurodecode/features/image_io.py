@@ -139,6 +139,11 @@ def load_image(stimulus: Any) -> np.ndarray:
         (NSD's ``imgBrick``); or pixels (uint8, or float in [0, 1]). Greyscale is repeated
         to RGB; RGBA is composited on white.
 
+    Returns
+    -------
+    image : array of shape (H, W, 3), uint8
+        The RGB pixels.
+
     Raises
     ------
     DataNotFoundError

@@ -34,6 +34,8 @@ def extract_layers(model: Any, stimuli: list[Any], layers: list[str] | None = No
         Pool each layer to one vector per stimulus (False keeps spatial/temporal detail).
     **params
         Passed to the feature's constructor when ``model`` is a name.
+    progress : bool
+        Show a progress bar.
 
     Returns
     -------

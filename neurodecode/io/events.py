@@ -131,6 +131,25 @@ def events_from_array(events: np.ndarray, sfreq: float, *, first_samp: int = 0,
 
     Onsets are ``(sample - first_samp) / sfreq``; ``event_id`` (name -> code) names the
     conditions and keeps only the listed codes.
+
+    Parameters
+    ----------
+    events : array of shape (n_events, 3)
+        MNE events: sample, previous value, code.
+    sfreq : float
+        Sampling frequency of the samples in Hz.
+    first_samp : int
+        The recording's first sample (``raw.first_samp``).
+    event_id : mapping of str to int or None
+        Condition name -> code; only these codes are kept. ``None``: every code, named by
+        its value.
+    kind : str
+        The ``kind`` of every event (MNE codes carry none).
+
+    Returns
+    -------
+    events : DataFrame
+        One row per kept code, columns ``EVENT_COLUMNS``, in sample order.
     """
     events = np.asarray(events)
     if events.ndim != 2 or events.shape[1] != 3:
@@ -152,7 +171,20 @@ def events_from_array(events: np.ndarray, sfreq: float, *, first_samp: int = 0,
 
 def read_events_tsv(path: str | Path, *, kind: str = "trial") -> pd.DataFrame:
     """Read a BIDS ``events.tsv`` (onset, duration, trial_type/value, word, ...); a
-    ``.csv`` table with the same columns is read with commas."""
+    ``.csv`` table with the same columns is read with commas.
+
+    Parameters
+    ----------
+    path : str or Path
+        A BIDS ``events.tsv`` (or ``.csv``).
+    kind : str
+        The ``kind`` of rows that have none.
+
+    Returns
+    -------
+    events : DataFrame
+        One row per event, columns ``EVENT_COLUMNS``, sorted by onset.
+    """
     path = Path(path)
     if not path.is_file():
         raise DataNotFoundError(f"events file {str(path)!r} does not exist.")
@@ -172,6 +204,15 @@ def read_openfmri_onsets(onsets_dir: str | Path, condition_key: str | Path | Map
     condition_key : path or mapping
         ``condition_key.txt`` (lines ``task001 cond001 house``) or a mapping
         ``{"cond001": "house", ...}``.
+    task : str
+        The task whose conditions ``condition_key`` names.
+    kind : str
+        The ``kind`` of every event.
+
+    Returns
+    -------
+    events : DataFrame
+        One row per event, columns ``EVENT_COLUMNS``, sorted by onset.
     """
     onsets_dir = Path(onsets_dir)
     if not onsets_dir.is_dir():
@@ -269,6 +310,13 @@ def _check_runs(runs: np.ndarray | None, n_volumes: int) -> np.ndarray:
 def read_label_file(path: str | Path, n_volumes: int | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Read a per-volume label file (``label run`` per line, optional header).
 
+    Parameters
+    ----------
+    path : str or Path
+        The label file.
+    n_volumes : int or None
+        The volumes of the BOLD data; a file of another length raises ``DataFormatError``.
+
     Returns
     -------
     labels : array of shape (n_volumes,) of str
@@ -292,10 +340,32 @@ def read_label_file(path: str | Path, n_volumes: int | None = None) -> tuple[np.
 
 def labels_at_volumes(events: pd.DataFrame, n_volumes: int, tr: float,
                       *, fill: str = "rest") -> np.ndarray:
-    """The condition active at the start of each volume, ``fill`` where none is."""
+    """The condition active at the start of each volume, ``fill`` where none is.
+
+    Parameters
+    ----------
+    events : DataFrame
+        Events with ``onset``, ``duration`` and ``condition`` (seconds).
+    n_volumes : int
+        Number of volumes.
+    tr : float
+        Repetition time in seconds.
+    fill : str
+        The label of volumes that no event covers.
+
+    Returns
+    -------
+    labels : array of shape (n_volumes,) of str
+        The condition of each volume.
+    """
     times = np.arange(n_volumes) * tr
     labels = np.full(n_volumes, fill, dtype=object)
     for onset, duration, condition in events[["onset", "duration", "condition"]].itertuples(
             index=False):
         labels[(times >= onset - 1e-6) & (times < onset + max(duration, tr) - 1e-6)] = condition
     return labels
+
+
+__all__ = ["check_sorted", "check_within", "events_from_array", "events_from_labels",
+           "labels_at_volumes", "normalize_events", "read_events_tsv", "read_label_file",
+           "read_openfmri_onsets"]

@@ -58,6 +58,12 @@ def read_fmri(bold: Any, *, events: Any, mask: Any = None, tr: float | None = No
         High-pass cutoff in Hz.
     smoothing_fwhm : float, optional
         Spatial smoothing in mm (nilearn).
+    rest_label : str
+        The label of rest volumes in a per-volume label file (no event is made for them).
+    subject : str
+        Subject identifier of the recording.
+    session : str or None
+        Session identifier.
 
     Returns
     -------
@@ -71,7 +77,7 @@ def read_fmri(bold: Any, *, events: Any, mask: Any = None, tr: float | None = No
     >>> from neurodecode.io import read_fmri
     >>> rec = read_fmri("sub-01_task-x_bold.nii.gz", events="sub-01_task-x_events.tsv",
     ...                 mask="sub-01_mask.nii.gz")  # doctest: +SKIP
-    >>> rec.data.shape  # (n_volumes, n_voxels)  # doctest: +SKIP
+    >>> rec.data.shape  # (n_voxels, n_volumes)  # doctest: +SKIP
     """
     images = _load_runs(bold)
     tr = _repetition_time(images[0], tr)

@@ -32,13 +32,12 @@ MODALITIES = ("meeg", "fmri")
 class Recording:
     """Brain data of one subject and session with its events and sensor or voxel geometry.
 
-    Attributes
+    Parameters
     ----------
-    data : array of shape (n_channels, n_times)
-        One layout for both modalities, channels first: M/EEG data in SI units as in
-        MNE, or fMRI data as (n_voxels, n_volumes), voxels as channels (nilearn's
-        maskers give the transpose, ``data.T``). For M/EEG read from a file, ``data`` is
-        loaded on first access (the file stays on disk until then).
+    data_loader : array, callable or lazy reader
+        The data of shape (n_channels, n_times), a function returning them, or a lazy
+        reader (an MNE Raw on disk, an h5py dataset, a memory map) sliced by
+        :meth:`get_data`.
     sfreq : float
         Sampling frequency in Hz (``1 / TR`` for fMRI).
     events : DataFrame
@@ -72,6 +71,16 @@ class Recording:
     bad_spans : array of shape (n_spans, 2)
         Start and end, in seconds from the first sample, of spans marked bad (MNE's
         ``BAD_*`` annotations); windows touching them are dropped by ``make_segments``.
+    _data : array or None
+        The loaded data (internal: leave ``None``; :meth:`with_data` sets it).
+
+    Attributes
+    ----------
+    data : array of shape (n_channels, n_times)
+        One layout for both modalities, channels first: M/EEG data in SI units as in
+        MNE, or fMRI data as (n_voxels, n_volumes), voxels as channels (nilearn's
+        maskers give the transpose, ``data.T``). For M/EEG read from a file, ``data`` is
+        loaded on first access (the file stays on disk until then).
     """
 
     data_loader: Any
@@ -129,6 +138,18 @@ class Recording:
 
         Lazy sources (an MNE Raw on disk, an h5py dataset, a memory map) are read for
         that slice only.
+
+        Parameters
+        ----------
+        start : int
+            First sample.
+        stop : int or None
+            Sample after the last; ``None``: the end.
+
+        Returns
+        -------
+        data : array of shape (n_channels, stop - start)
+            The samples of every channel.
         """
         stop = self.n_times if stop is None else stop
         if self._data is None and hasattr(self.data_loader, "get"):
@@ -138,7 +159,13 @@ class Recording:
         return self.data[:, start:stop]
 
     def channels_first(self) -> np.ndarray:
-        """Data as (n_channels, n_times): :attr:`data` itself (one layout)."""
+        """Data as (n_channels, n_times): :attr:`data` itself (one layout).
+
+        Returns
+        -------
+        data : array of shape (n_channels, n_times)
+            :attr:`data`.
+        """
         return self.data
 
     def with_data(self, data: Any) -> Recording:
@@ -173,7 +200,18 @@ class Recording:
                                    source_params={})
 
     def to_nifti(self, values: np.ndarray):
-        """Map per-voxel ``values`` of shape (n_voxels,) or (n_maps, n_voxels) to a NIfTI image."""
+        """Map per-voxel ``values`` of shape (n_voxels,) or (n_maps, n_voxels) to a NIfTI image.
+
+        Parameters
+        ----------
+        values : array of shape (n_voxels,) or (n_maps, n_voxels)
+            One value (or map) per voxel of the mask.
+
+        Returns
+        -------
+        image : nibabel.Nifti1Image
+            3-D (or 4-D, one volume per map) image on the BOLD grid.
+        """
         if self.masker is None:
             raise ValueError(
                 "to_nifti needs a Recording read with read_fmri (it keeps the masker); "

@@ -16,7 +16,18 @@ LOSSES: dict[str, type[nn.Module]] = {"clip": ClipLoss, "mse": MSELoss}
 
 
 def get_loss(name: str) -> type[nn.Module]:
-    """Return the loss class registered under ``name`` (see ``LOSSES``)."""
+    """Return the loss class registered under ``name`` (see ``LOSSES``).
+
+    Parameters
+    ----------
+    name : str
+        A key of ``LOSSES``; another name raises ``ValueError`` listing them.
+
+    Returns
+    -------
+    cls : type of torch.nn.Module
+        The loss class.
+    """
     return LOSSES[check_option("loss", name, LOSSES)]
 
 

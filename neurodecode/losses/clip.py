@@ -24,8 +24,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .._distributed import all_gather_with_grad
 from .._validation import check_option, check_positive
-from ..training.distributed import all_gather_with_grad
 
 CLIP_KINDS = ("brainmagick", "infonce")
 _DEFAULT_TEMPERATURE = {"brainmagick": 1.0, "infonce": 0.07}
@@ -114,7 +114,20 @@ class ClipLoss(nn.Module):
         return self.log_scale.clamp(max=math.log(1 / _MIN_TEMPERATURE)).exp()
 
     def scores(self, pred: torch.Tensor, candidates: torch.Tensor) -> torch.Tensor:
-        """Logits (n_queries, n_candidates) of this variant, before the temperature."""
+        """Logits (n_queries, n_candidates) of this variant, before the temperature.
+
+        Parameters
+        ----------
+        pred : tensor of shape (n_queries, ...)
+            Predicted features (flattened per query).
+        candidates : tensor of shape (n_candidates, ...)
+            Candidate features (flattened per candidate).
+
+        Returns
+        -------
+        logits : tensor of shape (n_queries, n_candidates)
+            The similarity of each query to each candidate.
+        """
         if self.kind == "brainmagick":
             return brainmagick_scores(pred, candidates)
         return F.normalize(pred.flatten(1), dim=1) @ F.normalize(candidates.flatten(1), dim=1).T
@@ -125,7 +138,20 @@ class ClipLoss(nn.Module):
         return tensor, 0
 
     def forward(self, pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-        """Mean contrastive loss of this process's queries; see the class Notes."""
+        """Mean contrastive loss of this process's queries; see the class Notes.
+
+        Parameters
+        ----------
+        pred : tensor of shape (batch, n_features, n_times) or (batch, n_features)
+            Predicted features.
+        target : tensor of the shape of ``pred``
+            True features; the other rows of the batch (of every process) are the negatives.
+
+        Returns
+        -------
+        loss : tensor of shape ()
+            The mean loss.
+        """
         check_pair(pred, target)
         pred, target = pred.float(), target.float()
         all_target, offset = self._gather(target)

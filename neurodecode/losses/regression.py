@@ -18,8 +18,24 @@ class MSELoss(nn.Module):
     (batch, n_features) -> scalar, the mean over every element.
     """
 
+    def __init__(self) -> None:  # no parameters (``nn.Module`` takes ``*args, **kwargs``)
+        super().__init__()
+
     def forward(self, pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-        """Mean squared error; see the class Notes."""
+        """Mean squared error; see the class Notes.
+
+        Parameters
+        ----------
+        pred : tensor of shape (batch, n_features, n_times) or (batch, n_features)
+            The encoder's output.
+        target : tensor of the shape of ``pred``
+            The stimulus features it regresses onto (no negatives, unlike CLIP).
+
+        Returns
+        -------
+        loss : tensor of shape ()
+            The mean squared error.
+        """
         check_pair(pred, target)
         return F.mse_loss(pred.float(), target.float())
 

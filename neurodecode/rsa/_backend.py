@@ -20,3 +20,7 @@ from .._backend import (  # noqa: F401
     to_backend,
     to_numpy,
 )
+
+__all__ = ["BACKENDS", "DTYPES", "check_backend", "clip_min", "diagonal", "n_workers",
+           "parallel_map", "resolve_dtype", "single_threaded_blas", "sqrt", "swap", "to_backend",
+           "to_numpy"]

@@ -444,3 +444,7 @@ def spearman_rows(a: np.ndarray, models: np.ndarray, out: np.ndarray, done: np.n
         norm = np.sqrt(_dot(vec, vec))
         for m in range(models.shape[0]):
             out[r, m] = _dot(vec, models[m]) / norm
+
+
+__all__ = ["centre_rows", "centred_ranks", "dense_ranks", "gram_to_condensed",
+           "searchlight_similarity", "spearman_rows", "tau_a_rows"]

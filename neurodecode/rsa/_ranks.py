@@ -121,3 +121,6 @@ def _tau_b(a: np.ndarray, b: np.ndarray, n_jobs: int) -> np.ndarray:
     with np.errstate(divide="ignore", invalid="ignore"):
         tau = tau_a * n_all / np.sqrt(np.outer(n_all - ties_a, n_all - ties_b))
     return np.clip(tau, -1.0, 1.0)
+
+
+__all__: list[str] = []  # private helpers only

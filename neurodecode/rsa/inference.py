@@ -33,7 +33,7 @@ PERMUTATION_BLOCK = 100
 class PermutationResult:
     """Result of :func:`permutation_test_rdms`.
 
-    Attributes
+    Parameters
     ----------
     similarity : array of shape (..., n_models)
         Observed similarity.
@@ -53,7 +53,7 @@ class PermutationResult:
 class BootstrapResult:
     """Result of :func:`bootstrap_ci_rdms`: estimate, bounds and bootstrap samples.
 
-    Attributes
+    Parameters
     ----------
     estimate : array of shape (n_models,)
         Similarity on the full data (mean over subjects).
@@ -302,7 +302,7 @@ def compare_models(
 class ClusterResult:
     """Result of :func:`cluster_test`.
 
-    Attributes
+    Parameters
     ----------
     t_obs : array of shape (n_times,)
         One-sample t statistic at each time point.

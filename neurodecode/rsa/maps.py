@@ -15,7 +15,7 @@ from .rdm import compute_rdm
 class SimilarityMap:
     """Result of :func:`similarity_map`.
 
-    Attributes
+    Parameters
     ----------
     layer_names : list of str
     similarity : array of shape (n_layers, ...)

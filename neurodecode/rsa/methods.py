@@ -37,7 +37,7 @@ KERNELS = ("cosine", "dot")
 class Method:
     """One RDM comparison method.
 
-    Attributes
+    Parameters
     ----------
     kernel : {"cosine", "dot"} or callable
         Similarity of the transformed vectors (cosine or inner product, one matrix

@@ -78,7 +78,22 @@ def t_test_pairs(evaluations: Any, diff_var: Any, dof: int = 1) -> np.ndarray:
 
 
 def t_test_zero(evaluations: Any, model_var: Any, dof: int = 1) -> np.ndarray:
-    """One-sided t-tests of each mean model evaluation against 0 (array (n_models,))."""
+    """One-sided t-tests of each mean model evaluation against 0 (array (n_models,)).
+
+    Parameters
+    ----------
+    evaluations : array of shape (n_samples, n_models)
+        Model evaluations (bootstrap samples or subjects).
+    model_var : array of shape (n_models,)
+        Variance of each model's mean evaluation.
+    dof : int
+        Degrees of freedom of the t distribution.
+
+    Returns
+    -------
+    p_values : array of shape (n_models,)
+        One-sided p-values.
+    """
     t = _model_means(evaluations) / np.sqrt(np.maximum(model_var, np.finfo(float).eps))
     return 1 - scipy.stats.t.cdf(t, dof)
 

@@ -145,7 +145,22 @@ def fit_weights(
 
 def select_model(data_rdms: Any, model_rdms: Any, method: str = "cosine") -> int:
     """Index of the model RDM with the highest mean similarity to the data RDMs
-    (rsatoolbox's ``ModelSelect`` with ``fit_select``)."""
+    (rsatoolbox's ``ModelSelect`` with ``fit_select``).
+
+    Parameters
+    ----------
+    data_rdms : array of shape (n_subjects, n_pairs)
+        Data RDMs.
+    model_rdms : array of shape (n_models, n_pairs)
+        Candidate model RDMs.
+    method : str
+        A comparison method of ``METHODS``.
+
+    Returns
+    -------
+    index : int
+        The row of ``model_rdms`` that fits best.
+    """
     sims = compare_rdms(np.atleast_2d(np.asarray(data_rdms, float)), model_rdms, method)
     return int(np.argmax(np.nanmean(sims, 0)))
 

@@ -39,6 +39,15 @@ def noise_covariance(
 ) -> np.ndarray:
     """Estimate a noise covariance matrix; see :func:`noise_precision` for the arguments.
 
+    Parameters
+    ----------
+    residuals : array of shape (n_samples, n_features)
+        Residuals of a first-level model.
+    method : str
+        The estimator (see :func:`noise_precision`).
+    dof : int or None
+        Degrees of freedom of the residuals; ``None``: ``n_samples - 1``.
+
     Returns
     -------
     covariance : array of shape (n_features, n_features)

@@ -33,7 +33,18 @@ def n_conditions_from_pairs(n_pairs: int, name: str = "rdm") -> int:
 
 
 def to_square(rdms: np.ndarray) -> np.ndarray:
-    """Condensed RDMs of shape (..., n_pairs) to square matrices of shape (..., n, n)."""
+    """Condensed RDMs of shape (..., n_pairs) to square matrices of shape (..., n, n).
+
+    Parameters
+    ----------
+    rdms : array of shape (..., n_pairs)
+        Condensed RDMs.
+
+    Returns
+    -------
+    square : array of shape (..., n, n)
+        Symmetric matrices, zero diagonal.
+    """
     rdms = np.asarray(rdms)
     n = n_conditions_from_pairs(rdms.shape[-1])
     iu = np.triu_indices(n, 1)
@@ -44,7 +55,18 @@ def to_square(rdms: np.ndarray) -> np.ndarray:
 
 
 def to_condensed(square: Any) -> Any:
-    """Square matrices of shape (..., n, n) to condensed vectors of shape (..., n_pairs)."""
+    """Square matrices of shape (..., n, n) to condensed vectors of shape (..., n_pairs).
+
+    Parameters
+    ----------
+    square : array of shape (..., n, n)
+        Symmetric matrices.
+
+    Returns
+    -------
+    rdms : array of shape (..., n_pairs)
+        Their upper triangles, row by row (scipy's ``squareform`` order).
+    """
     n = square.shape[-1]
     iu = np.triu_indices(n, 1)
     return square[..., iu[0], iu[1]]

@@ -64,3 +64,6 @@ def check_snr(snr: float | None, snr_db: float | None, default: float = 0.1) -> 
     if snr is None:
         return default
     return float(check_positive("snr", snr))
+
+
+__all__ = ["check_features", "check_ids", "check_snr"]

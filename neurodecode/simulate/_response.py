@@ -95,3 +95,7 @@ def nonlinear(linear: np.ndarray) -> np.ndarray:
     z = linear / np.std(linear, axis=1, keepdims=True)
     y = np.logaddexp(0.0, NONLINEAR_GAIN * z) / NONLINEAR_GAIN
     return y - y.mean(axis=1, keepdims=True)
+
+
+__all__ = ["NONLINEAR_GAIN", "build_kernels", "convolve_components", "draw_kernel_params",
+           "nonlinear", "perturb_kernel_params", "smooth_profile"]

@@ -18,7 +18,7 @@ _TRIAL = re.compile(r"^trial(\d+)\.wav$")
 class AudioTrial:
     """One stimulus sound.
 
-    Attributes
+    Parameters
     ----------
     name : str
         Identifier, e.g. ``"trial01"`` (the file stem).

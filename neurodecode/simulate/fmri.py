@@ -33,7 +33,7 @@ from .sensors import RandomField
 class FmriGroundTruth:
     """What was planted in a simulated fMRI data set.
 
-    Attributes
+    Parameters
     ----------
     weights : array of shape (n_features, n_voxels)
         Voxel weights (zero outside the responsive voxels), in masker voxel order.
@@ -63,7 +63,7 @@ class FmriGroundTruth:
 class SimulatedFmri:
     """Simulated fMRI runs.
 
-    Attributes
+    Parameters
     ----------
     images : list of nibabel.Nifti1Image
         One 4-D image (x, y, z, volumes) per run, float32.
@@ -86,7 +86,13 @@ class SimulatedFmri:
     ground_truth: FmriGroundTruth
 
     def masked_data(self) -> np.ndarray:
-        """Data in the mask, all runs stacked: array of shape (n_volumes, n_voxels)."""
+        """Data in the mask, all runs stacked: array of shape (n_volumes, n_voxels).
+
+        Returns
+        -------
+        data : array of shape (n_volumes, n_voxels)
+            The BOLD data of every run in the mask.
+        """
         inside = np.asarray(self.mask.dataobj).astype(bool)
         return np.concatenate([np.asarray(img.dataobj)[inside].T for img in self.images])
 
@@ -95,6 +101,18 @@ def spm_hrf(tr: float, length: float = 32.0) -> np.ndarray:
     """SPM canonical HRF (peak 6 s, undershoot 16 s, ratio 1/6) sampled every ``tr`` s.
 
     Returns an array of shape (n,) summing to 1.
+
+    Parameters
+    ----------
+    tr : float
+        Repetition time in seconds.
+    length : float
+        Length of the kernel in seconds.
+
+    Returns
+    -------
+    hrf : array of shape (n,)
+        The HRF, summing to 1.
     """
     check_positive("tr", tr)
     t = np.arange(0.0, length, tr)

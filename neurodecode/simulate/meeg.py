@@ -55,7 +55,7 @@ RESPONSES: dict[str, str] = {
 class GroundTruth:
     """What was planted in one simulated subject.
 
-    Attributes
+    Parameters
     ----------
     features : array of shape (n_features, n_times)
         The drive actually convolved: the stimulus features normalised (centred per
@@ -75,6 +75,10 @@ class GroundTruth:
     response : str
     rotation : array of shape (3, 3)
         The subject's head rotation relative to the group.
+    ch_types : list of str
+        MNE type of each channel.
+    _raw : mne.io.RawArray or None
+        The simulated recording (internal, for :attr:`noise`).
     """
 
     features: np.ndarray
@@ -104,11 +108,22 @@ class GroundTruth:
 
         This is what a linear TRF fitted on each channel recovers when
         ``response="trf"``.
+
+        Returns
+        -------
+        trf : array of shape (n_channels, n_features, n_lags)
+            The TRF of each channel.
         """
         return np.einsum("cs,sfl->cfl", self.maps, self.kernels)
 
     def realised_snr(self) -> dict[str, float]:
-        """Signal power over noise power summed over channels, per channel type."""
+        """Signal power over noise power summed over channels, per channel type.
+
+        Returns
+        -------
+        snr : dict of str to float
+            Channel type -> realised SNR (power ratio).
+        """
         types = np.asarray(self.ch_types)
         noise = self.noise
         return {
@@ -122,7 +137,7 @@ class GroundTruth:
 class SimulatedSubject:
     """One simulated recording: an MNE Raw, its events and the planted ground truth.
 
-    Attributes
+    Parameters
     ----------
     subject : str
     raw : mne.io.RawArray
@@ -139,7 +154,13 @@ class SimulatedSubject:
     ground_truth: GroundTruth
 
     def to_recording(self):
-        """This subject as a :class:`~neurodecode.io.recording.Recording` (via ``read_meeg``)."""
+        """This subject as a :class:`~neurodecode.io.recording.Recording` (via ``read_meeg``).
+
+        Returns
+        -------
+        recording : Recording
+            The simulated data and events.
+        """
         from ..io.meeg import read_meeg
 
         return read_meeg(self.raw, events=self.events, subject=self.subject, preload=True)
@@ -148,6 +169,16 @@ class SimulatedSubject:
         """Write ``sub-<subject>_raw.fif`` and ``sub-<subject>_events.tsv`` into ``folder``.
 
         Returns the path of the FIF file.
+
+        Parameters
+        ----------
+        folder : str or Path
+            Destination folder (created).
+
+        Returns
+        -------
+        path : Path
+            The FIF file.
         """
         folder = Path(folder)
         folder.mkdir(parents=True, exist_ok=True)

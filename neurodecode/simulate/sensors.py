@@ -66,7 +66,20 @@ class SensorArray:
 
 
 def make_sensor_array(name: str, sfreq: float) -> SensorArray:
-    """Build the sensor set ``name`` (one of :data:`SENSORS`) sampled at ``sfreq`` Hz."""
+    """Build the sensor set ``name`` (one of :data:`SENSORS`) sampled at ``sfreq`` Hz.
+
+    Parameters
+    ----------
+    name : str
+        One of :data:`SENSORS`.
+    sfreq : float
+        Sampling frequency in Hz.
+
+    Returns
+    -------
+    sensors : SensorArray
+        The channels, their positions and info.
+    """
     check_option("sensors", name, SENSORS)
     source, mne_name, coil = SENSORS[name]
     if source == "montage":

@@ -51,7 +51,20 @@ def _update(digest, value: Any) -> None:
 
 
 def save_checkpoint(state: dict[str, Any], path: str | os.PathLike) -> Path:
-    """Write ``state`` and its SHA-256 to ``path`` atomically and return the path."""
+    """Write ``state`` and its SHA-256 to ``path`` atomically and return the path.
+
+    Parameters
+    ----------
+    state : dict
+        Tensors and plain values (model, optimiser, epoch, ...).
+    path : str or path-like
+        The file (written atomically).
+
+    Returns
+    -------
+    path : Path
+        The written file.
+    """
     body = {k: v for k, v in state.items() if k != CHECKSUM}
     checked = {**body, CHECKSUM: state_digest(body)}
     return write_atomic(path, lambda handle: torch.save(checked, handle))
@@ -59,6 +72,18 @@ def save_checkpoint(state: dict[str, Any], path: str | os.PathLike) -> Path:
 
 def load_checkpoint(path: str | os.PathLike, map_location: str | torch.device = "cpu") -> dict:
     """Load a checkpoint written by ``save_checkpoint`` and verify its SHA-256.
+
+    Parameters
+    ----------
+    path : str or path-like
+        A file written by :func:`save_checkpoint`.
+    map_location : str or torch.device
+        Where the tensors are loaded.
+
+    Returns
+    -------
+    state : dict
+        The saved state, checksum verified.
 
     Raises
     ------

@@ -76,7 +76,18 @@ class SegmentDataset(Dataset):
         return {key: value[0] for key, value in batch.items()}
 
     def get_batch(self, indices) -> dict[str, torch.Tensor]:
-        """Rows ``indices`` (n,) as a dict of tensors with a leading batch axis."""
+        """Rows ``indices`` (n,) as a dict of tensors with a leading batch axis.
+
+        Parameters
+        ----------
+        indices : array of int of shape (n,)
+            Rows of the dataset.
+
+        Returns
+        -------
+        batch : dict of str to tensor
+            Each item stacked with a leading batch axis of size ``n``.
+        """
         indices = np.asarray(indices, dtype=np.int64)
         order = np.argsort(indices, kind="stable")
         unique, inverse = np.unique(indices[order], return_inverse=True)

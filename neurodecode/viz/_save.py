@@ -108,3 +108,7 @@ def auto_vlim(
     if lo == hi:  # a constant map: widen so the colour bar is drawable
         lo, hi = lo - 0.5, hi + 0.5
     return lo, hi
+
+
+__all__ = ["DEFAULT_DPI", "FORMATS", "auto_vlim", "check_fname", "finish", "new_figure",
+           "save_figure"]

@@ -84,3 +84,6 @@ def topomap_slider(values: np.ndarray, info: Any, times: np.ndarray, *, stem: st
         paths.append(save_figure(fig, out_dir / "slides" / f"{stem}_{n:02d}.png", dpi=dpi))
         captions.append(f"{title} at {1000 * times[i]:+.0f} ms ({n + 1} of {len(picks)})")
     return ReportFigure(tuple(paths), f"{title} over time (slider)", tuple(captions))
+
+
+__all__ = ["MAX_FRAMES", "per_subject_figure", "topomap_slider"]

@@ -59,3 +59,6 @@ def plot_per_subject(
     if title:
         ax.set_title(title)
     return finish(fig, fname, dpi)
+
+
+__all__ = ["plot_per_subject"]

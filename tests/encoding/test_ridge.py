@@ -170,6 +170,12 @@ def test_banded_ridge_finds_the_informative_band(rng):
     assert np.all(banded.band_alphas_[1] > 10 * banded.band_alphas_[0])
     assert banded.best_score_.mean() >= plain.best_score_.mean() - 1e-9
     assert banded.score_targets(X, Y).shape == (5,)
+    from sklearn.metrics import r2_score  # sample weights go to scikit-learn's R^2
+
+    weights = rng.uniform(0.5, 2.0, n)
+    assert banded.score(X, Y, sample_weight=weights) == pytest.approx(
+        r2_score(Y, banded.predict(X), sample_weight=weights))
+    assert banded.score(X, Y) == pytest.approx(r2_score(Y, banded.predict(X)))
     with pytest.raises(ValueError, match="bands must be positive sizes"):
         BandedRidgeCV(bands=[8, 10]).fit(X, Y)
     with pytest.raises(ValueError, match="n_iter must be >= 1"):

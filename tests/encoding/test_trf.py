@@ -50,6 +50,8 @@ def test_planted_kernel_recovered_with_cv(rng):
     assert trf.score(X, Y) > 0.9
     single = trf.predict(X[0])
     assert isinstance(single, np.ndarray) and single.shape == Y[0].shape
+    with pytest.raises(ValueError, match=r"sample_weight is not supported.*shape \(3,\)\); pass None"):
+        trf.score(X, Y, sample_weight=np.ones(3))
 
 
 def test_backward_model_reconstructs_stimulus(rng):
@@ -327,3 +329,17 @@ def test_reg_type_errors(rng):
                                          "stream=False"):
         TemporalReceptiveField(0.0, 0.1, SFREQ, alphas=[1.0], reg_type="laplacian",
                                stream=False).fit(X, Y)
+
+
+def test_resample_channels_is_scipy_polyphase_at_the_align_ratio(rng):
+    """One ratio rule (``align.resample.resample_ratio``) for the encoding job's resampling."""
+    from scipy.signal import resample_poly
+
+    from neurodecode.encoding import resample_channels
+
+    x = rng.standard_normal((3, 1000))
+    out, rate = resample_channels(x, 1000.0, 120.0)
+    np.testing.assert_array_equal(out, resample_poly(x, 3, 25, axis=1))
+    assert rate == 120.0
+    same, rate = resample_channels(x, 1000.0, None)
+    assert same is not None and rate == 1000.0 and same.shape == x.shape

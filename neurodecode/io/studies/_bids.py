@@ -53,3 +53,6 @@ def read_bids_runs(root: Path, subject: str, *, session: str | None, task: str |
         recordings.append(read_meeg(path, events=events, subject=subject,
                                     session=entities.get("session"), **kwargs))
     return recordings
+
+
+__all__ = ["IMAGE_COLUMNS", "image_events", "read_bids_runs"]
