@@ -179,6 +179,7 @@ class TrainingConfig:
     """Arguments of ``neurodecode.training.fit``."""
 
     epochs: int = _fit("epochs")  # training epochs (early stopping may end sooner)
+    batches_per_epoch: int | None = _fit("batches_per_epoch")  # batches per epoch, drawn from one stream of random passes (null: one full pass; validation is always a full pass)
     batch_size: int = _fit("batch_size")  # windows per batch
     lr: float = _fit("lr")  # learning rate
     weight_decay: float = _fit("weight_decay")  # weight decay of the optimiser
@@ -477,6 +478,7 @@ _RANGES = {
     "scaling.clamp": (_positive, "> 0 (or null for no clamping)"),
     "training.epochs": (_at_least(1), ">= 1"),
     "training.batch_size": (_at_least(1), ">= 1"),
+    "training.batches_per_epoch": (_at_least(1), ">= 1 (or null for a full pass per epoch)"),
     "training.lr": (_positive, "> 0"),
     "training.weight_decay": (_non_negative, ">= 0"),
     "training.patience": (_at_least(1), ">= 1"),
