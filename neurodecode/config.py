@@ -229,6 +229,18 @@ class AnalysisConfig:
 
 
 @dataclass(frozen=True)
+class ExecutionConfig:
+    """Resources of each job of ``--executor slurm`` (``neurodecode.executors``); the
+    command line's ``--slurm-*`` options override them."""
+
+    partition: str | None = None  # SLURM partition (null: the cluster's default)
+    gpus: int = 1  # GPUs per job
+    cpus: int = 10  # CPU cores per job (data-loader workers, feature extraction)
+    time_min: int = 24 * 60  # time limit per job (minutes)
+    mem_gb: float | None = None  # memory per job (GB; null: the cluster's default)
+
+
+@dataclass(frozen=True)
 class Recipe:
     """A whole recipe: one dataset x task."""
 
@@ -246,6 +258,7 @@ class Recipe:
     training: TrainingConfig = field(default_factory=TrainingConfig)
     evaluation: EvaluationConfig = field(default_factory=EvaluationConfig)
     analysis: AnalysisConfig = field(default_factory=AnalysisConfig)
+    execution: ExecutionConfig = field(default_factory=ExecutionConfig)
 
     def to_dict(self) -> dict:
         """Plain nested dict (tuples as lists), as written to ``config.yaml``."""
@@ -493,6 +506,10 @@ _RANGES = {
     "analysis.h_freq": (_positive, "> 0 Hz (or null)"),
     "analysis.window": (_at_least(1), ">= 1 sample"),
     "analysis.searchlight_radius": (_positive, "> 0 (or null for the sensor adjacency)"),
+    "execution.gpus": (_non_negative, ">= 0"),
+    "execution.cpus": (_at_least(1), ">= 1"),
+    "execution.time_min": (_at_least(1), ">= 1 minute"),
+    "execution.mem_gb": (_positive, "> 0 GB (or null for the cluster's default)"),
 }
 
 

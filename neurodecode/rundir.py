@@ -39,7 +39,7 @@ RUN_SUFFIXES = (".pt", ".json", ".jsonl", ".csv", ".npy", ".npz", ".yaml", ".sha
                 ".html", ".png", ".svg", ".pdf", ".nii.gz", ".fif", ".txt", ".tmp")
 RUN_FOLDERS = ("figures", "baseline_regression")
 #: Keys whose change keeps a run resumable: they do not change the trained model.
-RESUMABLE_PREFIXES = ("evaluation.", "description")
+RESUMABLE_PREFIXES = ("evaluation.", "description", "execution.")
 
 
 # -- atomic writers ---------------------------------------------------------------------
@@ -249,7 +249,8 @@ def recipe_changes(old: dict, new: dict) -> tuple[dict, dict]:
     """Keys that differ between two resolved recipes: ``(resumable, blocking)``.
 
     Each maps a dotted key to ``(old, new)``. Resumable changes do not change the trained
-    model: ``evaluation.*``, ``description`` and more ``training.epochs``.
+    model: ``evaluation.*``, ``description``, ``execution.*`` (SLURM resources) and more
+    ``training.epochs``.
     """
     flat_old, flat_new = _flatten(old), _flatten(new)
     resumable: dict[str, tuple] = {}
