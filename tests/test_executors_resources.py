@@ -14,7 +14,7 @@ from neurodecode.config import ExecutionConfig, load_recipe
 from neurodecode.exceptions import ConfigError
 from neurodecode.executors import SlurmOptions, plan, run_comparison, slurm_options
 
-from .test_executors import TINY, _sets
+from .test_executors import TINY
 
 RECIPES = Path(__file__).resolve().parents[1] / "recipes"
 RESOURCES = "\nexecution: {partition: gpu-long, gpus: 2, cpus: 6, time_min: 30, mem_gb: 48}\n"
