@@ -185,8 +185,8 @@ def _stream_batches(n: int, batch_size: int, seed: int, epoch: int, batches: int
                     info: DistributedInfo) -> list[list[int]]:
     """Epoch ``epoch``'s ``batches`` batches of one endless stream of random passes.
 
-    Pass ``k`` is the permutation of the full-pass epoch ``k`` (``_train_sampler``); the
-    stream carries on across epochs, so every window is seen once before any is seen
+    Pass ``k`` is the order of full-pass epoch ``k`` on one process (``_train_sampler``);
+    the stream carries on across epochs, so every window is seen once before any is seen
     twice, and epoch ``e`` takes global batches ``e * batches`` to ``(e + 1) * batches - 1``
     of it: a function of ``(seed, epoch)`` alone, the same after a resume. Under
     torch.distributed each process takes every ``world_size``-th index of each global
