@@ -80,6 +80,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--quick", action="store_true", help="2 epochs, seed 0")
     parser.add_argument("--out", type=Path, default=None)
+    parser.add_argument("--features-only", action="store_true",
+                        help="print only the mel R2 of the tiny wav2vec2's features")
     args = parser.parse_args(argv)
     if args.quick:
         args.epochs, args.seeds = 2, [0]
@@ -214,9 +216,9 @@ def write_brennan(root: Path, trials, subjects) -> Path:
 def save_tiny_wav2vec2(folder: Path) -> Path:
     """A tiny randomly initialised ``Wav2Vec2Model`` saved for the ``wav2vec2`` preset's
     local path: ``tests/features/tiny_audio.py``'s shrunk architecture, 32 wide, with
-    wav2vec2-base's group-normalised conv front-end (a ridge from its features predicts
-    half of the mel's variance on the audiobook, R2 0.50; the per-frame layer norm of
-    wav2vec2-large-xlsr-53 leaves a random network 0.15, and every wav2vec row at chance)."""
+    wav2vec2-base's group-normalised conv front-end (``--features-only`` prints how much
+    of the mel a ridge predicts from its features, against the per-frame layer norm of
+    wav2vec2-large-xlsr-53, which leaves a random network's wav2vec rows at chance)."""
     import torch
     from transformers import Wav2Vec2Config, Wav2Vec2Model
 
@@ -228,6 +230,41 @@ def save_tiny_wav2vec2(folder: Path) -> Path:
               "feat_extract_norm": "group"}
     Wav2Vec2Model(Wav2Vec2Config(**config)).save_pretrained(folder)
     return folder
+
+
+def mel_r2(trials, folder: Path) -> dict[str, float]:
+    """Held-out R2 of a ridge predicting the mel (``N_MELS`` bands) from the tiny wav2vec2's
+    features, for the front-end used here (group norm) and for layer norm: how much of the
+    simulated brain's drive (the mel) the random "wav2vec" features carry."""
+    import torch
+    from transformers import Wav2Vec2Config, Wav2Vec2Model
+
+    from neurodecode.features import get_feature
+
+    wavs = [(t.wav, t.sr) for t in trials[:2]]
+    mel = np.concatenate([m.T for m in get_feature("mel", n_mels=N_MELS, sfreq=SFREQ).compute(wavs)])
+    out = {}
+    for norm in ("group", "layer"):
+        path = save_tiny_wav2vec2(folder / "group")
+        if norm == "layer":  # the same network with layer-normalised conv layers
+            torch.manual_seed(0)
+            config = Wav2Vec2Config.from_pretrained(path)
+            config.feat_extract_norm = "layer"
+            path = folder / "layer"
+            Wav2Vec2Model(config).save_pretrained(path)
+        feats = get_feature("wav2vec2", model_path=str(path), layers=[1, 2], average=True,
+                            sfreq=SFREQ).compute(wavs)
+        x = np.concatenate([f.T for f in feats])[: len(mel)]
+        out[norm] = _ridge_r2(x, mel[: len(x)])
+    return out
+
+
+def _ridge_r2(x: np.ndarray, y: np.ndarray, alpha: float = 10.0) -> float:
+    """R2 on the second half of a ridge fitted on the first (standardised columns)."""
+    x, y = [(a - a.mean(0)) / (a.std(0) + 1e-9) for a in (x, y)]
+    half = len(x) // 2
+    w = np.linalg.solve(x[:half].T @ x[:half] + alpha * np.eye(x.shape[1]), x[:half].T @ y[:half])
+    return float(1 - ((x[half:] @ w - y[half:]) ** 2).sum() / (y[half:] ** 2).sum())
 
 
 def _authors_trl(onsets: np.ndarray, table: pd.DataFrame, sfreq: float) -> dict:
@@ -312,6 +349,12 @@ def main(argv=None) -> int:
     args = parse_args(argv)
     trials = audiobook()
     base = args.out or Path(tempfile.mkdtemp(prefix="study_like_"))
+    r2 = mel_r2(trials, base / "r2_check")
+    r2_line = (f"mel R2 from the tiny wav2vec2's features (ridge, held-out half of 2 sounds): "
+               f"{r2['group']:.2f} (group-norm front-end, used) vs {r2['layer']:.2f} (layer norm)")
+    if args.features_only:
+        print(r2_line)
+        return 0
     wav2vec2 = save_tiny_wav2vec2(base / "tiny_wav2vec2")
     texts, start = [], time.perf_counter()
     if args.study in ("gwilliams", "both"):
@@ -332,7 +375,7 @@ def main(argv=None) -> int:
                             f"{args.snr_db:g} dB, {args.epochs} epochs x {args.batches} batches, "
                             f"seeds {args.seeds})",
                             metrics, base / "run_brennan", args.seeds[0]))
-    print("\n\n".join(texts))
+    print("\n\n".join(texts + [r2_line]))
     print(f"\nrun folders: {base}; {time.perf_counter() - start:.0f} s in all")
     return 0
 
