@@ -249,8 +249,7 @@ def recipe_changes(old: dict, new: dict) -> tuple[dict, dict]:
     """Keys that differ between two resolved recipes: ``(resumable, blocking)``.
 
     Each maps a dotted key to ``(old, new)``. Resumable changes do not change the trained
-    model: ``evaluation.*``, ``description``, ``execution.*`` (SLURM resources) and more
-    ``training.epochs``.
+    model: ``evaluation.*``, ``description`` and more ``training.epochs``.
     """
     flat_old, flat_new = _flatten(old), _flatten(new)
     resumable: dict[str, tuple] = {}
