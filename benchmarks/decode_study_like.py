@@ -30,7 +30,7 @@ positions heard in the test split; it checks that the comparison's report draws 
 and its figure.
 
 Run: ``.venv/bin/python benchmarks/decode_study_like.py`` (Table 2, three seeds, both
-layouts: about 20 min on 2 loaded cores) or ``--quick`` (one seed, 2 epochs).
+layouts: 956 s on 2 cores at load 6-7) or ``--quick`` (one seed, 2 epochs).
 """
 
 from __future__ import annotations
