@@ -41,9 +41,16 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--executor", choices=("local", "slurm"), default="local",
                      help="how variants and seeds run: local (one after the other, "
                           "resumable) or slurm (submitit)")
-    run.add_argument("--slurm-partition", default=None, help="SLURM partition (--executor slurm)")
-    run.add_argument("--slurm-gpus", type=int, default=1, help="GPUs per SLURM job")
-    run.add_argument("--slurm-time", type=int, default=24 * 60, help="minutes per SLURM job")
+    run.add_argument("--slurm-partition", default=None,
+                     help="SLURM partition (--executor slurm; default: execution.partition)")
+    run.add_argument("--slurm-gpus", type=int, default=None,
+                     help="GPUs per SLURM job (default: execution.gpus)")
+    run.add_argument("--slurm-cpus", type=int, default=None,
+                     help="CPU cores per SLURM job (default: execution.cpus)")
+    run.add_argument("--slurm-time", type=int, default=None,
+                     help="minutes per SLURM job (default: execution.time_min)")
+    run.add_argument("--slurm-mem", type=float, default=None, metavar="GB",
+                     help="memory per SLURM job in GB (default: execution.mem_gb)")
     plot = sub.add_parser("plot", help="redraw a run's figures and report")
     plot.add_argument("run_dir", type=Path)
     plot.add_argument("--formats", nargs="+", default=["png"], help="png, svg and/or pdf")
@@ -128,12 +135,13 @@ def _run(args: argparse.Namespace) -> int:
 
 def _compare(args: argparse.Namespace, path: Path, recipe) -> int:
     """Variants x seeds as independent jobs (``neurodecode.executors``)."""
-    from .executors import SlurmOptions, plan, run_comparison
+    from .executors import plan, run_comparison, slurm_options
 
     out = args.out or Path("runs") / recipe.name
     jobs = plan(path, recipe, args.seeds, out, args.overrides)
-    slurm = SlurmOptions(partition=args.slurm_partition, gpus=args.slurm_gpus,
-                         time_min=args.slurm_time)
+    slurm = slurm_options(recipe.execution, partition=args.slurm_partition,
+                          gpus=args.slurm_gpus, cpus=args.slurm_cpus,
+                          time_min=args.slurm_time, mem_gb=args.slurm_mem)
     metrics = run_comparison(path, jobs, out, executor=args.executor, slurm=slurm)
     import pandas as pd
 

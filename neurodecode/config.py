@@ -179,6 +179,7 @@ class TrainingConfig:
     """Arguments of ``neurodecode.training.fit``."""
 
     epochs: int = _fit("epochs")  # training epochs (early stopping may end sooner)
+    batches_per_epoch: int | None = _fit("batches_per_epoch")  # batches per epoch, drawn from one stream of random passes (null: one full pass; validation is always a full pass)
     batch_size: int = _fit("batch_size")  # windows per batch
     lr: float = _fit("lr")  # learning rate
     weight_decay: float = _fit("weight_decay")  # weight decay of the optimiser
@@ -228,6 +229,18 @@ class AnalysisConfig:
 
 
 @dataclass(frozen=True)
+class ExecutionConfig:
+    """Resources of each job of ``--executor slurm`` (``neurodecode.executors``); the
+    command line's ``--slurm-*`` options override them."""
+
+    partition: str | None = None  # SLURM partition (null: the cluster's default)
+    gpus: int = 1  # GPUs per job
+    cpus: int = 10  # CPU cores per job (data-loader workers, feature extraction)
+    time_min: int = 24 * 60  # time limit per job (minutes)
+    mem_gb: float | None = None  # memory per job (GB; null: the cluster's default)
+
+
+@dataclass(frozen=True)
 class Recipe:
     """A whole recipe: one dataset x task."""
 
@@ -245,6 +258,7 @@ class Recipe:
     training: TrainingConfig = field(default_factory=TrainingConfig)
     evaluation: EvaluationConfig = field(default_factory=EvaluationConfig)
     analysis: AnalysisConfig = field(default_factory=AnalysisConfig)
+    execution: ExecutionConfig = field(default_factory=ExecutionConfig)
 
     def to_dict(self) -> dict:
         """Plain nested dict (tuples as lists), as written to ``config.yaml``."""
@@ -477,6 +491,7 @@ _RANGES = {
     "scaling.clamp": (_positive, "> 0 (or null for no clamping)"),
     "training.epochs": (_at_least(1), ">= 1"),
     "training.batch_size": (_at_least(1), ">= 1"),
+    "training.batches_per_epoch": (_at_least(1), ">= 1 (or null for a full pass per epoch)"),
     "training.lr": (_positive, "> 0"),
     "training.weight_decay": (_non_negative, ">= 0"),
     "training.patience": (_at_least(1), ">= 1"),
@@ -491,6 +506,10 @@ _RANGES = {
     "analysis.h_freq": (_positive, "> 0 Hz (or null)"),
     "analysis.window": (_at_least(1), ">= 1 sample"),
     "analysis.searchlight_radius": (_positive, "> 0 (or null for the sensor adjacency)"),
+    "execution.gpus": (_non_negative, ">= 0"),
+    "execution.cpus": (_at_least(1), ">= 1"),
+    "execution.time_min": (_at_least(1), ">= 1 minute"),
+    "execution.mem_gb": (_positive, "> 0 GB (or null for the cluster's default)"),
 }
 
 

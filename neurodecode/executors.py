@@ -8,8 +8,10 @@ sd over seeds per model), ``table.csv``, ``table.png`` and ``report.html``.
 - ``local`` (default): one after the other in this process; a job whose run directory is
   complete is read back, not rerun (rerun the same command to resume).
 - ``slurm``: each job a SLURM job through ``submitit`` (``pip install
-  neurodecode[slurm]``), with a partition, GPUs and a time limit; their metrics are gathered
-  when they finish. ``cluster="local"`` runs the same jobs as local processes (tests).
+  neurodecode[slurm]``), with a partition, GPUs, CPUs, a time limit and memory from the
+  recipe's ``execution:`` section, each overridden by its ``--slurm-*`` option; their
+  metrics are gathered when they finish. ``cluster="local"`` runs the same jobs as local
+  processes (tests).
 """
 
 from __future__ import annotations
@@ -17,10 +19,10 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 
-from .config import Recipe, load_recipe
+from .config import ExecutionConfig, Recipe, load_recipe
 from .evaluation.compare import Job, make_jobs, plot_summary, summarise, summary_table
 from .exceptions import ConfigError
 
@@ -37,7 +39,33 @@ class SlurmOptions:
     gpus: int = 1
     time_min: int = 24 * 60
     cpus: int = 10
+    mem_gb: float | None = None
     cluster: str | None = None  # None: SLURM; "local": local processes (tests)
+
+    def parameters(self) -> dict:
+        """``submitit.AutoExecutor.update_parameters`` keywords (None: the cluster's own)."""
+        params = {"timeout_min": self.time_min, "cpus_per_task": self.cpus,
+                  "mem_gb": self.mem_gb, "slurm_partition": self.partition,
+                  "slurm_gpus_per_node": self.gpus}
+        return {k: v for k, v in params.items() if v is not None}
+
+
+def slurm_options(execution: ExecutionConfig, **overrides) -> SlurmOptions:
+    """The recipe's ``execution`` resources, each replaced by an override that is not None
+    (the command line's ``--slurm-partition``, ``--slurm-gpus``, ...).
+
+    Examples
+    --------
+    >>> slurm_options(ExecutionConfig(partition="gpu", gpus=2), gpus=4, time_min=None)
+    SlurmOptions(partition='gpu', gpus=4, time_min=1440, cpus=10, mem_gb=None, cluster=None)
+    """
+    values = {f.name: getattr(execution, f.name) for f in fields(execution)}
+    unknown = set(overrides) - set(values) - {"cluster"}
+    if unknown:
+        raise ValueError(f"slurm_options got unknown overrides {sorted(unknown)}; expected "
+                         f"some of {sorted(values)} or 'cluster'.")
+    values.update({k: v for k, v in overrides.items() if v is not None})
+    return SlurmOptions(**values)
 
 
 def seed_dependent(recipe: Recipe) -> bool:
@@ -115,11 +143,7 @@ def run_slurm(recipe_path: Path, jobs: Sequence[Job], folder: Path,
         raise ConfigError("--executor slurm needs submitit: pip install "
                           "'neurodecode[slurm]'.") from err
     executor = submitit.AutoExecutor(folder=folder, cluster=options.cluster)
-    params: dict = {"timeout_min": options.time_min}
-    if options.cluster != "local":
-        params.update(slurm_partition=options.partition, slurm_gpus_per_node=options.gpus,
-                      slurm_cpus_per_task=options.cpus)
-    executor.update_parameters(**{k: v for k, v in params.items() if v is not None})
+    executor.update_parameters(**options.parameters())
     results, pending = {}, []
     for job in jobs:
         done = _done(job.out)
@@ -157,4 +181,4 @@ def run_comparison(recipe_path: Path, jobs: Sequence[Job], out: Path, *,
 
 
 __all__ = ["EXECUTORS", "SlurmOptions", "plan", "run_comparison", "run_job", "run_local",
-           "run_slurm", "seed_dependent"]
+           "run_slurm", "seed_dependent", "slurm_options"]

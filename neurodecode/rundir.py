@@ -39,7 +39,7 @@ RUN_SUFFIXES = (".pt", ".json", ".jsonl", ".csv", ".npy", ".npz", ".yaml", ".sha
                 ".html", ".png", ".svg", ".pdf", ".nii.gz", ".fif", ".txt", ".tmp")
 RUN_FOLDERS = ("figures", "baseline_regression")
 #: Keys whose change keeps a run resumable: they do not change the trained model.
-RESUMABLE_PREFIXES = ("evaluation.", "description")
+RESUMABLE_PREFIXES = ("evaluation.", "description", "execution.")
 
 
 # -- atomic writers ---------------------------------------------------------------------

@@ -138,16 +138,21 @@ def _check_inputs(model, train_set, valid_set, optimizer, epochs, batch_size, lr
 
 def make_loader(dataset: Dataset, batch_size: int, *, train: bool, seed: int, epoch: int,
                 num_workers: int = 0, info: DistributedInfo | None = None,
-                pin: bool = False) -> DataLoader:
+                pin: bool = False, batches_per_epoch: int | None = None) -> DataLoader:
     """The DataLoader ``fit`` uses: one ``get_batch`` call per batch.
 
     Training batches come in a random order drawn from ``(seed, epoch)`` alone (so a
     resumed run sees the same order) and drop a last incomplete batch; under
-    torch.distributed a ``DistributedSampler`` gives each process its shard.
+    torch.distributed a ``DistributedSampler`` gives each process its shard. With
+    ``batches_per_epoch`` an epoch is that many training batches of one stream of random
+    passes (see ``_stream_batches``); evaluation batches are always a full pass.
     """
     info = info or DistributedInfo()
     batches: Any
-    if train:
+    if train and batches_per_epoch is not None:
+        batches = _stream_batches(len(dataset), batch_size, seed, epoch,  # type: ignore[arg-type]
+                                  batches_per_epoch, info)
+    elif train:
         sampler = _train_sampler(len(dataset), seed, epoch, info)  # type: ignore[arg-type]
         n_local = len(sampler)
         batches = BatchSampler(sampler, batch_size, drop_last=n_local > batch_size)
@@ -174,6 +179,26 @@ def _train_sampler(n: int, seed: int, epoch: int,
         return sampler
     return RandomSampler(range(n),  # type: ignore[arg-type]
                          generator=torch.Generator().manual_seed(generator_seed))
+
+
+def _stream_batches(n: int, batch_size: int, seed: int, epoch: int, batches: int,
+                    info: DistributedInfo) -> list[list[int]]:
+    """Epoch ``epoch``'s ``batches`` batches of one endless stream of random passes.
+
+    Pass ``k`` is the order of full-pass epoch ``k`` on one process (``_train_sampler``);
+    the stream carries on across epochs, so every window is seen once before any is seen
+    twice, and epoch ``e`` takes global batches ``e * batches`` to ``(e + 1) * batches - 1``
+    of it: a function of ``(seed, epoch)`` alone, the same after a resume. Under
+    torch.distributed each process takes every ``world_size``-th index of each global
+    batch (``batch_size`` per process), as ``DistributedSampler`` does.
+    """
+    size = batch_size * info.world_size
+    start, stop = epoch * batches * size, (epoch + 1) * batches * size
+    first, last = start // n, -(-stop // n)
+    order = torch.cat([torch.randperm(n, generator=torch.Generator().manual_seed(
+        seed * 100_003 + k)) for k in range(first, last)])[start - first * n: stop - first * n]
+    flat = order.tolist()
+    return [flat[i:i + size][info.rank::info.world_size] for i in range(0, len(flat), size)]
 
 
 def _even_batches(n: int, batch_size: int, info: DistributedInfo) -> list[list[int]]:
@@ -386,7 +411,7 @@ def fit(model: nn.Module, loss: nn.Module, train_set: Dataset, valid_set: Datase
         patience: int = 10, device: str | torch.device = "cpu", seed: int = 0,
         num_workers: int = 0, amp: bool | str = "none", progress: bool = True,
         resume: bool = True, max_grad_norm: float | None = None,
-        deterministic: bool = False) -> FitResult:
+        deterministic: bool = False, batches_per_epoch: int | None = None) -> FitResult:
     """Train ``model`` with ``loss``, early-stopping on the validation loss.
 
     Parameters
@@ -439,6 +464,11 @@ def fit(model: nn.Module, loss: nn.Module, train_set: Dataset, valid_set: Datase
         for a recipe with ``training.deterministic: true``). It costs 4-6x per
         training step at the demo's size on 2 loaded cores
         (``benchmarks/determinism.py``). No effect on CUDA (see ``_deterministic``).
+    batches_per_epoch : int or None
+        None: an epoch is one full pass over ``train_set``. An int: an epoch is that many
+        training batches, drawn from one stream of random passes that carries on across
+        epochs (brainmagick: 1,200 batches per epoch); ``epochs`` and ``patience`` then
+        count such epochs. Validation is always a full pass over ``valid_set``.
 
     Returns
     -------
@@ -460,6 +490,11 @@ def fit(model: nn.Module, loss: nn.Module, train_set: Dataset, valid_set: Datase
     >>> result.best_epoch, result.best_valid_loss  # doctest: +SKIP
     """
     _check_inputs(model, train_set, valid_set, optimizer, epochs, batch_size, lr, patience)
+    if batches_per_epoch is not None and (isinstance(batches_per_epoch, bool) or not
+                                          isinstance(batches_per_epoch, int) or
+                                          batches_per_epoch < 1):
+        raise ValueError(f"batches_per_epoch must be an int >= 1, or None for a full pass per "
+                         f"epoch; got {batches_per_epoch!r}.")
     run_dir, device, info = Path(run_dir), torch.device(device), get_info()
     amp = amp_mode(amp, device)
     if device.type == "cuda" and device.index is None:  # torchrun: this process's device
@@ -469,7 +504,8 @@ def fit(model: nn.Module, loss: nn.Module, train_set: Dataset, valid_set: Datase
     loss.to(device)
     opt = OPTIMIZERS[optimizer](_parameters(model, loss), lr=lr, weight_decay=weight_decay)
     hparams = {"lr": lr, "weight_decay": weight_decay, "batch_size": batch_size,
-               "optimizer": optimizer, "seed": seed, "world_size": info.world_size}
+               "optimizer": optimizer, "seed": seed, "world_size": info.world_size,
+               "batches_per_epoch": batches_per_epoch}
     cuda = [device.index or 0] if device.type == "cuda" else []
     python_state = random.getstate()  # fork_rng keeps torch's; the caller's Python one too
     try:
@@ -523,8 +559,9 @@ def _train(runner: _Runner, opt, state: dict, train_set, valid_set, *, batch_siz
             break
         start = time.perf_counter()
         kw = {"seed": seed, "epoch": epoch, "num_workers": num_workers, "info": info, "pin": pin}
-        train_loss = runner.train_epoch(make_loader(train_set, batch_size, train=True, **kw),
-                                        opt, epoch, lr)
+        train_loss = runner.train_epoch(make_loader(
+            train_set, batch_size, train=True, batches_per_epoch=hparams["batches_per_epoch"],
+            **kw), opt, epoch, lr)
         valid_loss = runner.valid_epoch(make_loader(valid_set, batch_size, train=False, **kw),
                                         epoch, lr)
         improved = valid_loss < state["best_valid_loss"]

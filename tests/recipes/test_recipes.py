@@ -174,6 +174,7 @@ def _cli_overrides(name: str, root: Path | None, wav2vec2: Path, clip: Path) -> 
     base = [f"data.root={root}"]
     if dataset in SPEECH:
         return base + QUICK + [TINY_CONV, f"data.stimulus_root={root}",
+                               "training.batches_per_epoch=2",  # the recipes' 1,200: minutes
                                f"features.params.model_path={wav2vec2}",
                                "features.params.layers=[1, 2]", "evaluation.ks=[1]",
                                *_TINY_SPLIT[dataset]]

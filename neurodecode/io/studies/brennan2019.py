@@ -39,8 +39,9 @@ FILE_IDS = (
 ).split()
 SFREQ = 500.0
 #: Participants brainmagick leaves out (``bm/studies/brennan2019.py:280-291``, HEAD 1aa77d2:
-#: the participants the dataset's authors excluded for noisy data or low comprehension
-#: scores); ``subjects()`` drops them, which leaves brainmagick's 33.
+#: eight whose ``proc.trl`` has fewer epochs than words, and S02, "bad proc.trl?");
+#: ``subjects()`` drops them, which leaves brainmagick's 33 (not the authors' own 33: see
+#: datasets/brennan2019.md).
 EXCLUDED = ("S02", "S24", "S26", "S27", "S30", "S32", "S34", "S35", "S36")
 WORDS = "AliceChapterOne-EEG.csv"
 AUDIO = "audio/DownTheRabbitHoleFinal_SoundFile{segment}.wav"
@@ -133,13 +134,18 @@ def word_events(proc_path: Path, words: pd.DataFrame, root: Path, *, sfreq: floa
                 ) -> pd.DataFrame:
     """Word onsets from ``proc.trl`` (1-based samples, FieldTrip offset) and the word table.
 
-    The t=0 sample of each word epoch is ``begsample - offset``: FieldTrip's ``trl``
-    convention (``ft_definetrial``: ``offset`` is the first sample's position relative to
-    t=0, e.g. -150 when t=0 lies 150 samples after ``begsample``), so the word onset is
-    the epoch's t=0, not its first sample (brainmagick reads ``begsample``, which puts
-    every word ``-offset`` samples early; see datasets/brennan2019.md). Sound events start each
-    audio segment at the first word's onset minus its onset within the WAV (negative
-    when the WAV began before the recording).
+    The word onset is the t=0 sample of its epoch, ``begsample - offset`` (1-based), i.e.
+    ``(begsample - offset - 1) / sfreq`` s into the recording. This is how the dataset's
+    authors wrote ``proc.trl`` (``cnllab/alice-eeg-shared``, ``helpers/get_alice2_trials.m``
+    called by ``preprocessing/timelock_single.m`` with ``epoch = [-.3 1]``): word sample
+    ``a`` = segment trigger + e-prime lag + ``ceil(onset * Fs)``, ``begsample = a - 150``,
+    ``offset = -150``, FieldTrip's ``trl`` convention (``ft_definetrial``). brainmagick
+    reads ``begsample`` (``bm/studies/brennan2019.py``), which puts every word 0.3 s early.
+    When ``proc.varnames`` names the trl's own ``passage``, ``onset`` and ``Order`` columns,
+    each epoch must match its row of the word table (else ``DataFormatError``: the
+    participant's triggers are out of order). Sound events start each audio segment at the
+    first word's onset minus its onset within the WAV (negative when the WAV began before
+    the recording).
     """
     proc = loadmat(proc_path, squeeze_me=True, simplify_cells=True)["proc"]
     trl = np.atleast_2d(np.asarray(proc["trl"], dtype=float))
@@ -148,6 +154,7 @@ def word_events(proc_path: Path, words: pd.DataFrame, root: Path, *, sfreq: floa
             f"{proc_path.name}: proc.trl has {len(trl)} rows but {WORDS} has {len(words)} "
             "words; expected one epoch per word."
         )
+    _check_trl_columns(proc_path, proc, trl, words)
     onsets = (trl[:, 0] - trl[:, 2] - 1) / sfreq
     table = pd.DataFrame({
         "onset": onsets, "duration": (words["offset"] - words["onset"]).to_numpy(),
@@ -166,6 +173,33 @@ def word_events(proc_path: Path, words: pd.DataFrame, root: Path, *, sfreq: floa
                        "condition": "sentence", "text": ""})
     table = pd.concat([table, pd.DataFrame(sounds)], ignore_index=True)
     return table.sort_values("onset", kind="stable").reset_index(drop=True)
+
+
+#: ``proc.varnames`` columns of ``proc.trl`` (after begsample, endsample, offset) and the
+#: word-table columns they copy (``get_alice2_trials.m``), with the tolerance of the match.
+_TRL_COLUMNS = {"passage": ("Segment", 0.0), "onset": ("onset", 1e-4), "Order": ("Order", 0.0)}
+
+
+def _check_trl_columns(proc_path: Path, proc: dict, trl: np.ndarray,
+                       words: pd.DataFrame) -> None:
+    """Each epoch's own passage, onset and word order against its row of the word table."""
+    names = [str(v) for v in np.atleast_1d(proc.get("varnames", []))]
+    if len(names) != trl.shape[1] - 3:
+        return  # no (or other) column names: nothing to check against
+    for name, (column, tolerance) in _TRL_COLUMNS.items():
+        if name not in names or column not in words:
+            continue
+        ours = trl[:, 3 + names.index(name)]
+        theirs = words[column].to_numpy(dtype=float)
+        bad = np.flatnonzero(~(np.abs(ours - theirs) <= tolerance))
+        if len(bad):
+            row = int(bad[0])
+            raise DataFormatError(
+                f"{proc_path.name}: proc.trl's {name!r} column does not match {WORDS}'s "
+                f"{column!r} at {len(bad)} epoch(s), the first epoch {row + 1} ({ours[row]:g} vs "
+                f"{theirs[row]:g}); expected one epoch per word in the table's order "
+                "(the participant's triggers are out of order or missing)."
+            )
 
 
 def _clean_word(word: str) -> str:
