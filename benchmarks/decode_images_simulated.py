@@ -46,7 +46,7 @@ def _recipe(args: argparse.Namespace):
            f"data.simulation.n_test_images={args.test_images}",
            f"data.simulation.snr_db={args.snr_db}",
            f"data.simulation.image_root={images if images.is_dir() and not args.synthetic else 'null'}",
-           f"training.epochs={args.epochs}", f"seed={args.seed}"]
+           f"training.epochs={args.epochs}", f"seed={args.seed}", *args.set]
     if args.quick:
         sim += ["data.simulation.n_images=24", "data.simulation.n_repetitions=2"]
     return load_recipe(ROOT / "recipes" / "demo_images.yaml", sim), images.is_dir() and not args.synthetic
@@ -71,6 +71,10 @@ def main(argv: Sequence[str] | None = None) -> dict:
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--quick", action="store_true", help="tiny sizes, seconds")
     parser.add_argument("--synthetic", action="store_true", help="generated images")
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                        help="override a key of recipes/demo_images.yaml (repeatable)")
+    parser.add_argument("--models", nargs="+", default=["conv_time_agg", "nice_eeg"],
+                        help="CLIP-trained encoders to run")
     args = parser.parse_args(argv)
 
     import torch
@@ -98,7 +102,7 @@ def main(argv: Sequence[str] | None = None) -> dict:
               "nice_eeg": {"n_filters": 40, "temporal_kernel": 13, "pool_kernel": 11,
                            "pool_stride": 3, "n_pooled": 8, "dropout": 0.3}}
     results, rows = {}, []
-    for name, params in models.items():
+    for name, params in {k: models[k] for k in args.models}.items():
         from dataclasses import replace
 
         spec = replace(recipe, model=replace(recipe.model, name=name, params=params))
