@@ -8,6 +8,7 @@ import logging
 import numpy as np
 import pandas as pd
 import pytest
+import torch
 
 from neurodecode.align.items import (
     ItemSegments,
@@ -204,3 +205,35 @@ def test_nsd_shared_images_need_sharedix(tmp_path):
     savemat(tmp_path / EXPDESIGN, {"other": np.zeros(2)})
     with pytest.raises(DataFormatError, match="has no readable 'sharedix'"):
         shared_images(tmp_path)
+
+
+class _Fixed(torch.nn.Module):
+    """A 'model' predicting ``sign * brain``: the brain holds the targets (planted)."""
+
+    def __init__(self, sign: float) -> None:
+        super().__init__()
+        self.sign = sign
+
+    def forward(self, brain, subject):
+        return self.sign * brain
+
+
+def test_retrieval_rank_is_one_for_the_truth_half_at_chance_zero_reversed(rng):
+    from neurodecode.decoding.items import retrieval_rank
+
+    targets = rng.standard_normal((6, 8)).astype(np.float32)
+    item = np.repeat(np.arange(6), 3)
+    items = ItemSegments(brain=targets[item], item=item, targets=targets,
+                         item_ids=np.array([f"im{k}" for k in range(6)]),
+                         subject=np.zeros(18, int), subjects=["s"],
+                         meta=pd.DataFrame({"condition": ["training"] * 18}))
+    assert retrieval_rank(_Fixed(1.0), items) == 1.0
+    assert retrieval_rank(_Fixed(-1.0), items) == 0.0
+    noise = items.select(np.arange(18))
+    noise.brain = rng.standard_normal((18, 8)).astype(np.float32)
+    subset = items.select(item < 3)  # only the items present are candidates: 2 others each
+    assert retrieval_rank(_Fixed(1.0), subset) == 1.0
+    assert 0.2 < retrieval_rank(_Fixed(1.0), noise) < 0.8
+    with pytest.raises(ValueError, match=r"windows of >= 2 distinct items; got 1 \(enlarge "
+                       "split.valid_size\\)"):
+        retrieval_rank(_Fixed(1.0), items.select(item == 0))
