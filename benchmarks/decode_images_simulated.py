@@ -14,7 +14,9 @@ than ``recipes/demo_images.yaml`` (20 instead of 12 test images, -15 instead of 
   the time-aggregated ConvEncoder (``conv_time_agg``) and the NICE-style EEG encoder
   (``nice_eeg``); baselines: ridge regression on the flattened windows (RidgeCV), and
   the untrained time-aggregated encoder. Top-1/top-5 among the test images, with the
-  chance level, 95 % bootstrap CIs over test queries and the training time.
+  chance level, 95 % bootstrap CIs over test queries and the training time. The epoch
+  kept is the best on validation retrieval (``retrieval_rank``, as the item job), with
+  the recipe's training settings (``recipes/demo_images.yaml``; ``--set`` overrides).
 
 Run: ``.venv/bin/python benchmarks/decode_images_simulated.py`` (about 2-4 min on 2 CPU
 cores) or ``--quick`` (seconds).
@@ -46,15 +48,20 @@ def _recipe(args: argparse.Namespace):
            f"data.simulation.n_test_images={args.test_images}",
            f"data.simulation.snr_db={args.snr_db}",
            f"data.simulation.image_root={images if images.is_dir() and not args.synthetic else 'null'}",
-           f"training.epochs={args.epochs}", f"seed={args.seed}", *args.set]
+           f"seed={args.seed}", *args.set]
+    if args.epochs is not None:
+        sim.append(f"training.epochs={args.epochs}")
     if args.quick:
-        sim += ["data.simulation.n_images=24", "data.simulation.n_repetitions=2"]
+        sim += ["data.simulation.n_images=40", "data.simulation.n_repetitions=2",
+                "split.valid_size=0.2"]
     return load_recipe(ROOT / "recipes" / "demo_images.yaml", sim), images.is_dir() and not args.synthetic
 
 
-def _row(name: str, result, seconds: float | None) -> str:
+def _row(name: str, result, seconds: float | None, fitted=None) -> str:
     ci1, ci5 = result.ci[1], result.ci.get(5, (float("nan"),) * 2)
     t = "" if seconds is None else f"{seconds:8.1f}"
+    if fitted is not None:
+        t += f"  {fitted.best_epoch:>3d}/{len(fitted.history)}"
     return (f"{name:<26} {100 * result.topk[1]:6.1f} [{100 * ci1[0]:5.1f}, {100 * ci1[1]:5.1f}]"
             f" {100 * result.topk.get(5, float('nan')):6.1f} [{100 * ci5[0]:5.1f}, "
             f"{100 * ci5[1]:5.1f}] {t}")
@@ -66,7 +73,8 @@ def main(argv: Sequence[str] | None = None) -> dict:
     parser.add_argument("--subjects", type=int, default=4)
     parser.add_argument("--test-images", type=int, default=20)
     parser.add_argument("--snr-db", type=float, default=-15.0)
-    parser.add_argument("--epochs", type=int, default=15)
+    parser.add_argument("--epochs", type=int, default=None,
+                        help="maximum epochs (default: the recipe's training.epochs)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--quick", action="store_true", help="tiny sizes, seconds")
@@ -94,7 +102,7 @@ def main(argv: Sequence[str] | None = None) -> dict:
           f"test images x {len(items.subjects)} subjects (averaged repetitions); "
           f"SNR {args.snr_db} dB; simulated in {time.perf_counter() - t0:.1f} s")
     train = recipe.training
-    fit_kwargs = dict(epochs=args.epochs, batch_size=train.batch_size, lr=train.lr,
+    fit_kwargs = dict(epochs=train.epochs, batch_size=train.batch_size, lr=train.lr,
                       patience=train.patience, weight_decay=train.weight_decay,
                       optimizer=train.optimizer, device="cpu")
     scoring = dict(ks=(1, 5), pool_size=None, n_bootstraps=1000, seed=args.seed)
@@ -110,10 +118,10 @@ def main(argv: Sequence[str] | None = None) -> dict:
             return build_model(spec, n_channels=items.brain.shape[1],
                                n_outputs=items.targets.shape[1], n_subjects=len(items.subjects))
         with tempfile.TemporaryDirectory() as tmp:
-            model, _, seconds = train_items(make, build_loss(spec), splits, run_dir=Path(tmp),
+            model, fitted, seconds = train_items(make, build_loss(spec), splits, run_dir=Path(tmp),
                                             seed=args.seed, progress=False, **fit_kwargs)
         results[name] = score_items(predict_items(model, test), test, **scoring)["brain_to_image"]
-        rows.append(_row(f"CLIP {name}", results[name], seconds))
+        rows.append(_row(f"CLIP {name}", results[name], seconds, fitted))
     t = time.perf_counter()
     results["ridge"] = score_items(fit_ridge(splits["train"], test), test, **scoring)["brain_to_image"]
     rows.append(_row("ridge (RidgeCV)", results["ridge"], time.perf_counter() - t))
@@ -123,7 +131,8 @@ def main(argv: Sequence[str] | None = None) -> dict:
     results["untrained"] = score_items(predict_items(untrained, test), test, **scoring)["brain_to_image"]
     rows.append(_row("untrained conv_time_agg", results["untrained"], None))
     any_result = results["ridge"]
-    print(f"{'model':<26} {'top-1 %':>6} {'95% CI':>14} {'top-5 %':>6} {'95% CI':>14} {'train s':>8}")
+    print(f"{'model':<26} {'top-1 %':>6} {'95% CI':>14} {'top-5 %':>6} {'95% CI':>14} {'train s':>8}"
+          "  best/run epochs")
     print("\n".join(rows))
     print(f"{'chance':<26} {100 * any_result.chance[1]:6.1f} {'':>14} "
           f"{100 * any_result.chance[5]:6.1f}   ({any_result.n_candidates} candidates, "

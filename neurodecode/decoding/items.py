@@ -90,9 +90,10 @@ def train_items(make_model: Callable[[], nn.Module], loss: nn.Module,
     """
     from ..training import fit
 
+    valid = splits["valid"]
+    _check_valid_items(valid)
     torch.manual_seed(seed)
     model = make_model()
-    valid = splits["valid"]
     t0 = time.perf_counter()
     result = fit(model, loss, ItemDataset(splits["train"]), ItemDataset(valid),
                  positions=splits["train"].pos_2d, run_dir=run_dir, seed=seed,
@@ -111,13 +112,20 @@ def retrieval_rank(model: nn.Module, items: ItemSegments, *, device: str = "cpu"
     """
     from ..evaluation.retrieval import retrieval_scores
 
-    kept = np.unique(items.item)
-    if len(kept) < 2:
-        raise ValueError(f"retrieval_rank needs windows of >= 2 distinct items; got {len(kept)} "
-                         "(enlarge split.valid_size).")
+    kept = _check_valid_items(items)
     scores = retrieval_scores(predict_items(model, items, device=device), items.targets[kept])
     own = scores[np.arange(len(items)), np.searchsorted(kept, items.item)]
     return float(((scores < own[:, None]).sum(1) / (len(kept) - 1)).mean())
+
+
+def _check_valid_items(items: ItemSegments) -> np.ndarray:
+    """The distinct items of ``items``; fewer than 2 is an error (nothing to rank)."""
+    kept = np.unique(items.item)
+    if len(kept) < 2:
+        raise ValueError(f"retrieval_rank needs windows of >= 2 distinct items; got {len(kept)}: "
+                         "the validation split selects the epoch by retrieval among its "
+                         "images (enlarge split.valid_size).")
+    return kept
 
 
 def predict_items(model: nn.Module, items: ItemSegments, *, device: str = "cpu") -> np.ndarray:
