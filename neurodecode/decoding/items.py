@@ -9,6 +9,7 @@ brain responses of one subject for each image).
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -24,6 +25,8 @@ from ..models.base import check_batch_shapes
 
 if TYPE_CHECKING:
     from ..evaluation import RetrievalResult
+
+logger = logging.getLogger("neurodecode")
 
 DIRECTIONS = ("brain_to_image", "image_to_brain")
 
@@ -86,19 +89,26 @@ def train_items(make_model: Callable[[], nn.Module], loss: nn.Module,
     (:func:`retrieval_rank`), not the validation loss: with few validation images the
     contrastive loss at the learned temperature stays near its chance level while the
     ranking of the images improves (issue 13, ``benchmarks/decode_images_simulated.py``).
-    Returns the model, the ``FitResult`` and the training time in seconds.
+    A validation split of fewer than 2 images falls back to the validation loss (with a
+    warning). Returns the model, the ``FitResult`` and the training time in seconds.
     """
     from ..training import fit
 
     valid = splits["valid"]
-    _check_valid_items(valid)
+    score = None
+    if len(np.unique(valid.item)) >= 2:
+        def score(m: nn.Module) -> float:
+            return retrieval_rank(m, valid, device=str(fit_kwargs.get("device", "cpu")))
+    else:
+        logger.warning("the validation split holds %d image(s): the epoch is chosen on the "
+                       "validation loss (retrieval needs >= 2 images; enlarge "
+                       "split.valid_size)", len(np.unique(valid.item)))
     torch.manual_seed(seed)
     model = make_model()
     t0 = time.perf_counter()
     result = fit(model, loss, ItemDataset(splits["train"]), ItemDataset(valid),
                  positions=splits["train"].pos_2d, run_dir=run_dir, seed=seed,
-                 progress=progress, valid_score=lambda m: retrieval_rank(m, valid),
-                 **fit_kwargs)
+                 progress=progress, valid_score=score, **fit_kwargs)
     return model, result, time.perf_counter() - t0
 
 
@@ -112,20 +122,13 @@ def retrieval_rank(model: nn.Module, items: ItemSegments, *, device: str = "cpu"
     """
     from ..evaluation.retrieval import retrieval_scores
 
-    kept = _check_valid_items(items)
+    kept = np.unique(items.item)
+    if len(kept) < 2:
+        raise ValueError(f"retrieval_rank needs windows of >= 2 distinct items; got {len(kept)} "
+                         "(for the validation split: enlarge split.valid_size).")
     scores = retrieval_scores(predict_items(model, items, device=device), items.targets[kept])
     own = scores[np.arange(len(items)), np.searchsorted(kept, items.item)]
     return float(((scores < own[:, None]).sum(1) / (len(kept) - 1)).mean())
-
-
-def _check_valid_items(items: ItemSegments) -> np.ndarray:
-    """The distinct items of ``items``; fewer than 2 is an error (nothing to rank)."""
-    kept = np.unique(items.item)
-    if len(kept) < 2:
-        raise ValueError(f"retrieval_rank needs windows of >= 2 distinct items; got {len(kept)}: "
-                         "the validation split selects the epoch by retrieval among its "
-                         "images (enlarge split.valid_size).")
-    return kept
 
 
 def predict_items(model: nn.Module, items: ItemSegments, *, device: str = "cpu") -> np.ndarray:

@@ -234,6 +234,27 @@ def test_retrieval_rank_is_one_for_the_truth_half_at_chance_zero_reversed(rng):
     subset = items.select(item < 3)  # only the items present are candidates: 2 others each
     assert retrieval_rank(_Fixed(1.0), subset) == 1.0
     assert 0.2 < retrieval_rank(_Fixed(1.0), noise) < 0.8
-    with pytest.raises(ValueError, match=r"windows of >= 2 distinct items; got 1: .*"
-                       r"\(enlarge split.valid_size\)"):
+    with pytest.raises(ValueError, match=r"windows of >= 2 distinct items; got 1 \(for the "
+                       r"validation split: enlarge split.valid_size\)"):
         retrieval_rank(_Fixed(1.0), items.select(item == 0))
+
+
+def test_train_items_chooses_the_epoch_on_validation_retrieval(rng, tmp_path, caplog):
+    from neurodecode.decoding.items import train_items
+    from neurodecode.losses import ClipLoss
+    from neurodecode.models import ConvEncoderTimeAgg
+
+    items = _planted(rng, n_items=12, reps=2)
+    splits = split_items(items, test_size=0.25, valid_size=0.25, seed=0)
+    def make():
+        return ConvEncoderTimeAgg(6, 8, 1, spatial_attention=False, n_virtual=8, hidden=8,
+                                  depth=1)
+    kw = dict(seed=0, progress=False, epochs=2, batch_size=8)
+    _, fitted, _ = train_items(make, ClipLoss("infonce"), splits, run_dir=tmp_path / "a", **kw)
+    assert [0 <= h["valid_score"] <= 1 for h in fitted.history] == [True, True]
+    assert fitted.best_valid_loss == -max(h["valid_score"] for h in fitted.history)
+    one = dict(splits, valid=splits["valid"].select(splits["valid"].item == splits["valid"].item[0]))
+    with caplog.at_level(logging.WARNING, logger="neurodecode"):
+        _, fitted, _ = train_items(make, ClipLoss("infonce"), one, run_dir=tmp_path / "b", **kw)
+    assert "validation split holds 1 image(s): the epoch is chosen on the validation loss" in caplog.text
+    assert "valid_score" not in fitted.history[0]
