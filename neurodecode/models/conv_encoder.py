@@ -15,7 +15,6 @@ from .image_eeg import ResidualProjection
 from .spatial_attention import SpatialAttention
 from .subject_layers import UNSEEN_SUBJECT, SubjectLayers
 
-
 #: Initial subject maps of ``ConvEncoder``: random (brainmagick) or the identity.
 SUBJECT_INITS = ("random", "identity")
 
