@@ -67,6 +67,18 @@ def _row(name: str, result, seconds: float | None, fitted=None) -> str:
             f"{100 * ci5[1]:5.1f}] {t}")
 
 
+def _paired(result, baseline, k: int, seed: int, n_boot: int = 1000) -> str:
+    """Top-k difference (percentage points) of two models on the same queries, with a
+    paired bootstrap 95 % CI (queries resampled together)."""
+    import numpy as np
+
+    diff = (result.rank < k).astype(float) - (baseline.rank < k).astype(float)
+    rng = np.random.default_rng(seed)
+    boots = diff[rng.integers(0, len(diff), (n_boot, len(diff)))].mean(1)
+    lo, hi = np.percentile(boots, [2.5, 97.5])
+    return f"top-{k} {100 * diff.mean():+5.1f} [{100 * lo:+5.1f}, {100 * hi:+5.1f}]"
+
+
 def main(argv: Sequence[str] | None = None) -> dict:
     """Run the benchmark and print its table; returns ``{model: RetrievalResult}``."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -81,6 +93,8 @@ def main(argv: Sequence[str] | None = None) -> dict:
     parser.add_argument("--synthetic", action="store_true", help="generated images")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                         help="override a key of recipes/demo_images.yaml (repeatable)")
+    parser.add_argument("--select", default="retrieval", choices=("retrieval", "loss"),
+                        help="what chooses the epoch: validation retrieval or loss")
     parser.add_argument("--models", nargs="+", default=["conv_time_agg", "nice_eeg"],
                         help="CLIP-trained encoders to run")
     args = parser.parse_args(argv)
@@ -119,7 +133,8 @@ def main(argv: Sequence[str] | None = None) -> dict:
                                n_outputs=items.targets.shape[1], n_subjects=len(items.subjects))
         with tempfile.TemporaryDirectory() as tmp:
             model, fitted, seconds = train_items(make, build_loss(spec), splits, run_dir=Path(tmp),
-                                            seed=args.seed, progress=False, **fit_kwargs)
+                                            seed=args.seed, progress=False,
+                                            select=args.select, **fit_kwargs)
         results[name] = score_items(predict_items(model, test), test, **scoring)["brain_to_image"]
         rows.append(_row(f"CLIP {name}", results[name], seconds, fitted))
     t = time.perf_counter()
@@ -137,6 +152,10 @@ def main(argv: Sequence[str] | None = None) -> dict:
     print(f"{'chance':<26} {100 * any_result.chance[1]:6.1f} {'':>14} "
           f"{100 * any_result.chance[5]:6.1f}   ({any_result.n_candidates} candidates, "
           f"{any_result.n_queries} queries)")
+    print("minus ridge, same queries (paired bootstrap 95 % CI, percentage points):")
+    for name in args.models:
+        print(f"  CLIP {name:<21} " + "   ".join(
+            _paired(results[name], results["ridge"], k, args.seed) for k in (1, 5)))
     return results
 
 

@@ -20,6 +20,7 @@ import torch
 from torch import nn
 from torch.utils.data import Dataset
 
+from .._validation import check_option
 from ..align.items import ItemSegments
 from ..models.base import check_batch_shapes
 
@@ -29,6 +30,8 @@ if TYPE_CHECKING:
 logger = logging.getLogger("neurodecode")
 
 DIRECTIONS = ("brain_to_image", "image_to_brain")
+#: What chooses the epoch of ``train_items``: validation retrieval, or validation loss.
+SELECTIONS = ("retrieval", "loss")
 
 
 class ItemDataset(Dataset):
@@ -82,7 +85,7 @@ def _call(model: nn.Module, batch: dict, positions) -> torch.Tensor:
 
 def train_items(make_model: Callable[[], nn.Module], loss: nn.Module,
                 splits: dict[str, ItemSegments], *, run_dir: Path, seed: int, progress: bool,
-                **fit_kwargs: Any):
+                select: str = "retrieval", **fit_kwargs: Any):
     """Fit a freshly built model on ``splits["train"]``, early-stopping on ``valid``.
 
     The best epoch (and early stopping) follow the validation retrieval
@@ -90,19 +93,20 @@ def train_items(make_model: Callable[[], nn.Module], loss: nn.Module,
     contrastive loss at the learned temperature stays near its chance level while the
     ranking of the images improves (issue 13, ``benchmarks/decode_images_simulated.py``).
     A validation split of fewer than 2 images falls back to the validation loss (with a
-    warning). Returns the model, the ``FitResult`` and the training time in seconds.
+    warning); ``select="loss"`` chooses on the loss (the behaviour before issue 13, kept
+    for comparison). Returns the model, the ``FitResult`` and the training time in seconds.
     """
     from ..training import fit
 
     valid = splits["valid"]
-    score = None
-    if len(np.unique(valid.item)) >= 2:
+    score, n_valid = None, len(np.unique(valid.item))
+    if check_option("select", select, SELECTIONS) == "retrieval" and n_valid >= 2:
         def score(m: nn.Module) -> float:
-            return retrieval_rank(m, valid, device=str(fit_kwargs.get("device", "cpu")))
-    else:
+            return retrieval_rank(m, valid, device=next(m.parameters()).device)
+    elif select == "retrieval":
         logger.warning("the validation split holds %d image(s): the epoch is chosen on the "
                        "validation loss (retrieval needs >= 2 images; enlarge "
-                       "split.valid_size)", len(np.unique(valid.item)))
+                       "split.valid_size)", n_valid)
     torch.manual_seed(seed)
     model = make_model()
     t0 = time.perf_counter()
@@ -112,7 +116,8 @@ def train_items(make_model: Callable[[], nn.Module], loss: nn.Module,
     return model, result, time.perf_counter() - t0
 
 
-def retrieval_rank(model: nn.Module, items: ItemSegments, *, device: str = "cpu") -> float:
+def retrieval_rank(model: nn.Module, items: ItemSegments, *,
+                   device: str | torch.device = "cpu") -> float:
     """Mean normalised rank of the true item among the distinct items of ``items``.
 
     For each window, the fraction of the other items that the model's prediction scores
@@ -131,7 +136,8 @@ def retrieval_rank(model: nn.Module, items: ItemSegments, *, device: str = "cpu"
     return float(((scores < own[:, None]).sum(1) / (len(kept) - 1)).mean())
 
 
-def predict_items(model: nn.Module, items: ItemSegments, *, device: str = "cpu") -> np.ndarray:
+def predict_items(model: nn.Module, items: ItemSegments, *,
+                  device: str | torch.device = "cpu") -> np.ndarray:
     """The model's prediction (n, n_features) for every window of ``items``."""
     from ..evaluation import predict
 
@@ -201,5 +207,5 @@ def _image_to_brain(pred: np.ndarray, test: ItemSegments,
     return out
 
 
-__all__ = ["DIRECTIONS", "ItemDataset", "check_first_batch", "fit_ridge", "predict_items",
+__all__ = ["DIRECTIONS", "SELECTIONS", "ItemDataset", "check_first_batch", "fit_ridge", "predict_items",
            "retrieval_rank", "score_items", "train_items"]

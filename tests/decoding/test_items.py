@@ -258,3 +258,8 @@ def test_train_items_chooses_the_epoch_on_validation_retrieval(rng, tmp_path, ca
         _, fitted, _ = train_items(make, ClipLoss("infonce"), one, run_dir=tmp_path / "b", **kw)
     assert "validation split holds 1 image(s): the epoch is chosen on the validation loss" in caplog.text
     assert "valid_score" not in fitted.history[0]
+    _, fitted, _ = train_items(make, ClipLoss("infonce"), splits, run_dir=tmp_path / "c",
+                               select="loss", **kw)
+    assert fitted.best_valid_loss == min(h["valid_loss"] for h in fitted.history)
+    with pytest.raises(ValueError, match="select='rank' is not valid"):
+        train_items(make, ClipLoss("infonce"), splits, run_dir=tmp_path / "d", select="rank", **kw)
