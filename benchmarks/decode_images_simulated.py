@@ -67,6 +67,16 @@ def _row(name: str, result, seconds: float | None, fitted=None) -> str:
             f"{100 * ci5[1]:5.1f}] {t}")
 
 
+def _print_history(name: str, history: list[dict], n_valid: int, batch_size: int) -> None:
+    import math
+
+    size = n_valid / math.ceil(n_valid / batch_size)  # fit's equal validation batches
+    print(f"{name}: epoch, validation loss (chance: log {size:.0f} = {math.log(size):.2f}), "
+          "validation retrieval rank (chance 0.5)")
+    for h in history:
+        print(f"  {h['epoch']:3d}  {h['valid_loss']:.3f}  {h.get('valid_score', float('nan')):.3f}")
+
+
 def _paired(result, baseline, k: int, seed: int, n_boot: int = 1000) -> str:
     """Top-k difference (percentage points) of two models on the same queries, with a
     paired bootstrap 95 % CI (queries resampled together)."""
@@ -95,6 +105,8 @@ def main(argv: Sequence[str] | None = None) -> dict:
                         help="override a key of recipes/demo_images.yaml (repeatable)")
     parser.add_argument("--select", default="retrieval", choices=("retrieval", "loss"),
                         help="what chooses the epoch: validation retrieval or loss")
+    parser.add_argument("--history", action="store_true",
+                        help="print each CLIP model's validation loss and retrieval per epoch")
     parser.add_argument("--models", nargs="+", default=["conv_time_agg", "nice_eeg"],
                         help="CLIP-trained encoders to run")
     args = parser.parse_args(argv)
@@ -137,6 +149,8 @@ def main(argv: Sequence[str] | None = None) -> dict:
                                             select=args.select, **fit_kwargs)
         results[name] = score_items(predict_items(model, test), test, **scoring)["brain_to_image"]
         rows.append(_row(f"CLIP {name}", results[name], seconds, fitted))
+        if args.history:
+            _print_history(name, fitted.history, len(splits["valid"]), train.batch_size)
     t = time.perf_counter()
     results["ridge"] = score_items(fit_ridge(splits["train"], test), test, **scoring)["brain_to_image"]
     rows.append(_row("ridge (RidgeCV)", results["ridge"], time.perf_counter() - t))
