@@ -67,6 +67,46 @@ def _row(name: str, result, seconds: float | None, fitted=None) -> str:
             f"{100 * ci5[1]:5.1f}] {t}")
 
 
+def _averaged(splits: dict, names: Sequence[str]) -> dict:
+    from neurodecode.align.items import average_repetitions
+
+    return {k: average_repetitions(v) if k in names else v for k, v in splits.items()}
+
+
+def _multi_positive_loss(mode: str, params: dict):
+    """The ablation's loss: see ``MultiPositive``."""
+    import torch
+
+    from neurodecode.losses import ClipLoss
+
+    class MultiPositive(ClipLoss):
+        """Ablation (one process): InfoNCE where the windows sharing the query's target are
+        left out of the denominator ("mask") or summed as positives ("sum")."""
+
+        def __init__(self, mode: str, **params) -> None:
+            super().__init__(**params)
+            self.mode = mode
+
+        def forward(self, pred, target):  # noqa: D102
+            pred, target = pred.float(), target.float()
+            _, ids = torch.unique(target, dim=0, return_inverse=True)
+            same = ids[:, None] == ids[None]
+            eye = torch.eye(len(ids), dtype=torch.bool)
+            total = 0.0
+            for logits in (self.scores(pred, target), self.scores(target, pred)):
+                logits = logits * self._scale()
+                if self.mode == "mask":
+                    logits = logits.masked_fill(same & ~eye, -torch.inf)
+                    total = total + torch.nn.functional.cross_entropy(
+                        logits, torch.arange(len(ids)))
+                else:
+                    positives = torch.logsumexp(logits.masked_fill(~same, -torch.inf), 1)
+                    total = total + (torch.logsumexp(logits, 1) - positives).mean()
+            return total / 2
+
+    return MultiPositive(mode, **params)
+
+
 def _print_history(name: str, history: list[dict], n_valid: int, batch_size: int) -> None:
     import math
 
@@ -105,6 +145,12 @@ def main(argv: Sequence[str] | None = None) -> dict:
                         help="override a key of recipes/demo_images.yaml (repeatable)")
     parser.add_argument("--select", default="retrieval", choices=("retrieval", "loss"),
                         help="what chooses the epoch: validation retrieval or loss")
+    parser.add_argument("--positives", default="diagonal", choices=("diagonal", "mask", "sum"),
+                        help="ablation: the other windows of a query's image are negatives "
+                        "(diagonal, the loss), left out of the denominator (mask) or summed "
+                        "as positives (sum, SupCon's L_in)")
+    parser.add_argument("--average", nargs="*", default=[], choices=("train", "valid"),
+                        help="ablation: average the repetitions of these splits too")
     parser.add_argument("--history", action="store_true",
                         help="print each CLIP model's validation loss and retrieval per epoch")
     parser.add_argument("--models", nargs="+", default=["conv_time_agg", "nice_eeg"],
@@ -120,7 +166,7 @@ def main(argv: Sequence[str] | None = None) -> dict:
     recipe, real_images = _recipe(args)
     t0 = time.perf_counter()
     inputs = item_decoding_inputs(recipe)
-    items, splits = inputs.items, inputs.splits
+    items, splits = inputs.items, _averaged(dict(inputs.splits), args.average)
     test = splits["test"]
     print(f"images: {'Kriegeskorte 92 (real)' if real_images else 'generated'}; "
           f"{len(items.subjects)} subjects, {len(items)} windows {items.brain.shape[1:]}, "
@@ -144,7 +190,9 @@ def main(argv: Sequence[str] | None = None) -> dict:
             return build_model(spec, n_channels=items.brain.shape[1],
                                n_outputs=items.targets.shape[1], n_subjects=len(items.subjects))
         with tempfile.TemporaryDirectory() as tmp:
-            model, fitted, seconds = train_items(make, build_loss(spec), splits, run_dir=Path(tmp),
+            loss = build_loss(spec) if args.positives == "diagonal" else _multi_positive_loss(
+                args.positives, dict(spec.loss.params))
+            model, fitted, seconds = train_items(make, loss, splits, run_dir=Path(tmp),
                                             seed=args.seed, progress=False,
                                             select=args.select, **fit_kwargs)
         results[name] = score_items(predict_items(model, test), test, **scoring)["brain_to_image"]
