@@ -9,6 +9,7 @@ brain responses of one subject for each image).
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -19,13 +20,18 @@ import torch
 from torch import nn
 from torch.utils.data import Dataset
 
+from .._validation import check_option
 from ..align.items import ItemSegments
 from ..models.base import check_batch_shapes
 
 if TYPE_CHECKING:
     from ..evaluation import RetrievalResult
 
+logger = logging.getLogger("neurodecode")
+
 DIRECTIONS = ("brain_to_image", "image_to_brain")
+#: What chooses the epoch of ``train_items``: validation retrieval, or validation loss.
+SELECTIONS = ("retrieval", "loss")
 
 
 class ItemDataset(Dataset):
@@ -79,23 +85,59 @@ def _call(model: nn.Module, batch: dict, positions) -> torch.Tensor:
 
 def train_items(make_model: Callable[[], nn.Module], loss: nn.Module,
                 splits: dict[str, ItemSegments], *, run_dir: Path, seed: int, progress: bool,
-                **fit_kwargs: Any):
+                select: str = "retrieval", **fit_kwargs: Any):
     """Fit a freshly built model on ``splits["train"]``, early-stopping on ``valid``.
 
-    Returns the model, the ``FitResult`` and the training time in seconds.
+    The best epoch (and early stopping) follow the validation retrieval
+    (:func:`retrieval_rank`), not the validation loss: with few validation images the
+    contrastive loss at the learned temperature stays near its chance level while the
+    ranking of the images improves (issue 13, ``benchmarks/decode_images_simulated.py``).
+    A validation split of fewer than 2 images falls back to the validation loss (with a
+    warning); ``select="loss"`` chooses on the loss (the behaviour before issue 13, kept
+    for comparison). Returns the model, the ``FitResult`` and the training time in seconds.
     """
     from ..training import fit
 
+    valid = splits["valid"]
+    score, n_valid = None, len(np.unique(valid.item))
+    if check_option("select", select, SELECTIONS) == "retrieval" and n_valid >= 2:
+        def score(m: nn.Module) -> float:
+            return retrieval_rank(m, valid, device=next(m.parameters()).device)
+    elif select == "retrieval":
+        logger.warning("the validation split holds %d image(s): the epoch is chosen on the "
+                       "validation loss (retrieval needs >= 2 images; enlarge "
+                       "split.valid_size)", n_valid)
     torch.manual_seed(seed)
     model = make_model()
     t0 = time.perf_counter()
-    result = fit(model, loss, ItemDataset(splits["train"]), ItemDataset(splits["valid"]),
+    result = fit(model, loss, ItemDataset(splits["train"]), ItemDataset(valid),
                  positions=splits["train"].pos_2d, run_dir=run_dir, seed=seed,
-                 progress=progress, **fit_kwargs)
+                 progress=progress, valid_score=score, **fit_kwargs)
     return model, result, time.perf_counter() - t0
 
 
-def predict_items(model: nn.Module, items: ItemSegments, *, device: str = "cpu") -> np.ndarray:
+def retrieval_rank(model: nn.Module, items: ItemSegments, *,
+                   device: str | torch.device = "cpu") -> float:
+    """Mean normalised rank of the true item among the distinct items of ``items``.
+
+    For each window, the fraction of the other items that the model's prediction scores
+    below the window's own item (brainmagick's score, as the evaluation): 1.0 ranks every
+    window's item first, 0.5 is chance. Smooth where top-1 among few items is not, and
+    free of the temperature that the contrastive loss depends on.
+    """
+    from ..evaluation.retrieval import retrieval_scores
+
+    kept = np.unique(items.item)
+    if len(kept) < 2:
+        raise ValueError(f"retrieval_rank needs windows of >= 2 distinct items; got {len(kept)} "
+                         "(for the validation split: enlarge split.valid_size).")
+    scores = retrieval_scores(predict_items(model, items, device=device), items.targets[kept])
+    own = scores[np.arange(len(items)), np.searchsorted(kept, items.item)]
+    return float(((scores < own[:, None]).sum(1) / (len(kept) - 1)).mean())
+
+
+def predict_items(model: nn.Module, items: ItemSegments, *,
+                  device: str | torch.device = "cpu") -> np.ndarray:
     """The model's prediction (n, n_features) for every window of ``items``."""
     from ..evaluation import predict
 
@@ -165,5 +207,5 @@ def _image_to_brain(pred: np.ndarray, test: ItemSegments,
     return out
 
 
-__all__ = ["DIRECTIONS", "ItemDataset", "check_first_batch", "fit_ridge", "predict_items",
-           "score_items", "train_items"]
+__all__ = ["DIRECTIONS", "SELECTIONS", "ItemDataset", "check_first_batch", "fit_ridge", "predict_items",
+           "retrieval_rank", "score_items", "train_items"]

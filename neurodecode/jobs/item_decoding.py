@@ -49,7 +49,7 @@ def run_item_decoding(inputs: ItemDecodingInputs, run_dir: Path, *,
     pred = predict_items(model, splits["test"], device=inputs.device)
     scores = score_items(pred, splits["test"], **inputs.eval_kwargs)
     metrics = {**_to_dict(scores), "training": {
-        "best_epoch": fitted.best_epoch, "best_valid_loss": fitted.best_valid_loss,
+        "best_epoch": fitted.best_epoch, **_selection(fitted.history, fitted.best_epoch),
         "epochs_run": len(fitted.history), "seconds": seconds,
         "n_parameters": int(sum(p.numel() for p in model.parameters()))},
         "data": _summary(inputs.items, splits)}
@@ -58,6 +58,16 @@ def run_item_decoding(inputs: ItemDecodingInputs, run_dir: Path, *,
     write_metrics(run_dir, metrics)
     finish(run_dir, inputs.title)
     return metrics
+
+
+def _selection(history: list[dict], best_epoch: int) -> dict:
+    """What chose the best epoch, and its validation loss (and retrieval rank)."""
+    best = history[best_epoch - 1] if best_epoch else {}
+    out = {"selected_on": "valid_retrieval_rank" if "valid_score" in best else "valid_loss",
+           "best_valid_loss": best.get("valid_loss", float("nan"))}
+    if "valid_score" in best:
+        out["best_valid_retrieval_rank"] = best["valid_score"]
+    return out
 
 
 def _to_dict(scores: dict) -> dict:
@@ -104,8 +114,10 @@ def _baselines(inputs: ItemDecodingInputs, run_dir: Path, progress: bool) -> dic
 def _write_run_files(run_dir: Path, history: list[dict], model, test: ItemSegments,
                      pred: np.ndarray, eval_kwargs: dict) -> None:
     frame = pd.DataFrame(history)
-    losses = [c for c in frame.columns if c == "epoch" or c.endswith("loss")]
-    frame[losses].to_csv(run_dir / "history.csv", index=False)
+    columns = ["epoch", "train_loss", "valid_loss", "valid_score"]  # the score chose the epoch
+    if "valid_score" not in frame:
+        columns = [c for c in frame.columns if c == "epoch" or c.endswith("loss")]
+    frame[columns].to_csv(run_dir / "history.csv", index=False)
     n_items = len(np.unique(test.item))
     kwargs = dict(eval_kwargs, ks=[k for k in CURVE_KS if k <= n_items],
                   directions=("brain_to_image",))

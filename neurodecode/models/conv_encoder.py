@@ -15,6 +15,9 @@ from .image_eeg import ResidualProjection
 from .spatial_attention import SpatialAttention
 from .subject_layers import UNSEEN_SUBJECT, SubjectLayers
 
+#: Initial subject maps of ``ConvEncoder``: random (brainmagick) or the identity.
+SUBJECT_INITS = ("random", "identity")
+
 
 class ConvBlock(nn.Module):
     """Dilated conv, BatchNorm, GELU, dropout, residual when shapes allow, optional GLU.
@@ -97,6 +100,9 @@ class ConvEncoder(BrainEncoder):
         ``n_channels_in`` channels replaces it.
     unseen_subject : {"error", "average"}
         Behaviour for a subject index not seen in training (see ``SubjectLayers``).
+    subject_init : {"random", "identity"}
+        Initial subject maps: random (brainmagick) or the identity, so that every subject
+        starts in one shared space (NICE-style; see ``ConvEncoderTimeAgg``).
 
     Notes
     -----
@@ -121,7 +127,8 @@ class ConvEncoder(BrainEncoder):
                  dilation_cycle: Sequence[int] = (1, 2, 4, 8, 16), glu_every: int = 2,
                  dropout: float = 0.0, spatial_dropout_radius: float = 0.2,
                  fourier_freqs: int = 32, pool_time: bool = False,
-                 spatial_attention: bool = True, unseen_subject: str = "error") -> None:
+                 spatial_attention: bool = True, unseen_subject: str = "error",
+                 subject_init: str = "random") -> None:
         super().__init__()
         for name, value in [("n_channels_in", n_channels_in), ("n_outputs", n_outputs),
                             ("n_subjects", n_subjects), ("n_virtual", n_virtual),
@@ -132,6 +139,7 @@ class ConvEncoder(BrainEncoder):
         if not 0 <= dropout < 1:
             raise ValueError(f"dropout must be in [0, 1); got {dropout}.")
         check_option("unseen_subject", unseen_subject, UNSEEN_SUBJECT)
+        check_option("subject_init", subject_init, SUBJECT_INITS)
         self.n_channels_in, self.n_outputs, self.n_subjects = n_channels_in, n_outputs, n_subjects
         self.pool_time = pool_time
         self.spatial: nn.Module
@@ -141,6 +149,7 @@ class ConvEncoder(BrainEncoder):
             self.spatial = nn.Conv1d(n_channels_in, n_virtual, 1)
         self.initial = nn.Conv1d(n_virtual, n_virtual, 1)
         self.subject_layers = SubjectLayers(n_virtual, n_virtual, n_subjects,
+                                            init_identity=subject_init == "identity",
                                             unseen_subject=unseen_subject)
         cycle = tuple(dilation_cycle)
         self.blocks = nn.Sequential(*[
@@ -198,7 +207,7 @@ class ConvEncoder(BrainEncoder):
         return self.head(x)
 
 
-TIME_AGGREGATIONS = ("attention", "mean")
+TIME_AGGREGATIONS = ("attention", "mean", "bins")
 TIME_AGG_HEADS = ("mlp", "projection")
 
 
@@ -220,18 +229,24 @@ class ConvEncoderTimeAgg(ConvEncoder):
     weighted sums (batch, hidden * n_queries) go through a head to ``n_outputs``: the
     item decoder of later brainmagick work on images (Benchetrit et al. 2023) and
     NeuralBench's ``SimpleConvTimeAgg``. ``aggregation="mean"`` replaces the learned
-    weights by the plain mean over time.
+    weights by the plain mean over time; ``aggregation="bins"`` averages ``n_queries``
+    consecutive time bins (as NICE's adaptive pooling), whose concatenation the head
+    weighs with learned weights that do not depend on the window: on noisy single
+    trials, attention weights computed from the window itself follow the noise (issue
+    13: ``benchmarks/decode_images_simulated.py``).
 
     Parameters
     ----------
     n_channels_in, n_outputs, n_subjects
         As ``ConvEncoder``.
-    aggregation : {"attention", "mean"}
-        How time is aggregated.
+    aggregation : {"attention", "mean", "bins"}
+        How time is aggregated: softmax weights over time scored from the window, the
+        plain mean, or the means of consecutive time bins.
     n_queries : int
-        Number of learned time weightings (with ``"mean"``, as many plain means); their
-        weighted sums are concatenated, so that channels whose responses peak at
-        different latencies can each be read at their own time.
+        Number of learned time weightings (with ``"mean"``, as many plain means; with
+        ``"bins"``, the number of time bins); their weighted sums are concatenated, so
+        that channels whose responses peak at different latencies can each be read at
+        their own time.
     head : {"mlp", "projection"}
         ``"mlp"``: Linear, GELU, Linear (NeuralBench); ``"projection"``: NICE's projection
         head (Linear, then a residual GELU-Linear-dropout block and LayerNorm).
@@ -272,6 +287,9 @@ class ConvEncoderTimeAgg(ConvEncoder):
 
     def time_weights(self, x: torch.Tensor) -> torch.Tensor:
         """Aggregation weights (batch, n_queries, n_times) of the blocks' output ``x``."""
+        if self.aggregation == "bins":  # what adaptive_avg_pool1d averages
+            return _bin_weights(x.shape[-1], self.time_scores.out_channels, x).expand(
+                x.shape[0], -1, -1)
         if self.aggregation == "mean":
             shape = (x.shape[0], self.time_scores.out_channels, x.shape[-1])
             return torch.full(shape, 1.0 / x.shape[-1], dtype=x.dtype, device=x.device)
@@ -283,6 +301,12 @@ class ConvEncoderTimeAgg(ConvEncoder):
         x = self.encode_time(brain, subject, positions, mask)
         pooled = torch.einsum("bht,bqt->bhq", x, self.time_weights(x))
         return self.head(pooled.flatten(1))
+
+
+def _bin_weights(n_times: int, n_bins: int, like: torch.Tensor) -> torch.Tensor:
+    """(1, n_bins, n_times) weights of adaptive average pooling into ``n_bins`` bins."""
+    eye = torch.eye(n_times, dtype=like.dtype, device=like.device)[None]
+    return nn.functional.adaptive_avg_pool1d(eye, n_bins).transpose(1, 2)
 
 
 def count_parameters(model: nn.Module) -> int:

@@ -10,7 +10,7 @@ import os
 import random
 import time
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -411,7 +411,8 @@ def fit(model: nn.Module, loss: nn.Module, train_set: Dataset, valid_set: Datase
         patience: int = 10, device: str | torch.device = "cpu", seed: int = 0,
         num_workers: int = 0, amp: bool | str = "none", progress: bool = True,
         resume: bool = True, max_grad_norm: float | None = None,
-        deterministic: bool = False, batches_per_epoch: int | None = None) -> FitResult:
+        deterministic: bool = False, batches_per_epoch: int | None = None,
+        valid_score: Callable[[nn.Module], float] | None = None) -> FitResult:
     """Train ``model`` with ``loss``, early-stopping on the validation loss.
 
     Parameters
@@ -469,6 +470,10 @@ def fit(model: nn.Module, loss: nn.Module, train_set: Dataset, valid_set: Datase
         training batches, drawn from one stream of random passes that carries on across
         epochs (brainmagick: 1,200 batches per epoch); ``epochs`` and ``patience`` then
         count such epochs. Validation is always a full pass over ``valid_set``.
+    valid_score : callable or None
+        ``valid_score(model) -> float``, higher is better (e.g. validation retrieval):
+        when given, the best epoch and early stopping follow it instead of the validation
+        loss (``best_valid_loss`` then holds minus the best score).
 
     Returns
     -------
@@ -516,7 +521,7 @@ def fit(model: nn.Module, loss: nn.Module, train_set: Dataset, valid_set: Datase
             runner = _Runner(model, loss, positions, device, amp, max_grad_norm, run_dir, info)
             _train(runner, opt, state, train_set, valid_set, batch_size=batch_size, seed=seed,
                    epochs=epochs, patience=patience, num_workers=num_workers,
-                   progress=progress, hparams=hparams)
+                   progress=progress, hparams=hparams, valid_score=valid_score)
     finally:
         random.setstate(python_state)
     _load_best(run_dir, model, state, device)
@@ -549,7 +554,7 @@ def _deterministic(device: torch.device, across_threads: bool) -> Iterator[None]
 
 
 def _train(runner: _Runner, opt, state: dict, train_set, valid_set, *, batch_size, seed,
-           epochs, patience, num_workers, progress, hparams) -> None:
+           epochs, patience, num_workers, progress, hparams, valid_score=None) -> None:
     info, lr = runner.info, hparams["lr"]
     pin = runner.device.type == "cuda"
     bar = tqdm(range(state["epoch"], epochs), disable=not (progress and info.is_main),
@@ -564,9 +569,10 @@ def _train(runner: _Runner, opt, state: dict, train_set, valid_set, *, batch_siz
             **kw), opt, epoch, lr)
         valid_loss = runner.valid_epoch(make_loader(valid_set, batch_size, train=False, **kw),
                                         epoch, lr)
-        improved = valid_loss < state["best_valid_loss"]
+        criterion = valid_loss if valid_score is None else -float(valid_score(runner.model))
+        improved = criterion < state["best_valid_loss"]
         if improved:
-            state.update(best_valid_loss=valid_loss, best_epoch=epoch + 1, bad_epochs=0)
+            state.update(best_valid_loss=criterion, best_epoch=epoch + 1, bad_epochs=0)
         else:
             state["bad_epochs"] += 1
         state["stopped_early"] = state["bad_epochs"] >= patience
@@ -575,7 +581,8 @@ def _train(runner: _Runner, opt, state: dict, train_set, valid_set, *, batch_siz
         state["seconds"] += seconds
         state["history"].append({
             "epoch": epoch + 1, "train_loss": train_loss, "valid_loss": valid_loss,
-            "best_valid_loss": state["best_valid_loss"], "lr": lr, "time_s": seconds})
+            "best_valid_loss": state["best_valid_loss"], "lr": lr, "time_s": seconds,
+            **({} if valid_score is None else {"valid_score": -criterion})})
         bar.set_postfix(train=f"{train_loss:.4f}", valid=f"{valid_loss:.4f}")
         if info.is_main:
             _save(runner, opt, state, hparams, improved)

@@ -160,7 +160,8 @@ def plot_training_curves(
         One row per epoch with an ``epoch`` column; numeric columns whose name ends in
         ``loss`` (``train_loss``, ``valid_loss``) go to the loss panel, other numeric
         columns (``valid_top10``, ``lr``, ...) to the metrics panel. The epoch with the
-        lowest ``valid_loss`` is marked.
+        highest ``valid_score`` (when present: it chose the epoch) or else the lowest
+        ``valid_loss`` is marked.
     title : str or None
         Figure title.
     fname, dpi :
@@ -182,8 +183,8 @@ def plot_training_curves(
     epoch = frame["epoch"].to_numpy()
     for col in losses:
         axes[0].plot(epoch, frame[col].to_numpy(dtype=float), marker=".", label=col)
-    if "valid_loss" in frame and frame["valid_loss"].notna().any():
-        best = epoch[int(np.nanargmin(frame["valid_loss"].to_numpy(dtype=float)))]
+    best = _best_epoch(frame)
+    if best is not None:
         for ax in axes:
             ax.axvline(best, color="0.5", ls=":", lw=1, label=f"best epoch ({best})")
     axes[0].set_ylabel("loss")
@@ -195,6 +196,14 @@ def plot_training_curves(
     if title:
         fig.suptitle(title)
     return finish(fig, fname, dpi)
+
+
+def _best_epoch(frame):
+    """The epoch of the highest ``valid_score`` (it chose the epoch) or lowest ``valid_loss``."""
+    for column, pick in (("valid_score", np.nanargmax), ("valid_loss", np.nanargmin)):
+        if column in frame and frame[column].notna().any():
+            return frame["epoch"].to_numpy()[int(pick(frame[column].to_numpy(dtype=float)))]
+    return None
 
 
 def significance_runs(mask: np.ndarray) -> list[tuple[int, int]]:

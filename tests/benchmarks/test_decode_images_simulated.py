@@ -12,7 +12,8 @@ def test_quick_run_prints_every_row_with_chance(capsys):
                             "--epochs", "1", "--threads", "1"])
     out = capsys.readouterr().out
     for row in ("CLIP conv_time_agg", "CLIP nice_eeg", "ridge (RidgeCV)",
-                "untrained conv_time_agg", "chance", "generated"):
+                "untrained conv_time_agg", "chance", "generated", "minus ridge, same queries",
+                "best/run epochs"):
         assert row in out
     assert set(results) == {"conv_time_agg", "nice_eeg", "ridge", "untrained"}
     for result in results.values():

@@ -8,6 +8,7 @@ import logging
 import numpy as np
 import pandas as pd
 import pytest
+import torch
 
 from neurodecode.align.items import (
     ItemSegments,
@@ -204,3 +205,61 @@ def test_nsd_shared_images_need_sharedix(tmp_path):
     savemat(tmp_path / EXPDESIGN, {"other": np.zeros(2)})
     with pytest.raises(DataFormatError, match="has no readable 'sharedix'"):
         shared_images(tmp_path)
+
+
+class _Fixed(torch.nn.Module):
+    """A 'model' predicting ``sign * brain``: the brain holds the targets (planted)."""
+
+    def __init__(self, sign: float) -> None:
+        super().__init__()
+        self.sign = sign
+
+    def forward(self, brain, subject):
+        return self.sign * brain
+
+
+def test_retrieval_rank_is_one_for_the_truth_half_at_chance_zero_reversed(rng):
+    from neurodecode.decoding.items import retrieval_rank
+
+    targets = rng.standard_normal((6, 8)).astype(np.float32)
+    item = np.repeat(np.arange(6), 3)
+    items = ItemSegments(brain=targets[item], item=item, targets=targets,
+                         item_ids=np.array([f"im{k}" for k in range(6)]),
+                         subject=np.zeros(18, int), subjects=["s"],
+                         meta=pd.DataFrame({"condition": ["training"] * 18}))
+    assert retrieval_rank(_Fixed(1.0), items) == 1.0
+    assert retrieval_rank(_Fixed(-1.0), items) == 0.0
+    noise = items.select(np.arange(18))
+    noise.brain = rng.standard_normal((18, 8)).astype(np.float32)
+    subset = items.select(item < 3)  # only the items present are candidates: 2 others each
+    assert retrieval_rank(_Fixed(1.0), subset) == 1.0
+    assert 0.2 < retrieval_rank(_Fixed(1.0), noise) < 0.8
+    with pytest.raises(ValueError, match=r"windows of >= 2 distinct items; got 1 \(for the "
+                       r"validation split: enlarge split.valid_size\)"):
+        retrieval_rank(_Fixed(1.0), items.select(item == 0))
+
+
+def test_train_items_chooses_the_epoch_on_validation_retrieval(rng, tmp_path, caplog):
+    from neurodecode.decoding.items import train_items
+    from neurodecode.losses import ClipLoss
+    from neurodecode.models import ConvEncoderTimeAgg
+
+    items = _planted(rng, n_items=12, reps=2)
+    splits = split_items(items, test_size=0.25, valid_size=0.25, seed=0)
+    def make():
+        return ConvEncoderTimeAgg(6, 8, 1, spatial_attention=False, n_virtual=8, hidden=8,
+                                  depth=1)
+    kw = dict(seed=0, progress=False, epochs=2, batch_size=8)
+    _, fitted, _ = train_items(make, ClipLoss("infonce"), splits, run_dir=tmp_path / "a", **kw)
+    assert [0 <= h["valid_score"] <= 1 for h in fitted.history] == [True, True]
+    assert fitted.best_valid_loss == -max(h["valid_score"] for h in fitted.history)
+    one = dict(splits, valid=splits["valid"].select(splits["valid"].item == splits["valid"].item[0]))
+    with caplog.at_level(logging.WARNING, logger="neurodecode"):
+        _, fitted, _ = train_items(make, ClipLoss("infonce"), one, run_dir=tmp_path / "b", **kw)
+    assert "validation split holds 1 image(s): the epoch is chosen on the validation loss" in caplog.text
+    assert "valid_score" not in fitted.history[0]
+    _, fitted, _ = train_items(make, ClipLoss("infonce"), splits, run_dir=tmp_path / "c",
+                               select="loss", **kw)
+    assert fitted.best_valid_loss == min(h["valid_loss"] for h in fitted.history)
+    with pytest.raises(ValueError, match="select='rank' is not valid"):
+        train_items(make, ClipLoss("infonce"), splits, run_dir=tmp_path / "d", select="rank", **kw)

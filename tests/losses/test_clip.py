@@ -78,6 +78,32 @@ def test_mse(rng):
     assert value.item() == pytest.approx(np.mean((pred - target) ** 2))
 
 
+def _reference_multi_positive(pred: np.ndarray, target: np.ndarray, temperature: float) -> float:
+    """Symmetric InfoNCE whose positives are all the windows of the query's image (soft labels
+    uniform over them: SupCon's L_out, Khosla et al. 2020)."""
+    p = pred / np.linalg.norm(pred, axis=1, keepdims=True)
+    t = target / np.linalg.norm(target, axis=1, keepdims=True)
+    logits = p @ t.T / temperature
+    same = (target[:, None] == target[None]).all(-1)
+
+    def xent(m):
+        log_p = m - np.log(np.exp(m).sum(1, keepdims=True))
+        return np.mean([-log_p[i, same[i]].mean() for i in range(len(m))])
+
+    return float((xent(logits) + xent(logits.T)) / 2)
+
+
+def test_repeated_images_are_multi_positive_already(rng):
+    """Windows of one image in a batch share a target row, so their logits are equal: the
+    CLIP loss with the diagonal labels equals the multi-positive loss (no false negatives to
+    remove; issue 13 measured a sampler-free loss with the repeats masked out, no better)."""
+    images = rng.standard_normal((5, 6))
+    target = images[[0, 1, 0, 2, 3, 0, 4, 1]]  # image 0 three times, image 1 twice
+    pred = rng.standard_normal(target.shape)
+    value = ClipLoss("infonce", temperature=0.3)(torch.tensor(pred), torch.tensor(target))
+    assert value.item() == pytest.approx(_reference_multi_positive(pred, target, 0.3), rel=1e-6)
+
+
 def test_loss_errors():
     with pytest.raises(ValueError, match="n_outputs must equal the feature dimension"):
         ClipLoss()(torch.zeros(4, 3, 5), torch.zeros(4, 2, 5))

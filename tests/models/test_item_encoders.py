@@ -106,6 +106,35 @@ def test_time_agg_queries_heads_and_dropout(rng):
     assert mean.time_weights(torch.zeros(2, 8, 4)).shape == (2, 2, 4)
 
 
+def test_time_bins_average_consecutive_samples_whatever_the_window(rng):
+    """Planted: a window whose value is its bin's index; the pooled vector reads them back."""
+    model = ConvEncoderTimeAgg(6, 5, 2, aggregation="bins", n_queries=4, **TINY)
+    x = torch.arange(4.0).repeat_interleave(5).expand(2, 8, 20)  # bins of 5 samples: 0 1 2 3
+    pooled = torch.einsum("bht,bqt->bhq", x, model.time_weights(x))
+    np.testing.assert_allclose(pooled.numpy(), np.broadcast_to(np.arange(4.0), (2, 8, 4)))
+    brain, subject, pos = _batch(rng)
+    for t in (20, 33):  # the weights do not depend on the window's content, any length
+        weights = model.time_weights(torch.randn(3, 8, t))
+        assert torch.equal(weights[0], weights[2]) and weights.shape == (3, 4, t)
+        np.testing.assert_allclose(weights.sum(-1).numpy(), 1.0, rtol=1e-6)
+    assert model.eval()(brain, subject, pos).shape == (3, 5)
+
+
+def test_subject_init_identity_starts_every_subject_in_one_space(rng):
+    torch.manual_seed(0)
+    brain, _, pos = _batch(rng)
+    model = ConvEncoderTimeAgg(6, 5, 3, subject_init="identity", **TINY).eval()
+    np.testing.assert_allclose(model.subject_layers.weights.detach().numpy(),
+                               np.broadcast_to(np.eye(8) / 8**0.5, (3, 8, 8)))
+    out = [model(brain, torch.full((3,), s), pos) for s in range(3)]
+    assert torch.allclose(out[0], out[1]) and torch.allclose(out[0], out[2])
+    torch.manual_seed(0)
+    random = ConvEncoder(6, 5, 3, **TINY).subject_layers.weights
+    assert not torch.allclose(random[0], random[1])  # the default: brainmagick's random maps
+    with pytest.raises(ValueError, match="subject_init='eye' is not valid"):
+        ConvEncoderTimeAgg(6, 5, 3, subject_init="eye", **TINY)
+
+
 def test_nice_encoder_shapes_subjects_and_errors(rng):
     torch.manual_seed(0)
     brain, subject, _ = _batch(rng, c=6, t=30)

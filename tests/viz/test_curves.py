@@ -76,6 +76,15 @@ def test_training_curves_pdf_marks_best_epoch(tmp_path, check_file):
     np.testing.assert_array_equal(fig.axes[0].lines[0].get_xdata(), epochs)
 
 
+def test_training_curves_mark_the_epoch_chosen_by_the_validation_score():
+    """Item decoding chooses the epoch on ``valid_score`` (planted peak at 7), not on the
+    validation loss (lowest at 2)."""
+    history = [{"epoch": e, "train_loss": 1 / e, "valid_loss": 1 + abs(e - 2),
+                "valid_score": 0.9 - 0.01 * (e - 7) ** 2} for e in range(1, 11)]
+    fig = plot_training_curves(history)
+    assert "best epoch (7)" in {ln.get_label() for ln in fig.axes[0].lines}
+
+
 def test_significance_runs():
     mask = np.array([0, 1, 1, 0, 0, 1, 0, 1, 1, 1], dtype=bool)
     assert significance_runs(mask) == [(1, 3), (5, 6), (7, 10)]
