@@ -23,3 +23,14 @@ def test_no_import_cycle_in_the_library_packages():
 
 def test_no_concept_has_two_homes():
     assert duplicated_concepts(_parsed()) == {}
+
+
+def test_condition_impulses_lives_in_io_events():
+    """Events to a design of impulses is event handling: its one home is ``io.events``;
+    ``neurodecode.encoding`` re-exports the same function for earlier imports."""
+    from neurodecode import encoding, io
+    from neurodecode.encoding import trf_cv
+
+    assert io.condition_impulses.__module__ == "neurodecode.io.events"
+    assert encoding.condition_impulses is io.condition_impulses
+    assert not hasattr(trf_cv, "condition_impulses")
