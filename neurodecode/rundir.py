@@ -3,9 +3,9 @@
 A run directory is created by :func:`open_run` and carries a marker file (``MARKER``)
 from its first moment. ``overwrite`` removes only a folder holding that marker, and in
 it only the files a run writes; anything else is a ``ConfigError`` naming the folder. A
-lock file (``LOCK``, the owner's PID and host) makes a second run on the same folder an
-error while the first is alive; a stale lock (its process is gone) is taken over with a
-warning. Every file is written to a temporary name in the same folder, fsynced and
+lock file (``LOCK``, the owner's PID and host; :mod:`neurodecode.runlock`) makes a second
+run on the same folder an error while the first is alive; a stale lock (its process is
+gone) is taken over with a warning. Every file is written to a temporary name in the same folder, fsynced and
 renamed (:func:`write_atomic`), so a process killed at any moment leaves either the old
 or the new file, never a truncated one.
 """
@@ -17,7 +17,6 @@ import json
 import logging
 import os
 import shutil
-import socket
 import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -28,10 +27,11 @@ import yaml
 
 from .config import Recipe
 from .exceptions import ConfigError
+from .runlock import LOCK, acquire_lock, release_lock
 
 logger = logging.getLogger("neurodecode")
 
-MARKER, LOCK = ".neurodecode-run", ".neurodecode-lock"
+MARKER = ".neurodecode-run"
 CONFIG, DIGEST, METRICS = "config.yaml", "config.sha256", "metrics.json"
 HISTORY, LAST, BEST = "metrics.jsonl", "last.pt", "best.pt"
 #: What a run writes (``overwrite`` removes these and nothing else).
@@ -292,79 +292,6 @@ def clear_run(run_dir: Path) -> None:
     if kept:
         logger.warning("--overwrite kept files a run does not write in %s: %s", run_dir,
                        sorted(kept))
-
-
-# -- the lock ---------------------------------------------------------------------------
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
-def _read_lock(path: Path) -> dict | None:
-    try:
-        owner = json.loads(path.read_text())
-        return owner if isinstance(owner, dict) and isinstance(owner.get("pid"), int) else None
-    except (OSError, ValueError):
-        return None
-
-
-def acquire_lock(run_dir: Path) -> Path:
-    """Write ``run_dir/LOCK`` (PID, host) or raise ``ConfigError`` if a live run holds it.
-
-    Parameters
-    ----------
-    run_dir : Path
-        The run directory.
-
-    Returns
-    -------
-    path : Path
-        The lock file, held by this process.
-    """
-    path, host = run_dir / LOCK, socket.gethostname()
-    me = {"pid": os.getpid(), "host": host}
-    for _ in range(3):
-        try:
-            fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
-        except FileExistsError:
-            owner = _read_lock(path)
-            if owner is not None and (owner.get("host") != host or _alive(owner["pid"])):
-                raise ConfigError(
-                    f"run directory {str(run_dir)!r} is in use by another run (PID "
-                    f"{owner['pid']} on {owner.get('host')!r}); wait for it to finish or "
-                    f"choose another --out. If no run is alive there, delete {str(path)!r}."
-                ) from None
-            logger.warning("taking over the stale lock of %s (%s)", run_dir,
-                           owner or "unreadable lock file")
-            path.unlink(missing_ok=True)
-            continue
-        with os.fdopen(fd, "w") as handle:
-            json.dump(me, handle)
-            handle.flush()
-            os.fsync(handle.fileno())
-        return path
-    raise ConfigError(f"could not lock run directory {str(run_dir)!r}: another process keeps "
-                      "taking the lock; choose another --out.")
-
-
-def release_lock(run_dir: Path) -> None:
-    """Remove ``run_dir/LOCK`` if this process holds it.
-
-    Parameters
-    ----------
-    run_dir : Path
-        The run directory.
-    """
-    path = run_dir / LOCK
-    owner = _read_lock(path)
-    if owner is not None and owner["pid"] == os.getpid():
-        path.unlink(missing_ok=True)
 
 
 # -- the recipe of a run ----------------------------------------------------------------

@@ -15,7 +15,7 @@ ENTRY_POINTS = [
     "neurodecode.encoding.trf:TemporalReceptiveField",
     "neurodecode.models.conv_encoder:ConvEncoder", "neurodecode.training.loop:fit",
     "neurodecode.build:run_recipe", "neurodecode.decoding.linear:make_classifier",
-    "neurodecode.rsa.models:category_rdm", "neurodecode.encoding.trf_cv:condition_impulses",
+    "neurodecode.rsa.models:category_rdm", "neurodecode.io.events:condition_impulses",
     "neurodecode.encoding._lags:times_to_delays",
 ]
 

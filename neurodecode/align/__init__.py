@@ -2,8 +2,9 @@
 
 from .cache import cached_make_segments, read_segments, write_segments
 from .scaling import SegmentScaler
-from .segments import Segments, concatenate_segments, make_segments, select_events
+from .segments import Segments, concatenate_segments, make_segments
 from .splits import cv_splits, split_segments
+from .windows import select_events
 
 __all__ = [
     "SegmentScaler",

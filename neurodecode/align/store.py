@@ -163,7 +163,7 @@ class RecordingStore:
         shape = (rec.n_channels, n_resampled(rec.n_times, up, down))
 
         def build(out: np.ndarray) -> None:
-            from .segments import resampled_data  # exactly as make_segments resamples
+            from .windows import resampled_data  # exactly as make_segments resamples
 
             resampled_data(rec, up, down, chunk_duration, out=out)
 

@@ -56,7 +56,7 @@ def build_segments(recipe: Recipe, *, progress: bool = False) -> tuple[Segments,
 
     from ..align import concatenate_segments, make_segments
     from ..align.conditions import condition_mask, make_labels
-    from ..align.segments import check_conditions_found
+    from ..align.windows import check_conditions_found
     from ..io.filtering import bandpass
 
     with stage("reading the recordings"):

@@ -7,7 +7,7 @@ the fMRI helpers (:func:`make_hrf_regressors`, :func:`make_fir_design`,
 ``noise_ceiling`` and ``permutation_test`` are their earlier names).
 """
 
-from ..io.events import events_from_labels
+from ..io.events import condition_impulses, events_from_labels  # their home is io.events
 from ._solvers import RIDGE_SOLVERS, solve_ridge, solve_ridge_cv
 from .banded import BandedRidgeCV
 from .cluster import ClusterResult, cluster_permutation_test
@@ -35,7 +35,7 @@ from .scoring import (
     score_targets,
 )
 from .trf import TemporalReceptiveField, lag_matrix, times_to_delays
-from .trf_cv import condition_impulses, fit_trf_cv, resample_channels
+from .trf_cv import fit_trf_cv, resample_channels
 
 __all__ = [
     "RIDGE_SOLVERS",

@@ -1,7 +1,7 @@
 """Cross-validated temporal receptive fields of condition impulses (M/EEG encoding).
 
-``condition_impulses`` turns events into a design of unit impulses, ``fit_trf_cv`` fits a
-:class:`~neurodecode.encoding.TemporalReceptiveField` on contiguous chunks and scores each
+``fit_trf_cv`` fits a :class:`~neurodecode.encoding.TemporalReceptiveField` on contiguous
+chunks of a design (e.g. :func:`neurodecode.io.condition_impulses`) and scores each
 held-out chunk, and ``resample_channels`` brings a recording to the analysis rate.
 """
 
@@ -10,43 +10,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
-import pandas as pd
-
-
-def condition_impulses(events: pd.DataFrame, conditions: Sequence[str], n_times: int,
-                       sfreq: float) -> np.ndarray:
-    """One unit impulse per event at its onset, one column per condition.
-
-    Parameters
-    ----------
-    events : DataFrame with columns onset (s) and condition
-        The events; those outside ``[0, n_times / sfreq)`` are left out.
-    conditions : sequence of str
-        The columns, in order.
-    n_times : int
-        Samples of the design.
-    sfreq : float
-        Sampling rate in Hz.
-
-    Returns
-    -------
-    X : array of shape (n_times, n_conditions)
-        The impulses.
-
-    Examples
-    --------
-    >>> import pandas as pd
-    >>> from neurodecode.encoding import condition_impulses
-    >>> events = pd.DataFrame({"onset": [0.1, 0.3], "condition": ["a", "b"]})
-    >>> condition_impulses(events, ["a", "b"], 5, 10.0).nonzero()
-    (array([1, 3]), array([0, 1]))
-    """
-    X = np.zeros((n_times, len(conditions)))
-    for k, cond in enumerate(conditions):
-        onsets = events.loc[events["condition"].astype(str) == cond, "onset"].to_numpy(float)
-        idx = np.round(onsets * sfreq).astype(int)
-        X[idx[(idx >= 0) & (idx < n_times)], k] = 1.0
-    return X
 
 
 def _chunks(n_times: int, n_folds: int) -> tuple[np.ndarray, list[slice]]:
@@ -152,4 +115,4 @@ def resample_channels(data: np.ndarray, sfreq: float, target: float | None) -> t
     return resample_poly(data, up, down, axis=1), sfreq * up / down
 
 
-__all__ = ["condition_impulses", "fit_trf_cv", "resample_channels"]
+__all__ = ["fit_trf_cv", "resample_channels"]

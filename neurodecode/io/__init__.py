@@ -1,6 +1,7 @@
 """Files to :class:`Recording`: M/EEG through MNE (and mne-bids), fMRI through nibabel/nilearn."""
 
 from .events import (
+    condition_impulses,
     events_from_array,
     events_from_labels,
     labels_at_volumes,
@@ -17,6 +18,7 @@ __all__ = [
     "EVENT_COLUMNS",
     "EVENT_KINDS",
     "Recording",
+    "condition_impulses",
     "events_from_array",
     "events_from_labels",
     "labels_at_volumes",

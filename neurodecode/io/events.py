@@ -7,7 +7,7 @@ The schema is :data:`neurodecode.io.recording.EVENT_COLUMNS`: ``onset`` and
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -366,6 +366,43 @@ def labels_at_volumes(events: pd.DataFrame, n_volumes: int, tr: float,
     return labels
 
 
-__all__ = ["check_sorted", "check_within", "events_from_array", "events_from_labels",
-           "labels_at_volumes", "normalize_events", "read_events_tsv", "read_label_file",
-           "read_openfmri_onsets"]
+def condition_impulses(events: pd.DataFrame, conditions: Sequence[str], n_times: int,
+                       sfreq: float) -> np.ndarray:
+    """One unit impulse per event at its onset, one column per condition.
+
+    Parameters
+    ----------
+    events : DataFrame with columns onset (s) and condition
+        The events; those outside ``[0, n_times / sfreq)`` are left out.
+    conditions : sequence of str
+        The columns, in order.
+    n_times : int
+        Samples of the design.
+    sfreq : float
+        Sampling rate in Hz.
+
+    Returns
+    -------
+    X : array of shape (n_times, n_conditions)
+        The impulses.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from neurodecode.io import condition_impulses
+    >>> events = pd.DataFrame({"onset": [0.1, 0.3], "condition": ["a", "b"]})
+    >>> condition_impulses(events, ["a", "b"], 5, 10.0).nonzero()
+    (array([1, 3]), array([0, 1]))
+    """
+    X = np.zeros((n_times, len(conditions)))
+    for k, cond in enumerate(conditions):
+        onsets = events.loc[events["condition"].astype(str) == cond, "onset"].to_numpy(float)
+        idx = np.round(onsets * sfreq).astype(int)
+        X[idx[(idx >= 0) & (idx < n_times)], k] = 1.0
+    return X
+
+
+
+__all__ = ["check_sorted", "check_within", "condition_impulses", "events_from_array",
+           "events_from_labels", "labels_at_volumes", "normalize_events", "read_events_tsv",
+           "read_label_file", "read_openfmri_onsets"]

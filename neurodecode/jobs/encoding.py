@@ -16,8 +16,9 @@ from pathlib import Path
 import numpy as np
 
 from .._progress import stage
-from ..encoding import condition_impulses, fit_trf_cv, resample_channels
+from ..encoding import fit_trf_cv, resample_channels
 from ..exceptions import ConfigError
+from ..io.events import condition_impulses
 from ..io.recording import Recording
 from .common import finish, write_background, write_info, write_metrics
 from .inputs import EncodingInputs

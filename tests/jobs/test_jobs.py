@@ -1,10 +1,10 @@
 """Job cores on seeded data with planted effects, and every error they raise.
 
 The cores live in the library now (issue 14): ``neurodecode.decoding`` (linear decoding),
-``neurodecode.encoding`` (``condition_impulses``, ``fit_trf_cv``), ``neurodecode.rsa``
-(``category_rdm``), ``neurodecode.align.conditions`` (labels) and ``neurodecode.build``
-(the recipe's model RDM); library errors are ``ValueError``s naming the argument, the
-recipe's are ``ConfigError``s naming the key.
+``neurodecode.io`` (``condition_impulses``), ``neurodecode.encoding`` (``fit_trf_cv``),
+``neurodecode.rsa`` (``category_rdm``), ``neurodecode.align.conditions`` (labels) and
+``neurodecode.build`` (the recipe's model RDM); library errors are ``ValueError``s naming
+the argument, the recipe's are ``ConfigError``s naming the key.
 """
 
 from __future__ import annotations
@@ -27,8 +27,9 @@ from neurodecode.decoding import (
     spatial_pattern,
     window_features,
 )
-from neurodecode.encoding import condition_impulses, fit_trf_cv
+from neurodecode.encoding import fit_trf_cv
 from neurodecode.exceptions import ConfigError
+from neurodecode.io import condition_impulses
 from neurodecode.jobs import JOBS
 from neurodecode.jobs.rsa import meeg_rsa
 from neurodecode.rsa import category_rdm
