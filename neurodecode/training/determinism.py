@@ -1,0 +1,143 @@
+"""Training on CPU whose result does not depend on the number of threads.
+
+Which operations of a ``ConvEncoder`` training step give different bits on 1 and on 2
+threads (``benchmarks/determinism.py --ops`` isolates every module: same input, same
+weights, same output gradient): only the **weight and bias gradients of the
+convolutions**. oneDNN (mkldnn), the default CPU convolution, splits the reduction of
+``dW[o, i, k] = sum_{b, t} grad[b, o, t] x[b, i, t + k d]`` over batch and time between
+the threads, so its rounding follows the thread count. The convolutions' outputs and
+input gradients, the spatial attention, ``SubjectLayers``, BatchNorm, GELU/GLU, the CLIP
+loss and AdamW are the same bits on any number of threads.
+
+``FixedOrderConvolutions`` (a ``TorchFunctionMode``, entered by ``fit`` on CPU) computes
+exactly that reduction differently and leaves the rest to oneDNN: the forward and the
+input gradient are oneDNN's, and the weight gradient is one GEMM per kernel tap and
+example (``torch.bmm`` over the batch, contracting over time), summed over the batch by
+a reduction whose split is over its outputs, so every output is added in batch order
+whatever the thread count. The model, its parameters and ``state_dict`` are untouched;
+CUDA never enters the mode (cuDNN keeps its own kernels).
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torch.overrides import TorchFunctionMode
+
+_CONV1D_ARGS = ("input", "weight", "bias", "stride", "padding", "dilation", "groups")
+_CONV1D_DEFAULTS = {"bias": None, "stride": 1, "padding": 0, "dilation": 1, "groups": 1}
+
+
+def conv1d_weight_grad(x: torch.Tensor, grad: torch.Tensor, kernel: int, padding: int,
+                       dilation: int) -> torch.Tensor:
+    """Gradient of a stride-1 conv1d's weight, summed in an order fixed by the shapes.
+
+    Parameters
+    ----------
+    x : tensor of shape (batch, in_channels, n_times)
+        The convolution's input.
+    grad : tensor of shape (batch, out_channels, n_times_out)
+        The gradient of its output.
+    kernel, padding, dilation : int
+        The convolution's (zero) padding on each side, kernel size and dilation.
+
+    Returns
+    -------
+    grad_weight : tensor of shape (out_channels, in_channels, kernel)
+        ``sum_{b, t} grad[b, o, t] * x_padded[b, i, t + k * dilation]``: per tap, one GEMM
+        per example over time, then a sum over the batch in batch order.
+    """
+    n_out = grad.shape[-1]
+    padded = F.pad(x, (padding, padding))
+    taps = [torch.bmm(grad, padded[:, :, k * dilation:k * dilation + n_out].transpose(1, 2))
+            for k in range(kernel)]
+    return torch.stack([tap.sum(0) for tap in taps], dim=-1)
+
+
+class _FixedOrderConv1d(torch.autograd.Function):
+    """``F.conv1d`` (stride 1, groups 1) whose weight and bias gradients do not depend on
+    the number of threads; forward and input gradient are the default kernels'."""
+
+    @staticmethod
+    def forward(ctx, x, weight, bias, padding: int, dilation: int):  # noqa: D102
+        ctx.save_for_backward(x, weight)
+        ctx.padding, ctx.dilation, ctx.has_bias = padding, dilation, bias is not None
+        return F.conv1d(x, weight, bias, 1, padding, dilation, 1)
+
+    @staticmethod
+    def backward(ctx, grad):  # noqa: D102
+        x, weight = ctx.saved_tensors
+        grad_x = grad_weight = grad_bias = None
+        if ctx.needs_input_grad[0]:
+            grad_x = torch.ops.aten.convolution_backward(
+                grad, x, weight, None, [1], [ctx.padding], [ctx.dilation], False, [0], 1,
+                [True, False, False])[0]
+        if ctx.needs_input_grad[1]:
+            grad_weight = conv1d_weight_grad(x, grad, weight.shape[-1], ctx.padding,
+                                             ctx.dilation)
+        if ctx.has_bias and ctx.needs_input_grad[2]:
+            grad_bias = grad.sum((0, 2))  # split over channels: each sums in one order
+        return grad_x, grad_weight, grad_bias, None, None
+
+
+def _single(value) -> int | None:
+    """An int, or a 1-tuple of one (``nn.Conv1d`` stores ``(k,)``); else None."""
+    if isinstance(value, (tuple, list)) and len(value) == 1:
+        value = value[0]
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _fixed_order_arguments(args: tuple, kwargs: dict) -> tuple | None:
+    """(x, weight, bias, padding, dilation) of a conv1d call the fixed order covers, or
+    None: CPU, float32/64, autograd on for the weight, stride 1, groups 1, int padding."""
+    bound = {**_CONV1D_DEFAULTS, **dict(zip(_CONV1D_ARGS, args)), **kwargs}
+    x, weight = bound["input"], bound["weight"]
+    padding, dilation = _single(bound["padding"]), _single(bound["dilation"])
+    if (x.device.type != "cpu" or x.dim() != 3 or not torch.is_grad_enabled()
+            or not weight.requires_grad or x.dtype not in (torch.float32, torch.float64)
+            or weight.dtype != x.dtype or torch.is_autocast_enabled("cpu")
+            or _single(bound["stride"]) != 1 or bound["groups"] != 1
+            or padding is None or dilation is None):
+        return None
+    return x, weight, bound["bias"], padding, dilation
+
+
+class FixedOrderConvolutions(TorchFunctionMode):
+    """Within this mode, CPU ``conv1d`` calls have thread-count-independent gradients.
+
+    Every ``torch.conv1d`` (``F.conv1d``, ``nn.Conv1d``) on CPU with stride 1, groups 1
+    and an integer padding, in float32 or float64 and with autograd on, is computed by
+    ``_FixedOrderConv1d``: same outputs and input gradients as the default kernel, and
+    weight/bias gradients summed in one order (see the module docstring). Other calls
+    (CUDA, autocast, strided or grouped convolutions, inference) are left as they are;
+    ``uncovered_convolutions`` lists a model's modules that the mode does not cover.
+    """
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):  # noqa: D105
+        kwargs = kwargs or {}
+        if func is torch.conv1d:
+            covered = _fixed_order_arguments(args, kwargs)
+            if covered is not None:
+                return _FixedOrderConv1d.apply(*covered)
+        return func(*args, **kwargs)
+
+
+def uncovered_convolutions(model: nn.Module) -> list[str]:
+    """Names of ``model``'s convolution modules whose gradients the mode does not fix.
+
+    Covered: ``nn.Conv1d`` with stride 1, groups 1, zero padding given as an int.
+    Anything else deriving from ``nn.modules.conv._ConvNd`` (2-D/3-D, transposed,
+    strided, grouped, ``padding="same"``, other padding modes) is listed.
+    """
+    return [name or type(module).__name__ for name, module in model.named_modules()
+            if isinstance(module, nn.modules.conv._ConvNd) and not _covered(module)]
+
+
+def _covered(module: nn.Module) -> bool:
+    return (type(module).forward is nn.Conv1d.forward and isinstance(module, nn.Conv1d)
+            and module.padding_mode == "zeros" and module.stride == (1,)
+            and module.groups == 1 and _single(module.padding) is not None)
+
+
+__all__ = ["FixedOrderConvolutions", "conv1d_weight_grad", "uncovered_convolutions"]
