@@ -88,39 +88,53 @@ def _single(value) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
-def _fixed_order_arguments(args: tuple, kwargs: dict) -> tuple | None:
-    """(x, weight, bias, padding, dilation) of a conv1d call the fixed order covers, or
-    None: CPU, float32/64, autograd on for the weight, stride 1, groups 1, int padding."""
+def _stable_dilation(weight: torch.Tensor, dilation: int) -> int:
+    """The dilation to call a kernel-1 conv with so that its backend is oneDNN on any
+    number of threads (a dilation has no effect on a kernel of size 1).
+
+    PyTorch's CPU convolution runs a 1x1 filter on a batch under 16 with its own GEMM
+    kernel (THNN) on one thread and with oneDNN on more, unless the conv is dilated or
+    strided (``use_mkldnn`` in ``aten/src/ATen/native/Convolution.cpp``): the two round
+    differently, so a validation batch of 8 gave other bits on 1 and 2 threads.
+    """
+    return 2 if weight.shape[-1] == 1 else dilation
+
+
+def _conv1d_arguments(args: tuple, kwargs: dict) -> tuple | None:
+    """(x, weight, bias, padding, dilation) of a CPU conv1d call with stride 1, groups 1,
+    integer padding and dilation, in float32 or float64; else None."""
     bound = {**_CONV1D_DEFAULTS, **dict(zip(_CONV1D_ARGS, args)), **kwargs}
     x, weight = bound["input"], bound["weight"]
     padding, dilation = _single(bound["padding"]), _single(bound["dilation"])
-    if (x.device.type != "cpu" or x.dim() != 3 or not torch.is_grad_enabled()
-            or not weight.requires_grad or x.dtype not in (torch.float32, torch.float64)
+    if (x.device.type != "cpu" or x.dim() != 3 or x.dtype not in (torch.float32, torch.float64)
             or weight.dtype != x.dtype or torch.is_autocast_enabled("cpu")
             or _single(bound["stride"]) != 1 or bound["groups"] != 1
             or padding is None or dilation is None):
         return None
-    return x, weight, bound["bias"], padding, dilation
+    return x, weight, bound["bias"], padding, _stable_dilation(weight, dilation)
 
 
 class FixedOrderConvolutions(TorchFunctionMode):
-    """Within this mode, CPU ``conv1d`` calls have thread-count-independent gradients.
+    """Within this mode, CPU ``conv1d`` calls give the same bits on any number of threads.
 
     Every ``torch.conv1d`` (``F.conv1d``, ``nn.Conv1d``) on CPU with stride 1, groups 1
-    and an integer padding, in float32 or float64 and with autograd on, is computed by
+    and an integer padding, in float32 or float64, runs on one backend whatever the
+    thread count (see ``_stable_dilation``), and with autograd on it is computed by
     ``_FixedOrderConv1d``: same outputs and input gradients as the default kernel, and
     weight/bias gradients summed in one order (see the module docstring). Other calls
-    (CUDA, autocast, strided or grouped convolutions, inference) are left as they are;
+    (CUDA, autocast, strided or grouped convolutions) are left as they are;
     ``uncovered_convolutions`` lists a model's modules that the mode does not cover.
     """
 
     def __torch_function__(self, func, types, args=(), kwargs=None):  # noqa: D105
         kwargs = kwargs or {}
-        if func is torch.conv1d:
-            covered = _fixed_order_arguments(args, kwargs)
-            if covered is not None:
-                return _FixedOrderConv1d.apply(*covered)
-        return func(*args, **kwargs)
+        conv = _conv1d_arguments(args, kwargs) if func is torch.conv1d else None
+        if conv is None:
+            return func(*args, **kwargs)
+        x, weight, bias, padding, dilation = conv
+        if torch.is_grad_enabled() and weight.requires_grad:
+            return _FixedOrderConv1d.apply(x, weight, bias, padding, dilation)
+        return F.conv1d(x, weight, bias, 1, padding, dilation, 1)
 
 
 def uncovered_convolutions(model: nn.Module) -> list[str]:

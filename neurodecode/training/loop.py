@@ -110,11 +110,17 @@ class _Task(nn.Module):
 
 
 def predict_batch(model: nn.Module, batch: dict[str, torch.Tensor], positions) -> torch.Tensor:
-    """Call ``model`` on a batch dict, with per-segment positions when the batch has them."""
+    """Call ``model`` on a batch dict, with per-segment positions when the batch has them.
+
+    Without autograd on CPU (validation, ``evaluation.predict``) the convolutions run in
+    ``FixedOrderConvolutions``: the same bits on any number of threads, for any batch size.
+    """
     positions = batch.get("positions", positions)
-    if positions is None:
-        return model(batch["brain"], batch["subject"])
-    return model(batch["brain"], batch["subject"], positions)
+    args = (batch["brain"], batch["subject"]) + (() if positions is None else (positions,))
+    if torch.is_grad_enabled() or batch["brain"].device.type != "cpu":
+        return model(*args)
+    with FixedOrderConvolutions():
+        return model(*args)
 
 
 def _check_inputs(model, train_set, valid_set, optimizer, epochs, batch_size, lr, patience):
