@@ -20,6 +20,10 @@ CUDA never enters the mode (cuDNN keeps its own kernels).
 
 from __future__ import annotations
 
+import ctypes
+import functools
+from pathlib import Path
+
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -114,10 +118,32 @@ def _conv1d_arguments(args: tuple, kwargs: dict) -> tuple | None:
     return x, weight, bound["bias"], padding, _stable_dilation(weight, dilation)
 
 
-class FixedOrderConvolutions(TorchFunctionMode):
-    """Within this mode, CPU ``conv1d`` calls give the same bits on any number of threads.
+@functools.cache
+def _mkl_set_num_threads_local():
+    """MKL's ``mkl_set_num_threads_local`` in the library torch links, or None (a build
+    without MKL, whose BLAS keeps its own threading)."""
+    if not torch.backends.mkl.is_available():
+        return None
+    for name in ("libtorch_cpu.so", "libtorch_cpu.dylib", "torch_cpu.dll"):
+        path = Path(torch.__file__).parent / "lib" / name
+        try:
+            function = ctypes.CDLL(str(path)).MKL_Set_Num_Threads_Local
+        except (OSError, AttributeError):
+            continue
+        function.restype, function.argtypes = ctypes.c_int, [ctypes.c_int]
+        return function
+    return None
 
-    Every ``torch.conv1d`` (``F.conv1d``, ``nn.Conv1d``) on CPU with stride 1, groups 1
+
+class FixedOrderConvolutions(TorchFunctionMode):
+    """Within this mode, CPU training and inference give the same bits on any number of
+    threads.
+
+    MKL's GEMMs run on one thread in the thread that entered the mode (``matmul``,
+    ``bmm``, ``einsum``, ``linear``: MKL splits a product between threads in blocks
+    that follow the thread count, and rounds the edges differently, even under
+    ``MKL_CBWR=AUTO,STRICT``); the previous MKL setting is restored on exit. oneDNN's
+    convolutions keep every thread. Every ``torch.conv1d`` (``F.conv1d``, ``nn.Conv1d``) on CPU with stride 1, groups 1
     and an integer padding, in float32 or float64, runs on one backend whatever the
     thread count (see ``_stable_dilation``), and with autograd on it is computed by
     ``_FixedOrderConv1d``: same outputs and input gradients as the default kernel, and
@@ -125,6 +151,23 @@ class FixedOrderConvolutions(TorchFunctionMode):
     (CUDA, autocast, strided or grouped convolutions) are left as they are;
     ``uncovered_convolutions`` lists a model's modules that the mode does not cover.
     """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._mkl_threads: list[int] = []
+
+    def __enter__(self):  # noqa: D105
+        set_threads = _mkl_set_num_threads_local()
+        if set_threads is not None:
+            self._mkl_threads.append(set_threads(1))
+        return super().__enter__()
+
+    def __exit__(self, *exc):  # noqa: D105
+        try:
+            return super().__exit__(*exc)
+        finally:
+            if self._mkl_threads:
+                _mkl_set_num_threads_local()(self._mkl_threads.pop())
 
     def __torch_function__(self, func, types, args=(), kwargs=None):  # noqa: D105
         kwargs = kwargs or {}
