@@ -1,21 +1,31 @@
 """Training on CPU whose result does not depend on the number of threads.
 
-Which operations of a ``ConvEncoder`` training step give different bits on 1 and on 2
-threads (``benchmarks/determinism.py --ops`` isolates every module: same input, same
-weights, same output gradient): only the **weight and bias gradients of the
-convolutions**. oneDNN (mkldnn), the default CPU convolution, splits the reduction of
-``dW[o, i, k] = sum_{b, t} grad[b, o, t] x[b, i, t + k d]`` over batch and time between
-the threads, so its rounding follows the thread count. The convolutions' outputs and
-input gradients, the spatial attention, ``SubjectLayers``, BatchNorm, GELU/GLU, the CLIP
-loss and AdamW are the same bits on any number of threads.
+Which operations of a ``ConvEncoder`` training step give other bits on 1 and on 2
+threads (``benchmarks/determinism.py`` recomputes every module alone from the same
+input, weights and output gradient, at the demo's size), and what else was found:
 
-``FixedOrderConvolutions`` (a ``TorchFunctionMode``, entered by ``fit`` on CPU) computes
-exactly that reduction differently and leaves the rest to oneDNN: the forward and the
-input gradient are oneDNN's, and the weight gradient is one GEMM per kernel tap and
-example (``torch.bmm`` over the batch, contracting over time), summed over the batch by
-a reduction whose split is over its outputs, so every output is added in batch order
-whatever the thread count. The model, its parameters and ``state_dict`` are untouched;
-CUDA never enters the mode (cuDNN keeps its own kernels).
+- the **weight and bias gradients of every convolution**: oneDNN (mkldnn), the default
+  CPU convolution, splits the reduction ``dW[o, i, k] = sum_{b, t} grad[b, o, t]
+  x[b, i, t + k d]`` over batch and time between the threads;
+- a **kernel-1 convolution on a batch under 16**: PyTorch runs it with its own GEMM on
+  one thread and with oneDNN on more (``use_mkldnn`` in ATen's ``Convolution.cpp``);
+- **MKL's GEMMs** (``matmul``, ``bmm``, ``einsum``) at some shapes (a 20 x 360 product on
+  3 threads; the spatial attention's einsum on 2 under ``MKL_CBWR=AUTO,STRICT``): MKL
+  splits a product in blocks that follow the thread count;
+- a **full reduction** of more than 32,768 elements (``F.mse_loss``'s mean): PyTorch sums
+  one part per thread (``MSELoss`` therefore sums per example first).
+
+The convolutions' outputs and input gradients, ``SubjectLayers``, BatchNorm, GELU/GLU,
+the softmax, dropout masks and AdamW give the same bits on any number of threads.
+
+``FixedOrderConvolutions`` (a ``TorchFunctionMode``, entered by ``fit`` on CPU and by
+``predict_batch`` for inference) handles the first three: the weight gradient is one
+GEMM per kernel tap and example (``torch.bmm`` over the batch, contracting over time),
+summed over the batch by a reduction split over its outputs, so that each output is
+added in batch order; a kernel-1 convolution is called with a dilation of 2 (no effect
+on its values) so that its backend is oneDNN on any number of threads; MKL runs on one
+thread while the mode is active (oneDNN keeps every thread). The model, its parameters
+and ``state_dict`` are untouched; CUDA never enters the mode (cuDNN keeps its kernels).
 """
 
 from __future__ import annotations

@@ -440,14 +440,15 @@ def fit(model: nn.Module, loss: nn.Module, train_set: Dataset, valid_set: Datase
     deterministic : bool
         On CPU, True (the default) makes a seeded run bit-identical on any number of
         threads (and a resumed run identical to an uninterrupted one): the convolutions'
-        weight gradients, the only sums that oneDNN splits by thread count in a
-        ``ConvEncoder``, are summed in a fixed order (``training/determinism.py``), at
-        1.0-1.3x the time per step (``benchmarks/determinism.py``). A model with other
-        convolutions (2-D, strided, grouped) has oneDNN turned off instead, about 4x
-        slower. False keeps oneDNN's gradients: faster, and still bit-identical to a
-        rerun on the same number of threads. The ``neurodecode`` command also sets
-        ``MKL_CBWR=AUTO,STRICT`` (GEMMs in one order whatever the thread count). No
+        weight gradients, which oneDNN sums in an order that follows the thread count,
+        are summed in a fixed order, and MKL's GEMMs run on one thread
+        (``training/determinism.py``), at about 1.3x the time per step of False on the
+        demo's model (``benchmarks/determinism.py``; oneDNN off, the way before, cost
+        3-5x). A model with convolutions it does not cover (2-D, strided, grouped) has
+        oneDNN turned off instead. False keeps oneDNN's gradients and MKL's threads:
+        faster, and still bit-identical to a rerun on the same number of threads. No
         effect on CUDA (see ``_deterministic``).
+
     Returns
     -------
     result : FitResult
