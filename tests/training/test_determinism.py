@@ -147,3 +147,30 @@ def test_deterministic_turns_onednn_off_only_for_uncovered_convolutions(conv, de
         model(x)
     assert model.seen == [inside and before]
     assert torch.backends.mkldnn.enabled == before
+
+
+def _conv_backward_name() -> str:
+    weight = torch.randn(2, 1, 3, requires_grad=True)
+    return type(F.conv1d(torch.randn(1, 1, 8), weight).grad_fn).__name__
+
+
+def test_the_mode_is_entered_on_cpu_only():
+    model = nn.Conv1d(1, 2, 3)
+    with _deterministic(torch.device("cpu"), True, model):
+        assert _conv_backward_name() == "_FixedOrderConv1dBackward"
+    with _deterministic(torch.device("cuda"), True, model):  # cuDNN keeps its kernels
+        assert _conv_backward_name() == "ConvolutionBackward0"
+    with _deterministic(torch.device("cpu"), False, model):
+        assert _conv_backward_name() == "ConvolutionBackward0"
+
+
+def test_mkl_runs_on_one_thread_in_the_mode_and_gets_its_threads_back():
+    from neurodecode.training.determinism import _mkl_set_num_threads_local
+
+    set_threads = _mkl_set_num_threads_local()
+    if set_threads is None:
+        pytest.skip("this torch is built without MKL")
+    previous = set_threads(3)
+    with FixedOrderConvolutions():
+        inside = set_threads(1)
+    assert (inside, set_threads(previous)) == (1, 3)
