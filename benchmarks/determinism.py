@@ -17,8 +17,10 @@ outputs, 3 s at 120 Hz, batch 32) in three settings of ``fit``:
 3. seconds per training step (forward, backward, AdamW) on 1 and 2 threads, the settings
    interleaved, median of ``--repeats`` rounds, with the load average;
 
-and with ``--demo`` it runs ``neurodecode run recipes/demo.yaml`` on 1 and on 2 threads
-and compares the two ``metrics.json`` (timings left out).
+and with ``--demo`` (or ``--only-demo``) it runs ``neurodecode run recipes/demo.yaml`` on
+1 and on 2 torch threads and compares the two ``metrics.json`` (timings left out), with
+numpy's BLAS on one thread in both runs (``--demo-numpy-threads 0``: on as many as torch;
+then the simulated MEG itself differs, ``simulate/``'s OpenBLAS products).
 """
 
 from __future__ import annotations
@@ -199,9 +201,10 @@ def timing_table(repeats: int, n_steps: int, n_threads: int) -> None:
 
 # -- the demo ------------------------------------------------------------------------
 
-def _demo_metrics(n_threads: int, out: Path) -> tuple[dict, float]:
+def _demo_metrics(n_threads: int, out: Path, numpy_threads: int | None) -> tuple[dict, float]:
     env = {**os.environ, "OMP_NUM_THREADS": str(n_threads), "MKL_NUM_THREADS": str(n_threads),
            "PYTHONPATH": str(REPO)}
+    env["OPENBLAS_NUM_THREADS"] = str(numpy_threads or n_threads)
     start = time.perf_counter()
     subprocess.run([sys.executable, "-m", "neurodecode.cli", "run", "recipes/demo.yaml",
                     "--out", str(out), "--overwrite", "--no-progress"], cwd=REPO, env=env,
@@ -219,12 +222,17 @@ def _without_timings(value):
     return value
 
 
-def demo() -> None:
+def demo(numpy_threads: int | None) -> None:
+    """The demo on 1 and 2 torch threads; numpy's BLAS (OpenBLAS) on ``numpy_threads`` in
+    both, or (None) on as many as torch: the simulated MEG's products depend on it."""
     with tempfile.TemporaryDirectory() as tmp:
-        (one, t1), (two, t2) = (_demo_metrics(n, Path(tmp) / str(n)) for n in (1, 2))
+        (one, t1), (two, t2) = (_demo_metrics(n, Path(tmp) / str(n), numpy_threads)
+                                for n in (1, 2))
     same = "bit-identical" if one == two else "DIFFER"
-    print(f"demo metrics.json (timings left out) on 1 vs 2 threads: {same}; wall time "
-          f"{t1:.0f} s on 1 thread, {t2:.0f} s on 2 (load average {os.getloadavg()[0]:.1f})")
+    blas = "as many as torch" if numpy_threads is None else numpy_threads
+    print(f"demo metrics.json (timings left out) on 1 vs 2 torch threads, numpy's BLAS on "
+          f"{blas}: {same}; wall time {t1:.0f} s on 1 thread, {t2:.0f} s on 2 (load "
+          f"average {os.getloadavg()[0]:.1f})")
     if one != two:
         print(json.dumps({"1 thread": one, "2 threads": two})[:2000])
 
@@ -234,17 +242,21 @@ def main() -> int:
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--steps", type=int, default=4)
     parser.add_argument("--threads", type=int, nargs="+", default=[1, 2])
+    parser.add_argument("--only-demo", action="store_true", help="skip parts 1-3")
     parser.add_argument("--demo", action="store_true", help="also run the demo twice")
+    parser.add_argument("--demo-numpy-threads", type=int, default=1,
+                        help="numpy's BLAS threads in both demo runs (0: as many as torch)")
     args = parser.parse_args()
-    ops_table()
-    print("2. fit for 2 epochs on 1 vs 2 threads (history and weights)")
-    for name in SETTINGS:
-        same = _fit_digest(name, 1) == _fit_digest(name, 2)
-        print(f"{name:<14}{'bit-identical' if same else 'differ':>16}")
-    for n_threads in args.threads:
-        timing_table(args.repeats, args.steps, n_threads)
-    if args.demo:
-        demo()
+    if not args.only_demo:
+        ops_table()
+        print("2. fit for 2 epochs on 1 vs 2 threads (history and weights)")
+        for name in SETTINGS:
+            same = _fit_digest(name, 1) == _fit_digest(name, 2)
+            print(f"{name:<14}{'bit-identical' if same else 'differ':>16}")
+        for n_threads in args.threads:
+            timing_table(args.repeats, args.steps, n_threads)
+    if args.demo or args.only_demo:
+        demo(args.demo_numpy_threads or None)
     return 0
 
 
