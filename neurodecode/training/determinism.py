@@ -13,13 +13,16 @@ input, weights and output gradient, at the demo's size), and what else was found
   3 threads; the spatial attention's einsum on 2 under ``MKL_CBWR=AUTO,STRICT``): MKL
   splits a product in blocks that follow the thread count;
 - a **full reduction** of more than 32,768 elements (``F.mse_loss``'s mean): PyTorch sums
-  one part per thread (``MSELoss`` therefore sums per example first).
+  one part per thread (``MSELoss`` therefore sums per example first);
+- in ``NiceEncoder``, also **LayerNorm's weight and bias gradients** (one buffer per
+  thread) and the 2-D convolutions' weight gradients (oneDNN).
 
 The convolutions' outputs and input gradients, ``SubjectLayers``, BatchNorm, GELU/GLU,
 the softmax, dropout masks and AdamW give the same bits on any number of threads.
 
 ``FixedOrderConvolutions`` (a ``TorchFunctionMode``, entered by ``fit`` on CPU and by
-``predict_batch`` for inference) handles the first three: the weight gradient is one
+``predict_batch`` for inference) handles the first three and LayerNorm (normalised by
+the fused kernel, then a broadcast affine product): the weight gradient is one
 GEMM per kernel tap and example (``torch.bmm`` over the batch, contracting over time),
 summed over the batch by a reduction split over its outputs, so that each output is
 added in batch order; a kernel-1 convolution is called with a dilation of 2 (no effect
@@ -157,7 +160,8 @@ class FixedOrderConvolutions(TorchFunctionMode):
     and an integer padding, in float32 or float64, runs on one backend whatever the
     thread count (see ``_stable_dilation``), and with autograd on it is computed by
     ``_FixedOrderConv1d``: same outputs and input gradients as the default kernel, and
-    weight/bias gradients summed in one order (see the module docstring). Other calls
+    weight/bias gradients summed in one order (see the module docstring); so are
+    ``F.layer_norm``'s affine gradients (``_layer_norm``). Other calls
     (CUDA, autocast, strided or grouped convolutions) are left as they are;
     ``uncovered_convolutions`` lists a model's modules that the mode does not cover.
     """
@@ -181,6 +185,8 @@ class FixedOrderConvolutions(TorchFunctionMode):
 
     def __torch_function__(self, func, types, args=(), kwargs=None):  # noqa: D105
         kwargs = kwargs or {}
+        if func is F.layer_norm:
+            return _layer_norm(*args, **kwargs)
         conv = _conv1d_arguments(args, kwargs) if func is torch.conv1d else None
         if conv is None:
             return func(*args, **kwargs)
@@ -188,6 +194,22 @@ class FixedOrderConvolutions(TorchFunctionMode):
         if torch.is_grad_enabled() and weight.requires_grad:
             return _FixedOrderConv1d.apply(x, weight, bias, padding, dilation)
         return F.conv1d(x, weight, bias, 1, padding, dilation, 1)
+
+
+def _layer_norm(x: torch.Tensor, normalized_shape, weight: torch.Tensor | None = None,
+                bias: torch.Tensor | None = None, eps: float = 1e-5) -> torch.Tensor:
+    """``F.layer_norm`` whose affine gradients are sums over rows in one order.
+
+    The fused CPU kernel accumulates the weight and bias gradients in one buffer per
+    thread; here the normalisation is the kernel's (its backward is per row) and the
+    affine part is a broadcast product, whose gradient is a reduction split over its
+    outputs. On CUDA, without autograd or without an affine part: the fused kernel.
+    """
+    if (x.device.type != "cpu" or not torch.is_grad_enabled() or weight is None
+            or not (weight.requires_grad or (bias is not None and bias.requires_grad))):
+        return F.layer_norm(x, normalized_shape, weight, bias, eps)
+    y = F.layer_norm(x, normalized_shape, None, None, eps) * weight
+    return y if bias is None else y + bias
 
 
 def uncovered_convolutions(model: nn.Module) -> list[str]:

@@ -174,3 +174,42 @@ def test_mkl_runs_on_one_thread_in_the_mode_and_gets_its_threads_back():
     with FixedOrderConvolutions():
         inside = set_threads(1)
     assert (inside, set_threads(previous)) == (1, 3)
+
+
+def test_layer_norm_in_the_mode_is_the_layer_norm_with_one_order_gradients():
+    torch.manual_seed(0)
+    norm, x = nn.LayerNorm(48), torch.randn(4096, 48)
+    nn.init.normal_(norm.weight)
+    nn.init.normal_(norm.bias)
+
+    def step(mode: bool):
+        norm.zero_grad()
+        with FixedOrderConvolutions() if mode else torch.enable_grad():
+            out = norm(x)
+            (out * torch.linspace(-1, 1, 48)).sum().backward()
+        return out.detach(), norm.weight.grad.clone(), norm.bias.grad.clone()
+
+    default, fixed = step(False), [_on_threads(k, lambda: step(True)) for k in (1, 2, 3)]
+    for got, expected in zip(fixed[0], default):
+        torch.testing.assert_close(got, expected, rtol=1e-4, atol=1e-4)
+    for other in fixed[1:]:
+        assert all(torch.equal(a, b) for a, b in zip(other, fixed[0]))
+
+
+def test_a_nice_encoder_step_is_bit_identical_on_one_and_two_threads():
+    from neurodecode.models import NiceEncoder
+
+    torch.manual_seed(0)
+    model = NiceEncoder(8, 16, 2, n_filters=6, temporal_kernel=5, pool_kernel=5,
+                        pool_stride=2, n_pooled=4).train()
+    x, subject, y = torch.randn(24, 8, 60), torch.randint(0, 2, (24,)), torch.randn(24, 16)
+
+    def step():
+        model.zero_grad()
+        with _deterministic(torch.device("cpu"), True, model):
+            torch.manual_seed(1)
+            ClipLoss(kind="infonce")(model(x, subject), y).backward()
+        return {k: p.grad.clone() for k, p in model.named_parameters()}
+
+    one, two = _on_threads(1, step), _on_threads(2, step)
+    assert [k for k in one if not torch.equal(one[k], two[k])] == []
