@@ -7,7 +7,8 @@ outputs, 3 s at 120 Hz, batch 32) in three settings of ``fit``:
 - ``new default``: the fixed-order convolution gradients (``fit(deterministic=True)``),
 - ``old opt-in``: oneDNN off (what ``deterministic=True`` did before this change).
 
-``python benchmarks/determinism.py`` (about 3 minutes on 2 loaded cores) prints:
+(``--model nice_eeg``: ``NiceEncoder`` at THINGS-EEG2's size, for parts 2 and 3).
+``python benchmarks/determinism.py`` (about 10 minutes on 2 loaded cores) prints:
 
 1. ``--ops`` part: every module of one training step recomputed alone on 1 and on 2
    threads from the same input, weights and output gradient: which outputs, input
@@ -46,7 +47,7 @@ import torch  # noqa: E402
 from torch import nn  # noqa: E402
 
 from neurodecode.losses import ClipLoss  # noqa: E402
-from neurodecode.models import ConvEncoder  # noqa: E402
+from neurodecode.models import ConvEncoder, NiceEncoder  # noqa: E402
 from neurodecode.training import SegmentDataset, fit  # noqa: E402
 from neurodecode.training.determinism import FixedOrderConvolutions  # noqa: E402
 from neurodecode.training.loop import _deterministic  # noqa: E402
@@ -59,16 +60,26 @@ SETTINGS = {"old default": (False, True), "new default": (True, True),
             "old opt-in": (False, False)}  # name: (fit's deterministic, oneDNN on)
 
 
-def _model() -> ConvEncoder:
+# name: (model, brain (channels, times), stimulus shape): the demo's ConvEncoder, and
+# NiceEncoder at THINGS-EEG2's size (63 channels, 1 s at 250 Hz, 768-d CLIP embeddings)
+MODELS = {
+    "conv_encoder": (lambda: ConvEncoder(C, F, S, n_virtual=64, hidden=64, depth=4,
+                                         fourier_freqs=8), (C, T), (F, T)),
+    "nice_eeg": (lambda: NiceEncoder(63, 768, S), (63, 250), (768,)),
+}
+
+
+def _model(name: str = "conv_encoder") -> nn.Module:
     torch.manual_seed(0)
-    return ConvEncoder(C, F, S, n_virtual=64, hidden=64, depth=4, fourier_freqs=8)
+    return MODELS[name][0]()
 
 
-def _arrays(n: int = N):
+def _arrays(n: int = N, name: str = "conv_encoder"):
     rng = np.random.default_rng(0)
-    brain = rng.standard_normal((n, C, T)).astype(np.float32)
-    stim = rng.standard_normal((n, F, T)).astype(np.float32)
-    return brain, stim, rng.integers(0, S, n), rng.uniform(0, 1, (C, 2))
+    _, brain_shape, stim_shape = MODELS[name]
+    brain = rng.standard_normal((n, *brain_shape)).astype(np.float32)
+    stim = rng.standard_normal((n, *stim_shape)).astype(np.float32)
+    return brain, stim, rng.integers(0, S, n), rng.uniform(0, 1, (brain_shape[0], 2))
 
 
 @contextlib.contextmanager
@@ -144,12 +155,12 @@ def ops_table() -> None:
 
 # -- 2. bit-identity through fit ----------------------------------------------------
 
-def _fit_digest(name: str, n_threads: int) -> str:
+def _fit_digest(name: str, n_threads: int, model_name: str) -> str:
     torch.set_num_threads(n_threads)
-    brain, stim, subject, pos = _arrays()
+    brain, stim, subject, pos = _arrays(name=model_name)
     train = SegmentDataset(brain[:96], stim[:96], subject[:96])
     valid = SegmentDataset(brain[96:], stim[96:], subject[96:])
-    model = _model()
+    model = _model(model_name)
     deterministic, mkldnn = SETTINGS[name]
     with tempfile.TemporaryDirectory() as run_dir, torch.backends.mkldnn.flags(enabled=mkldnn):
         result = fit(model, ClipLoss(), train, valid, positions=pos, run_dir=Path(run_dir),
@@ -164,10 +175,10 @@ def _fit_digest(name: str, n_threads: int) -> str:
 
 # -- 3. seconds per step ------------------------------------------------------------
 
-def _steps(name: str, n_steps: int) -> float:
-    """Median seconds of ``n_steps`` training steps on the demo's batch."""
-    brain, stim, subject, pos = (torch.as_tensor(a) for a in _arrays(BATCH))
-    model, loss = _model().train(), ClipLoss()
+def _steps(name: str, n_steps: int, model_name: str) -> float:
+    """Median seconds of ``n_steps`` training steps on one batch of ``BATCH``."""
+    brain, stim, subject, pos = (torch.as_tensor(a) for a in _arrays(BATCH, model_name))
+    model, loss = _model(model_name).train(), ClipLoss()
     opt = torch.optim.AdamW(model.parameters(), lr=1e-3)
     times = []
     with _setting(name, model):
@@ -180,16 +191,17 @@ def _steps(name: str, n_steps: int) -> float:
     return statistics.median(times[1:])  # the first step warms the kernels up
 
 
-def timing_table(repeats: int, n_steps: int, n_threads: int) -> None:
+def timing_table(repeats: int, n_steps: int, n_threads: int, model_name: str) -> None:
     torch.set_num_threads(n_threads)
     seconds: dict[str, list[float]] = {name: [] for name in SETTINGS}
     load = [os.getloadavg()[0]]
     for _ in range(repeats):
         for name in SETTINGS:
-            seconds[name].append(_steps(name, n_steps))
+            seconds[name].append(_steps(name, n_steps, model_name))
         load.append(os.getloadavg()[0])
     base = statistics.median(seconds["old default"])
-    print(f"3. seconds per training step on {n_threads} thread(s) (median of {repeats} "
+    print(f"3. {model_name}: seconds per training step on {n_threads} thread(s) (median of "
+          f"{repeats} "
           f"interleaved rounds "
           f"of {n_steps} steps; load average {min(load):.1f}-{max(load):.1f} on "
           f"{os.cpu_count()} cores)")
@@ -243,18 +255,21 @@ def main() -> int:
     parser.add_argument("--steps", type=int, default=4)
     parser.add_argument("--threads", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--only-demo", action="store_true", help="skip parts 1-3")
+    parser.add_argument("--model", choices=list(MODELS), default="conv_encoder",
+                        help="the model of parts 2-3 (part 1 is the ConvEncoder's)")
     parser.add_argument("--demo", action="store_true", help="also run the demo twice")
     parser.add_argument("--demo-numpy-threads", type=int, default=1,
                         help="numpy's BLAS threads in both demo runs (0: as many as torch)")
     args = parser.parse_args()
     if not args.only_demo:
-        ops_table()
-        print("2. fit for 2 epochs on 1 vs 2 threads (history and weights)")
+        if args.model == "conv_encoder":
+            ops_table()
+        print(f"2. {args.model}: fit for 2 epochs on 1 vs 2 threads (history and weights)")
         for name in SETTINGS:
-            same = _fit_digest(name, 1) == _fit_digest(name, 2)
+            same = _fit_digest(name, 1, args.model) == _fit_digest(name, 2, args.model)
             print(f"{name:<14}{'bit-identical' if same else 'differ':>16}")
         for n_threads in args.threads:
-            timing_table(args.repeats, args.steps, n_threads)
+            timing_table(args.repeats, args.steps, n_threads, args.model)
     if args.demo or args.only_demo:
         demo(args.demo_numpy_threads or None)
     return 0
