@@ -213,13 +213,15 @@ def timing_table(repeats: int, n_steps: int, n_threads: int, model_name: str) ->
 
 # -- the demo ------------------------------------------------------------------------
 
-def _demo_metrics(n_threads: int, out: Path, numpy_threads: int | None) -> tuple[dict, float]:
+def _demo_metrics(n_threads: int, out: Path, numpy_threads: int | None,
+                  *overrides: str) -> tuple[dict, float]:
     env = {**os.environ, "OMP_NUM_THREADS": str(n_threads), "MKL_NUM_THREADS": str(n_threads),
            "PYTHONPATH": str(REPO)}
     env["OPENBLAS_NUM_THREADS"] = str(numpy_threads or n_threads)
     start = time.perf_counter()
     subprocess.run([sys.executable, "-m", "neurodecode.cli", "run", "recipes/demo.yaml",
-                    "--out", str(out), "--overwrite", "--no-progress"], cwd=REPO, env=env,
+                    "--out", str(out), "--overwrite", "--no-progress",
+                    *(f"--set={o}" for o in overrides)], cwd=REPO, env=env,
                    check=True, capture_output=True)
     seconds = time.perf_counter() - start
     return _without_timings(json.loads((out / "metrics.json").read_text())), seconds
@@ -249,18 +251,36 @@ def demo(numpy_threads: int | None) -> None:
         print(json.dumps({"1 thread": one, "2 threads": two})[:2000])
 
 
+def demo_cost(n_threads: int) -> None:
+    """Wall time of the demo with ``training.deterministic`` false, then true."""
+    seconds = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for flag in ("false", "true"):
+            _, seconds[flag] = _demo_metrics(n_threads, Path(tmp) / flag, None,
+                                             f"training.deterministic={flag}")
+    print(f"demo wall time on {n_threads} thread(s): {seconds['false']:.0f} s with "
+          f"training.deterministic=false, {seconds['true']:.0f} s with true "
+          f"({seconds['true'] / seconds['false']:.2f}x; load average "
+          f"{os.getloadavg()[0]:.1f})")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--steps", type=int, default=4)
     parser.add_argument("--threads", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--only-demo", action="store_true", help="skip parts 1-3")
+    parser.add_argument("--demo-cost", type=int, default=0, metavar="N_THREADS",
+                        help="only time the demo with deterministic false and true")
     parser.add_argument("--model", choices=list(MODELS), default="conv_encoder",
                         help="the model of parts 2-3 (part 1 is the ConvEncoder's)")
     parser.add_argument("--demo", action="store_true", help="also run the demo twice")
     parser.add_argument("--demo-numpy-threads", type=int, default=1,
                         help="numpy's BLAS threads in both demo runs (0: as many as torch)")
     args = parser.parse_args()
+    if args.demo_cost:
+        demo_cost(args.demo_cost)
+        return 0
     if not args.only_demo:
         if args.model == "conv_encoder":
             ops_table()
