@@ -15,15 +15,15 @@ class MSELoss(nn.Module):
     Notes
     -----
     Forward: ``pred`` and ``target`` of shape (batch, n_features, n_times) or
-    (batch, n_features) -> scalar, the mean over every element, summed per example
-    first and then over the batch, so that the sum is in one order on any number of
-    threads (a full reduction of a large tensor is split by thread count).
+    (batch, n_features) -> scalar, the mean over every element.
     """
 
     def forward(self, pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         """Mean squared error; see the class Notes."""
         check_pair(pred, target)
         squared = F.mse_loss(pred.float(), target.float(), reduction="none")
+        # summed per example, then over the batch: one order on any number of threads
+        # (a full reduction of over 32,768 elements is split by the thread count)
         return squared.flatten(1).sum(1).sum() / squared.numel()
 
 
