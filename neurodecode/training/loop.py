@@ -445,7 +445,7 @@ def fit(model: nn.Module, loss: nn.Module, train_set: Dataset, valid_set: Datase
         (``training/determinism.py``), at about 1.3x the time per step of False on the
         demo's model (``benchmarks/determinism.py``; oneDNN off, the way before, cost
         3-5x). A model with convolutions it does not cover (2-D, strided, grouped) has
-        oneDNN turned off instead (``NiceEncoder``: 1.15x). False keeps oneDNN's gradients and MKL's threads:
+        oneDNN turned off instead (``NiceEncoder``: 1.08x). False keeps oneDNN's gradients and MKL's threads:
         faster, and still bit-identical to a rerun on the same number of threads. No
         effect on CUDA (see ``_deterministic``).
 
