@@ -442,12 +442,12 @@ def fit(model: nn.Module, loss: nn.Module, train_set: Dataset, valid_set: Datase
         threads (and a resumed run identical to an uninterrupted one): the convolutions'
         weight gradients, which oneDNN sums in an order that follows the thread count,
         are summed in a fixed order, and MKL's GEMMs run on one thread
-        (``training/determinism.py``), at about 1.3x the time per step of False on the
-        demo's model (``benchmarks/determinism.py``; oneDNN off, the way before, cost
-        3-5x). A model with convolutions it does not cover (2-D, strided, grouped) has
-        oneDNN turned off instead (``NiceEncoder``: 1.08x). False keeps oneDNN's gradients and MKL's threads:
-        faster, and still bit-identical to a rerun on the same number of threads. No
-        effect on CUDA (see ``_deterministic``).
+        (``training/determinism.py``), at 1.24x the time per step of False on the demo's
+        model (``benchmarks/determinism.py``; oneDNN off, the way before, cost 3.5-4x).
+        A model with convolutions it does not cover (2-D, strided, grouped) has oneDNN
+        turned off instead (``NiceEncoder``: 1.08x). False keeps oneDNN's gradients and
+        MKL's threads: faster, and still bit-identical to a rerun on the same number of
+        threads. No effect on CUDA (see ``_deterministic``).
 
     Returns
     -------
