@@ -158,11 +158,11 @@ class FixedOrderConvolutions(TorchFunctionMode):
     ``MKL_CBWR=AUTO,STRICT``); the previous MKL setting is restored on exit. oneDNN's
     convolutions keep every thread. Every ``torch.conv1d`` (``F.conv1d``, ``nn.Conv1d``)
     on CPU with stride 1, groups 1 and an integer padding, in float32 or float64, runs
-    on one backend whatever the thread count (see ``_stable_dilation``), and with autograd on it is computed by
-    ``_FixedOrderConv1d``: same outputs and input gradients as the default kernel, and
-    weight/bias gradients summed in one order (see the module docstring); so are
-    ``F.layer_norm``'s affine gradients (``_layer_norm``). Other calls
-    (CUDA, autocast, strided or grouped convolutions) are left as they are;
+    on one backend whatever the thread count (see ``_stable_dilation``), and with
+    autograd on it is computed by ``_FixedOrderConv1d``: same outputs and input
+    gradients as the default kernel, and weight/bias gradients summed in one order (see
+    the module docstring); so are ``F.layer_norm``'s affine gradients (``_layer_norm``).
+    Other calls (CUDA, autocast, strided or grouped convolutions) are left as they are;
     ``uncovered_convolutions`` lists a model's modules that the mode does not cover.
     """
 
