@@ -185,7 +185,7 @@ class TrainingConfig:
     device: str = _fit("device")  # cpu | cuda | cuda:<k> | auto (decoding: cuda when available)
     num_workers: int = _fit("num_workers")  # data-loader worker processes
     amp: str = _fit("amp")  # mixed precision: none | bf16 | fp16 (with a gradient scaler)
-    deterministic: bool = _fit("deterministic")  # True: bit-identical on any number of CPU threads (4-6x slower)
+    deterministic: bool = _fit("deterministic")  # bit-identical on any number of CPU threads (1.24x per step); false: faster
 
 
 @dataclass(frozen=True)

@@ -37,7 +37,10 @@ class MSELoss(nn.Module):
             The mean squared error.
         """
         check_pair(pred, target)
-        return F.mse_loss(pred.float(), target.float())
+        squared = F.mse_loss(pred.float(), target.float(), reduction="none")
+        # summed per example, then over the batch: one order on any number of threads
+        # (a full reduction of over 32,768 elements is split by the thread count)
+        return squared.flatten(1).sum(1).sum() / squared.numel()
 
 
 __all__ = ["MSELoss"]

@@ -32,6 +32,7 @@ from ..exceptions import DataNotFoundError, TrainingError
 from ..rundir import BEST, HISTORY, LAST, write_text
 from .checkpoint import load_checkpoint, rng_state, save_checkpoint, set_rng_state
 from .data import BatchView
+from .determinism import FixedOrderConvolutions, uncovered_convolutions
 from .distributed import (
     DistributedInfo,
     all_reduce_mean,
@@ -109,11 +110,17 @@ class _Task(nn.Module):
 
 
 def predict_batch(model: nn.Module, batch: dict[str, torch.Tensor], positions) -> torch.Tensor:
-    """Call ``model`` on a batch dict, with per-segment positions when the batch has them."""
+    """Call ``model`` on a batch dict, with per-segment positions when the batch has them.
+
+    Without autograd on CPU (validation, ``evaluation.predict``) the convolutions run in
+    ``FixedOrderConvolutions``: the same bits on any number of threads, for any batch size.
+    """
     positions = batch.get("positions", positions)
-    if positions is None:
-        return model(batch["brain"], batch["subject"])
-    return model(batch["brain"], batch["subject"], positions)
+    args = (batch["brain"], batch["subject"]) + (() if positions is None else (positions,))
+    if torch.is_grad_enabled() or batch["brain"].device.type != "cpu":
+        return model(*args)
+    with FixedOrderConvolutions():
+        return model(*args)
 
 
 def _check_inputs(model, train_set, valid_set, optimizer, epochs, batch_size, lr, patience):
@@ -411,7 +418,7 @@ def fit(model: nn.Module, loss: nn.Module, train_set: Dataset, valid_set: Datase
         patience: int = 10, device: str | torch.device = "cpu", seed: int = 0,
         num_workers: int = 0, amp: bool | str = "none", progress: bool = True,
         resume: bool = True, max_grad_norm: float | None = None,
-        deterministic: bool = False, batches_per_epoch: int | None = None,
+        deterministic: bool = True, batches_per_epoch: int | None = None,
         valid_score: Callable[[nn.Module], float] | None = None) -> FitResult:
     """Train ``model`` with ``loss``, early-stopping on the validation loss.
 
@@ -457,14 +464,16 @@ def fit(model: nn.Module, loss: nn.Module, train_set: Dataset, valid_set: Datase
     max_grad_norm : float or None
         Clip the gradient norm (None: no clipping, as brainmagick).
     deterministic : bool
-        On CPU a seeded run is always bit-identical to a rerun on the same number of
-        threads (and a resumed run to an uninterrupted one). True makes it identical on
-        any number of threads: oneDNN convolutions off (they split sums by thread count)
-        and MKL in its strict reproducible mode, which must be set before MKL starts
-        (``MKL_CBWR=AUTO,STRICT`` in the environment; the ``neurodecode`` command sets it
-        for a recipe with ``training.deterministic: true``). It costs 4-6x per
-        training step at the demo's size on 2 loaded cores
-        (``benchmarks/determinism.py``). No effect on CUDA (see ``_deterministic``).
+        On CPU, True (the default) makes a seeded run bit-identical on any number of
+        threads (and a resumed run identical to an uninterrupted one): the convolutions'
+        weight gradients, which oneDNN sums in an order that follows the thread count,
+        are summed in a fixed order, and MKL's GEMMs run on one thread
+        (``training/determinism.py``), at 1.24x the time per step of False on the demo's
+        model (``benchmarks/determinism.py``; oneDNN off, the way before, cost 3.5-4x).
+        A model with convolutions it does not cover (2-D, strided, grouped) has oneDNN
+        turned off instead (``NiceEncoder``: 1.08x). False keeps oneDNN's gradients and
+        MKL's threads: faster, and still bit-identical to a rerun on the same number of
+        threads. No effect on CUDA (see ``_deterministic``).
     batches_per_epoch : int or None
         None: an epoch is one full pass over ``train_set``. An int: an epoch is that many
         training batches, drawn from one stream of random passes that carries on across
@@ -514,7 +523,7 @@ def fit(model: nn.Module, loss: nn.Module, train_set: Dataset, valid_set: Datase
     cuda = [device.index or 0] if device.type == "cuda" else []
     python_state = random.getstate()  # fork_rng keeps torch's; the caller's Python one too
     try:
-        with (torch.random.fork_rng(devices=cuda), _deterministic(device, deterministic),
+        with (torch.random.fork_rng(devices=cuda), _deterministic(device, deterministic, model),
               synced_batch_norm(model)):
             torch.manual_seed(seed)
             state = _start_state(run_dir, model, loss, opt, hparams, device, resume)
@@ -530,11 +539,13 @@ def fit(model: nn.Module, loss: nn.Module, train_set: Dataset, valid_set: Datase
 
 
 @contextlib.contextmanager
-def _deterministic(device: torch.device, across_threads: bool) -> Iterator[None]:
+def _deterministic(device: torch.device, across_threads: bool,
+                   model: nn.Module) -> Iterator[None]:
     """Deterministic algorithms on CPU for the duration of ``fit`` (cheap there), and with
-    ``across_threads`` oneDNN (mkldnn) convolutions off; the previous settings are
-    restored. Not on CUDA, where it would need ``CUBLAS_WORKSPACE_CONFIG`` and slower
-    kernels: GPU runs are reproducible only up to cuDNN's and atomic adds' order.
+    ``across_threads`` the fixed-order convolution gradients (oneDNN off when the model
+    has convolutions they do not cover); the previous settings are restored. Not on
+    CUDA, where it would need ``CUBLAS_WORKSPACE_CONFIG`` and slower kernels: GPU runs
+    are reproducible only up to cuDNN's and atomic adds' order.
     """
     if device.type != "cpu":
         yield
@@ -542,12 +553,17 @@ def _deterministic(device: torch.device, across_threads: bool) -> Iterator[None]
     previous = (torch.are_deterministic_algorithms_enabled(),
                 torch.is_deterministic_algorithms_warn_only_enabled())
     mkldnn = bool(torch.backends.mkldnn.enabled)
+    uncovered = uncovered_convolutions(model) if across_threads else []
+    if uncovered:
+        logger.info("deterministic=True: oneDNN convolutions off (slower per step) for %s; "
+                    "deterministic=False keeps them", ", ".join(uncovered))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         torch.use_deterministic_algorithms(True, warn_only=True)
-    torch.backends.mkldnn.enabled = mkldnn and not across_threads  # type: ignore[assignment]
+    torch.backends.mkldnn.enabled = mkldnn and not uncovered  # type: ignore[assignment]
     try:
-        yield
+        with FixedOrderConvolutions() if across_threads else contextlib.nullcontext():
+            yield
     finally:
         torch.backends.mkldnn.enabled = mkldnn  # type: ignore[assignment]
         torch.use_deterministic_algorithms(previous[0], warn_only=previous[1])

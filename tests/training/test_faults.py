@@ -123,44 +123,52 @@ def test_a_best_checkpoint_lost_after_training_is_an_error(rng, tmp_path, monkey
 
 
 _THREADS_SCRIPT = """
-import hashlib, sys
+import hashlib, json, sys
+from pathlib import Path
 import numpy as np, torch
 from tests.training.test_faults import KW, _data, _model
 from neurodecode.losses import ClipLoss
 from neurodecode.training import fit
 torch.set_num_threads(int(sys.argv[1]))
-train, valid, pos = _data(np.random.default_rng(4), n=112)
+train, valid, pos = _data(np.random.default_rng(4), n=112)  # the last batches hold 8
 model = _model(dropout=0.1)
-result = fit(model, ClipLoss(), train, valid, positions=pos, run_dir=sys.argv[2], epochs=3,
-             deterministic=True, **KW)
-digest = hashlib.sha256(repr([(r["train_loss"], r["valid_loss"]) for r in result.history]).encode())
+fit(model, ClipLoss(), train, valid, positions=pos, run_dir=sys.argv[2], epochs=3, **KW)
+records = [json.loads(line) for line in (Path(sys.argv[2]) / "metrics.jsonl").open()]
+digest = hashlib.sha256(repr([{k: v for k, v in r.items() if k != "time_s"}
+                              for r in records]).encode())
 for value in model.state_dict().values():
     digest.update(value.numpy().tobytes())
 print(digest.hexdigest())
 """
 
 
-def _digest_on_threads(n_threads: int, run_dir) -> str:
+def _digest_on_threads(n_threads: int, run_dir, mkl_cbwr: str | None) -> str:
     import os
     import subprocess
     import sys
     from pathlib import Path
 
     repo = Path(__file__).resolve().parents[2]
-    env = {**os.environ, "MKL_CBWR": "AUTO,STRICT", "OMP_NUM_THREADS": str(n_threads),
-           "PYTHONPATH": str(repo)}
+    env = {k: v for k, v in os.environ.items() if k != "MKL_CBWR"}
+    env.update({"OMP_NUM_THREADS": str(n_threads), "PYTHONPATH": str(repo)})
+    if mkl_cbwr is not None:
+        env["MKL_CBWR"] = mkl_cbwr
     out = subprocess.run([sys.executable, "-c", _THREADS_SCRIPT, str(n_threads), str(run_dir)],
                          env=env, cwd=repo, capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr
     return out.stdout.strip().splitlines()[-1]
 
 
-def test_training_is_bit_identical_on_one_and_two_threads(tmp_path):
-    """deterministic=True with MKL_CBWR=AUTO,STRICT: same seed -> same bits on 1 and 2 threads."""
-    assert _digest_on_threads(1, tmp_path / "one") == _digest_on_threads(2, tmp_path / "two")
+@pytest.mark.parametrize("mkl_cbwr", [None, "AUTO,STRICT"])  # fit alone; the command's
+def test_training_is_bit_identical_on_one_and_two_threads(tmp_path, mkl_cbwr):
+    """fit's default: same seed -> the same metrics.jsonl (but timings) and weights, bit for
+    bit, in a process on 1 and one on 2 threads."""
+    assert (_digest_on_threads(1, tmp_path / "one", mkl_cbwr)
+            == _digest_on_threads(2, tmp_path / "two", mkl_cbwr))
 
 
-def test_two_runs_on_two_threads_are_bit_identical(rng, tmp_path):
+@pytest.mark.parametrize("deterministic", [True, False])
+def test_two_runs_on_two_threads_are_bit_identical(rng, tmp_path, deterministic):
     previous = torch.get_num_threads()
     torch.set_num_threads(2)
     try:
@@ -169,7 +177,7 @@ def test_two_runs_on_two_threads_are_bit_identical(rng, tmp_path):
         for name in ("a", "b"):
             model = _model(dropout=0.1)
             result = fit(model, ClipLoss(), train, valid, positions=pos,
-                         run_dir=tmp_path / name, epochs=2, **KW)
+                         run_dir=tmp_path / name, epochs=2, deterministic=deterministic, **KW)
             runs.append((_strip_time(result.history), model.state_dict()))
     finally:
         torch.set_num_threads(previous)
