@@ -109,8 +109,6 @@ def _run(args: argparse.Namespace) -> int:
     recipe = load_recipe(path, args.overrides)
     if args.seeds is not None or recipe.evaluation.compare:
         return _compare(args, path, recipe)
-    if recipe.training.deterministic:  # MKL sums in one order on any number of threads
-        os.environ.setdefault("MKL_CBWR", "AUTO,STRICT")  # (read when MKL first computes)
     out = args.out or Path("runs") / recipe.name
     main = _distributed(recipe).is_main
     done = 0 if args.overwrite else completed_epochs(out)

@@ -35,6 +35,7 @@ import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
+from .._backend import single_threaded_blas
 from .._validation import check_option, check_positive, check_type
 from ..io.recording import EVENT_COLUMNS, EVENT_KINDS
 from . import _response as resp
@@ -383,7 +384,8 @@ def _simulate_subject(rng, subject, group, array, drive, events, *, response, n_
     sources /= np.std(sources, axis=1, keepdims=True)
     maps, rotation = _subject_maps(rng, group, array, variability)
     maps = _scale_maps(maps, sources, array.ch_types, snr)
-    signal = maps @ sources
+    with single_threaded_blas():  # the same bits whatever BLAS's thread count
+        signal = maps @ sources
     noise = sensor_noise(rng, array, drive.shape[1], array.info["sfreq"], exponent=exponent)
     info = array.info.copy()
     info["subject_info"] = {"his_id": subject}

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._backend import single_threaded_blas
 from .sensors import RandomField, SensorArray
 
 #: Noise RMS per channel type, in SI units (T, T/m, V); typical of raw recordings.
@@ -85,7 +86,8 @@ def sensor_noise(rng: np.random.Generator, sensors: SensorArray, n_times: int, s
     mixing = _unit_rms_per_type(mixing, sensors.ch_types)
     mixing *= np.sqrt((1 - sensor_fraction) / n_noise_sources)
     latent = pink_noise(rng, n_noise_sources, n_times, sfreq, exponent)
-    noise = mixing.astype(np.float32) @ latent
+    with single_threaded_blas():  # the same bits whatever BLAS's thread count
+        noise = mixing.astype(np.float32) @ latent
     if sensor_fraction > 0:
         own = pink_noise(rng, len(sensors.ch_names), n_times, sfreq, exponent)
         own *= np.float32(np.sqrt(sensor_fraction))
