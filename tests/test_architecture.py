@@ -16,9 +16,8 @@ from tools.codestats import config_reads, cycles, import_graph, iter_modules
 ROOT = Path(__file__).resolve().parents[1] / "neurodecode"
 
 #: Modules still importing ``build`` or reading the recipe while another issue rewrites
-#: them: ``jobs/decoding.py`` takes the recipe until issue 12 lands (its inputs then come
-#: from ``build.py`` like the other jobs'). Remove the entry when it does.
-PENDING = {"neurodecode.jobs.decoding": "issue 12 rewrites the decoding job"}
+#: them (none: the decoding job takes ``DecodingInputs`` from ``build.decoding_inputs``).
+PENDING: dict[str, str] = {}
 #: Cycles in modules that another part of issue 14 is splitting now (item 6:
 #: ``features/image.py`` into image loading and image models).
 KNOWN_CYCLES = {frozenset({"neurodecode.features.image", "neurodecode.features.registry"})}
