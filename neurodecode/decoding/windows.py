@@ -192,8 +192,8 @@ def rank_windows(model: nn.Module, test_set: StreamedSegments, candidates: Windo
     """Rank of each test window's stimulus position among the candidates, streamed.
 
     The model predicts the test windows one block at a time; each block is scored against
-    the candidates, cut from the stimulus timelines one block at a time; blocks hold at
-    most ``max_bytes`` (and 1,024 windows).
+    the candidates, cut from the stimulus timelines one block at a time. A block holds at
+    most ``max_bytes`` and 1,024 windows (query blocks rounded up to whole batches of 64).
 
     Returns
     -------

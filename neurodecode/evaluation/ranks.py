@@ -129,7 +129,7 @@ def rows_per_block(row_size: int, max_bytes: int = 2 ** 28, max_rows: int = 1024
     row_size : int
         Values per row (``n_features * n_times``).
     max_bytes, max_rows : int
-        Bounds of one block (256 MB: 174 windows of 1024 x 360).
+        Bounds of one block (256 MB: 182 windows of 1024 x 360).
 
     Returns
     -------

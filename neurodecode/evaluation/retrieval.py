@@ -208,7 +208,8 @@ def predict_blocks(model: torch.nn.Module, dataset, *, positions=None, block_siz
     model : torch.nn.Module
         Run in eval mode on ``device``.
     dataset : SegmentDataset or StreamedSegments
-        Anything with ``len`` and ``get_batch(indices)``.
+        Anything with ``len`` and ``get_batch(indices)``; its ``get_inputs(indices)``
+        when it has one (the batch without the targets, which prediction does not read).
     positions : array of shape (n_channels, 2) or None
     block_size : int
         Windows per yielded block, rounded up to a multiple of ``batch_size`` (each batch
@@ -228,12 +229,13 @@ def predict_blocks(model: torch.nn.Module, dataset, *, positions=None, block_siz
     pos = None if positions is None else torch.as_tensor(positions, dtype=torch.float32,
                                                          device=device)
     step = batch_size * max(1, -(-int(block_size) // batch_size))
+    read = getattr(dataset, "get_inputs", None) or BatchView(dataset).__getitem__
     bar = tqdm(total=len(dataset), disable=not progress, desc="predict", leave=False)
     for b0, b1 in _chunks(len(dataset), step):
         out = []
         for start, stop in _chunks(b1 - b0, batch_size):
             index = np.arange(b0 + start, b0 + stop)
-            batch = {k: v.to(device) for k, v in BatchView(dataset)[index].items()}
+            batch = {k: v.to(device) for k, v in read(index).items()}
             out.append(predict_batch(model, batch, pos).float().cpu().numpy())
         bar.update(b1 - b0)
         yield b0, np.concatenate(out)
