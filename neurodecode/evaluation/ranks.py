@@ -304,10 +304,7 @@ def compute_streamed_ranks(queries: Iterable[tuple[Any, Any]], candidates, *, gr
         q = _as_rows(pred, device)
         _check_finite_rows("pred", q, offset=done)
         true = _check_true(true, len(q), n_cand)
-        # The true candidate's own row, as in the candidate blocks.
-        rows, back = np.unique(true, return_inverse=True)
-        tgt = _as_rows(candidates[rows], device)[torch.from_numpy(back.ravel()).to(device)]
-        true_score = (q * tgt).sum(1) / (1e-8 + tgt.norm(dim=1))
+        true_score = _true_scores(q, true, candidates, device)
         words = None if codes is None else _Words(len(q), codes, n_words, device)
         greater, tied, word_rank = _query_block_ranks(
             q, true_score, torch.from_numpy(true).to(device), candidates, chunk_size, device,
@@ -323,6 +320,18 @@ def compute_streamed_ranks(queries: Iterable[tuple[Any, Any]], candidates, *, gr
     if codes is not None:
         ranks.update(word_rank=result["word_rank"], n_words=n_words)
     return ranks
+
+
+def _true_scores(q: torch.Tensor, true: np.ndarray, candidates, device,
+                 step: int = 16) -> torch.Tensor:
+    """Each query's score with its true candidate's own row (as in the candidate blocks),
+    ``step`` queries at a time (their targets are the only ones held)."""
+    out = torch.empty(len(q), dtype=torch.float32, device=device)
+    for a, b in _chunks(len(q), step):
+        rows, back = np.unique(true[a:b], return_inverse=True)
+        tgt = _as_rows(candidates[rows], device)[torch.from_numpy(back.ravel()).to(device)]
+        out[a:b] = (q[a:b] * tgt).sum(1) / (1e-8 + tgt.norm(dim=1))
+    return out
 
 
 def _check_true(true, n: int, n_candidates: int) -> np.ndarray:

@@ -232,13 +232,15 @@ def predict_blocks(model: torch.nn.Module, dataset, *, positions=None, block_siz
     read = getattr(dataset, "get_inputs", None) or BatchView(dataset).__getitem__
     bar = tqdm(total=len(dataset), disable=not progress, desc="predict", leave=False)
     for b0, b1 in _chunks(len(dataset), step):
-        out = []
+        out = None
         for start, stop in _chunks(b1 - b0, batch_size):
-            index = np.arange(b0 + start, b0 + stop)
-            batch = {k: v.to(device) for k, v in read(index).items()}
-            out.append(predict_batch(model, batch, pos).float().cpu().numpy())
+            batch = {k: v.to(device) for k, v in read(np.arange(b0 + start, b0 + stop)).items()}
+            pred = predict_batch(model, batch, pos).float().cpu().numpy()
+            if out is None:  # filled in place: the block is held once
+                out = np.empty((b1 - b0, *pred.shape[1:]), dtype=np.float32)
+            out[start:stop] = pred
         bar.update(b1 - b0)
-        yield b0, np.concatenate(out)
+        yield b0, out
     bar.close()
 
 

@@ -103,7 +103,8 @@ def test_ranking_reads_bounded_blocks_of_targets(windows, monkeypatch):
     ranks = rank_windows(_model(), test, candidates, positions=windows.pos_2d, device="cpu",
                          max_bytes=5 * row_bytes)  # candidate chunks of 5 rows
     assert len(ranks["rank"]) == len(test) == 48 and ranks["n_candidates"] == 16
-    assert sizes == [16, 5, 5, 5, 1]  # the true targets of the query block, then 4 chunks
+    # the true targets of the query block, 16 queries at a time, then 4 chunks of 5
+    assert max(sizes) <= 16 < len(test) and sizes[-4:] == [5, 5, 5, 1]
 
 
 def test_words_only_for_word_windows(windows):
