@@ -203,9 +203,17 @@ def rank_windows(model: nn.Module, test_set: StreamedSegments, candidates: Windo
     block = rows_per_block(test_set.n_features * test_set.windows.width, max_bytes)
     preds = predict_blocks(model, test_set, positions=positions, block_size=block,
                            device=device)
-    queries = ((pred, candidates.inverse[start:start + len(pred)]) for start, pred in preds)
-    return compute_streamed_ranks(queries, CandidateRows(test_set.stimulus, candidates.first),
+    return compute_streamed_ranks(_with_truth(preds, candidates.inverse),
+                                  CandidateRows(test_set.stimulus, candidates.first),
                                   groups=candidates.words, chunk_size=block, device=device)
+
+
+def _with_truth(preds, inverse: np.ndarray):
+    """Each prediction block with its windows' candidates; a block is dropped here before
+    the next one is predicted."""
+    for start, pred in preds:
+        yield pred, inverse[start:start + len(pred)]
+        del pred
 
 
 def score_model(model: nn.Module, test_set: StreamedSegments, candidates: WindowCandidates, *,

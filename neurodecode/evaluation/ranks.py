@@ -314,6 +314,7 @@ def compute_streamed_ranks(queries: Iterable[tuple[Any, Any]], candidates, *, gr
                 out[key].append(value.cpu().numpy())
         done += len(q)
         bar.update(len(q))
+        del pred, q, true_score  # the block is dropped before the next one is made
     bar.close()
     result = {k: np.concatenate(v) if v else np.empty(0, np.int64) for k, v in out.items()}
     ranks = {"rank": result["rank"], "ties": result["ties"], "n_candidates": n_cand}
@@ -387,12 +388,16 @@ def candidate_groups(groups, first: np.ndarray, inverse: np.ndarray) -> np.ndarr
 def _check_finite_rows(name: str, array, offset: int = 0) -> None:
     """Raise if a row of ``array`` (a block starting at row ``offset``) is not finite."""
     values = array if isinstance(array, torch.Tensor) else torch.as_tensor(np.asarray(array))
-    bad = ~torch.isfinite(values.reshape(len(values), -1)).all(dim=1)
-    if bool(bad.any()):
-        rows = (torch.nonzero(bad).ravel()[:5] + offset).tolist()
+    values = values.reshape(len(values), -1)
+    # a row holding NaN or inf has a non-finite sum (no full-size temporary, unlike
+    # isfinite); only those rows (or finite rows whose sum overflows) are checked in full
+    suspects = torch.nonzero(~torch.isfinite(values.sum(dim=1))).ravel()
+    bad = suspects[~torch.isfinite(values[suspects]).all(dim=1)]
+    if len(bad):
+        rows = (bad[:5] + offset).tolist()
         block = f" (the block from row {offset})" if offset else ""
         raise ValueError(
-            f"{name} holds NaN or infinite values in {int(bad.sum())} of {len(values)} rows"
+            f"{name} holds NaN or infinite values in {len(bad)} of {len(values)} rows"
             f"{block} (e.g. rows {rows}); retrieval needs finite features (a diverged model?)."
         )
 
