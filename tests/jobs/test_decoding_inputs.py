@@ -41,12 +41,10 @@ def test_decoding_inputs_are_built_once_for_the_job(tmp_path):
     assert set(inputs.eval_kwargs) == {"ks", "pool_size", "n_bootstraps", "seed"}
 
 
-def test_an_item_baseline_is_an_error_before_any_data_is_read(tmp_path, monkeypatch):
-    def read(*args, **kwargs):
-        raise AssertionError("data read before the baselines were checked")
-
-    monkeypatch.setattr(build, "build_recordings", read)
-    recipe = load_recipe(DEMO, [*TINY, "evaluation.baselines=[ridge]"])
+def test_an_item_baseline_is_an_error_before_any_data_is_read(tmp_path):
+    # reading this recipe's audio would fail (DataNotFoundError): the check comes first
+    recipe = load_recipe(DEMO, [*TINY, "evaluation.baselines=[ridge]",
+                                f"data.simulation.audio_root={tmp_path / 'absent'}"])
     with pytest.raises(ConfigError, match=r"evaluation.baselines has 'ridge'; the decoding "
                                           r"of timeline features has the baselines"):
         build.decoding_inputs(recipe, tmp_path)
