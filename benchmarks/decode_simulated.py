@@ -45,8 +45,8 @@ import numpy as np
 from neurodecode.align import concatenate_segments, make_segments, split_segments
 from neurodecode.build import build_simulated
 from neurodecode.config import SimulationConfig
+from neurodecode.decoding.windows import evaluate, scale_splits, segment_ids, train
 from neurodecode.features import get_feature
-from neurodecode.jobs.decoding import evaluate, scale_splits, segment_ids, train
 from neurodecode.losses import ClipLoss, MSELoss
 from neurodecode.models import ConvEncoder, count_parameters
 

@@ -11,12 +11,24 @@ process's peak RSS is read. Then the loader's batches per second at the full-siz
 ``ConvEncoder``'s training step rate, and the store size and preprocessing time of the full
 Gwilliams and MOUS studies are extrapolated from the measured rates.
 
+``--stage eval`` (issue 11, streamed scoring): for each study, in a fresh process, the
+test split (the last quarter of the sounds, every subject's word windows) is scored by an
+untrained small encoder as the decoding job scores it (``decoding.windows.score_model``:
+predicted one block at a time, ranked against the candidates cut on demand), and the peak
+RSS of the evaluation stage alone is read (``VmHWM`` reset before it); with
+``--materialised 1 2`` the same test split is also scored the way the job did before
+(every prediction and target held, ``compute_topk_accuracy`` at the ks and again at the
+retrieval curve's ks), at those sizes only (it grows by 2 x 1.47 MB per test window), and
+its peak at the largest study is extrapolated linearly.
+
 Usage: python benchmarks/decoding_scale.py [--minutes 30] [--subjects 1 2 4 8]
+       python benchmarks/decoding_scale.py --stage eval --minutes 10 [--materialised 1 2]
 """
 
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import resource
 import subprocess
@@ -192,11 +204,117 @@ def _extrapolate(rows: list[dict]) -> list[str]:
     return lines
 
 
+def _status_mb(field: str) -> float:
+    """A memory figure of this process (``VmRSS``, ``VmHWM``: peak RSS) in MB."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1]) / 1024
+    raise KeyError(field)
+
+
+def _test_split(windows):
+    """The last quarter of the sounds, every subject's word windows (scaled per recording
+    on the other windows)."""
+    sounds = sorted(set(windows.meta["stimulus"]))
+    is_test = windows.meta["stimulus"].isin(sounds[-max(1, len(sounds) // 4):])
+    scalers = windows.fit_scalers(windows.meta[~is_test], "robust", 20.0)
+    return windows.dataset(windows.meta[is_test], scalers)
+
+
+def _score_materialised(model, windows, test, kw: dict):
+    """The job's scoring before issue 11's last part: every test prediction and target in
+    memory, scored at the ks and again at the retrieval curve's ks."""
+    from neurodecode.align.dataset import candidate_ids
+    from neurodecode.decoding.windows import CURVE_KS
+    from neurodecode.evaluation import compute_topk_accuracy, predict
+
+    pred = predict(model, test, positions=windows.pos_2d)
+    target = test.stimulus(np.arange(len(test)))
+    score = dict(segment_ids=candidate_ids(windows, test.meta), subjects=test.subject,
+                 groups=test.meta["text"].astype(str).to_numpy(), **kw)
+    result = compute_topk_accuracy(pred, target, ks=(1, 5, 10), **score)
+    ks = [k for k in CURVE_KS if k <= result.n_candidates]
+    compute_topk_accuracy(pred, target, ks=ks, **score)
+    return result
+
+
+def child_eval(n_subjects: int, minutes: float, store_dir: Path, materialised: bool) -> dict:
+    """Score the test split with an untrained small encoder; the evaluation's peak RSS."""
+    from neurodecode.decoding.windows import fresh_model, score_model, window_candidates
+    from neurodecode.models import ConvEncoder
+
+    windows = _streamed(n_subjects, minutes, store_dir)
+    test = _test_split(windows)
+    model = fresh_model(lambda: ConvEncoder(N_CHANNELS, N_FEATURES, n_subjects, n_virtual=32,
+                                            hidden=32, depth=2, fourier_freqs=4), 0)
+    kw = dict(pool_size=None, n_bootstraps=200, seed=0)
+    gc.collect()
+    Path("/proc/self/clear_refs").write_text("5")  # the peak (VmHWM) restarts from here
+    before, t0 = _status_mb("VmRSS"), time.perf_counter()
+    if materialised:
+        result = _score_materialised(model, windows, test, kw)
+    else:
+        result, _ = score_model(model, test, window_candidates(windows, test),
+                                positions=windows.pos_2d, device="cpu", ks=(1, 5, 10), **kw)
+    return {"n_subjects": n_subjects, "n_test": len(test), "n_candidates": result.n_candidates,
+            "eval_s": time.perf_counter() - t0, "rss_before_mb": before,
+            "eval_peak_mb": _status_mb("VmHWM"), "top10": result.topk[10],
+            "ci_top10": list(result.ci[10]), "word_top10": result.word_topk[10]}
+
+
+def main_eval(args: argparse.Namespace) -> None:
+    """The evaluation stage's peak RSS vs subjects, streamed (and materialised)."""
+    rows: dict[str, list[dict]] = {"streamed": [], "materialised": []}
+    for mode, sizes in (("streamed", args.subjects), ("materialised", args.materialised)):
+        for n in sizes:
+            with tempfile.TemporaryDirectory(prefix="decoding_scale_") as tmp:
+                rows[mode].append(_run_child(["--child", "eval", "--n", str(n), "--minutes",
+                                              str(args.minutes), "--store", tmp,
+                                              "--mode", mode]))
+            r = rows[mode][-1]
+            print(f"{mode} {n} subject(s): {r['n_test']} test windows, peak "
+                  f"{r['eval_peak_mb']:.0f} MB", file=sys.stderr, flush=True)
+    print(f"Scoring the test split (last quarter of the sounds), {args.minutes:g} min per "
+          f"subject, {N_FEATURES}-d targets x {360} samples (1.47 MB a window), untrained "
+          "small ConvEncoder, ks 1/5/10 + the retrieval curve:")
+    print("scorer        subjects  test windows  candidates  eval s  RSS before MB  "
+          "eval peak MB  top-10 (CI)")
+    for mode, found in rows.items():
+        for r in found:
+            print(f"{mode:<13} {r['n_subjects']:>8} {r['n_test']:>13} {r['n_candidates']:>11} "
+                  f"{r['eval_s']:>7.0f} {r['rss_before_mb']:>14.0f} {r['eval_peak_mb']:>13.0f}"
+                  f"  {r['top10']:.4f} ({r['ci_top10'][0]:.4f}-{r['ci_top10'][1]:.4f})")
+    streamed = rows["streamed"]
+    growth = streamed[-1]["eval_peak_mb"] / streamed[0]["eval_peak_mb"] - 1
+    print(f"streamed peak growth {streamed[0]['n_subjects']} -> {streamed[-1]['n_subjects']} "
+          f"subjects ({streamed[0]['n_test']} -> {streamed[-1]['n_test']} test windows): "
+          f"{100 * growth:+.1f} %")
+    old = rows["materialised"]
+    same = {r["n_subjects"]: (r["top10"], r["ci_top10"], r["word_top10"]) for r in streamed}
+    for r in old:
+        if r["n_subjects"] in same:
+            equal = same[r["n_subjects"]] == (r["top10"], r["ci_top10"], r["word_top10"])
+            print(f"{r['n_subjects']} subject(s): streamed and materialised top-10, CI and "
+                  f"word top-10 {'equal' if equal else 'DIFFER'}")
+    if len(old) >= 2:
+        slope = (old[-1]["eval_peak_mb"] - old[0]["eval_peak_mb"]) / (
+            old[-1]["n_test"] - old[0]["n_test"])
+        big = streamed[-1]
+        at_big = old[-1]["eval_peak_mb"] + slope * (big["n_test"] - old[-1]["n_test"])
+        print(f"materialised peak: +{slope:.2f} MB per test window; at {big['n_subjects']} "
+              f"subjects ({big['n_test']} test windows) extrapolated {at_big:.0f} MB vs "
+              f"streamed {big['eval_peak_mb']:.0f} MB ({at_big / big['eval_peak_mb']:.1f}x)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--minutes", type=float, default=30.0)
     parser.add_argument("--subjects", type=int, nargs="+", default=[1, 2, 4, 8])
-    parser.add_argument("--child", choices=["study", "speed"])
+    parser.add_argument("--stage", choices=["train", "eval"], default="train")
+    parser.add_argument("--materialised", type=int, nargs="*", default=[],
+                        help="--stage eval: also score the old way at these sizes")
+    parser.add_argument("--child", choices=["study", "speed", "eval"])
+    parser.add_argument("--mode", choices=["streamed", "materialised"], default="streamed")
     parser.add_argument("--n", type=int, default=1)
     parser.add_argument("--store", type=Path)
     args = parser.parse_args()
@@ -205,6 +323,13 @@ def main() -> None:
         return
     if args.child == "speed":
         print(json.dumps(child_speed(args.minutes, args.store)))
+        return
+    if args.child == "eval":
+        print(json.dumps(child_eval(args.n, args.minutes, args.store,
+                                    args.mode == "materialised")))
+        return
+    if args.stage == "eval":
+        main_eval(args)
         return
     rows = []
     for n in args.subjects:

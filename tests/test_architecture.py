@@ -17,9 +17,8 @@ from tools.codestats import config_reads, cycles, import_graph, iter_modules
 ROOT = Path(__file__).resolve().parents[1] / "neurodecode"
 
 #: Modules still importing ``build`` or reading the recipe while another issue rewrites
-#: them: ``jobs/decoding.py`` takes the recipe until issue 12 lands (its inputs then come
-#: from ``neurodecode.build`` like the other jobs'). Remove the entry when it does.
-PENDING = {"neurodecode.jobs.decoding": "issue 12 rewrites the decoding job"}
+#: them (none: the decoding job takes ``DecodingInputs`` from ``build.decoding_inputs``).
+PENDING: dict[str, str] = {}
 
 
 @pytest.fixture(scope="module")

@@ -195,8 +195,13 @@ class StreamedSegments(Dataset):
     def get_batch(self, indices) -> dict[str, torch.Tensor]:
         """Rows ``indices`` (n,) as a dict of tensors with a leading batch axis."""
         indices = np.asarray(indices, dtype=np.int64)
+        return {**self.get_inputs(indices), "stimulus": torch.from_numpy(self.stimulus(indices))}
+
+    def get_inputs(self, indices) -> dict[str, torch.Tensor]:
+        """The model's inputs of rows ``indices``: ``get_batch`` without the targets (what
+        prediction reads: no target window is cut)."""
+        indices = np.asarray(indices, dtype=np.int64)
         batch = {"brain": torch.from_numpy(self.brain(indices)),
-                 "stimulus": torch.from_numpy(self.stimulus(indices)),
                  "subject": torch.from_numpy(self.subject[indices])}
         if self.windows.positions is not None:  # channel sets differ: per-window positions
             recs = self.meta["recording"].to_numpy()[indices]

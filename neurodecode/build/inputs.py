@@ -209,7 +209,8 @@ def item_decoding_inputs(recipe: Recipe, *, progress: bool = False):
         title=_title(recipe))
 
 
-#: Builders of the typed inputs, by ``JOBS`` entry (decoding still takes the recipe).
+#: Builders of the typed inputs, by ``JOBS`` entry (decoding: ``decoding.decoding_inputs``,
+#: which also takes the run directory, its store's home).
 INPUTS: dict[str, Callable[..., Any]] = {
     "classification": classification_inputs, "rsa": rsa_inputs,
     "encoding": encoding_inputs, "item_decoding": item_decoding_inputs}

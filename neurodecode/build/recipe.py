@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..config import Recipe
+from .decoding import decoding_inputs
 from .inputs import INPUTS
 from .objects import check_recipe_contract, feature_kind
 
@@ -52,7 +53,9 @@ def run_recipe(recipe: Recipe, run_dir: str | Path, *, progress: bool = True,
     with open_run(run_dir, recipe, overwrite=overwrite) as path:
         if job in INPUTS:
             return JOBS[job](INPUTS[job](recipe, progress=progress), path, progress=progress)
-        return JOBS[job](recipe, path, progress=progress)  # decoding: issue 12 rewrites it
+        # decoding: its inputs stream into the run directory's store
+        return JOBS[job](decoding_inputs(recipe, path, progress=progress), path,
+                         progress=progress)
 
 
 def job_name(recipe: Recipe) -> str:

@@ -2,7 +2,9 @@
 
 ``linear``: cross-validated linear decoding of conditions, over time (MNE's
 ``SlidingEstimator``/``GeneralizingEstimator``) with Haufe patterns; ``items``: image
-(item) decoding with brain encoders (import ``neurodecode.decoding.items``, it needs torch).
+(item) decoding with brain encoders; ``windows``: timeline (speech) decoding with brain
+encoders on streamed windows, scored among stimulus positions without holding the test
+split (import ``neurodecode.decoding.items`` or ``.windows``, they need torch).
 """
 
 from .linear import (

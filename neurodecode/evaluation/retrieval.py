@@ -1,16 +1,16 @@
 """Segment- and word-level retrieval: which stimulus segment did the brain respond to?
 
 Every query (a brain prediction) is scored against every *unique* test segment with
-brainmagick's score (the prediction dotted with the L2-normalised candidate over
-features and time). The rank of the true segment gives top-k accuracy. Scores are
-computed in blocks of ``chunk_size`` queries x ``chunk_size`` candidates, so memory is
-bounded by about ``chunk_size * (2 * n_features * n_times + chunk_size)`` floats
-whatever the number of segments (10,000 x 10,000 runs in a few MB of scores).
+brainmagick's score; the rank of the true segment (:mod:`neurodecode.evaluation.ranks`,
+computed in blocks: 10,000 x 10,000 runs in a few MB of scores) gives top-k accuracy.
+:func:`retrieval_from_ranks` derives every top-k, confidence interval and per-subject or
+word-level accuracy from one set of ranks, so a model is ranked once whatever the ks;
+:func:`predict_blocks` predicts one block of windows at a time for
+:func:`~neurodecode.evaluation.ranks.compute_streamed_ranks`.
 """
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
@@ -22,197 +22,8 @@ from tqdm.auto import tqdm
 from ..losses.clip import brainmagick_scores
 from ..training.data import BatchView
 from ..training.loop import predict_batch
+from .ranks import _chunks, compute_ranks
 from .stats import bootstrap_ci, chance_level
-
-
-def _block(array, start: int, stop: int, device) -> torch.Tensor:
-    rows = array[start:stop]
-    if not isinstance(rows, torch.Tensor):
-        rows = torch.from_numpy(np.ascontiguousarray(rows, dtype=np.float32))
-    return rows.to(device=device, dtype=torch.float32).flatten(1)
-
-
-def _rows(array, index: np.ndarray, device) -> torch.Tensor:
-    """Rows ``index`` (increasing, as h5py needs) of an array, tensor or h5py dataset."""
-    rows = array[torch.from_numpy(index)] if isinstance(array, torch.Tensor) else array[index]
-    if not isinstance(rows, torch.Tensor):
-        rows = torch.from_numpy(np.ascontiguousarray(rows, dtype=np.float32))
-    return rows.to(device=device, dtype=torch.float32).flatten(1)
-
-
-def unique_segments(target, segment_ids=None) -> tuple[np.ndarray, np.ndarray]:
-    """Indices of the unique candidates and, for each row, its candidate.
-
-    Parameters
-    ----------
-    target : array of shape (n, n_features[, n_times])
-    segment_ids : array of shape (n,) or None
-        Rows with the same id are one candidate; None: rows with identical content.
-
-    Returns
-    -------
-    first : array of int of shape (n_candidates,)
-        Increasing row of ``target`` representing each candidate (its first row).
-    inverse : array of int of shape (n,)
-        Candidate of each row.
-    """
-    if segment_ids is None:
-        keys = np.array([hashlib.blake2b(np.ascontiguousarray(_np_row(target, i)).tobytes(),
-                                         digest_size=16).digest() for i in range(len(target))])
-    else:
-        keys = np.asarray(segment_ids)
-        if keys.shape != (len(target),):
-            raise ValueError(
-                f"segment_ids must have shape ({len(target)},), one id per target row; got "
-                f"{keys.shape}."
-            )
-    _, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
-    order = np.argsort(first)
-    position = np.empty_like(order)
-    position[order] = np.arange(len(order))
-    return first[order], position[inverse.ravel()]
-
-
-def _np_row(array, i: int) -> np.ndarray:
-    row = array[i]
-    return row.detach().cpu().numpy() if isinstance(row, torch.Tensor) else np.asarray(row)
-
-
-def _chunks(n: int, size: int) -> Iterator[tuple[int, int]]:
-    for start in range(0, n, size):
-        yield start, min(start + size, n)
-
-
-def _score_block(queries: torch.Tensor, candidates: torch.Tensor) -> torch.Tensor:
-    """Scores (n_queries_block, n_candidates_block) of flattened rows."""
-    return brainmagick_scores(queries, candidates)
-
-
-def _query_block_ranks(q: torch.Tensor, true_score: torch.Tensor, true_cand: torch.Tensor,
-                       target, first: np.ndarray, chunk_size: int, device,
-                       groups: torch.Tensor | None, n_groups: int):
-    greater = torch.zeros(len(q), dtype=torch.long, device=device)
-    ties = torch.zeros(len(q), dtype=torch.long, device=device)
-    tol = _TIE_RTOL * true_score.abs().clamp_min(1e-12)[:, None]
-    if groups is not None:
-        running_max = torch.full((len(q),), -torch.inf, device=device)
-        word_mass = torch.zeros(len(q), n_groups, device=device, dtype=torch.float64)
-    for c0, c1 in _chunks(len(first), chunk_size):
-        scores = _score_block(q, _rows(target, first[c0:c1], device))
-        if groups is not None:
-            new_max = torch.maximum(running_max, scores.max(dim=1).values)
-            word_mass *= torch.exp(running_max - new_max)[:, None].double()
-            word_mass.index_add_(1, groups[c0:c1], torch.exp(scores - new_max[:, None]).double())
-            running_max = new_max
-        is_true = (true_cand[:, None] - c0) == torch.arange(c1 - c0, device=device)
-        diff = scores - true_score[:, None]
-        greater += ((diff > tol) & ~is_true).sum(dim=1)
-        ties += ((diff.abs() <= tol) & ~is_true).sum(dim=1)
-    word_rank = None
-    if groups is not None:
-        true_mass = word_mass.gather(1, groups[true_cand][:, None])
-        word_rank = (word_mass > true_mass).sum(dim=1)
-    return greater, ties, word_rank
-
-
-# Scores this close (relative) to the true one tie with it: the true score and the block
-# scores come from different matrix products, which round differently.
-_TIE_RTOL = 1e-5
-
-
-@torch.no_grad()
-def compute_ranks(pred, target, *, segment_ids=None, groups=None, chunk_size: int = 1024,
-                  device: str | torch.device = "cpu", progress: bool = False) -> dict:
-    """Rank of the true segment among all unique segments, computed in blocks.
-
-    Parameters
-    ----------
-    pred : array or tensor of shape (n, n_features[, n_times])
-        Predicted features (queries).
-    target : array or tensor of the same shape
-        True features; row ``i`` is the stimulus of query ``i``.
-    segment_ids : array of shape (n,) or None
-        Identity of each row's segment (rows of the same segment, e.g. heard by several
-        subjects, are one candidate): what was heard or seen, e.g.
-        ``neurodecode.align.dataset.candidate_ids`` (sound file and offset of the word, or
-        the image), as brainmagick's sentence and word index. None: rows with identical
-        content are merged, which splits one word heard by several recordings into
-        near-twin candidates when their onsets round to different samples.
-    groups : array of shape (n,) or None
-        Word (or any label) of each row for word-level ranks: a candidate's softmax
-        probability is summed over the candidates of each word.
-    chunk_size : int
-        Queries and candidates per block.
-    device : str or torch.device
-    progress : bool
-
-    Returns
-    -------
-    ranks : dict
-        ``rank`` (n,) int: candidates scoring higher than the true one (0 = top 1);
-        ``ties`` (n,) int: other candidates scoring the same (to a relative 1e-5; a
-        collapsed model ties everywhere); ``n_candidates``; with ``groups``,
-        ``word_rank`` (n,) and ``n_words``.
-
-    Raises
-    ------
-    ValueError
-        If ``pred`` or ``target`` holds NaN or infinite values.
-    """
-    pred_shape, target_shape = tuple(pred.shape), tuple(target.shape)
-    if pred_shape != target_shape or len(pred_shape) not in (2, 3):
-        raise ValueError(
-            "pred and target must have the same shape (n, n_features[, n_times]); got "
-            f"{pred_shape} and {target_shape}."
-        )
-    if int(chunk_size) < 1:
-        raise ValueError(f"chunk_size must be >= 1; got {chunk_size}.")
-    first, inverse = unique_segments(target, segment_ids)
-    word_index, n_words = _word_index(groups, first, inverse)
-    if word_index is not None:
-        word_index = word_index.to(device)
-    inverse_t = torch.from_numpy(inverse).to(device)
-    _check_finite_rows("pred", pred)
-    _check_finite_rows("target", target)
-    rank = np.empty(len(pred), dtype=np.int64)
-    ties = np.empty(len(pred), dtype=np.int64)
-    word_rank = np.empty(len(pred), dtype=np.int64) if word_index is not None else None
-    blocks = list(_chunks(len(pred), chunk_size))
-    for q0, q1 in tqdm(blocks, disable=not progress, desc="retrieval", leave=False):
-        q = _block(pred, q0, q1, device)
-        # The true candidate's own row (the segment's first row), as in the blocks below.
-        rows, back = np.unique(first[inverse[q0:q1]], return_inverse=True)
-        tgt = _rows(target, rows, device)[torch.from_numpy(back.ravel()).to(device)]
-        true_score = (q * tgt).sum(1) / (1e-8 + tgt.norm(dim=1))
-        greater, tied, words = _query_block_ranks(q, true_score, inverse_t[q0:q1], target,
-                                                  first, chunk_size, device, word_index,
-                                                  n_words)
-        rank[q0:q1] = greater.cpu().numpy()
-        ties[q0:q1] = tied.cpu().numpy()
-        if words is not None and word_rank is not None:
-            word_rank[q0:q1] = words.cpu().numpy()
-    out = {"rank": rank, "ties": ties, "n_candidates": len(first)}
-    if word_rank is not None:
-        out.update(word_rank=word_rank, n_words=n_words)
-    return out
-
-
-def _word_index(groups, first: np.ndarray, inverse: np.ndarray):
-    if groups is None:
-        return None, 0
-    groups = np.asarray(groups)
-    if groups.shape != inverse.shape:
-        raise ValueError(
-            f"groups must have one word label per row, shape {inverse.shape}; got {groups.shape}."
-        )
-    labels, codes = np.unique(groups, return_inverse=True)
-    codes = codes.ravel()
-    if not np.array_equal(codes[first][inverse], codes):
-        raise ValueError(
-            "groups gives different words to rows of the same segment; each segment must "
-            "belong to one word (check segment_ids and groups)."
-        )
-    return torch.from_numpy(codes[first]), len(labels)
 
 
 @dataclass
@@ -279,17 +90,6 @@ def _hits(rank: np.ndarray, ties: np.ndarray, k: int, n_candidates: int,
     return (cum[rank + ties + 1] - cum[rank]) / (ties + 1)
 
 
-def _check_finite_rows(name: str, array) -> None:
-    values = array if isinstance(array, torch.Tensor) else torch.as_tensor(np.asarray(array))
-    bad = ~torch.isfinite(values.reshape(len(values), -1)).all(dim=1)
-    if bool(bad.any()):
-        rows = torch.nonzero(bad).ravel()[:5].tolist()
-        raise ValueError(
-            f"{name} holds NaN or infinite values in {int(bad.sum())} of {len(values)} rows "
-            f"(e.g. rows {rows}); retrieval needs finite features (a diverged model?)."
-        )
-
-
 def compute_topk_accuracy(pred, target, ks: Sequence[int] = (1, 5, 10), *,
                           segment_ids=None, groups=None, subjects=None,
                           pool_size: int | None = None, chunk_size: int = 1024,
@@ -324,6 +124,32 @@ def compute_topk_accuracy(pred, target, ks: Sequence[int] = (1, 5, 10), *,
     """
     ranks = compute_ranks(pred, target, segment_ids=segment_ids, groups=groups,
                           chunk_size=chunk_size, device=device, progress=progress)
+    return retrieval_from_ranks(ranks, ks, subjects=subjects, pool_size=pool_size,
+                                n_bootstraps=n_bootstraps, confidence=confidence, seed=seed)
+
+
+def retrieval_from_ranks(ranks: dict, ks: Sequence[int] = (1, 5, 10), *, subjects=None,
+                         pool_size: int | None = None, n_bootstraps: int = 1000,
+                         confidence: float = 0.95, seed: int = 0) -> RetrievalResult:
+    """Top-k accuracies, chance levels, confidence intervals of ranks computed once.
+
+    Parameters
+    ----------
+    ranks : dict
+        From :func:`compute_ranks` or :func:`compute_streamed_ranks`.
+    ks : sequence of int
+        The k of each top-k accuracy (any number of them from the same ranks).
+    subjects : array of shape (n_queries,) or None
+        Subject of each query, for ``per_subject`` accuracies.
+    pool_size : int or None
+        Expected accuracy among ``pool_size`` random candidates (the true one included).
+    n_bootstraps, confidence, seed
+        Bootstrap confidence intervals over queries (the same for a k whatever the others).
+
+    Returns
+    -------
+    result : RetrievalResult
+    """
     n_cand = ranks["n_candidates"]
     if pool_size is not None and not 2 <= pool_size <= n_cand:
         raise ValueError(
@@ -366,23 +192,63 @@ def predict(model: torch.nn.Module, dataset, positions=None, batch_size: int = 6
     -------
     embeddings : array of shape (n_segments, n_outputs, n_times) or (n_segments, n_outputs)
     """
+    blocks = predict_blocks(model, dataset, positions=positions, batch_size=batch_size,
+                            device=device, progress=progress)
+    return np.concatenate([pred for _, pred in blocks])
+
+
+@torch.no_grad()
+def predict_blocks(model: torch.nn.Module, dataset, *, positions=None, block_size: int = 64,
+                   batch_size: int = 64, device: str | torch.device = "cpu",
+                   progress: bool = False) -> Iterator[tuple[int, np.ndarray]]:
+    """The model's predictions over ``dataset``, one block of windows at a time.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        Run in eval mode on ``device``.
+    dataset : SegmentDataset or StreamedSegments
+        Anything with ``len`` and ``get_batch(indices)``; its ``get_inputs(indices)``
+        when it has one (the batch without the targets, which prediction does not read).
+    positions : array of shape (n_channels, 2) or None
+    block_size : int
+        Windows per yielded block, rounded up to a multiple of ``batch_size`` (each batch
+        is computed as ``predict`` computes it, so the values are the same).
+    batch_size : int
+        Windows per forward pass.
+    device : str or torch.device
+    progress : bool
+
+    Yields
+    ------
+    start : int
+        Row of the block's first window.
+    pred : array of shape (b, n_outputs[, n_times])
+    """
     model.eval().to(device)
     pos = None if positions is None else torch.as_tensor(positions, dtype=torch.float32,
                                                          device=device)
-    out = []
-    starts = range(0, len(dataset), batch_size)
-    for start in tqdm(starts, disable=not progress, desc="predict", leave=False):
-        index = np.arange(start, min(start + batch_size, len(dataset)))
-        batch = {k: v.to(device) for k, v in BatchView(dataset)[index].items()}
-        out.append(predict_batch(model, batch, pos).float().cpu().numpy())
-    return np.concatenate(out)
+    step = batch_size * max(1, -(-int(block_size) // batch_size))
+    read = getattr(dataset, "get_inputs", None) or BatchView(dataset).__getitem__
+    bar = tqdm(total=len(dataset), disable=not progress, desc="predict", leave=False)
+    for b0, b1 in _chunks(len(dataset), step):
+        out = None
+        for start, stop in _chunks(b1 - b0, batch_size):
+            batch = {k: v.to(device) for k, v in read(np.arange(b0 + start, b0 + stop)).items()}
+            pred = predict_batch(model, batch, pos).float().cpu().numpy()
+            if out is None:  # filled in place: the block is held once
+                out = np.empty((b1 - b0, *pred.shape[1:]), dtype=np.float32)
+            out[start:stop] = pred
+        bar.update(b1 - b0)
+        yield b0, out
+    bar.close()
 
 
 __all__ = [
     "RetrievalResult",
-    "compute_ranks",
     "compute_topk_accuracy",
     "predict",
+    "predict_blocks",
+    "retrieval_from_ranks",
     "retrieval_scores",
-    "unique_segments",
 ]

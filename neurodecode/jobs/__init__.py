@@ -2,7 +2,8 @@
 
 ``neurodecode.build.run_recipe`` picks the entry (``build.job_name``: the task, or
 ``item_decoding`` for a decoding recipe with an item feature) and builds its typed inputs
-(``build.INPUTS``); the decoding job still takes the recipe (issue 12 rewrites it).
+(``build.INPUTS``, and ``build.decoding_inputs`` for the decoding job, whose windows are
+stored in the run directory).
 """
 
 from __future__ import annotations
@@ -12,7 +13,13 @@ from collections.abc import Callable
 from .classification import run_classification
 from .decoding import run_decoding
 from .encoding import run_encoding
-from .inputs import ClassificationInputs, EncodingInputs, ItemDecodingInputs, RSAInputs
+from .inputs import (
+    ClassificationInputs,
+    DecodingInputs,
+    EncodingInputs,
+    ItemDecodingInputs,
+    RSAInputs,
+)
 from .item_decoding import run_item_decoding
 from .rsa import run_rsa
 
@@ -20,5 +27,6 @@ JOBS: dict[str, Callable[..., dict]] = {
     "decoding": run_decoding, "item_decoding": run_item_decoding,
     "classification": run_classification, "rsa": run_rsa, "encoding": run_encoding}
 
-__all__ = ["JOBS", "ClassificationInputs", "EncodingInputs", "ItemDecodingInputs", "RSAInputs",
-           "run_classification", "run_decoding", "run_encoding", "run_item_decoding", "run_rsa"]
+__all__ = ["JOBS", "ClassificationInputs", "DecodingInputs", "EncodingInputs",
+           "ItemDecodingInputs", "RSAInputs", "run_classification", "run_decoding",
+           "run_encoding", "run_item_decoding", "run_rsa"]

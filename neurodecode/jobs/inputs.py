@@ -174,4 +174,48 @@ class ItemDecodingInputs:
     title: str = "neurodecode: decoding"
 
 
-__all__ = ["ClassificationInputs", "EncodingInputs", "ItemDecodingInputs", "RSAInputs"]
+@dataclass(frozen=True)
+class DecodingInputs:
+    """What ``run_decoding`` needs: streamed windows split, scaled, and the factories.
+
+    Parameters
+    ----------
+    windows : StreamedWindows
+        Every window of the recordings, preprocessed into the run directory's store and
+        cut on demand (``neurodecode.align.dataset``).
+    sets : dict of str to StreamedSegments
+        ``train``, ``valid`` and ``test`` datasets, each scaled by the per-recording
+        scalers fitted on training windows; ``sets[k].meta`` is the split's metadata.
+    make_model : callable
+        A fresh brain encoder sized for the data.
+    loss : torch.nn.Module
+        The recipe's loss.
+    baselines : dict of str to torch.nn.Module or None
+        Baselines by name: the loss the same encoder is trained with, or None (untrained).
+    fit_kwargs : dict
+        Keyword arguments of :func:`neurodecode.training.fit` (device included).
+    eval_kwargs : dict
+        ``ks``, ``pool_size``, ``n_bootstraps`` and ``seed`` of
+        :func:`neurodecode.decoding.windows.score_model`.
+    seed : int
+        Seed of the models' initialisation and of the training.
+    device : str
+        Device of the training and the predictions (``"auto"`` resolved).
+    title : str
+        Title of the report.
+    """
+
+    windows: Any
+    sets: dict[str, Any]
+    make_model: Callable[[], Any]
+    loss: Any
+    baselines: dict[str, Any] = field(default_factory=dict)
+    fit_kwargs: dict[str, Any] = field(default_factory=dict)
+    eval_kwargs: dict[str, Any] = field(default_factory=dict)
+    seed: int = 0
+    device: str = "cpu"
+    title: str = "neurodecode: decoding"
+
+
+__all__ = ["ClassificationInputs", "DecodingInputs", "EncodingInputs", "ItemDecodingInputs",
+           "RSAInputs"]

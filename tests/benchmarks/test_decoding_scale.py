@@ -31,3 +31,14 @@ def test_streamed_study_is_planned_on_words(bench, tmp_path):
     batch = windows.dataset(windows.meta.iloc[:4]).get_batch(np.arange(4))
     assert batch["brain"].shape == (4, bench.N_CHANNELS, 360)
     assert batch["stimulus"].shape == (4, bench.N_FEATURES, 360)
+
+
+def test_eval_stage_streamed_equals_materialised(bench, tmp_path):
+    """``--stage eval``: both scorers give the same top-10, CI and word top-10; the test
+    split is every subject's windows of the held-out sounds."""
+    streamed = bench.child_eval(2, 2.0, tmp_path / "a", materialised=False)
+    old = bench.child_eval(2, 2.0, tmp_path / "b", materialised=True)
+    assert streamed["n_test"] == old["n_test"] == 2 * streamed["n_candidates"]
+    for key in ("top10", "ci_top10", "word_top10", "n_candidates"):
+        assert streamed[key] == old[key], key
+    assert streamed["eval_peak_mb"] > 0

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import torch
 
-import neurodecode.evaluation.retrieval as retrieval
+import neurodecode.evaluation.ranks as ranks_module
 from neurodecode.evaluation import (
     binomial_p_value,
     bootstrap_ci,
@@ -116,14 +116,14 @@ def test_chunks_bound_the_score_blocks(monkeypatch):
     target = rng.standard_normal((10_000, 8)).astype(np.float32)
     pred = target + rng.standard_normal(target.shape).astype(np.float32)
     shapes = []
-    original = retrieval._score_block
+    original = ranks_module._score_block
 
     def spy(queries, candidates):
         scores = original(queries, candidates)
         shapes.append(tuple(scores.shape))
         return scores
 
-    monkeypatch.setattr(retrieval, "_score_block", spy)
+    monkeypatch.setattr(ranks_module, "_score_block", spy)
     result = compute_topk_accuracy(pred, target, ks=(1, 10), chunk_size=2_000, n_bootstraps=10)
     assert result.n_candidates == 10_000 and len(shapes) == 25
     assert max(a * b for a, b in shapes) == 2_000 * 2_000

@@ -11,6 +11,7 @@ import pytest
 import torch
 
 from neurodecode.build import (
+    build_decoding_segments,
     build_item_data,
     build_item_segments,
     build_loss,
@@ -23,7 +24,6 @@ from neurodecode.config import TASKS, load_recipe
 from neurodecode.exceptions import ConfigError
 from neurodecode.io import studies
 from neurodecode.jobs import JOBS
-from neurodecode.jobs.decoding import _segment
 
 from . import _layouts
 
@@ -83,7 +83,7 @@ def tiny_clip(tmp_path_factory):
 def _build_decoding(name: str, overrides: list[str]):
     recipe = load_recipe(RECIPES / f"{name}_decoding.yaml", overrides)
     recordings, features = build_recordings(recipe)
-    segments = _segment(recordings, features, recipe)
+    segments = build_decoding_segments(recordings, features, recipe)
     n_out = segments.stimulus.shape[1]
     model = build_model(recipe, n_channels=len(segments.ch_names), n_outputs=n_out,
                         n_subjects=len(segments.subjects))
