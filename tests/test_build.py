@@ -19,7 +19,7 @@ PACKAGE = Path(build.__file__).parent
 
 def test_the_package_exports_every_builder_from_its_modules():
     assert {getattr(build, name).__module__.rsplit(".", 1)[1] for name in build.__all__
-            if callable(getattr(build, name))} == {"data", "inputs", "objects", "recipe",
+            if callable(getattr(build, name))} == {"data", "decoding", "inputs", "objects", "recipe",
                                                     "segments", "simulation"}
     assert build.run_recipe.__module__ == "neurodecode.build.recipe"
 
