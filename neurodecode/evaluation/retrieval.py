@@ -240,7 +240,8 @@ def predict_blocks(model: torch.nn.Module, dataset, *, positions=None, block_siz
                 out = np.empty((b1 - b0, *pred.shape[1:]), dtype=np.float32)
             out[start:stop] = pred
         bar.update(b1 - b0)
-        yield b0, out
+        if out is not None:  # (a block is never empty)
+            yield b0, out
     bar.close()
 
 

@@ -94,7 +94,8 @@ def _write_run_files(run_dir: Path, history: list[dict], model: nn.Module,
     # what each test window heard, and its candidate
     inputs.sets["test"].meta.assign(candidate=candidates.ids).to_csv(
         run_dir / "test_windows.csv", index=False)
-    figures = model.figures(inputs.windows.pos_2d) if hasattr(model, "figures") else {}
+    draw = getattr(model, "figures", None)  # the BrainEncoder hook, when the model has it
+    figures = draw(inputs.windows.pos_2d) if callable(draw) else {}
     for stem, array in figures.items():
         np.save(run_dir / f"{stem}.npy", array)
 
