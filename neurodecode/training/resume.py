@@ -126,3 +126,6 @@ def _resume(state: dict, model, loss, optimizer, hparams: dict) -> None:
     for group in optimizer.param_groups:
         group["lr"], group["weight_decay"] = hparams["lr"], hparams["weight_decay"]
     set_rng_state(state["rng"])
+
+
+__all__: list[str] = []  # private helpers of ``fit``
