@@ -23,6 +23,34 @@ def make_loader(dataset: Dataset, batch_size: int, *, train: bool, seed: int, ep
     torch.distributed a ``DistributedSampler`` gives each process its shard. With
     ``batches_per_epoch`` an epoch is that many training batches of one stream of random
     passes (see ``_stream_batches``); evaluation batches are always a full pass.
+
+    Parameters
+    ----------
+    dataset : SegmentDataset or Dataset
+        Segments; one with ``get_batch(indices)`` is read a batch per call.
+    batch_size : int
+        Segments per batch per process.
+    train : bool
+        Training (random order, last incomplete batch dropped) or evaluation (batches of
+        equal sizes in order).
+    seed : int
+        Seed of the training order, with ``epoch``.
+    epoch : int
+        0-based epoch whose order is drawn.
+    num_workers : int
+        DataLoader worker processes.
+    info : DistributedInfo or None
+        This process's rank and the world size; None: one process.
+    pin : bool
+        Pin the batches in page-locked memory (for CUDA).
+    batches_per_epoch : int or None
+        Training batches per epoch from a stream of passes; None: one full pass.
+
+    Returns
+    -------
+    loader : DataLoader
+        Yields dicts of tensors ``{"brain", "stimulus", "subject"[, "positions"]}``
+        with a leading batch axis.
     """
     info = info or DistributedInfo()
     batches: Any

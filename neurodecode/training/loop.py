@@ -42,7 +42,7 @@ METRICS = HISTORY
 class FitResult:
     """What ``fit`` returns.
 
-    Attributes
+    Parameters
     ----------
     history : list of dict
         One record per epoch: ``epoch`` (1-based), ``train_loss``, ``valid_loss``,
@@ -51,6 +51,7 @@ class FitResult:
         Epoch (1-based) with the lowest validation loss; its weights are loaded into
         the model when ``fit`` returns.
     best_valid_loss : float
+        Validation loss of the best epoch (minus its score with ``valid_score``).
     stopped_early : bool
         True when ``patience`` epochs passed without improvement.
     run_dir : Path

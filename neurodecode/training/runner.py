@@ -43,6 +43,22 @@ def predict_batch(model: nn.Module, batch: dict[str, torch.Tensor], positions) -
 
     Without autograd on CPU (validation, ``evaluation.predict``) the convolutions run in
     ``FixedOrderConvolutions``: the same bits on any number of threads, for any batch size.
+
+    Parameters
+    ----------
+    model : nn.Module
+        Called as ``model(brain, subject[, positions])``.
+    batch : dict of str to tensor
+        ``brain`` (batch, n_channels, n_times) or (batch, n_voxels), ``subject`` (batch,)
+        and optionally ``positions`` (batch, n_channels, 2), which overrides
+        ``positions``.
+    positions : tensor of shape (n_channels, 2) or None
+        Sensor positions shared by the batch; None for models without.
+
+    Returns
+    -------
+    pred : tensor of shape (batch, n_outputs, n_times) or (batch, n_outputs)
+        The model's output.
     """
     positions = batch.get("positions", positions)
     args = (batch["brain"], batch["subject"]) + (() if positions is None else (positions,))
