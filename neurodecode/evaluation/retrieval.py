@@ -284,6 +284,7 @@ def predict_blocks(model: torch.nn.Module, dataset, *, positions=None, block_siz
                 out = np.empty((b1 - b0, *pred.shape[1:]), dtype=np.float32)
             out[start:stop] = pred
         bar.update(b1 - b0)
+        assert out is not None  # every block holds at least one window
         yield b0, out
     bar.close()
 

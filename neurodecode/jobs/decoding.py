@@ -94,8 +94,8 @@ def _write_run_files(run_dir: Path, history: list[dict], model: nn.Module,
     # what each test window heard, and its candidate
     inputs.sets["test"].meta.assign(candidate=candidates.ids).to_csv(
         run_dir / "test_windows.csv", index=False)
-    figures = model.figures(inputs.windows.pos_2d) if hasattr(model, "figures") else {}
-    for stem, array in figures.items():
+    draw = getattr(model, "figures", None)  # a BrainEncoder's; nn.Module types it Tensor
+    for stem, array in (draw(inputs.windows.pos_2d) if callable(draw) else {}).items():
         np.save(run_dir / f"{stem}.npy", array)
 
 
