@@ -310,11 +310,42 @@ class KernelRidgeCV(RegressorMixin, BaseEstimator):
         return pred[:, 0] if self._y_1d else pred
 
     def score_targets(self, X: Any, Y: Any, metric: str = "r") -> np.ndarray:
-        """One score per target (``"r"`` or ``"r2"``)."""
+        """One score per target of the prediction on ``X``.
+
+        Parameters
+        ----------
+        X : array of shape (n_new, n_features), or (n_new, n_samples) precomputed
+            Held-out stimulus features (or their kernel with the training samples).
+        Y : array of shape (n_new, n_targets) or (n_new,)
+            Held-out brain responses.
+        metric : {"r", "r2"}
+            Pearson correlation or coefficient of determination.
+
+        Returns
+        -------
+        scores : array of shape (n_targets,)
+            Score of each target.
+        """
         return score_targets(np.asarray(Y), self.predict(X), metric)
 
     def score(self, X: Any, y: Any, sample_weight: Any = None) -> float:
-        """Mean R^2 over targets."""
+        """Mean R^2 over targets (scikit-learn's ``score``).
+
+        Parameters
+        ----------
+        X : array of shape (n_new, n_features), or (n_new, n_samples) precomputed
+            Held-out stimulus features (or their kernel with the training samples).
+        y : array of shape (n_new, n_targets) or (n_new,)
+            Held-out brain responses.
+        sample_weight : array of shape (n_new,) or None
+            Weights of the samples; when given, scikit-learn's weighted R^2 (uniform
+            average over targets) is returned.
+
+        Returns
+        -------
+        score : float
+            R^2 averaged over targets.
+        """
         if sample_weight is not None:
             return super().score(X, y, sample_weight=sample_weight)
         return float(np.mean(self.score_targets(X, y, metric="r2")))

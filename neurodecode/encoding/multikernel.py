@@ -330,9 +330,17 @@ class MultipleKernelRidgeCV(RegressorMixin, BaseEstimator):
         As himalaya's ``score(X, y, split=True)``: the intercept is subtracted from
         ``Y`` and the parts scored with :func:`r2_score_split`.
 
+        Parameters
+        ----------
+        X : array of shape (n_new, n_features), or (n_kernels, n_new, n_samples)
+            Held-out stimulus features (or each space's kernel with the training samples).
+        Y : array of shape (n_new, n_targets) or (n_new,)
+            Held-out brain responses.
+
         Returns
         -------
         r2 : array of shape (n_kernels, n_targets)
+            Each feature space's share of the joint R^2 of each target.
         """
         parts = self.predict(X, split=True)
         Y = np.asarray(Y, dtype=float)

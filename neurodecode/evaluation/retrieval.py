@@ -30,21 +30,27 @@ from .stats import bootstrap_ci, chance_level
 class RetrievalResult:
     """Top-k retrieval accuracies (fractions in [0, 1]).
 
-    Attributes
+    Parameters
     ----------
     topk, chance : dict of int to float
         Accuracy and chance level for each k.
     ci : dict of int to (float, float)
         Bootstrap confidence interval of each accuracy (resampling queries).
-    n_candidates, n_queries : int
+    n_candidates : int
+        Number of candidate segments each query is ranked among.
+    n_queries : int
+        Number of predicted segments scored.
     pool_size : int or None
         When set, accuracies are expected values among random pools of that many
         candidates (the true one included).
     per_subject : dict
         ``{subject: {k: accuracy}}``.
     word_topk, word_chance : dict of int to float
-        Word-level accuracy (empty without groups); ``n_words``.
-    rank : array of shape (n_queries,)
+        Word-level accuracy and its chance level for each k (empty without groups).
+    n_words : int
+        Number of distinct words scored at the word level (0 without groups).
+    rank : array of shape (n_queries,) or None
+        Place of each query's true segment among the candidates (0: first).
     """
 
     topk: dict[int, float]
@@ -60,7 +66,16 @@ class RetrievalResult:
     rank: np.ndarray | None = None
 
     def to_dict(self) -> dict:
-        """JSON-ready dict: ``top1``, ``chance_top1``, ``ci_top1``, ..., ``per_subject``."""
+        """The result as plain JSON-ready values.
+
+        Returns
+        -------
+        record : dict
+            ``n_candidates``, ``n_queries``, ``pool_size``, then ``top{k}``,
+            ``chance_top{k}`` and ``ci_top{k}`` per k (``word_top{k}``,
+            ``word_chance_top{k}`` and ``n_words`` with groups) and ``per_subject``
+            (``rank`` is left out).
+        """
         out: dict = {"n_candidates": self.n_candidates, "n_queries": self.n_queries,
                      "pool_size": self.pool_size}
         for k in self.topk:
@@ -177,7 +192,20 @@ def retrieval_from_ranks(ranks: dict, ks: Sequence[int] = (1, 5, 10), *, subject
 
 
 def retrieval_scores(pred, candidates) -> np.ndarray:
-    """Dense score matrix (n_queries, n_candidates) of brainmagick's score (small sets)."""
+    """Dense matrix of brainmagick's retrieval score (small sets).
+
+    Parameters
+    ----------
+    pred : array of shape (n_queries, n_features, n_times) or (n_queries, n_features)
+        Predicted features of the queries.
+    candidates : array of shape (n_candidates, n_features, n_times) or (n_candidates, n_features)
+        True features of the candidate segments.
+
+    Returns
+    -------
+    scores : array of shape (n_queries, n_candidates)
+        ``pred`` dotted with each candidate L2-normalised over features and time.
+    """
     pred = torch.as_tensor(np.asarray(pred, dtype=np.float32))
     candidates = torch.as_tensor(np.asarray(candidates, dtype=np.float32))
     return brainmagick_scores(pred, candidates).numpy()
@@ -188,9 +216,25 @@ def predict(model: torch.nn.Module, dataset, positions=None, batch_size: int = 6
             device: str | torch.device = "cpu", progress: bool = False) -> np.ndarray:
     """Run ``model`` in eval mode over ``dataset`` (a ``SegmentDataset``).
 
+    Parameters
+    ----------
+    model : torch.nn.Module
+        Trained encoder, moved to ``device`` and put in eval mode.
+    dataset : SegmentDataset or StreamedSegments
+        Anything with ``len`` and ``get_batch(indices)``.
+    positions : array of shape (n_channels, 2) or None
+        Sensor positions for the spatial attention; None for models without.
+    batch_size : int
+        Windows per forward pass.
+    device : str or torch.device
+        Where the model runs.
+    progress : bool
+        Show a tqdm bar over the batches.
+
     Returns
     -------
     embeddings : array of shape (n_segments, n_outputs, n_times) or (n_segments, n_outputs)
+        The model's prediction for every segment, in the dataset's order.
     """
     blocks = predict_blocks(model, dataset, positions=positions, batch_size=batch_size,
                             device=device, progress=progress)

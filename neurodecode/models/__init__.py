@@ -24,7 +24,18 @@ MODELS: dict[str, type[nn.Module]] = {
 
 
 def get_model(name: str) -> type[nn.Module]:
-    """Return the model class registered under ``name`` (see ``MODELS``)."""
+    """Return the model class registered under ``name`` (see ``MODELS``).
+
+    Parameters
+    ----------
+    name : str
+        A key of ``MODELS``, e.g. ``"conv_encoder"``; an unknown name lists the valid ones.
+
+    Returns
+    -------
+    model_class : type of nn.Module
+        The encoder class, to be built with its size arguments.
+    """
     return MODELS[check_option("model", name, MODELS)]
 
 

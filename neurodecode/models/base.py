@@ -49,6 +49,13 @@ class BrainEncoder(nn.Module):
     (batch, n_voxels) for ``"patterns"``; ``subject`` long (batch,); ``positions``
     (n_channels, 2) in [0, 1] or None -> (batch, n_outputs, n_times) for
     ``output_rank="timeline"`` or (batch, n_outputs) for ``"item"``.
+
+    Parameters
+    ----------
+    *args
+        Passed to ``nn.Module``; subclasses define their own arguments.
+    **kwargs
+        Passed to ``nn.Module``.
     """
 
     input_rank: ClassVar[str] = "windows"
@@ -144,7 +151,21 @@ def check_contract(*, feature: str, feature_kind: str, encoder: str, encoder_cls
 
 def check_batch_shapes(*, feature: str, encoder: str, pred_shape: tuple, target_shape: tuple,
                        n_features_key: str = "features") -> None:
-    """Raise ``ConfigError`` when one batch's prediction and target shapes differ."""
+    """Raise ``ConfigError`` when one batch's prediction and target shapes differ.
+
+    Parameters
+    ----------
+    feature : str
+        Name of the stimulus feature, shown in the message.
+    encoder : str
+        Name of the encoder (a ``MODELS`` key), shown in the message.
+    pred_shape : tuple of int
+        Shape of the model's prediction for one batch, e.g. (batch, n_outputs, n_times).
+    target_shape : tuple of int
+        Shape of the batch's stimulus features, expected equal to ``pred_shape``.
+    n_features_key : str
+        The recipe key that sets the feature dimension, named in the message.
+    """
     if tuple(pred_shape) != tuple(target_shape):
         raise ConfigError(
             f"encoder {encoder!r} predicts a batch of shape {tuple(pred_shape)} but feature "

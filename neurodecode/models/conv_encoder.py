@@ -23,6 +23,23 @@ class ConvBlock(nn.Module):
     """Dilated conv, BatchNorm, GELU, dropout, residual when shapes allow, optional GLU.
 
     Forward: (batch, in_channels, n_times) -> (batch, out_channels, n_times).
+
+    Parameters
+    ----------
+    in_channels : int
+        Channels of the input.
+    out_channels : int
+        Channels of the output; the block is residual when equal to ``in_channels``.
+    kernel : int
+        Odd kernel size of the dilated conv (the padding keeps ``n_times``).
+    dilation : int
+        Dilation of the conv.
+    dropout : float
+        Dropout after the activation (0: none).
+    glu : bool
+        Follow the block with a kernel-3 conv to twice the channels and a GLU.
+    batch_norm : bool
+        BatchNorm after the conv.
     """
 
     def __init__(self, in_channels: int, out_channels: int, kernel: int, dilation: int,
@@ -45,7 +62,19 @@ class ConvBlock(nn.Module):
                 nn.Conv1d(out_channels, 2 * out_channels, 3, padding=1), nn.GLU(dim=1)
             )
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:  # noqa: D102
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Apply the block.
+
+        Parameters
+        ----------
+        x : tensor of shape (batch, in_channels, n_times)
+            Input activations.
+
+        Returns
+        -------
+        y : tensor of shape (batch, out_channels, n_times)
+            Conv, normalisation, activation, plus ``x`` when residual, then the GLU.
+        """
         y = self.conv(x)
         if self.residual:
             y = y + x
@@ -183,12 +212,42 @@ class ConvEncoder(BrainEncoder):
         return "item" if params.get("pool_time", False) else "timeline"
 
     def figures(self, positions: np.ndarray | None = None) -> dict[str, np.ndarray]:
-        """The spatial attention weights over ``positions`` (see ``BrainEncoder.figures``)."""
+        """The spatial attention weights over ``positions`` (see ``BrainEncoder.figures``).
+
+        Parameters
+        ----------
+        positions : array of shape (n_channels, 2) or None
+            Sensor positions of the data in [0, 1]; None gives no figure.
+
+        Returns
+        -------
+        figures : dict of str to array
+            ``{"spatial_attention": (n_virtual, n_channels)}`` with spatial attention and
+            positions, else empty.
+        """
         return attention_figures(self.spatial, positions)
 
     def encode_time(self, brain: torch.Tensor, subject: torch.Tensor, positions=None,
                     mask: torch.Tensor | None = None) -> torch.Tensor:
-        """The conv blocks' output (batch, hidden, n_times), before the head."""
+        """The conv blocks' output, before the head.
+
+        Parameters
+        ----------
+        brain : tensor of shape (batch, n_channels, n_times)
+            M/EEG windows.
+        subject : tensor of int of shape (batch,)
+            Subject index of each window, selecting its subject layer.
+        positions : tensor of shape (n_channels, 2) or (batch, n_channels, 2) or None
+            Sensor positions in [0, 1] (NaN or negative: absent sensor), for the spatial
+            attention; None without it.
+        mask : tensor of bool of shape (n_channels,) or (batch, n_channels) or None
+            Sensors to use (False: ignored by the attention); None: all present ones.
+
+        Returns
+        -------
+        x : tensor of shape (batch, hidden, n_times)
+            Activations of the last conv block.
+        """
         subject = torch.as_tensor(subject, device=brain.device)
         self._check_brain(brain, subject)
         if isinstance(self.spatial, SpatialAttention):
@@ -200,7 +259,25 @@ class ConvEncoder(BrainEncoder):
 
     def forward(self, brain: torch.Tensor, subject: torch.Tensor, positions=None,
                 mask: torch.Tensor | None = None) -> torch.Tensor:
-        """Encode a batch; see the class Notes for shapes."""
+        """Encode a batch.
+
+        Parameters
+        ----------
+        brain : tensor of shape (batch, n_channels, n_times)
+            M/EEG windows.
+        subject : tensor of int of shape (batch,)
+            Subject index of each window, selecting its subject layer.
+        positions : tensor of shape (n_channels, 2) or (batch, n_channels, 2) or None
+            Sensor positions in [0, 1] (NaN or negative: absent sensor), for the spatial
+            attention; None without it.
+        mask : tensor of bool of shape (n_channels,) or (batch, n_channels) or None
+            Sensors to use (False: ignored by the attention); None: all present ones.
+
+        Returns
+        -------
+        pred : tensor of shape (batch, n_outputs, n_times) or (batch, n_outputs)
+            Predicted stimulus features; (batch, n_outputs) with ``pool_time``.
+        """
         x = self.encode_time(brain, subject, positions, mask)
         if self.pool_time:
             return self.head(x.mean(dim=-1, keepdim=True))[..., 0]
@@ -286,7 +363,18 @@ class ConvEncoderTimeAgg(ConvEncoder):
         return "item"
 
     def time_weights(self, x: torch.Tensor) -> torch.Tensor:
-        """Aggregation weights (batch, n_queries, n_times) of the blocks' output ``x``."""
+        """Aggregation weights over time of the blocks' output.
+
+        Parameters
+        ----------
+        x : tensor of shape (batch, hidden, n_times)
+            Output of the conv blocks (``encode_time``).
+
+        Returns
+        -------
+        weights : tensor of shape (batch, n_queries, n_times)
+            Each query's weights over time, summing to 1.
+        """
         if self.aggregation == "bins":  # what adaptive_avg_pool1d averages
             return _bin_weights(x.shape[-1], self.time_scores.out_channels, x).expand(
                 x.shape[0], -1, -1)
@@ -297,7 +385,25 @@ class ConvEncoderTimeAgg(ConvEncoder):
 
     def forward(self, brain: torch.Tensor, subject: torch.Tensor, positions=None,
                 mask: torch.Tensor | None = None) -> torch.Tensor:
-        """Encode a batch to (batch, n_outputs)."""
+        """Encode a batch to one vector per window.
+
+        Parameters
+        ----------
+        brain : tensor of shape (batch, n_channels, n_times)
+            M/EEG windows.
+        subject : tensor of int of shape (batch,)
+            Subject index of each window, selecting its subject layer.
+        positions : tensor of shape (n_channels, 2) or (batch, n_channels, 2) or None
+            Sensor positions in [0, 1] (NaN or negative: absent sensor), for the spatial
+            attention; None without it.
+        mask : tensor of bool of shape (n_channels,) or (batch, n_channels) or None
+            Sensors to use (False: ignored by the attention); None: all present ones.
+
+        Returns
+        -------
+        pred : tensor of shape (batch, n_outputs)
+            Predicted item features.
+        """
         x = self.encode_time(brain, subject, positions, mask)
         pooled = torch.einsum("bht,bqt->bhq", x, self.time_weights(x))
         return self.head(pooled.flatten(1))
@@ -310,7 +416,18 @@ def _bin_weights(n_times: int, n_bins: int, like: torch.Tensor) -> torch.Tensor:
 
 
 def count_parameters(model: nn.Module) -> int:
-    """Number of trainable parameters of ``model``."""
+    """Number of trainable parameters of ``model``.
+
+    Parameters
+    ----------
+    model : nn.Module
+        Any module; parameters with ``requires_grad=False`` are not counted.
+
+    Returns
+    -------
+    n_parameters : int
+        Total number of trainable scalar weights.
+    """
     return sum(p.numel() for p in model.parameters() if p.requires_grad)
 
 

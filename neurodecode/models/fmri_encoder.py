@@ -74,7 +74,22 @@ class FmriEncoder(BrainEncoder):
 
     def forward(self, brain: torch.Tensor, subject: torch.Tensor,
                 positions=None) -> torch.Tensor:
-        """Encode a batch; see the class Notes for shapes."""
+        """Encode a batch of fMRI patterns.
+
+        Parameters
+        ----------
+        brain : tensor of shape (batch, n_voxels)
+            One response pattern per item.
+        subject : tensor of int of shape (batch,)
+            Subject index of each pattern, selecting its voxel-to-hidden map.
+        positions : None
+            Not used (no sensors); anything else is a ``ValueError``.
+
+        Returns
+        -------
+        pred : tensor of shape (batch, n_outputs)
+            Predicted item features.
+        """
         if positions is not None:
             raise ValueError("FmriEncoder takes no sensor positions; pass positions=None.")
         if brain.dim() != 2 or brain.shape[1] != self.n_voxels:

@@ -92,7 +92,24 @@ class NiceEncoder(BrainEncoder):
 
     def forward(self, brain: torch.Tensor, subject: torch.Tensor, positions=None,
                 mask: torch.Tensor | None = None) -> torch.Tensor:
-        """Encode a batch; see the class Notes for shapes."""
+        """Encode a batch of EEG windows.
+
+        Parameters
+        ----------
+        brain : tensor of shape (batch, n_channels_in, n_times)
+            EEG windows, channels in the training order.
+        subject : tensor of int of shape (batch,)
+            Subject index of each window, selecting its subject layer.
+        positions : array or None
+            Ignored: the spatial convolution is tied to the channel order.
+        mask : tensor or None
+            Ignored (every channel is used).
+
+        Returns
+        -------
+        pred : tensor of shape (batch, n_outputs)
+            Predicted image embeddings.
+        """
         if brain.dim() != 3 or brain.shape[1] != self.n_channels_in:
             raise ValueError(
                 f"brain must have shape (batch, {self.n_channels_in}, n_times) "

@@ -39,7 +39,18 @@ class FourierEmbedding(nn.Module):
         self.dimension = 2 * n_freqs**2
 
     def forward(self, positions: torch.Tensor) -> torch.Tensor:
-        """Embed positions of shape (..., 2) into (..., 2 * n_freqs ** 2)."""
+        """Embed 2-D positions.
+
+        Parameters
+        ----------
+        positions : tensor of shape (..., 2)
+            Positions in the unit square.
+
+        Returns
+        -------
+        embedding : tensor of shape (..., 2 * n_freqs ** 2)
+            Cosines, then sines, of every pair of per-axis frequencies.
+        """
         freqs = torch.arange(self.n_freqs, dtype=positions.dtype, device=positions.device)
         scale = 2 * math.pi / (1 + 2 * self.margin)
         pos = (positions + self.margin) * scale
@@ -116,7 +127,21 @@ class SpatialAttention(nn.Module):
         self.dropout_radius = dropout_radius
 
     def attention(self, positions: torch.Tensor, present: torch.Tensor) -> torch.Tensor:
-        """Softmax weights (batch, n_virtual, n_channels) over present sensors."""
+        """Attention weights of the virtual channels over the present sensors.
+
+        Parameters
+        ----------
+        positions : tensor of shape (n_channels, 2) or (batch, n_channels, 2)
+            Sensor positions in [0, 1] (NaN or negative: absent).
+        present : tensor of bool of shape (batch, n_channels)
+            Sensors that may receive weight (``present_channels``); in training, those
+            near a random point are dropped too.
+
+        Returns
+        -------
+        weights : tensor of shape (batch, n_virtual, n_channels)
+            Softmax over the kept sensors (0 elsewhere).
+        """
         safe = torch.where(torch.isfinite(positions), positions, 0.0).clamp(min=0.0)
         emb = self.embedding(safe.to(self.queries.dtype))
         scores = torch.einsum("...cd,od->...oc", emb, self.queries)
@@ -139,7 +164,22 @@ class SpatialAttention(nn.Module):
         return torch.where(empty, present, keep)
 
     def forward(self, brain: torch.Tensor, positions, mask=None) -> torch.Tensor:
-        """Apply attention; see the class Notes for shapes."""
+        """Mix the sensors into the virtual channels.
+
+        Parameters
+        ----------
+        brain : tensor of shape (batch, n_channels, n_times)
+            M/EEG windows.
+        positions : tensor of shape (n_channels, 2) or (batch, n_channels, 2)
+            Sensor positions in [0, 1] (NaN or negative: absent sensor).
+        mask : tensor of bool of shape (n_channels,) or (batch, n_channels) or None
+            True for sensors to use; None: every present one.
+
+        Returns
+        -------
+        out : tensor of shape (batch, n_virtual, n_times)
+            Attention-weighted sums of the present sensors.
+        """
         batch, n_channels, _ = brain.shape
         positions = check_positions(positions, n_channels, batch).to(brain.device)
         present = present_channels(positions, mask, batch)

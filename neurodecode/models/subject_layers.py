@@ -99,7 +99,20 @@ class SubjectLayers(nn.Module):
         self.unseen_subject = unseen_subject
 
     def forward(self, x: torch.Tensor, subject: torch.Tensor) -> torch.Tensor:
-        """Apply each example's subject map; see the class Notes for shapes."""
+        """Apply each example's subject map.
+
+        Parameters
+        ----------
+        x : tensor of shape (batch, in_channels, n_times)
+            Input activations.
+        subject : tensor of int of shape (batch,)
+            Subject index of each example; an unseen one follows ``unseen_subject``.
+
+        Returns
+        -------
+        out : tensor of shape (batch, out_channels, n_times)
+            ``W[subject[b]].T @ x[b]`` for each example ``b``.
+        """
         subject = subject.to(x.device)
         unseen = check_subjects(subject, self.n_subjects, self.unseen_subject)
         index = subject.clamp(0, self.n_subjects - 1)

@@ -23,7 +23,7 @@ logger = logging.getLogger("neurodecode")
 class TimecourseResult:
     """Result of :func:`rsa_timecourse`.
 
-    Attributes
+    Parameters
     ----------
     times : array of shape (n_windows,)
         Centre time of each window in seconds (sample index if no ``sfreq``).
@@ -32,6 +32,7 @@ class TimecourseResult:
     data_rdms : array of shape (n_subjects, n_windows, n_pairs)
         Condensed data RDMs.
     model_names : list of str
+        Name of each model RDM, in the order of the last axis of ``similarity``.
     conditions : list
         Condition order of the RDMs.
     generalization : array of shape (n_subjects, n_windows, n_windows) or None
@@ -51,7 +52,21 @@ class TimecourseResult:
     group_p: np.ndarray
 
     def peak(self, model: int | str = 0) -> tuple[float, float]:
-        """Time and value of the maximum group-mean similarity for one model."""
+        """Time and value of the maximum group-mean similarity for one model.
+
+        Parameters
+        ----------
+        model : int or str
+            Index of the model, or its name in ``model_names``.
+
+        Returns
+        -------
+        time : float
+            Time (``times`` unit) of the largest ``group_mean`` of that model (NaNs
+            skipped).
+        value : float
+            That group-mean similarity.
+        """
         k = self.model_names.index(model) if isinstance(model, str) else model
         i = int(np.nanargmax(self.group_mean[:, k]))
         return float(self.times[i]), float(self.group_mean[i, k])

@@ -1,4 +1,8 @@
-"""The training loop: AdamW, early stopping, atomic checkpoints, exact resume, DDP."""
+"""The training loop: AdamW, early stopping, atomic checkpoints, exact resume, DDP.
+
+``fit`` drives the epochs; the batches come from ``loaders.py``, one epoch's steps from
+``runner.py`` and the state a run starts (or resumes) from from ``resume.py``.
+"""
 
 from __future__ import annotations
 
@@ -13,48 +17,24 @@ import warnings
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import torch
 from torch import nn
-from torch.nn.parallel import DistributedDataParallel
-from torch.utils.data import (
-    BatchSampler,
-    DataLoader,
-    Dataset,
-    RandomSampler,
-)
-from torch.utils.data.distributed import DistributedSampler
+from torch.utils.data import Dataset
 from tqdm.auto import tqdm
 
 from .._validation import check_option, check_positive
-from ..exceptions import DataNotFoundError, TrainingError
 from ..rundir import BEST, HISTORY, LAST, write_text
-from .checkpoint import load_checkpoint, rng_state, save_checkpoint, set_rng_state
-from .data import BatchView
+from .checkpoint import rng_state, save_checkpoint
 from .determinism import FixedOrderConvolutions, uncovered_convolutions
-from .distributed import (
-    DistributedInfo,
-    all_reduce_mean,
-    all_true,
-    barrier,
-    get_info,
-    synced_batch_norm,
-)
+from .distributed import barrier, get_info, synced_batch_norm
+from .loaders import make_loader
+from .resume import _load_best, _settings, _shapes, _start_state
+from .runner import AMP, _Runner, amp_mode, predict_batch
 
 logger = logging.getLogger("neurodecode")
 
 OPTIMIZERS = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW}
-#: Mixed-precision modes of ``fit``: the autocast dtype (fp16 with a gradient scaler).
-AMP = {"none": None, "bf16": torch.bfloat16, "fp16": torch.float16}
-
-
-def amp_mode(amp: bool | str, device: torch.device) -> str:
-    """The ``AMP`` key of ``amp``: a name, or a flag (True: fp16 on CUDA, bf16 elsewhere)."""
-    if isinstance(amp, bool):
-        return ("fp16" if device.type == "cuda" else "bf16") if amp else "none"
-    check_option("amp", amp, AMP)
-    return amp
 METRICS = HISTORY
 
 
@@ -62,7 +42,7 @@ METRICS = HISTORY
 class FitResult:
     """What ``fit`` returns.
 
-    Attributes
+    Parameters
     ----------
     history : list of dict
         One record per epoch: ``epoch`` (1-based), ``train_loss``, ``valid_loss``,
@@ -71,6 +51,7 @@ class FitResult:
         Epoch (1-based) with the lowest validation loss; its weights are loaded into
         the model when ``fit`` returns.
     best_valid_loss : float
+        Validation loss of the best epoch (minus its score with ``valid_score``).
     stopped_early : bool
         True when ``patience`` epochs passed without improvement.
     run_dir : Path
@@ -98,31 +79,6 @@ class FitResult:
         return self.run_dir / LAST
 
 
-class _Task(nn.Module):
-    """Model and loss in one module, so that DDP synchronises both (e.g. a temperature)."""
-
-    def __init__(self, model: nn.Module, loss: nn.Module) -> None:
-        super().__init__()
-        self.model, self.loss = model, loss
-
-    def forward(self, batch: dict[str, torch.Tensor], positions) -> torch.Tensor:
-        return self.loss(predict_batch(self.model, batch, positions), batch["stimulus"])
-
-
-def predict_batch(model: nn.Module, batch: dict[str, torch.Tensor], positions) -> torch.Tensor:
-    """Call ``model`` on a batch dict, with per-segment positions when the batch has them.
-
-    Without autograd on CPU (validation, ``evaluation.predict``) the convolutions run in
-    ``FixedOrderConvolutions``: the same bits on any number of threads, for any batch size.
-    """
-    positions = batch.get("positions", positions)
-    args = (batch["brain"], batch["subject"]) + (() if positions is None else (positions,))
-    if torch.is_grad_enabled() or batch["brain"].device.type != "cpu":
-        return model(*args)
-    with FixedOrderConvolutions():
-        return model(*args)
-
-
 def _check_inputs(model, train_set, valid_set, optimizer, epochs, batch_size, lr, patience):
     check_option("optimizer", optimizer, OPTIMIZERS)
     for name, value in [("epochs", epochs), ("batch_size", batch_size), ("lr", lr),
@@ -143,273 +99,12 @@ def _check_inputs(model, train_set, valid_set, optimizer, epochs, batch_size, lr
         )
 
 
-def make_loader(dataset: Dataset, batch_size: int, *, train: bool, seed: int, epoch: int,
-                num_workers: int = 0, info: DistributedInfo | None = None,
-                pin: bool = False, batches_per_epoch: int | None = None) -> DataLoader:
-    """The DataLoader ``fit`` uses: one ``get_batch`` call per batch.
-
-    Training batches come in a random order drawn from ``(seed, epoch)`` alone (so a
-    resumed run sees the same order) and drop a last incomplete batch; under
-    torch.distributed a ``DistributedSampler`` gives each process its shard. With
-    ``batches_per_epoch`` an epoch is that many training batches of one stream of random
-    passes (see ``_stream_batches``); evaluation batches are always a full pass.
-    """
-    info = info or DistributedInfo()
-    batches: Any
-    if train and batches_per_epoch is not None:
-        batches = _stream_batches(len(dataset), batch_size, seed, epoch,  # type: ignore[arg-type]
-                                  batches_per_epoch, info)
-    elif train:
-        sampler = _train_sampler(len(dataset), seed, epoch, info)  # type: ignore[arg-type]
-        n_local = len(sampler)
-        batches = BatchSampler(sampler, batch_size, drop_last=n_local > batch_size)
-    else:  # batches of equal sizes: no small last batch with few negatives (1: loss 0)
-        batches = _even_batches(len(dataset), batch_size, info)  # type: ignore[arg-type]
-    if hasattr(dataset, "get_batch"):
-        view = BatchView(dataset)  # type: ignore[arg-type]
-        return DataLoader(view, sampler=batches, batch_size=None,
-                          num_workers=num_workers, pin_memory=pin)
-    return DataLoader(dataset, batch_sampler=batches, num_workers=num_workers, pin_memory=pin)
-
-
-def _train_sampler(n: int, seed: int, epoch: int,
-                   info: DistributedInfo) -> DistributedSampler | RandomSampler:
-    """A random order drawn from ``(seed, epoch)``; under torch.distributed each process
-    takes every ``world_size``-th index of the same permutation, so that the union of the
-    processes' k-th batches is the k-th batch of one process with the global batch size."""
-    generator_seed = seed * 100_003 + epoch
-    if info.world_size > 1:
-        sampler: DistributedSampler = DistributedSampler(
-            range(n), info.world_size, info.rank,  # type: ignore[arg-type]
-            shuffle=True, seed=generator_seed - epoch, drop_last=True)
-        sampler.set_epoch(epoch)
-        return sampler
-    return RandomSampler(range(n),  # type: ignore[arg-type]
-                         generator=torch.Generator().manual_seed(generator_seed))
-
-
-def _stream_batches(n: int, batch_size: int, seed: int, epoch: int, batches: int,
-                    info: DistributedInfo) -> list[list[int]]:
-    """Epoch ``epoch``'s ``batches`` batches of one endless stream of random passes.
-
-    Pass ``k`` is the order of full-pass epoch ``k`` on one process (``_train_sampler``);
-    the stream carries on across epochs, so every window is seen once before any is seen
-    twice, and epoch ``e`` takes global batches ``e * batches`` to ``(e + 1) * batches - 1``
-    of it: a function of ``(seed, epoch)`` alone, the same after a resume. Under
-    torch.distributed each process takes every ``world_size``-th index of each global
-    batch (``batch_size`` per process), as ``DistributedSampler`` does.
-    """
-    size = batch_size * info.world_size
-    start, stop = epoch * batches * size, (epoch + 1) * batches * size
-    first, last = start // n, -(-stop // n)
-    order = torch.cat([torch.randperm(n, generator=torch.Generator().manual_seed(
-        seed * 100_003 + k)) for k in range(first, last)])[start - first * n: stop - first * n]
-    flat = order.tolist()
-    return [flat[i:i + size][info.rank::info.world_size] for i in range(0, len(flat), size)]
-
-
-def _even_batches(n: int, batch_size: int, info: DistributedInfo) -> list[list[int]]:
-    """Consecutive evaluation batches of equal sizes over the global batch (``batch_size``
-    per process), and this process's consecutive part of each: the same batches, hence
-    the same negatives and loss, on any number of processes."""
-    world, rank = info.world_size, info.rank
-    n_batches = max(1, -(-n // (batch_size * world)))
-    edges = [round(i * n / n_batches) for i in range(n_batches + 1)]
-    if world > 1 and min(b - a for a, b in zip(edges[:-1], edges[1:])) < world:
-        raise ValueError(
-            f"the validation set has {n} segments, fewer than one per process in each of its "
-            f"{n_batches} batches (world_size={world}); use fewer processes or more data.")
-    parts = []
-    for a, b in zip(edges[:-1], edges[1:]):
-        cuts = [a + round(r * (b - a) / world) for r in range(world + 1)]
-        parts.append(list(range(cuts[rank], cuts[rank + 1])))
-    return [p for p in parts if p]
-
-
-def _nan_error(where: str, epoch: int, step: int, lr: float, run_dir: Path) -> TrainingError:
-    kept = run_dir / LAST
-    note = (f"the last good checkpoint is kept at {str(kept)!r}" if kept.is_file()
-            else "no epoch completed, so there is no checkpoint yet")
-    return TrainingError(
-        f"the {where} loss became NaN or Inf at epoch {epoch + 1}, batch {step + 1}; training "
-        f"stopped and {note}. Lower the learning rate (lr={lr:g}), check the scaling of the "
-        "brain data (robust scaling and clamping) and of the stimulus features, or set "
-        "amp='none'."
-    )
-
-
-class _Runner:
-    """State of one ``fit`` call (kept small; ``fit`` is the public entry point)."""
-
-    def __init__(self, model, loss, positions, device, amp, max_grad_norm, run_dir, info):
-        self.model, self.loss, self.device = model, loss, device
-        self.positions = None if positions is None else torch.as_tensor(
-            positions, dtype=torch.float32, device=device)
-        self.task: nn.Module = _Task(model, loss).to(device)
-        if info.world_size > 1:
-            ids = [device.index] if device.type == "cuda" else None
-            self.task = DistributedDataParallel(self.task, device_ids=ids)
-        self.amp, self.max_grad_norm, self.run_dir, self.info = amp, max_grad_norm, run_dir, info
-        dtype = AMP[amp]
-        self.autocast = lambda: torch.autocast(device.type, dtype=dtype or torch.float32,
-                                               enabled=dtype is not None)
-        self.scaler = torch.amp.GradScaler(device.type, enabled=amp == "fp16")
-
-    def _to_device(self, batch: dict) -> dict:
-        return {k: v.to(self.device, non_blocking=True) for k, v in batch.items()}
-
-    def train_epoch(self, loader, optimizer, epoch: int, lr: float) -> float:
-        self.task.train()
-        total, count = 0.0, 0
-        for step, batch in enumerate(loader):
-            batch = self._to_device(batch)
-            with self.autocast():
-                value = self.task(batch, self.positions)
-            if not all_true(bool(torch.isfinite(value.detach())), self.device):
-                raise _nan_error("training", epoch, step, lr, self.run_dir)
-            optimizer.zero_grad(set_to_none=True)
-            self.scaler.scale(value).backward()
-            if self.max_grad_norm is not None:
-                self.scaler.unscale_(optimizer)
-                nn.utils.clip_grad_norm_(self.task.parameters(), self.max_grad_norm)
-            self.scaler.step(optimizer)
-            self.scaler.update()
-            n = len(batch["subject"])
-            total, count = total + float(value.detach()) * n, count + n
-        return all_reduce_mean(total / max(count, 1), count, self.device)
-
-    @torch.no_grad()
-    def valid_epoch(self, loader, epoch: int, lr: float) -> float:
-        self.task.eval()
-        total, count = 0.0, 0
-        for step, batch in enumerate(loader):
-            batch = self._to_device(batch)
-            with self.autocast():
-                value = self.task(batch, self.positions)
-            if not all_true(bool(torch.isfinite(value)), self.device):
-                raise _nan_error("validation", epoch, step, lr, self.run_dir)
-            n = len(batch["subject"])
-            total, count = total + float(value) * n, count + n
-        return all_reduce_mean(total / max(count, 1), count, self.device)
-
-
 def _parameters(model: nn.Module, loss: nn.Module) -> list[nn.Parameter]:
     return [p for m in (model, loss) for p in m.parameters() if p.requires_grad]
 
 
-def _shapes(model: nn.Module, loss: nn.Module) -> dict[str, list[int]]:
-    state = {**model.state_dict(), **{f"loss.{k}": v for k, v in loss.state_dict().items()}}
-    return {k: list(v.shape) for k, v in state.items()}
-
-
-def _settings(model: nn.Module, loss: nn.Module) -> dict[str, str]:
-    """Plain settings (numbers, strings, flags) of every submodule of the model and the
-    loss, e.g. dropout rates, dilations, the loss kind and its initial temperature: the
-    constructor arguments that the parameter shapes do not reveal."""
-    out = {}
-    for prefix, module in (("model", model), ("loss", loss)):
-        for name, sub in module.named_modules():
-            for key, value in vars(sub).items():
-                if key.startswith("_") or key == "training":
-                    continue
-                if value is None or isinstance(value, (bool, int, float, str, tuple)):
-                    out[".".join(p for p in (prefix, name, key) if p)] = repr(value)
-    return out
-
-
 def _write_metrics(run_dir: Path, history: list[dict]) -> None:
     write_text(run_dir / METRICS, "".join(json.dumps(record) + "\n" for record in history))
-
-
-def _try_load(path: Path, device) -> dict | None:
-    """The checkpoint at ``path``, or None (with a warning) when it is missing or corrupt."""
-    try:
-        return load_checkpoint(path, map_location=device)
-    except DataNotFoundError:
-        return None
-    except TrainingError as err:
-        logger.warning("%s", err)
-        return None
-
-
-def _best_usable(run_dir: Path, saved: dict, device) -> bool:
-    """Whether ``best.pt`` fits the resumed state ``saved``: written at its best epoch,
-    or at the epoch after it (killed before ``last.pt`` of that epoch was written, which
-    the resumed run redoes and rewrites), or nothing is best yet."""
-    if saved["best_epoch"] == 0:
-        return True
-    best = _try_load(run_dir / BEST, device)
-    return best is not None and best.get("epoch") in (saved["best_epoch"], saved["epoch"] + 1)
-
-
-def _start_state(run_dir: Path, model, loss, opt, hparams: dict, device, resume: bool) -> dict:
-    """The training state to start from: ``last.pt``'s when it can be resumed exactly,
-    otherwise a fresh one (a corrupt ``last.pt`` or ``best.pt`` is rebuilt by training
-    again from the start, which gives the same result)."""
-    state: dict[str, Any] = {"epoch": 0, "history": [], "best_epoch": 0,
-                             "best_valid_loss": math.inf, "bad_epochs": 0,
-                             "stopped_early": False, "seconds": 0.0}
-    if not resume or not (run_dir / LAST).is_file():
-        return state
-    saved = _try_load(run_dir / LAST, device)
-    if saved is not None and not _best_usable(run_dir, saved, device):
-        if saved["best_epoch"] != saved["epoch"]:
-            logger.warning("%s is missing or does not match %s (best epoch %d); training "
-                           "again from the start to rebuild it", run_dir / BEST, LAST,
-                           saved["best_epoch"])
-            return state
-        _resume(saved, model, loss, opt, hparams)
-        save_checkpoint({"model": model.state_dict(), "epoch": saved["epoch"],
-                         "valid_loss": saved["best_valid_loss"]}, run_dir / BEST)
-    elif saved is not None:
-        _resume(saved, model, loss, opt, hparams)
-    if saved is None:
-        logger.warning("training again from the start in %s (no usable %s)", run_dir, LAST)
-        return state
-    logger.info("resuming %s after epoch %d", run_dir, saved["epoch"])
-    return {k: saved.get(k, v) for k, v in state.items()}
-
-
-def _load_best(run_dir: Path, model, state: dict, device) -> None:
-    """Load ``best.pt`` into ``model``; a missing or corrupt one is an error."""
-    if state["best_epoch"] == 0:
-        return
-    best = _try_load(run_dir / BEST, device)
-    if best is None or best.get("epoch") != state["best_epoch"]:
-        raise TrainingError(
-            f"{str(run_dir / BEST)!r} is missing, corrupt or not of the best epoch "
-            f"{state['best_epoch']}; the model of the best epoch is lost. Train again "
-            "(resume=False, or --overwrite on the command line).")
-    model.load_state_dict(best["model"])
-
-
-def _resume(state: dict, model, loss, optimizer, hparams: dict) -> None:
-    if state["shapes"] != _shapes(model, loss):
-        raise TrainingError(
-            "the checkpoint in run_dir was trained with a different model or loss (parameter "
-            "names or shapes differ); use a new run_dir or pass resume=False to start over."
-        )
-    now = _settings(model, loss)
-    differ = {k: (state["settings"].get(k), now.get(k)) for k in set(state.get("settings", now))
-              | set(now) if state.get("settings", now).get(k) != now.get(k)}
-    if differ:
-        shown = dict(sorted(differ.items())[:6])
-        raise TrainingError(
-            f"the checkpoint in run_dir was trained with other model or loss settings "
-            f"{shown} (old, new){' ...' if len(differ) > 6 else ''}; use a new run_dir or "
-            "pass resume=False to start over."
-        )
-    changed = {k: (state["hparams"].get(k), v) for k, v in hparams.items()
-               if state["hparams"].get(k) != v}
-    if changed:
-        logger.warning("resuming with changed settings %s (old, new): results will differ "
-                       "from an uninterrupted run", changed)
-    model.load_state_dict(state["model"])
-    loss.load_state_dict(state["loss"])
-    optimizer.load_state_dict(state["optimizer"])
-    for group in optimizer.param_groups:
-        group["lr"], group["weight_decay"] = hparams["lr"], hparams["weight_decay"]
-    set_rng_state(state["rng"])
 
 
 def fit(model: nn.Module, loss: nn.Module, train_set: Dataset, valid_set: Dataset, *,

@@ -9,7 +9,8 @@ import pytest
 
 from neurodecode.training import SegmentDataset
 from neurodecode.training.distributed import DistributedInfo
-from neurodecode.training.loop import _even_batches, make_loader
+from neurodecode.training.loaders import _even_batches
+from neurodecode.training.loop import make_loader
 
 
 def _data(n: int) -> SegmentDataset:
