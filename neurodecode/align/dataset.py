@@ -124,8 +124,7 @@ class StreamedWindows:
     def target_windows(self, meta: pd.DataFrame) -> np.ndarray:
         """Stimulus targets of ``meta``'s rows, shape (n, n_features, width), cut into one
         batch array (and one read buffer), so no window allocates its own."""
-        out = np.empty((len(meta), self.n_features, self.width), np.float32)
-        scratch = np.empty(self.n_features * self.width, np.float32)
+        out, scratch = _batch_and_scratch((len(meta), self.n_features, self.width))
         for i, (r, s) in enumerate(zip(meta["recording"].to_numpy(), meta["start"].to_numpy())):
             self.placements[r].window(int(s), self.width, out[i], scratch)
         return out
@@ -152,6 +151,14 @@ class StreamedWindows:
     def dataset(self, meta: pd.DataFrame, scalers: Sequence[Any] | None = None) -> StreamedSegments:
         """The torch ``Dataset`` of ``meta``'s windows, scaled by ``scalers`` (per recording)."""
         return StreamedSegments(self, meta, scalers)
+
+
+def _batch_and_scratch(shape: tuple[int, int, int]) -> tuple[np.ndarray, np.ndarray]:
+    """An empty float32 batch of ``shape`` and a read buffer of one window, in one
+    allocation (no small buffer left between the batches on the heap)."""
+    size = int(np.prod(shape))
+    flat = np.empty(size + shape[1] * shape[2], np.float32)
+    return flat[:size].reshape(shape), flat[size:]
 
 
 class StreamedSegments(Dataset):
@@ -194,6 +201,8 @@ class StreamedSegments(Dataset):
         brain = self.windows.brain_windows(rows)
         if self.scalers is not None:
             recs = rows["recording"].to_numpy()
+            if len(recs) and (recs == recs[0]).all() and self.scalers[recs[0]] is not None:
+                return self.scalers[recs[0]].transform(brain)  # one recording: no row copies
             for r in np.unique(recs):
                 if self.scalers[r] is not None:
                     sel = recs == r
