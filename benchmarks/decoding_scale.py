@@ -288,7 +288,7 @@ def main_eval(args: argparse.Namespace) -> None:
     growth = streamed[-1]["eval_peak_mb"] / streamed[0]["eval_peak_mb"] - 1
     print(f"streamed peak growth {streamed[0]['n_subjects']} -> {streamed[-1]['n_subjects']} "
           f"subjects ({streamed[0]['n_test']} -> {streamed[-1]['n_test']} test windows): "
-          f"{100 * growth:+.1f} %")
+          f"{100 * growth:+.1f} % ({'OK' if growth < 0.2 else 'FAIL'}: needs < 20 %)")
     old = rows["materialised"]
     same = {r["n_subjects"]: (r["top10"], r["ci_top10"], r["word_top10"]) for r in streamed}
     for r in old:

@@ -99,23 +99,34 @@ class StreamedWindows:
 
     def brain_windows(self, meta: pd.DataFrame) -> np.ndarray:
         """Baselined, unscaled brain windows of ``meta``'s rows, (n, n_channels, width);
-        zeros on the channels a recording lacks."""
-        out = np.zeros((len(meta), len(self.ch_names), self.width), np.float32)
+        zeros on the channels a recording lacks. Cut into one batch array (and one
+        read buffer), so no window allocates its own."""
+        n_channels = len(self.ch_names)
+        out = np.zeros((len(meta), n_channels, self.width), np.float32)
+        scratch = np.empty(n_channels * self.width, np.float32)
+        part = None if self.channel_rows is None else np.empty((n_channels, self.width),
+                                                               np.float32)
         recs, starts = meta["recording"].to_numpy(), meta["start"].to_numpy() + self.lag
         for i, (r, start) in enumerate(zip(recs, starts)):
             brain = self.brains[r]
-            rows = slice(None) if self.channel_rows is None else self.channel_rows[r]
-            out[i, rows] = (brain.window(start, self.width) if hasattr(brain, "window")
-                            else cut_windows(brain, starts[i:i + 1], self.width)[0])
+            if not hasattr(brain, "window"):
+                rows = slice(None) if part is None else self.channel_rows[r]
+                out[i, rows] = cut_windows(brain, starts[i:i + 1], self.width)[0]
+            elif part is None:
+                brain.window(start, self.width, out[i], scratch)
+            else:
+                rows = self.channel_rows[r]
+                out[i, rows] = brain.window(start, self.width, part[:len(rows)], scratch)
         if self.baseline is not None:
             apply_baseline(out, self.tmin + self.lag / self.sfreq, self.sfreq, self.baseline)
         return out
 
     def target_windows(self, meta: pd.DataFrame) -> np.ndarray:
-        """Stimulus targets of ``meta``'s rows, shape (n, n_features, width)."""
-        out = np.empty((len(meta), self.n_features, self.width), np.float32)
+        """Stimulus targets of ``meta``'s rows, shape (n, n_features, width), cut into one
+        batch array (and one read buffer), so no window allocates its own."""
+        out, scratch = _batch_and_scratch((len(meta), self.n_features, self.width))
         for i, (r, s) in enumerate(zip(meta["recording"].to_numpy(), meta["start"].to_numpy())):
-            out[i] = self.placements[r].window(int(s), self.width)
+            self.placements[r].window(int(s), self.width, out[i], scratch)
         return out
 
     def fit_scalers(self, train: pd.DataFrame, method: str | None, clamp: float | None, *,
@@ -140,6 +151,14 @@ class StreamedWindows:
     def dataset(self, meta: pd.DataFrame, scalers: Sequence[Any] | None = None) -> StreamedSegments:
         """The torch ``Dataset`` of ``meta``'s windows, scaled by ``scalers`` (per recording)."""
         return StreamedSegments(self, meta, scalers)
+
+
+def _batch_and_scratch(shape: tuple[int, int, int]) -> tuple[np.ndarray, np.ndarray]:
+    """An empty float32 batch of ``shape`` and a read buffer of one window, in one
+    allocation (no small buffer left between the batches on the heap)."""
+    size = int(np.prod(shape))
+    flat = np.empty(size + shape[1] * shape[2], np.float32)
+    return flat[:size].reshape(shape), flat[size:]
 
 
 class StreamedSegments(Dataset):
@@ -182,6 +201,8 @@ class StreamedSegments(Dataset):
         brain = self.windows.brain_windows(rows)
         if self.scalers is not None:
             recs = rows["recording"].to_numpy()
+            if len(recs) and (recs == recs[0]).all() and self.scalers[recs[0]] is not None:
+                return self.scalers[recs[0]].transform(brain)  # one recording: no row copies
             for r in np.unique(recs):
                 if self.scalers[r] is not None:
                     sel = recs == r

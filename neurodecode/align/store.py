@@ -82,25 +82,57 @@ class DiskArray:
         self.shape = (int(n_rows), int(n_times))
         self._fd: int | None = None
 
-    def frames(self, start: int, stop: int) -> np.ndarray:
-        """Samples ``[start, stop)`` (inside ``[0, n_times]``), shape (n_rows, stop - start)."""
+    def frames(self, start: int, stop: int, out: np.ndarray | None = None,
+               scratch: np.ndarray | None = None) -> np.ndarray:
+        """Samples ``[start, stop)`` (inside ``[0, n_times]``), shape (n_rows, stop - start).
+
+        Parameters
+        ----------
+        start, stop : int
+        out : array of shape (n_rows, stop - start) or None
+            Written in place and returned (``None``: a new array).
+        scratch : float32 array of at least ``(stop - start) * n_rows`` values or None
+            Reused for the time-major read into ``out`` (``None``: one is allocated); a
+            caller cutting many windows passes one, so no window allocates anything.
+        """
         n_rows, n = self.shape[0], max(0, int(stop) - int(start))
+        if out is None:
+            major = np.empty((n, n_rows), np.float32)
+            self._read(start, major)
+            return major.T
+        flat = np.empty(n * n_rows, np.float32) if scratch is None else scratch[:n * n_rows]
+        major = flat.reshape(n, n_rows)
+        self._read(start, major)
+        out[...] = major.T
+        return out
+
+    def _read(self, start: int, into: np.ndarray) -> None:
+        """Fill the C-contiguous time-major ``into`` (n, n_rows) from sample ``start``."""
         if self._fd is None:
             self._fd = os.open(self.path, os.O_RDONLY)
-        raw = os.pread(self._fd, n * n_rows * 4, self._offset + int(start) * n_rows * 4)
-        if len(raw) != n * n_rows * 4:
-            raise OSError(f"{self.path} is shorter than its header says; the store entry "
-                          "was truncated after it was checked (rebuild it).")
-        return np.frombuffer(raw, dtype=np.float32).reshape(n, n_rows).T
+        view, offset = memoryview(into).cast("B"), self._offset + int(start) * self.shape[0] * 4
+        done = 0
+        while done < len(view):
+            got = os.preadv(self._fd, [view[done:]], offset + done)
+            if got == 0:
+                raise OSError(f"{self.path} is shorter than its header says; the store entry "
+                              "was truncated after it was checked (rebuild it).")
+            done += got
 
-    def window(self, start: int, width: int) -> np.ndarray:
-        """``width`` samples from ``start``, edge-padded beyond the ends (as ``cut_windows``)."""
-        lo, hi = max(0, int(start)), min(self.shape[1], int(start) + int(width))
-        inner = self.frames(lo, max(hi, lo))
-        if hi - lo == width:
-            return inner
-        index = np.clip(np.arange(start, start + width), lo, max(hi - 1, lo)) - lo
-        return inner[:, index]
+    def window(self, start: int, width: int, out: np.ndarray | None = None,
+               scratch: np.ndarray | None = None) -> np.ndarray:
+        """``width`` samples from ``start``, edge-padded beyond the ends (as ``cut_windows``),
+        shape (n_rows, width); ``out`` and ``scratch`` as in :meth:`frames`."""
+        start, width = int(start), int(width)
+        lo, hi = max(0, start), min(self.shape[1], start + width)
+        if out is None:
+            out = np.empty((self.shape[0], width), np.float32)
+        self.frames(lo, hi, out[:, lo - start:hi - start], scratch)
+        if lo > start:  # a copy of the edge column: numpy would copy an overlapping source whole
+            out[:, :lo - start] = out[:, lo - start, None].copy()
+        if hi < start + width:
+            out[:, hi - start:] = out[:, hi - start - 1, None].copy()
+        return out
 
     def __array__(self, dtype=None, copy=None) -> np.ndarray:
         out = np.ascontiguousarray(self.frames(0, self.shape[1]))

@@ -60,26 +60,42 @@ class Placement:
     sfreq: float
     item: bool = False
 
-    def window(self, start: int, width: int) -> np.ndarray:
+    def window(self, start: int, width: int, out: np.ndarray | None = None,
+               scratch: np.ndarray | None = None) -> np.ndarray:
         """The timeline's samples ``[start, start + width)``, shape (n_features, width).
 
         Samples before the recording or after its end repeat its first or last sample,
-        as ``cut_windows`` pads brain windows.
+        as ``cut_windows`` pads brain windows (zeros when the window misses the recording).
+
+        Parameters
+        ----------
+        start, width : int
+        out : array of shape (n_features, width) or None
+            Written in place and returned (``None``: a new array).
+        scratch : float32 array of at least ``n_features * width`` values or None
+            Reused to read stored timelines (``DiskArray.frames``); with ``out``, cutting
+            a window allocates nothing.
         """
-        lo, hi = max(0, int(start)), min(self.n_times, int(start) + int(width))
-        inner = np.zeros((self.n_features, max(hi - lo, 1)), dtype=np.float32)
-        ends = self.starts + self.lengths
+        start, width = int(start), int(width)
+        out = np.empty((self.n_features, width), np.float32) if out is None else out
+        out.fill(0)
+        lo, hi = max(0, start), min(self.n_times, start + width)
+        if hi <= lo:
+            return out
+        inner, ends = out[:, lo - start:hi - start], self.starts + self.lengths
         for i in np.flatnonzero((self.starts < hi) & (ends > lo)):
             a, b = max(lo, self.starts[i]), min(hi, ends[i])
             block = self.blocks[self.stimuli[i]]
             if self.item:
                 inner[:, a - lo:b - lo] = block
             else:
-                inner[:, a - lo:b - lo] = _frames(block, a - self.starts[i], b - self.starts[i])
-        if hi - lo == width:
-            return inner
-        index = np.clip(np.arange(start, start + width), lo, max(hi - 1, lo)) - lo
-        return inner[:, index]
+                _frames(block, a - self.starts[i], b - self.starts[i], inner[:, a - lo:b - lo],
+                        scratch)
+        if lo > start:  # a copy of the edge column: numpy would copy an overlapping source whole
+            out[:, :lo - start] = out[:, lo - start, None].copy()
+        if hi < start + width:
+            out[:, hi - start:] = out[:, hi - start - 1, None].copy()
+        return out
 
     def sound_at(self, onset: float) -> tuple[str, float] | None:
         """The last placed event covering time ``onset`` (s) and the offset into it, or None."""
@@ -91,9 +107,13 @@ class Placement:
         return self.stimuli[i], float(onset - self.onsets[i])
 
 
-def _frames(block: Any, start: int, stop: int) -> np.ndarray:
-    """Frames ``[start, stop)`` of an array or a stored ``DiskArray``."""
-    return block.frames(start, stop) if hasattr(block, "frames") else block[:, start:stop]
+def _frames(block: Any, start: int, stop: int, out: np.ndarray,
+            scratch: np.ndarray | None) -> None:
+    """Write frames ``[start, stop)`` of an array or a stored ``DiskArray`` into ``out``."""
+    if hasattr(block, "frames"):
+        block.frames(start, stop, out, scratch)
+    else:
+        out[...] = block[:, start:stop]
 
 
 class StimulusFeatures:
